@@ -1,0 +1,1 @@
+"""Datasets, contributions, items and labels arrive with the datasets issue."""

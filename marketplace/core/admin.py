@@ -1,0 +1,57 @@
+from typing import Any, ClassVar
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.http import HttpRequest
+
+from marketplace.core.models import AuditLog, User
+
+
+class UserForm(UserChangeForm[User]):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserForm
+    ordering = ("-date_joined",)
+    list_display = ("address", "display_name", "email", "is_staff", "is_active", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    search_fields = ("address", "display_name", "email")
+    readonly_fields = ("date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("address", "password")}),
+        ("Profile", {"fields": ("display_name", "email")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("address",)}),)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["fields"] = ["address"]
+            return admin.ModelAdmin.get_form(self, request, obj, **kwargs)
+        return super().get_form(request, obj, **kwargs)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
+    """Read-only: the audit log is append-only, even for superusers."""
+
+    list_display = ("created_at", "action", "actor", "target_type", "target_id")
+    list_filter = ("action", "target_type")
+    search_fields = ("action", "target_id", "actor__address")
+    list_select_related = ("actor",)
+    readonly_fields: ClassVar = ["created_at", "action", "actor", "target_type", "target_id", "data"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

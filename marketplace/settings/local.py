@@ -1,0 +1,12 @@
+"""Development on one machine: DEBUG on, a throw-away secret, anvil's first account deploys."""
+
+from marketplace.settings.base import *  # noqa: F403
+from marketplace.settings.base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")  # noqa: S105
+# anvil's well-known account #0 (public test key from its default mnemonic): local chain only.
+CHAIN_DEPLOYER_PRIVATE_KEY = env(
+    "CHAIN_DEPLOYER_PRIVATE_KEY",
+    default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+)

@@ -1,0 +1,1 @@
+"""Nonces, API tokens, bounties, rewards, payouts and licences arrive with their issues."""
