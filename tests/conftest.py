@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from payments.integrations.anvil import AnvilNode, DevAccount, dev_accounts, rpc_call
 
-ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = ROOT / "var" / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +49,111 @@ def dev_wallets() -> list[DevAccount]:
     return dev_accounts()
 
 
+@pytest.fixture
+def admin_user(db):  # type: ignore[no-untyped-def]
+    """pytest-django's admin_user, with a wallet address as its username."""
+    from marketplace.core.models import User
+
+    return User.objects.create_superuser(
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906", password="admin break-glass passphrase"
+    )
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where tests leave screenshots and other things for people to look at."""
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+def _celery_env(queue: str) -> dict[str, str]:
+    """The environment a worker or beat process needs to share this test session's database,
+    broker and an isolated queue (so a developer's own worker never steals test tasks)."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+
+
+@dataclass
+class CeleryProcess:
+    queue: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _start_celery(args: list[str], queue: str, log_path: Path, **extra_env: str) -> CeleryProcess:
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "marketplace", *args],
+        cwd=ROOT,
+        env={**_celery_env(queue), **extra_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return CeleryProcess(queue=queue, process=process, log_path=log_path)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CeleryProcess]:
+    """A real Celery worker process over the real Redis broker, on this session's test database
+    and its own queue. Send tasks with ``.apply_async(queue=celery_worker.queue)``. Tests whose
+    task reads rows they wrote must use ``transactional_db`` so the rows are committed."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    with django_db_blocker.unblock():
+        worker = _start_celery(
+            ["worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"],
+            queue,
+            tmp_path_factory.mktemp("celery") / "worker.log",
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.log():
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            _stop(worker.process)
+            pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
+        time.sleep(0.2)
+    try:
+        yield worker
+    finally:
+        _stop(worker.process)
+
+
+@pytest.fixture
+def celery_beat(django_db_setup, django_db_blocker, tmp_path: Path) -> Iterator[CeleryProcess]:
+    """A real beat process with a one-second health-check interval, sending to its own queue."""
+    queue = f"test-beat-{uuid.uuid4().hex[:12]}"
+    with django_db_blocker.unblock():
+        beat = _start_celery(
+            ["beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+            queue,
+            tmp_path / "beat.log",
+            CELERY_HEALTH_INTERVAL_SECONDS="1",
+        )
+    try:
+        yield beat
+    finally:
+        _stop(beat.process)

@@ -1,6 +1,11 @@
 """Ethereum addresses: stored EIP-55 checksummed, compared case-insensitively on input."""
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import (
+    is_address,
+    is_checksum_address,
+    is_checksum_formatted_address,
+    to_checksum_address,
+)
 
 from marketplace.core.exceptions import ApplicationError
 
@@ -17,5 +22,11 @@ def normalize_address(value: str) -> str:
     """
     text = (value or "").strip()
     if not is_address(text):
-        raise InvalidAddressError(f"{value!r} is not a valid Ethereum address (EIP-55).")
+        raise InvalidAddressError(f"{value!r} is not a valid Ethereum address.")
+    # eth_utils.is_address no longer enforces the checksum of mixed-case input: do it here.
+    if is_checksum_formatted_address(text) and not is_checksum_address(text):
+        raise InvalidAddressError(
+            f"{value!r} has a wrong EIP-55 checksum: check the address for a typo.",
+            code="bad_checksum",
+        )
     return to_checksum_address(text)

@@ -1,5 +1,6 @@
 from typing import Any, ClassVar
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -12,6 +13,21 @@ class UserForm(UserChangeForm[User]):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class UserCreateForm(forms.ModelForm[User]):
+    """Staff add a wallet user by address; a password is set afterwards only for break-glass."""
+
+    class Meta:
+        model = User
+        fields = ("address", "display_name", "email")
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
 
 
 @admin.register(User)
@@ -28,13 +44,10 @@ class UserAdmin(DjangoUserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("address",)}),)
-
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        if obj is None:
-            kwargs["fields"] = ["address"]
-            return admin.ModelAdmin.get_form(self, request, obj, **kwargs)
-        return super().get_form(request, obj, **kwargs)
+    add_form = UserCreateForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("address", "display_name", "email")}),
+    )
 
 
 @admin.register(AuditLog)
@@ -45,7 +58,14 @@ class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
     list_filter = ("action", "target_type")
     search_fields = ("action", "target_id", "actor__address")
     list_select_related = ("actor",)
-    readonly_fields: ClassVar = ["created_at", "action", "actor", "target_type", "target_id", "data"]
+    readonly_fields: ClassVar = [
+        "created_at",
+        "action",
+        "actor",
+        "target_type",
+        "target_id",
+        "data",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -29,7 +29,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **exc.extra}
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        fields = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         exc = exceptions.ValidationError(fields)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -21,12 +21,11 @@ class BaseModel(models.Model):
 
 
 def validate_address(value: str) -> None:
+    """Any valid address passes; ``User.clean`` and the manager store its EIP-55 form."""
     try:
-        checksummed = normalize_address(value)
+        normalize_address(value)
     except InvalidAddressError as exc:
         raise ValidationError(exc.detail, code=exc.code) from exc
-    if checksummed != value:
-        raise ValidationError("Store addresses in their EIP-55 checksummed form.", code="checksum")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -86,6 +85,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.short_address
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self.address = normalize_address(self.address)
+        except InvalidAddressError as exc:
+            raise ValidationError({"address": exc.detail}) from exc
 
     @property
     def short_address(self) -> str:

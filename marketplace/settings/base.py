@@ -67,9 +67,7 @@ TEMPLATES = [
 
 # PostgreSQL only (psycopg 3): token amounts are NUMERIC(78,0) and payments need row locks.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/databounty"
-    ),
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/databounty"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

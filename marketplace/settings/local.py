@@ -4,7 +4,7 @@ from marketplace.settings.base import *  # noqa: F403
 from marketplace.settings.base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")  # noqa: S105
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
 # anvil's well-known account #0 (public test key from its default mnemonic): local chain only.
 CHAIN_DEPLOYER_PRIVATE_KEY = env(
     "CHAIN_DEPLOYER_PRIVATE_KEY",
