@@ -60,7 +60,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
+def rpc_call(
+    url: str, method: str, params: list[object] | None = None, timeout: float = 5.0
+) -> object:
     """One JSON-RPC call; raises ``RuntimeError`` with the node's message on an error answer."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
     request = urllib.request.Request(  # noqa: S310 - loopback http(s) URL of our own node

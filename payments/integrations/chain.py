@@ -1,0 +1,502 @@
+"""The chain client: the only module in the app that imports web3.
+
+Everything the app does on an EVM chain goes through ``ChainClient``: read the token, deploy a
+contract, send a token transfer or mint, wait for a receipt. Amounts are ``int`` base units
+(``10 ** decimals`` per whole token), addresses come back EIP-55 checksummed, and every failure is
+a ``ChainError`` with a message a person can act on and a ``code`` a program can branch on.
+
+Transactions are signed here with eth_account, so private keys never reach the node; the node
+only sees signed raw transactions (``eth_sendRawTransaction``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from eth_abi.abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    BadResponseFormat,
+    ContractLogicError,
+    ProviderConnectionError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3RPCError,
+)
+from web3.types import TxParams, TxReceipt
+
+from marketplace.core.addresses import InvalidAddressError, normalize_address
+from marketplace.core.exceptions import ApplicationError
+from payments.contracts import load_artifact
+
+# The token contract whose ABI is used for TOKEN_ADDRESS: a superset of ERC-20, so any ERC-20
+# token can be read and transferred with it; ``mint`` only works on our own test token.
+TOKEN_ARTIFACT = "DataBountyToken"  # noqa: S105 - a contract name, not a secret
+UINT256_MAX = 2**256 - 1
+DEFAULT_RECEIPT_TIMEOUT_SECONDS = 120.0
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+class ChainError(ApplicationError):
+    """A chain operation failed. Codes: ``chain_unavailable`` (node unreachable or answering
+    garbage), ``wrong_chain`` (node's chain id is not CHAIN_ID), ``no_token`` (TOKEN_ADDRESS unset
+    or no contract there), ``tx_failed`` (rejected or reverted), ``tx_timeout`` (not mined in time),
+    ``invalid_address`` / ``invalid_amount`` / ``invalid_key`` / ``invalid_tx_hash`` (bad input),
+    ``chain_error`` (any other error answer from the node)."""
+
+    default_code = "chain_error"
+    status_code = 503
+
+
+class TokenMetadata(NamedTuple):
+    name: str
+    symbol: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    address: str  # EIP-55, the contract that emitted the log
+    topics: tuple[str, ...]  # 0x-prefixed 32-byte hex; topics[0] is the event signature hash
+    data: str  # 0x-prefixed hex of the non-indexed arguments
+    log_index: int  # position in the block; with chain_id and tx_hash it identifies the log
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    tx_hash: str  # 0x-prefixed
+    status: int  # 1 = success, 0 = reverted (EIP-658)
+    block_number: int
+    from_address: str  # EIP-55
+    to_address: str | None  # EIP-55; None for a contract creation
+    contract_address: str | None  # EIP-55; set only for a contract creation
+    gas_used: int
+    logs: tuple[LogInfo, ...]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == 1
+
+
+def _redacted_url(url: str) -> str:
+    """Scheme, host and port only: hosted RPC URLs often carry an API key in the path or query."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "the configured URL"
+
+
+def _checksummed(address: str, *, what: str) -> ChecksumAddress:
+    try:
+        return to_checksum_address(normalize_address(address))
+    except InvalidAddressError as exc:
+        raise ChainError(f"{what}: {exc.detail}", code="invalid_address", status_code=400) from exc
+
+
+def _checked_amount(amount: int) -> int:
+    # bool is an int subclass; True tokens is a bug, not an amount.
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= UINT256_MAX:
+        raise ChainError(
+            f"Token amount must be an int of base units between 0 and 2**256-1, got {amount!r}",
+            code="invalid_amount",
+            status_code=400,
+        )
+    return amount
+
+
+def _hex(value: bytes) -> str:
+    return HexBytes(value).to_0x_hex()
+
+
+def _receipt_info(receipt: TxReceipt) -> ReceiptInfo:
+    contract_address = receipt.get("contractAddress")
+    to_address = receipt.get("to")
+    return ReceiptInfo(
+        tx_hash=_hex(receipt["transactionHash"]),
+        status=int(receipt["status"]),
+        block_number=int(receipt["blockNumber"]),
+        from_address=to_checksum_address(receipt["from"]),
+        to_address=to_checksum_address(to_address) if to_address else None,
+        contract_address=to_checksum_address(contract_address) if contract_address else None,
+        gas_used=int(receipt["gasUsed"]),
+        logs=tuple(
+            LogInfo(
+                address=to_checksum_address(log["address"]),
+                topics=tuple(_hex(topic) for topic in log["topics"]),
+                data=_hex(log["data"]),
+                log_index=int(log["logIndex"]),
+            )
+            for log in receipt["logs"]
+        ),
+    )
+
+
+def _describe_custom_error(data: str, abi: Sequence[dict[str, Any]]) -> str:
+    """``ERC20InsufficientBalance(sender=0x.., balance=5, needed=9)`` for a revert's custom-error
+    data (a 4-byte selector then ABI-encoded arguments), or the raw hex if the ABI lacks it."""
+    raw = data.removeprefix("0x")
+    for entry in abi:
+        if entry.get("type") != "error":
+            continue
+        inputs = entry.get("inputs", [])
+        types = [str(item["type"]) for item in inputs]
+        signature = f"{entry['name']}({','.join(types)})"
+        if Web3.keccak(text=signature)[:4].hex() != raw[:8]:
+            continue
+        try:
+            values = abi_decode(types, bytes.fromhex(raw[8:]))
+        except Exception:  # malformed arguments: the name alone still helps
+            return str(entry["name"])
+        arguments = ", ".join(
+            f"{item.get('name') or index}="
+            f"{to_checksum_address(value) if item['type'] == 'address' else value}"
+            for index, (item, value) in enumerate(zip(inputs, values, strict=True))
+        )
+        return f"{entry['name']}({arguments})"
+    return data
+
+
+class ChainClient:
+    """One EVM node (``rpc_url``) on one expected chain, optionally with the payment token.
+
+    Not safe for two processes sending from the same key at once: nonces come from the node's
+    pending transaction count, so callers must serialize sends per key (one sender or a lock).
+    Nothing retries here; the Celery task around the call retries transient ``chain_unavailable``.
+    """
+
+    def __init__(
+        self,
+        *,
+        rpc_url: str,
+        chain_id: int,
+        token_address: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.expected_chain_id = chain_id
+        self.token_address = token_address
+        self.timeout = timeout  # seconds per RPC request
+        self._w3 = Web3(
+            Web3.HTTPProvider(
+                rpc_url,
+                request_kwargs={"timeout": timeout},
+                # Fail fast: retries with backoff belong to the task that called us.
+                exception_retry_configuration=None,
+            )
+        )
+        self._chain_verified = False
+        self._token_abi: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def from_settings(cls) -> ChainClient:
+        return cls(
+            rpc_url=settings.CHAIN_RPC_URL,
+            chain_id=settings.CHAIN_ID,
+            token_address=settings.TOKEN_ADDRESS,
+            timeout=settings.CHAIN_RPC_TIMEOUT_SECONDS,
+        )
+
+    def with_token(self, token_address: str) -> ChainClient:
+        """The same node and chain with another token, e.g. one just deployed."""
+        return ChainClient(
+            rpc_url=self.rpc_url,
+            chain_id=self.expected_chain_id,
+            token_address=token_address,
+            timeout=self.timeout,
+        )
+
+    @staticmethod
+    def address_for_key(private_key: str) -> str:
+        """The EIP-55 address a private key signs for (computed locally)."""
+        return str(ChainClient._account(private_key).address)
+
+    def __repr__(self) -> str:
+        return (
+            f"ChainClient(rpc_url={_redacted_url(self.rpc_url)!r}, "
+            f"chain_id={self.expected_chain_id}, token_address={self.token_address!r})"
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def chain_id(self) -> int:
+        """The chain id the node reports (not the configured one: see ``expected_chain_id``)."""
+        with self._rpc("Reading the chain id"):
+            return int(self._w3.eth.chain_id)
+
+    def block_number(self) -> int:
+        with self._rpc("Reading the block number"):
+            return int(self._w3.eth.block_number)
+
+    def is_contract(self, address: str) -> bool:
+        """Whether ``address`` holds code on this chain (a token, not a wallet or nothing)."""
+        checksummed = _checksummed(address, what="Contract address")
+        with self._rpc("Reading contract code"):
+            self._require_chain(once=True)
+            return len(self._w3.eth.get_code(checksummed)) > 0
+
+    def token_metadata(self) -> TokenMetadata:
+        token = self._token()
+        with self._rpc("Reading the token's name, symbol and decimals", token=True):
+            self._require_chain(once=True)
+            return TokenMetadata(
+                name=str(token.functions.name().call()),
+                symbol=str(token.functions.symbol().call()),
+                decimals=int(token.functions.decimals().call()),
+            )
+
+    def token_balance(self, address: str) -> int:
+        """``address``'s token balance in base units."""
+        owner = _checksummed(address, what="Balance owner")
+        token = self._token()
+        with self._rpc("Reading a token balance", token=True):
+            self._require_chain(once=True)
+            return int(token.functions.balanceOf(owner).call())
+
+    def receipt(self, tx_hash: str) -> ReceiptInfo | None:
+        """The receipt of a mined transaction, or None while it is pending or unknown."""
+        with self._rpc("Reading a transaction receipt"):
+            try:
+                receipt = self._w3.eth.get_transaction_receipt(self._tx_hash(tx_hash))
+            except TransactionNotFound:
+                return None
+        return _receipt_info(receipt)
+
+    def wait_for_receipt(
+        self, tx_hash: str, *, timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS
+    ) -> ReceiptInfo:
+        """Polls until the transaction is mined; a reverted one comes back with ``status == 0``
+        (check ``succeeded``) because callers record failed payouts rather than lose them."""
+        with self._rpc("Waiting for a transaction receipt"):
+            try:
+                receipt = self._w3.eth.wait_for_transaction_receipt(
+                    self._tx_hash(tx_hash), timeout=timeout, poll_latency=0.1
+                )
+            except TimeExhausted as exc:
+                raise ChainError(
+                    f"Transaction {tx_hash} was not mined within {timeout:g} seconds; it may "
+                    "still be pending, so check it again before sending a replacement.",
+                    code="tx_timeout",
+                    status_code=504,
+                ) from exc
+        return _receipt_info(receipt)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def deploy_contract(self, *, artifact: str, args: Sequence[Any], private_key: str) -> str:
+        """Deploys the build artefact ``artifact`` and waits for it; returns its EIP-55 address."""
+        receipt = self.deploy_contract_with_receipt(
+            artifact=artifact, args=args, private_key=private_key
+        )
+        return cast(str, receipt.contract_address)  # never None: checked by the callee
+
+    def deploy_contract_with_receipt(
+        self,
+        *,
+        artifact: str,
+        args: Sequence[Any],
+        private_key: str,
+        timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
+    ) -> ReceiptInfo:
+        """Like ``deploy_contract``, returning the mined receipt (``contract_address``,
+        ``block_number``) for callers that record where the contract appeared."""
+        compiled = load_artifact(artifact)
+        factory = self._w3.eth.contract(abi=compiled["abi"], bytecode=compiled["bytecode"])
+        tx_hash = self._send(
+            action=f"Deploying {artifact}",
+            private_key=private_key,
+            call=factory.constructor(*args),
+            abi=compiled["abi"],
+        )
+        receipt = self.wait_for_receipt(tx_hash, timeout=timeout)
+        if not receipt.succeeded or receipt.contract_address is None:
+            raise ChainError(
+                f"Deploying {artifact} reverted in transaction {tx_hash}.",
+                code="tx_failed",
+                status_code=400,
+            )
+        return receipt
+
+    def token_transfer(self, *, private_key: str, to: str, amount: int) -> str:
+        """Sends ``amount`` base units from the key's address to ``to``; returns the tx hash
+        without waiting (``wait_for_receipt`` confirms it). A transfer the token would refuse,
+        e.g. more than the balance, fails before sending with ``tx_failed``."""
+        recipient = _checksummed(to, what="Transfer recipient")
+        token = self._token()
+        return self._send(
+            action="The token transfer",
+            private_key=private_key,
+            call=token.functions.transfer(recipient, _checked_amount(amount)),
+            abi=self._token_contract_abi(),
+            token=True,
+        )
+
+    def token_mint(self, *, private_key: str, to: str, amount: int) -> str:
+        """Mints ``amount`` base units to ``to`` (test token only; the key must be its owner);
+        returns the tx hash without waiting."""
+        recipient = _checksummed(to, what="Mint recipient")
+        token = self._token()
+        return self._send(
+            action="Minting tokens",
+            private_key=private_key,
+            call=token.functions.mint(recipient, _checked_amount(amount)),
+            abi=self._token_contract_abi(),
+            token=True,
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _send(
+        self,
+        *,
+        action: str,
+        private_key: str,
+        call: ContractFunction | ContractConstructor,
+        abi: Sequence[dict[str, Any]],
+        token: bool = False,
+    ) -> str:
+        account = self._account(private_key)
+        with self._rpc(action, sending=True, abi=abi, token=token):
+            # Checked on every send: signing for the wrong chain id would fail at best, and a
+            # replayable transaction on another chain at worst.
+            self._require_chain(once=False)
+            if token:
+                # A call to an address without code "succeeds" and moves nothing.
+                self._require_token_code()
+            transaction: TxParams = {
+                "from": account.address,
+                "chainId": self.expected_chain_id,
+                # "pending" counts our own unmined transactions, so back-to-back sends from one
+                # key get consecutive nonces.
+                "nonce": self._w3.eth.get_transaction_count(account.address, "pending"),
+            }
+            # Fills gas (eth_estimateGas, which also runs the call, so a revert surfaces here
+            # before anything is sent) and the EIP-1559 fee fields.
+            built = call.build_transaction(transaction)
+            signed = account.sign_transaction(cast(dict[str, Any], built))
+            tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
+        return _hex(tx_hash)
+
+    @staticmethod
+    def _account(private_key: str) -> LocalAccount:
+        if not private_key:
+            raise ChainError("No private key to sign with.", code="invalid_key", status_code=400)
+        try:
+            account: LocalAccount = Account.from_key(private_key)
+        except Exception:
+            # "from None": the original exception may quote the key, and tracebacks get logged.
+            raise ChainError(
+                "The private key is not a valid 32-byte hex key.",
+                code="invalid_key",
+                status_code=400,
+            ) from None
+        return account
+
+    def _tx_hash(self, tx_hash: str) -> HexBytes:
+        if not isinstance(tx_hash, str) or not _TX_HASH.fullmatch(tx_hash):
+            raise ChainError(
+                f"Not a transaction hash (0x and 64 hex digits): {tx_hash!r}",
+                code="invalid_tx_hash",
+                status_code=400,
+            )
+        return HexBytes(tx_hash)
+
+    def _require_chain(self, *, once: bool) -> None:
+        if once and self._chain_verified:
+            return
+        actual = int(self._w3.eth.chain_id)
+        if actual != self.expected_chain_id:
+            raise ChainError(
+                f"The node at {_redacted_url(self.rpc_url)} is on chain {actual}, but CHAIN_ID "
+                f"is {self.expected_chain_id}: point CHAIN_RPC_URL at the right network or fix "
+                "CHAIN_ID.",
+                code="wrong_chain",
+            )
+        self._chain_verified = True
+
+    def _token_contract_abi(self) -> list[dict[str, Any]]:
+        if self._token_abi is None:
+            self._token_abi = load_artifact(TOKEN_ARTIFACT)["abi"]
+        return self._token_abi
+
+    def _token(self) -> Contract:
+        if not self.token_address:
+            raise ChainError(
+                "TOKEN_ADDRESS is not set: deploy the token with `manage.py chain_deploy_token` "
+                "and set TOKEN_ADDRESS to the address it prints.",
+                code="no_token",
+            )
+        address = _checksummed(self.token_address, what="TOKEN_ADDRESS")
+        return self._w3.eth.contract(address=address, abi=self._token_contract_abi())
+
+    def _require_token_code(self) -> None:
+        address = _checksummed(self.token_address, what="TOKEN_ADDRESS")
+        if len(self._w3.eth.get_code(address)) == 0:
+            raise self._no_token_code()
+
+    def _no_token_code(self) -> ChainError:
+        return ChainError(
+            f"There is no contract at TOKEN_ADDRESS {self.token_address} on chain "
+            f"{self.expected_chain_id}: the chain was reset or the address is wrong; run "
+            "`manage.py chain_deploy_token` again.",
+            code="no_token",
+        )
+
+    @contextlib.contextmanager
+    def _rpc(
+        self,
+        action: str,
+        *,
+        sending: bool = False,
+        abi: Sequence[dict[str, Any]] = (),
+        token: bool = False,
+    ) -> Iterator[None]:
+        """Turns web3 and transport exceptions into ``ChainError``s that say what failed."""
+        try:
+            yield
+        except ChainError:
+            raise
+        except ContractLogicError as exc:
+            data = exc.data if isinstance(exc.data, str) else None
+            reason = _describe_custom_error(data, abi) if data else (exc.message or "reverted")
+            raise ChainError(
+                f"{action} was rejected by the contract: {reason}",
+                code="tx_failed",
+                status_code=400,
+            ) from exc
+        except BadFunctionCallOutput as exc:
+            # eth_call on an address without code answers "0x", which cannot be decoded.
+            if token:
+                raise self._no_token_code() from exc
+            raise ChainError(f"{action} failed: {exc}") from exc
+        except Web3RPCError as exc:
+            # The node refused: for a send that is nonce, funds or gas; otherwise a bad request.
+            raise ChainError(
+                f"{action} failed: the node answered {exc.message!r}",
+                code="tx_failed" if sending else "chain_error",
+                status_code=400 if sending else 503,
+            ) from exc
+        except (OSError, ProviderConnectionError, BadResponseFormat) as exc:
+            # requests' errors (refused, timeout, HTTP 5xx) are OSErrors.
+            error = ChainError(
+                f"{action} failed: the chain node at {_redacted_url(self.rpc_url)} is "
+                f"unreachable or not answering JSON-RPC ({type(exc).__name__}). Is it running?",
+                code="chain_unavailable",
+            )
+            # requests quotes the full URL, and a hosted node's URL carries its API key: keep
+            # the cause (for the logged traceback) only when the URL holds nothing secret.
+            if _redacted_url(self.rpc_url) == self.rpc_url.rstrip("/"):
+                raise error from exc
+            raise error from None
