@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -88,9 +89,30 @@ class CeleryProcess:
     queue: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    log_file: IO[bytes]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> str:
+        """The log once it holds ``text``: a worker logs a task's success only after storing its
+        result, so a caller holding the result may be ahead of the log line."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the log after {timeout}s:\n{log[-3000:]}")
+            time.sleep(0.1)
+        return log
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: finishes the task at hand
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log_file.close()
 
 
 def _start_celery(args: list[str], queue: str, log_path: Path, **extra_env: str) -> CeleryProcess:
@@ -103,17 +125,7 @@ def _start_celery(args: list[str], queue: str, log_path: Path, **extra_env: str)
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return CeleryProcess(queue=queue, process=process, log_path=log_path)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    return CeleryProcess(queue=queue, process=process, log_path=log_path, log_file=log)
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +145,13 @@ def celery_worker(
     deadline = time.monotonic() + 60
     while "ready." not in worker.log():
         if worker.process.poll() is not None or time.monotonic() > deadline:
-            _stop(worker.process)
+            worker.stop()
             pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
         time.sleep(0.2)
     try:
         yield worker
     finally:
-        _stop(worker.process)
+        worker.stop()
 
 
 @pytest.fixture
@@ -156,4 +168,4 @@ def celery_beat(django_db_setup, django_db_blocker, tmp_path: Path) -> Iterator[
     try:
         yield beat
     finally:
-        _stop(beat.process)
+        beat.stop()

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import IO, Any
 
 from eth_account import Account
 
@@ -60,6 +61,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+class JsonRpcError(RuntimeError):
+    """An error answer from the node, with its JSON-RPC ``code`` and revert ``data``."""
+
+    def __init__(self, method: str, error: dict[str, Any]) -> None:
+        self.code = error.get("code")
+        self.data = error.get("data")
+        self.message = str(error.get("message", error))
+        super().__init__(f"{method}: {self.message}")
+
+
 def rpc_call(
     url: str, method: str, params: list[object] | None = None, timeout: float = 5.0
 ) -> object:
@@ -71,7 +82,7 @@ def rpc_call(
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         answer = json.loads(response.read())
     if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error'].get('message', answer['error'])}")
+        raise JsonRpcError(method, answer["error"])
     return answer["result"]
 
 
@@ -85,6 +96,7 @@ class AnvilNode:
     state_path: Path | None = None
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
 
     @cached_property
     def rpc_url(self) -> str:
@@ -103,9 +115,13 @@ class AnvilNode:
         if self.state_path is not None:
             # Loads the chain from this file if present and dumps it there on exit.
             command += ["--state", str(self.state_path)]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        if self.log_path is not None:
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -119,14 +135,16 @@ class AnvilNode:
         raise TimeoutError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # SIGTERM lets anvil dump --state
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM lets anvil dump --state
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> AnvilNode:
         return self.start()
