@@ -1,0 +1,87 @@
+/* DataBounty: small progressive enhancements for every page. Pages work without it; it adds
+   dismissable messages, the mobile menu, and helpers page scripts share (window.DataBounty). */
+(function () {
+  "use strict";
+
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute("content") || "" : "";
+  }
+
+  // Shared by page scripts (wallet sign-in, uploads): the CSRF token for fetch() calls that
+  // htmx does not make, and the chain the server expects wallets to be on.
+  window.DataBounty = Object.assign(window.DataBounty || {}, {
+    csrfToken: function () {
+      return meta("csrf-token");
+    },
+    chainId: function () {
+      return Number(meta("chain-id")) || null;
+    },
+  });
+
+  // Messages: the dismiss button removes its message. Keyboard focus moves to the next message's
+  // dismiss button, or to the main content once none are left, instead of falling to <body>.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (!button) return;
+    var message = button.closest("[data-message]");
+    if (!message) return;
+    var container = message.parentElement;
+    message.remove();
+    var next = container && container.querySelector("[data-message] [data-dismiss]");
+    if (next) {
+      next.focus();
+      return;
+    }
+    if (container) container.remove();
+    var main = document.getElementById("main");
+    if (main) main.focus({ preventScroll: true });
+  });
+
+  // Mobile navigation: the toggle opens and closes the menu; Escape or following a link closes it.
+  function setupNav() {
+    var header = document.querySelector("[data-nav]");
+    var toggle = header && header.querySelector("[data-nav-toggle]");
+    if (!toggle) return;
+
+    function setOpen(open) {
+      header.classList.toggle("is-nav-open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+
+    header.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+
+    header.addEventListener("click", function (event) {
+      if (event.target.closest(".site-nav a")) setOpen(false);
+    });
+
+    // Back on a wide screen the menu is always visible: drop the "open" state.
+    var wide = window.matchMedia("(min-width: 48rem)");
+    wide.addEventListener("change", function (query) {
+      if (query.matches) setOpen(false);
+    });
+  }
+
+  // htmx: keep the CSRF header on every request even if a fragment replaces <body> attributes.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = meta("csrf-token");
+    if (token && !event.detail.headers["X-CSRFToken"]) {
+      event.detail.headers["X-CSRFToken"] = token;
+    }
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setupNav);
+  } else {
+    setupNav();
+  }
+})();
