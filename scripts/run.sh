@@ -23,7 +23,8 @@ cleanup() {
   wait 2>/dev/null || true
   echo "[run] stopped"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 port_in_use() { $PY -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $1)) != 0)"; }
 
@@ -65,6 +66,7 @@ pids+=($!)
 .venv/bin/celery -A marketplace beat --loglevel INFO --schedule var/celerybeat-schedule >var/log/beat.log 2>&1 &
 pids+=($!)
 
+$PY manage.py health_check --timeout 60 | sed 's/^/[run] /'
 echo "[run] DataBounty at http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/) — Ctrl-C stops everything"
 $PY manage.py runserver "127.0.0.1:$PORT" &
 pids+=($!)
