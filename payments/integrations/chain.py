@@ -1,9 +1,10 @@
 """The chain client: the only module in the app that imports web3.
 
 Everything the app does on an EVM chain goes through ``ChainClient``: read the token, deploy a
-contract, send a token transfer or mint, wait for a receipt. Amounts are ``int`` base units
-(``10 ** decimals`` per whole token), addresses come back EIP-55 checksummed, and every failure is
-a ``ChainError`` with a message a person can act on and a ``code`` a program can branch on.
+contract, send a token transfer or mint, wait for a receipt, ask a contract wallet whether it
+vouches for a signature (EIP-1271). Amounts are ``int`` base units (``10 ** decimals`` per whole
+token), addresses come back EIP-55 checksummed, and every failure is a ``ChainError`` with a
+message a person can act on and a ``code`` a program can branch on.
 
 Transactions are signed here with eth_account, so private keys never reach the node; the node
 only sees signed raw transactions (``eth_sendRawTransaction``).
@@ -24,6 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -50,13 +52,30 @@ UINT256_MAX = 2**256 - 1
 DEFAULT_RECEIPT_TIMEOUT_SECONDS = 120.0
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
+# EIP-1271 (https://eips.ethereum.org/EIPS/eip-1271): only this exact return value means "valid";
+# it is bytes4(keccak256("isValidSignature(bytes32,bytes)")).
+ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
+# Just the one function, so any EIP-1271 wallet (Safe, Argent, ours, ...) can be asked.
+_ERC1271_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "isValidSignature",
+        "stateMutability": "view",
+        "inputs": [
+            {"name": "hash", "type": "bytes32"},
+            {"name": "signature", "type": "bytes"},
+        ],
+        "outputs": [{"name": "magicValue", "type": "bytes4"}],
+    }
+]
+
 
 class ChainError(ApplicationError):
     """A chain operation failed. Codes: ``chain_unavailable`` (node unreachable or answering
     garbage), ``wrong_chain`` (node's chain id is not CHAIN_ID), ``no_token`` (TOKEN_ADDRESS unset
     or no contract there), ``tx_failed`` (rejected or reverted), ``tx_timeout`` (not mined in time),
-    ``invalid_address`` / ``invalid_amount`` / ``invalid_key`` / ``invalid_tx_hash`` (bad input),
-    ``chain_error`` (any other error answer from the node)."""
+    ``invalid_address`` / ``invalid_amount`` / ``invalid_key`` / ``invalid_tx_hash`` /
+    ``invalid_input`` (bad input), ``chain_error`` (any other error answer from the node)."""
 
     default_code = "chain_error"
     status_code = 503
@@ -90,6 +109,15 @@ class ReceiptInfo:
     @property
     def succeeded(self) -> bool:
         return self.status == 1
+
+
+def eip191_message_hash(message: str) -> bytes:
+    """The 32-byte hash that personal_sign signs for ``message`` (EIP-191 version 0x45,
+    https://eips.ethereum.org/EIPS/eip-191): keccak256 of "\\x19Ethereum Signed Message:\\n",
+    the UTF-8 byte length in decimal, then the UTF-8 bytes. A SIWE (EIP-4361) signature is over
+    this hash, whether an EOA made it or a contract wallet vouches for it (EIP-1271)."""
+    data = message.encode("utf-8")
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode("ascii") + data)
 
 
 def _redacted_url(url: str) -> str:
@@ -292,6 +320,47 @@ class ChainClient:
                     status_code=504,
                 ) from exc
         return _receipt_info(receipt)
+
+    def erc1271_is_valid_signature(
+        self, *, wallet: str, message_hash: bytes, signature: bytes
+    ) -> bool:
+        """Whether the contract wallet at ``wallet`` accepts ``signature`` over ``message_hash``
+        (EIP-1271: ``isValidSignature`` returns exactly the magic value ``0x1626ba7e``).
+
+        False for any other answer, a revert, or an undecodable one (an EOA or an address with
+        no code answers "0x"): none of these is a signature the wallet vouches for. Raises
+        ``ChainError`` only when the node cannot be asked (``chain_unavailable``,
+        ``wrong_chain``, ``chain_error``) or the input is malformed."""
+        address = _checksummed(wallet, what="Wallet address")
+        if not isinstance(message_hash, bytes) or len(message_hash) != 32:
+            got = (
+                f"{len(message_hash)} bytes"
+                if isinstance(message_hash, bytes)
+                else type(message_hash).__name__
+            )
+            raise ChainError(
+                f"The message hash must be a 32-byte digest, got {got}",
+                code="invalid_input",
+                status_code=400,
+            )
+        if not isinstance(signature, bytes):
+            raise ChainError(
+                f"The signature must be bytes, got {type(signature).__name__}",
+                code="invalid_input",
+                status_code=400,
+            )
+        contract = self._w3.eth.contract(address=address, abi=_ERC1271_ABI)
+        with self._rpc("Checking a contract wallet's signature (EIP-1271)"):
+            self._require_chain(once=True)
+            try:
+                result = contract.functions.isValidSignature(message_hash, signature).call(
+                    # No EIP-3668 offchain lookups: a wallet contract must not make this server
+                    # fetch URLs of its choosing. The lookup's revert counts as "not valid".
+                    ccip_read_enabled=False
+                )
+            except (ContractLogicError, BadFunctionCallOutput):
+                return False
+        return isinstance(result, bytes) and result == ERC1271_MAGIC_VALUE
 
     # -- writes ------------------------------------------------------------------------------
 
