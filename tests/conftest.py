@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = ROOT / "var" / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty Redis cache (rate-limit counters live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     """One anvil process per test session, on a free loopback port; stopped at the end."""

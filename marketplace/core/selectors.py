@@ -17,3 +17,16 @@ def health_report() -> dict[str, Any]:
         "database": connection.vendor if database_ok else "down",
         "checked_at": timezone.now().isoformat(),
     }
+
+
+def user_roles(user: Any) -> list[str]:
+    """The roles a person holds, for display. Everyone signed in can contribute and label;
+    sponsor and buyer follow from owning a dataset and holding a licence once those exist."""
+    roles = ["contributor"]
+    for role, relation in (("sponsor", "datasets_owned"), ("buyer", "licenses")):
+        manager = getattr(user, relation, None)
+        if manager is not None and manager.exists():
+            roles.append(role)
+    if user.is_staff:
+        roles.append("staff")
+    return roles

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Every value that differs per machine comes from the
 environment (django-environ); the table in README.md lists them all."""
 
+import warnings
 from pathlib import Path
 
 import django_stubs_ext
@@ -8,6 +9,8 @@ import environ
 
 # Lets admin and form classes be subscripted for type checking (ModelAdmin[Model]).
 django_stubs_ext.monkeypatch()
+# siwe's grammar redefines ABNF core rules on purpose; abnf 2.8 warns about it when loading it.
+warnings.filterwarnings("ignore", message=r"rule '.*' redefines", module="abnf")
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -28,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "marketplace.core",
@@ -81,7 +85,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/"
+LOGIN_URL = "/signin/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -114,7 +118,9 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
+    # Token first, so an unauthenticated request answers 401 with WWW-Authenticate: Bearer.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "payments.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -151,6 +157,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "core.health_check",
         "schedule": env.float("CELERY_HEALTH_INTERVAL_SECONDS", default=60.0),
     },
+    "payments-purge-expired-nonces": {
+        "task": "payments.purge_expired_nonces",
+        "schedule": 60 * 60,
+    },
 }
 
 CACHES = {
@@ -177,3 +187,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Sign-In with Ethereum (EIP-4361). Domains a message may name: by default our ALLOWED_HOSTS
+# (never "*": a wildcard would accept messages phished for any site).
+SIWE_DOMAINS: list[str] = env.list("SIWE_DOMAINS", default=[])
+# Chain ids a message may name; empty means just CHAIN_ID.
+SIWE_CHAIN_IDS: list[int] = [int(c) for c in env.list("SIWE_CHAIN_IDS", default=[])]
+SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=600)
+SIWE_CLOCK_SKEW_SECONDS = env.int("SIWE_CLOCK_SKEW_SECONDS", default=60)
+SIWE_STATEMENT = "Sign in to DataBounty."
+# Abuse limits, requests per minute (0 turns one off).
+RATE_LIMIT_NONCE_PER_IP = env.int("RATE_LIMIT_NONCE_PER_IP", default=30)
+RATE_LIMIT_LOGIN_PER_IP = env.int("RATE_LIMIT_LOGIN_PER_IP", default=20)
+RATE_LIMIT_LOGIN_PER_ADDRESS = env.int("RATE_LIMIT_LOGIN_PER_ADDRESS", default=10)
+API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=50)
