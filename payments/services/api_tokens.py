@@ -76,16 +76,25 @@ def api_token_create(
     return CreatedToken(token=token, secret=secret)
 
 
-def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
-    """Revoke one of ``user``'s tokens (someone else's reads as not found). Idempotent."""
+def api_token_revoke(*, user: User, token_id: int, reason: str = "") -> ApiToken:
+    """Revoke a token: one of ``user``'s own, or anyone's when ``user`` is staff (moderation).
+    Someone else's token reads as not found. Idempotent."""
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+        tokens = ApiToken.objects.select_for_update()
+        if not user.is_staff:
+            tokens = tokens.filter(user=user)
+        token = tokens.filter(pk=token_id).first()
         if token is None:
             raise NotFoundError("No such token.")
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at", "updated_at"])
-            audit_log_record(action="api_token.revoked", actor=user, target=token)
+            audit_log_record(
+                action="api_token.revoked",
+                actor=user,
+                target=token,
+                data={"owner": token.user.address, "reason": reason},
+            )
     return token
 
 

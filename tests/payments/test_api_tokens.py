@@ -191,3 +191,18 @@ def test_suspended_users_tokens_stop_working(user):
     response = Client().get("/api/v1/me", headers=bearer(secret))
     assert response.status_code == 401
     assert response.json()["code"] == "account_disabled"
+
+
+def test_staff_revoke_a_token_in_admin_with_an_audit_entry(admin_client, user):
+    created = api_token_create(user=user, name="leaked", scopes=["read"])
+    response = admin_client.post(
+        "/admin/payments/apitoken/",
+        {"action": "revoke", "_selected_action": [created.token.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert ApiToken.objects.get().revoked_at is not None
+    entry = AuditLog.objects.get(action="api_token.revoked")
+    assert entry.actor is not None and entry.actor.is_staff
+    assert entry.data["owner"] == user.address
+    assert Client().get("/api/v1/me", headers=bearer(created.secret)).status_code == 401
