@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from marketplace.core import views as core_views
@@ -8,15 +8,20 @@ from marketplace.core import views as core_views
 admin.site.site_header = "DataBounty administration"
 admin.site.site_title = "DataBounty admin"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("payments.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("healthz", core_views.healthz, name="healthz"),
+    path("signin/", core_views.signin, name="signin"),
+    path("signout/", core_views.signout, name="signout"),
+    path("account/", core_views.account, name="account"),
+    path("", include("payments.urls")),
     path("", include("datasets_app.urls")),
 ]
 

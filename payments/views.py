@@ -1,0 +1,53 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from marketplace.core.exceptions import ApplicationError
+from marketplace.core.models import User
+from marketplace.core.pages import show_error
+from payments.forms import ApiTokenForm
+from payments.selectors import api_token_list
+from payments.services import api_token_create, api_token_revoke
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """List, create (the secret is shown on this one response only) and revoke API tokens."""
+    user: User = request.user  # type: ignore[assignment]
+    form = ApiTokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = api_token_create(
+                user=user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(),
+            )
+        except ApplicationError as exc:
+            show_error(request, exc, form)
+        else:
+            form = ApiTokenForm()
+    response = render(
+        request,
+        "payments/api_tokens.html",
+        {"form": form, "tokens": api_token_list(user=user), "created": created},
+    )
+    if created is not None:
+        response["Cache-Control"] = "no-store"  # the page holds a secret
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        show_error(request, exc)
+    else:
+        messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
+    return redirect("api-tokens")
