@@ -9,16 +9,20 @@ from marketplace.core.models import User
 from marketplace.core.pages import show_error
 from payments.forms import ApiTokenForm
 from payments.selectors import api_token_list
-from payments.services import api_token_create, api_token_revoke
+from payments.services import CreatedToken, api_token_create, api_token_revoke
+
+
+NEW_TOKEN_SESSION_KEY = "new_api_token"
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """List, create (the secret is shown on this one response only) and revoke API tokens."""
+    """List, create and revoke API tokens. A new token's secret is shown once: the POST
+    redirects (so a reload cannot create a second token) and the page after it pops the secret
+    from the session, where it sat only between those two requests."""
     user: User = request.user  # type: ignore[assignment]
     form = ApiTokenForm(request.POST or None)
-    created = None
     if request.method == "POST" and form.is_valid():
         try:
             created = api_token_create(
@@ -30,11 +34,20 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             show_error(request, exc, form)
         else:
-            form = ApiTokenForm()
+            request.session[NEW_TOKEN_SESSION_KEY] = {
+                "id": created.token.pk, "secret": created.secret,
+            }  # fmt: skip
+            return redirect("api-tokens")
+    fresh = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    tokens = api_token_list(user=user)
+    created = None
+    if fresh is not None:
+        token = next((t for t in tokens if t.pk == fresh["id"]), None)
+        created = CreatedToken(token=token, secret=fresh["secret"]) if token else None
     response = render(
         request,
         "payments/api_tokens.html",
-        {"form": form, "tokens": api_token_list(user=user), "created": created},
+        {"form": form, "tokens": tokens, "created": created},
     )
     if created is not None:
         response["Cache-Control"] = "no-store"  # the page holds a secret

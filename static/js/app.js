@@ -1,5 +1,6 @@
 /* DataBounty: small progressive enhancements for every page. Pages work without it; it adds
-   dismissable messages, the mobile menu, and helpers page scripts share (window.DataBounty). */
+   dismissable messages, the mobile menu, copy buttons, and helpers page scripts share
+   (window.DataBounty). */
 (function () {
   "use strict";
 
@@ -70,6 +71,56 @@
       if (query.matches) setOpen(false);
     });
   }
+
+  // Copy buttons: <button data-copy="#input-id"> copies that field's value and says so (the
+  // nearest [data-copy-status] live region announces it). Falls back to selecting the text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    var label = button.querySelector("[data-copy-label]") || button;
+    var scope = button.closest("section") || document;
+    var status = scope.querySelector("[data-copy-status]");
+    var original = label.getAttribute("data-original") || label.textContent;
+    label.setAttribute("data-original", original);
+
+    function report(copied) {
+      label.textContent = copied ? "Copied" : "Press Ctrl+C to copy";
+      if (status) status.textContent = copied ? "Copied to the clipboard." : "Selected: press Ctrl+C (or ⌘C) to copy.";
+      window.setTimeout(function () {
+        label.textContent = original;
+      }, 2500);
+    }
+
+    function selectSource() {
+      if (typeof source.select === "function") {
+        source.focus();
+        source.select();
+      }
+    }
+
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () {
+          report(true);
+        },
+        function () {
+          selectSource();
+          report(false);
+        }
+      );
+    } else {
+      selectSource();
+      report(false);
+    }
+  });
+
+  // Read-only fields holding something to copy select all of it on focus.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
 
   // htmx: keep the CSRF header on every request even if a fragment replaces <body> attributes.
   document.addEventListener("htmx:configRequest", function (event) {

@@ -82,6 +82,8 @@ SIGNING_METHODS = frozenset({"personal_sign", "eth_signTypedData_v4", "eth_sendT
 FORWARDED_PREFIXES = ("eth_", "net_", "web3_")
 NOT_FORWARDED = frozenset({"eth_sign", "eth_signTransaction", "eth_signTypedData"})
 
+WALLET_NAME = "DataBounty Test Wallet"
+WALLET_RDNS = "local.databounty.testwallet"
 WALLET_ICON = (
     "data:image/svg+xml,"
     "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E"
@@ -91,10 +93,15 @@ WALLET_ICON = (
 
 # Runs in every frame before the page's own scripts. Requests cross to Python through the
 # exposed function; Python answers {result} or {error: {code, message, data}}, plus events to
-# emit (e.g. chainChanged after a switch), so nothing calls back into the page mid-request.
+# emit (e.g. chainChanged after a switch), so nothing calls back into the page mid-request, or
+# {hang: true} for a wallet that never answers (locked, its prompt left unopened).
+# ``primary`` is the wallet that owns ``window.ethereum``; others are only announced (EIP-6963),
+# as when several wallet extensions are installed.
 PROVIDER_SCRIPT = """
-(({ info }) => {
-  if (window.ethereum && window.ethereum.isDataBountyTest) return;
+(({ info, primary }) => {
+  const key = "__dataBountyTest_" + info.rdns;
+  if (window[key]) return;
+  window[key] = true;
   const listeners = new Map();
 
   function providerError({ code, message, data }) {
@@ -117,7 +124,8 @@ PROVIDER_SCRIPT = """
         throw providerError({ code: -32600, message: "Invalid request: expected {method}" });
       }
       const params = args.params === undefined ? [] : args.params;
-      const answer = await window.__dataBountyWallet(args.method, params);
+      const answer = await window.__dataBountyWallet(args.method, params, info.rdns);
+      if (answer.hang) return new Promise(() => {});
       for (const [event, payload] of answer.events || []) emit(event, payload);
       if (answer.error) throw providerError(answer.error);
       return answer.result;
@@ -137,7 +145,8 @@ PROVIDER_SCRIPT = """
   provider.off = provider.removeListener;
   provider.addListener = provider.on;
 
-  Object.defineProperty(window, "ethereum", { value: provider, configurable: true });
+  if (primary) Object.defineProperty(window, "ethereum", { value: provider, configurable: true });
+  (window.__dataBountyTestProviders = window.__dataBountyTestProviders || []).push(provider);
 
   // EIP-6963: announce when injected, again once the page has loaded, and whenever asked.
   const detail = Object.freeze({ info: Object.freeze(info), provider });
@@ -175,7 +184,11 @@ class TestWallet:
       ``eth_accounts`` is ``[]`` until ``eth_requestAccounts`` succeeds; signing fails with 4100.
     - ``chain_id``: the chain the wallet is on (anvil's by default; set another to test the
       wrong-network path). ``wallet_switchEthereumChain`` moves between ``known_chain_ids``.
-    - ``requests``: every ``(method, params)`` the page sent, in order.
+    - ``hang_methods``: methods that never answer (a locked wallet whose popup nobody opens).
+    - ``fail_next``: ``(method, code, message)`` answers the next call of ``method`` with that
+      EIP-1193 error (e.g. MetaMask's -32002 "request already pending"). Reset after it fires.
+    - ``requests``: every ``(method, params)`` the page sent, in order; ``request_wallets`` the
+      rdns of the announced wallet each one came through (see ``new_context(extra_wallets=)``).
     """
 
     __test__ = False  # not a test class, despite the name
@@ -188,7 +201,10 @@ class TestWallet:
     reject_methods: set[str] = field(default_factory=set)
     locked: bool = False
     connected: bool = True
+    hang_methods: set[str] = field(default_factory=set)
+    fail_next: tuple[str, int, str] | None = None
     requests: list[tuple[str, list[Any]]] = field(default_factory=list)
+    request_wallets: list[str] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -221,17 +237,25 @@ class TestWallet:
         self.emit("accountsChanged", [])
 
     def emit(self, event: str, payload: object) -> None:
-        """Fire an EIP-1193 event at the listeners of every open page."""
+        """Fire an EIP-1193 event at the listeners of every open page (every announced wallet:
+        they share this state)."""
         for page in self.pages:
             if not page.is_closed():
-                page.evaluate("([e, p]) => window.ethereum._emit(e, p)", [event, payload])
+                page.evaluate(
+                    "([e, p]) => (window.__dataBountyTestProviders || []).forEach("
+                    "(provider) => provider._emit(e, p))",
+                    [event, payload],
+                )
 
     # --- the provider ---
 
-    def handle(self, method: str, params: object) -> dict[str, Any]:
+    def handle(self, method: str, params: object, rdns: str = WALLET_RDNS) -> dict[str, Any]:
         """Answer one ``request``; called from the page through ``expose_function``."""
         params_list: list[Any] = list(params) if isinstance(params, list) else [params]
         self.requests.append((method, params_list))
+        self.request_wallets.append(rdns)
+        if method in self.hang_methods:
+            return {"hang": True}
         events: list[tuple[str, object]] = []
         try:
             result = self._dispatch(method, params_list, events)
@@ -243,6 +267,10 @@ class TestWallet:
         return {"result": result, "events": events}
 
     def _dispatch(self, method: str, params: list[Any], events: list[tuple[str, object]]) -> Any:
+        if self.fail_next is not None and self.fail_next[0] == method:
+            _, code, message = self.fail_next
+            self.fail_next = None
+            raise WalletError(code, message)
         if method in self.reject_methods or self._take_rejection(method):
             raise WalletError(USER_REJECTED, "User rejected the request.")
 
@@ -409,21 +437,27 @@ def new_context(
 ) -> Iterator[Callable[..., BrowserContext]]:
     """Makes browser contexts aimed at the live server (``page.goto("/")`` works) with the test
     wallet injected and every page watched by ``page_log``. Keyword arguments go to
-    ``browser.new_context`` (viewport, is_mobile, color_scheme, ...). All closed after the test."""
+    ``browser.new_context`` (viewport, is_mobile, color_scheme, ...). All closed after the test.
+
+    ``inject_wallet=False`` gives a browser without any wallet extension. ``extra_wallets=["Other
+    Wallet"]`` also announces more wallets over EIP-6963 (as when several extensions are
+    installed); each is backed by the same ``wallet`` and tagged in ``wallet.request_wallets``
+    with its rdns (``local.databounty.other-wallet``)."""
     contexts: list[BrowserContext] = []
 
-    def make(**options: Any) -> BrowserContext:
+    def make(
+        *, inject_wallet: bool = True, extra_wallets: tuple[str, ...] = (), **options: Any
+    ) -> BrowserContext:
         options.setdefault("viewport", DESKTOP)
         context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.expose_function("__dataBountyWallet", wallet.handle)
-        info = {
-            "uuid": str(uuid.uuid4()),
-            "name": "DataBounty Test Wallet",
-            "icon": WALLET_ICON,
-            "rdns": "local.databounty.testwallet",
-        }
-        context.add_init_script(f"({PROVIDER_SCRIPT})({json.dumps({'info': info})});")
+        wallets = [(WALLET_NAME, WALLET_RDNS, WALLET_ICON)] if inject_wallet else []
+        wallets += [(name, extra_wallet_rdns(name), WALLET_ICON) for name in extra_wallets]
+        for index, (name, rdns, icon) in enumerate(wallets):
+            info = {"uuid": str(uuid.uuid4()), "name": name, "icon": icon, "rdns": rdns}
+            options_js = json.dumps({"info": info, "primary": index == 0})
+            context.add_init_script(f"({PROVIDER_SCRIPT})({options_js});")
 
         def on_page(page: Page) -> None:
             wallet.pages.append(page)
@@ -436,6 +470,10 @@ def new_context(
     yield make
     for context in contexts:
         context.close()
+
+
+def extra_wallet_rdns(name: str) -> str:
+    return "local.databounty." + "-".join(name.lower().split())
 
 
 @pytest.fixture
@@ -462,11 +500,12 @@ def mobile_page(new_page: Callable[..., Page]) -> Page:
 
 @pytest.fixture
 def screenshot(artifacts_dir: Path) -> Callable[..., Path]:
-    """``screenshot(page, "home")`` saves ``var/test-artifacts/home.png`` (full page)."""
+    """``screenshot(page, "home")`` saves ``var/test-artifacts/home.png`` (full page), with CSS
+    transitions finished (a dialog caught mid-fade would look broken)."""
 
     def save(page: Page, name: str, *, full_page: bool = True) -> Path:
         path = artifacts_dir / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         return path
 
     return save

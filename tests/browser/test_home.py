@@ -52,8 +52,8 @@ def test_home_page_shows_the_empty_catalogue(
     expect(empty.get_by_role("button", name="Connect wallet to contribute")).to_be_visible()
 
     connect = page.locator("#wallet-slot").get_by_role("button", name="Connect wallet")
-    expect(connect).to_be_disabled()
-    expect(connect).to_have_attribute("title", "Wallet sign-in is coming soon")
+    expect(connect).to_be_enabled()
+    expect(connect).to_have_attribute("aria-haspopup", "dialog")
 
     page.wait_for_function("() => window.htmx !== undefined && window.DataBounty !== undefined")
     assert page.evaluate("document.querySelector('meta[name=csrf-token]').content") != ""
