@@ -13,13 +13,31 @@ from payments.services import api_token_revoke
 class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Staff see every token (never its secret: only a hash exists) and can revoke one."""
 
-    list_display = ("name", "prefix", "user", "scopes", "created_at", "last_used_at",
-                    "expires_at", "revoked_at")  # fmt: skip
+    list_display = (
+        "name",
+        "prefix",
+        "user",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     list_filter = ("revoked_at", "expires_at")
     search_fields = ("name", "prefix", "user__address")
     list_select_related = ("user",)
-    readonly_fields = ("user", "name", "prefix", "digest", "scopes", "created_at", "updated_at",
-                       "last_used_at", "expires_at", "revoked_at")  # fmt: skip
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "digest",
+        "scopes",
+        "created_at",
+        "updated_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     actions = ("revoke",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -157,8 +157,17 @@ class MeApi(APIView):
 class ApiTokenOutput(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
-        fields = ("id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at",
-                  "revoked_at", "is_active")  # fmt: skip
+        fields = (
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+        )
 
 
 class ApiTokenListCreateApi(APIView):

@@ -5,8 +5,13 @@ from django.utils import timezone
 
 from payments.models import ApiTokenScope
 
-EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"),
-                  ("365", "In a year")]  # fmt: skip
+EXPIRY_CHOICES = [
+    ("", "Never"),
+    ("7", "In 7 days"),
+    ("30", "In 30 days"),
+    ("90", "In 90 days"),
+    ("365", "In a year"),
+]
 
 
 class ApiTokenForm(forms.Form):

@@ -11,8 +11,7 @@ from payments.forms import ApiTokenForm
 from payments.selectors import api_token_list
 from payments.services import CreatedToken, api_token_create, api_token_revoke
 
-
-NEW_TOKEN_SESSION_KEY = "new_api_token"
+NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 - a session key name
 
 
 @login_required
@@ -25,7 +24,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = api_token_create(
+            new = api_token_create(
                 user=user,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
@@ -34,13 +33,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             show_error(request, exc, form)
         else:
-            request.session[NEW_TOKEN_SESSION_KEY] = {
-                "id": created.token.pk, "secret": created.secret,
-            }  # fmt: skip
+            request.session[NEW_TOKEN_SESSION_KEY] = {"id": new.token.pk, "secret": new.secret}
             return redirect("api-tokens")
     fresh = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
     tokens = api_token_list(user=user)
-    created = None
+    created: CreatedToken | None = None
     if fresh is not None:
         token = next((t for t in tokens if t.pk == fresh["id"]), None)
         created = CreatedToken(token=token, secret=fresh["secret"]) if token else None

@@ -107,11 +107,15 @@ class AnvilNode:
             self.port = free_port(self.host)
         command = [
             anvil_binary(),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--chain-id", str(self.chain_id),
-            "--accounts", "10",
-        ]  # fmt: skip
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--accounts",
+            "10",
+        ]
         if self.state_path is not None:
             # Loads the chain from this file if present and dumps it there on exit.
             command += ["--state", str(self.state_path)]

@@ -45,9 +45,11 @@ class IssuedNonce:
 def siwe_nonce_issue(*, session_key: str, client_ip: str) -> IssuedNonce:
     """Issue a fresh single-use nonce bound to ``session_key``."""
     rate_limit_hit(
-        scope="siwe-nonce-ip", key=client_ip, limit=settings.RATE_LIMIT_NONCE_PER_IP,
+        scope="siwe-nonce-ip",
+        key=client_ip,
+        limit=settings.RATE_LIMIT_NONCE_PER_IP,
         window_seconds=60,
-    )  # fmt: skip
+    )
     now = timezone.now()
     nonce = SiweNonce.objects.create(
         # 128 bits, alphanumeric as EIP-4361 requires (at least 8 characters).
@@ -179,14 +181,18 @@ def siwe_login(*, message: str, signature: str, session_key: str, client_ip: str
     same message can sign in once even when sent twice at the same moment.
     """
     rate_limit_hit(
-        scope="siwe-login-ip", key=client_ip, limit=settings.RATE_LIMIT_LOGIN_PER_IP,
+        scope="siwe-login-ip",
+        key=client_ip,
+        limit=settings.RATE_LIMIT_LOGIN_PER_IP,
         window_seconds=60,
-    )  # fmt: skip
+    )
     parsed = _parse(message)
     rate_limit_hit(
-        scope="siwe-login-address", key=parsed.address.lower(),
-        limit=settings.RATE_LIMIT_LOGIN_PER_ADDRESS, window_seconds=60,
-    )  # fmt: skip
+        scope="siwe-login-address",
+        key=parsed.address.lower(),
+        limit=settings.RATE_LIMIT_LOGIN_PER_ADDRESS,
+        window_seconds=60,
+    )
     now = timezone.now()
     _check_origin(parsed)
     nonce = _check_nonce(parsed, session_key=session_key, now=now)

@@ -70,16 +70,20 @@ def test_bearer_token_authenticates_and_records_last_use(session, user):
 def test_read_scope_cannot_write_and_write_scope_can(session):
     read_only = create(session).json()["secret"]
     response = Client().patch(
-        "/api/v1/me", {"display_name": "x"}, content_type="application/json",
+        "/api/v1/me",
+        {"display_name": "x"},
+        content_type="application/json",
         headers=bearer(read_only),
-    )  # fmt: skip
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "missing_scope"
     writer = create(session, name="writer", scopes=["read", "write"]).json()["secret"]
     response = Client().patch(
-        "/api/v1/me", {"display_name": "Ada"}, content_type="application/json",
+        "/api/v1/me",
+        {"display_name": "Ada"},
+        content_type="application/json",
         headers=bearer(writer),
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     assert response.json()["display_name"] == "Ada"
 
@@ -151,9 +155,13 @@ def test_a_token_cannot_manage_tokens(session):
     secret = create(session, scopes=["read", "write"]).json()["secret"]
     for response in (
         Client().get(TOKENS_URL, headers=bearer(secret)),
-        Client().post(TOKENS_URL, {"name": "more", "scopes": ["read"]},
-                      content_type="application/json", headers=bearer(secret)),
-    ):  # fmt: skip
+        Client().post(
+            TOKENS_URL,
+            {"name": "more", "scopes": ["read"]},
+            content_type="application/json",
+            headers=bearer(secret),
+        ),
+    ):
         assert response.status_code == 403
         assert response.json()["code"] == "session_required"
     assert ApiToken.objects.count() == 1

@@ -50,9 +50,19 @@ def test_options_choose_the_token_and_who_is_funded(
     anvil: AnvilNode, dev_wallets: list[DevAccount], tmp_path: Path
 ) -> None:
     address, _ = deploy(
-        "--name", "Test Dollar", "--symbol", "TUSD", "--decimals", "18",
-        "--mint", "25", "--accounts", "2", "--state-file", str(tmp_path / "chain.json"),
-    )  # fmt: skip
+        "--name",
+        "Test Dollar",
+        "--symbol",
+        "TUSD",
+        "--decimals",
+        "18",
+        "--mint",
+        "25",
+        "--accounts",
+        "2",
+        "--state-file",
+        str(tmp_path / "chain.json"),
+    )
 
     token = ChainClient.from_settings().with_token(address)
     assert token.token_metadata() == ("Test Dollar", "TUSD", 18)

@@ -158,8 +158,9 @@ def test_replay_after_logout_is_rejected(client, wallet):
 def test_nonce_from_another_session_is_rejected(wallet):
     victim, attacker = Client(), Client()
     message = build_message(address=wallet.address, nonce=nonce_for(attacker))
-    assert_refused(login(victim, message, sign(message, wallet.private_key)), 400,
-                   "nonce_session_mismatch")  # fmt: skip
+    assert_refused(
+        login(victim, message, sign(message, wallet.private_key)), 400, "nonce_session_mismatch"
+    )
 
 
 def test_nonce_we_never_issued_is_rejected(client, wallet):
@@ -216,8 +217,11 @@ def test_message_missing_fields_names_them(client, wallet):
 
 def test_lowercase_address_in_message_is_rejected_as_malformed(client, wallet):
     message, signature = signed_message(client, wallet)
-    assert_refused(login(client, message.replace(wallet.address, wallet.address.lower()),
-                         signature), 400, "malformed_message")  # fmt: skip
+    assert_refused(
+        login(client, message.replace(wallet.address, wallet.address.lower()), signature),
+        400,
+        "malformed_message",
+    )
 
 
 @pytest.mark.parametrize("body", [{}, {"message": "x"}, {"signature": "0x"}])

@@ -16,9 +16,9 @@ def session(client):  # type: ignore[no-untyped-def]
 
 def test_token_page_shows_the_secret_once(session):
     posted = session.post(
-        "/account/tokens/", {"name": "laptop", "scopes": ["read", "download"],
-                             "expires_in_days": "30"},
-    )  # fmt: skip
+        "/account/tokens/",
+        {"name": "laptop", "scopes": ["read", "download"], "expires_in_days": "30"},
+    )
     assert posted.status_code == 302  # a reload cannot create a second token
     response = session.get(posted["Location"])
     secret = response.context["created"].secret

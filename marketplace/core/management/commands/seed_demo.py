@@ -12,8 +12,14 @@ from marketplace.core.services import audit_log_record
 from payments.integrations.anvil import dev_accounts
 
 DEMO_ADMIN_PASSWORD = "databounty-demo-admin"  # noqa: S105 - a public demo credential, DEBUG only
-DEMO_NAMES = ("Demo Admin", "Ada (contributor)", "Grace (contributor)", "Alan (sponsor)",
-              "Barbara (buyer)", "Edsger (labeler)")  # fmt: skip
+DEMO_NAMES = (
+    "Demo Admin",
+    "Ada (contributor)",
+    "Grace (contributor)",
+    "Alan (sponsor)",
+    "Barbara (buyer)",
+    "Edsger (labeler)",
+)
 
 
 class Command(BaseCommand):
