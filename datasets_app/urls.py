@@ -6,4 +6,13 @@ app_name = "datasets"
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
+    path("datasets/new/", views.dataset_create, name="create"),
+    path("datasets/<slug:slug>/", views.dataset_detail, name="detail"),
+    path("datasets/<slug:slug>/edit/", views.dataset_edit, name="edit"),
+    path("datasets/<slug:slug>/contribute/", views.contribute, name="contribute"),
+    path("datasets/<slug:slug>/contribute/rows", views.contribution_rows, name="contribution-rows"),
+    path("datasets/<slug:slug>/label/", views.label, name="label"),
+    path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution"),
+    path("me/contributions/", views.my_contributions, name="my-contributions"),
+    path("me/labels/", views.my_labels, name="my-labels"),
 ]

@@ -1,7 +1,205 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages. Each view parses input, calls one service or selector, and renders."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from datasets_app import selectors, services
+from datasets_app.apis import item_payload
+from datasets_app.enums import LabelTask, Modality
+from datasets_app.forms import DatasetForm
+from datasets_app.models import Dataset
+from marketplace.core.exceptions import ApplicationError, NotFoundError
+from marketplace.core.models import User
+from marketplace.core.pages import show_error
+
+PAGE_SIZE = 12
 
 
+def _visible(request: HttpRequest, slug: str) -> Dataset:
+    try:
+        return selectors.dataset_visible(slug=slug, user=request.user)
+    except NotFoundError:
+        raise Http404("No such dataset.") from None
+
+
+@require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """The home page: the dataset catalogue (datasets arrive with their own issue)."""
-    return render(request, "datasets_app/catalogue.html", {"datasets": []})
+    """The home page: search, filters, pagination over public datasets."""
+    filters = {
+        "search": request.GET.get("q", "")[:200],
+        "modality": request.GET.get("modality", ""),
+        "label_task": request.GET.get("task", ""),
+        "order": request.GET.get("order", "newest"),
+    }
+    datasets = selectors.dataset_list(
+        search=filters["search"],
+        modality=filters["modality"],
+        label_task=filters["label_task"],
+        order=filters["order"],
+    )
+    page = Paginator(datasets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "datasets_app/catalogue.html",
+        {
+            "datasets": page.object_list,
+            "page": page,
+            "filters": filters,
+            "modalities": Modality.choices,
+            "tasks": LabelTask.choices,
+            "orders": [
+                ("newest", "Newest"),
+                ("items", "Most items"),
+                ("labels", "Most labels"),
+                ("title", "Title"),
+            ],
+        },
+    )
+
+
+@require_GET
+def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = _visible(request, slug)
+    stats = selectors.dataset_stats(dataset=dataset)
+    return render(
+        request,
+        "datasets_app/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "stats": stats,
+            "sample": [item_payload(item) for item in selectors.dataset_sample(dataset=dataset)],
+            "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
+            "chart_data": json.dumps(stats["labels_per_day"]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    form = DatasetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataset = services.dataset_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except (ApplicationError, ValidationError) as exc:
+            show_error(request, exc, form)
+        else:
+            messages.success(request, f"“{dataset.title}” created.")
+            return redirect("datasets:detail", slug=dataset.slug)
+    return render(request, "datasets_app/dataset_form.html", {"form": form, "dataset": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = _visible(request, slug)
+    user: User = request.user  # type: ignore[assignment]
+    if dataset.owner_id != user.pk and not user.is_staff:
+        raise Http404("No such dataset.")
+    form = DatasetForm(request.POST or None, initial=DatasetForm.initial_for(dataset))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dataset_update(dataset=dataset, actor=user, **form.cleaned_data)
+        except (ApplicationError, ValidationError) as exc:
+            show_error(request, exc, form)
+        else:
+            messages.success(request, "Dataset saved.")
+            return redirect("datasets:detail", slug=dataset.slug)
+    return render(request, "datasets_app/dataset_form.html", {"form": form, "dataset": dataset})
+
+
+@login_required
+@require_GET
+def contribute(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload page: drag and drop, progress bar, and this person's contributions, live."""
+    dataset = _visible(request, slug)
+    return render(
+        request,
+        "datasets_app/contribute.html",
+        {
+            "dataset": dataset,
+            "contributions": selectors.contribution_list(user=request.user, dataset=dataset)[:20],  # type: ignore[arg-type]
+            "max_bytes": settings.UPLOAD_MAX_BYTES,
+            "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        },
+    )
+
+
+@login_required
+@require_GET
+def contribution_rows(request: HttpRequest, slug: str) -> HttpResponse:
+    """The contributions table alone, for htmx polling while validation runs."""
+    dataset = _visible(request, slug)
+    contributions = selectors.contribution_list(user=request.user, dataset=dataset)[:20]  # type: ignore[arg-type]
+    return render(
+        request,
+        "datasets_app/_contribution_rows.html",
+        {"contributions": contributions, "dataset": dataset},
+    )
+
+
+@login_required
+@require_GET
+def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpResponse:
+    try:
+        contribution = selectors.contribution_visible(
+            contribution_id=contribution_id, user=request.user
+        )
+    except NotFoundError:
+        raise Http404("No such contribution.") from None
+    template = (
+        "datasets_app/_contribution_status.html"
+        if request.headers.get("HX-Request")
+        else "datasets_app/contribution_detail.html"
+    )
+    return render(request, template, {"contribution": contribution})
+
+
+@login_required
+@require_GET
+def label(request: HttpRequest, slug: str) -> HttpResponse:
+    """The labeling page; the item queue is driven by the API with small JS."""
+    dataset = _visible(request, slug)
+    return render(
+        request,
+        "datasets_app/label.html",
+        {
+            "dataset": dataset,
+            "today": selectors.labels_today(user=request.user, dataset=dataset),  # type: ignore[arg-type]
+        },
+    )
+
+
+@login_required
+@require_GET
+def my_contributions(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.contribution_list(user=request.user), 25).get_page(  # type: ignore[arg-type]
+        request.GET.get("page")
+    )
+    return render(request, "datasets_app/my_contributions.html", {"page": page})
+
+
+@login_required
+@require_GET
+def my_labels(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.label_list(user=request.user), 25).get_page(  # type: ignore[arg-type]
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "datasets_app/my_labels.html",
+        {
+            "page": page,
+            "today": selectors.labels_today(user=request.user),  # type: ignore[arg-type]
+        },
+    )

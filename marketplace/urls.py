@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("payments.api_urls")),
+    path("", include("datasets_app.api_urls")),
 ]
 
 urlpatterns = [

@@ -29,6 +29,13 @@ def _empty_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _own_media(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each test stores files (uploads, images) in a folder of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.UPLOAD_TMP_DIR = tmp_path / "uploads"
+
+
 @pytest.fixture(scope="session")
 def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     """One anvil process per test session, on a free loopback port; stopped at the end."""
@@ -99,6 +106,7 @@ class CeleryProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes]
+    media_root: Path  # where the process stores files; point settings.MEDIA_ROOT here
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -126,28 +134,46 @@ class CeleryProcess:
 
 def _start_celery(args: list[str], queue: str, log_path: Path, **extra_env: str) -> CeleryProcess:
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    media_root = log_path.parent / "media"
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "marketplace", *args],
         cwd=ROOT,
-        env={**_celery_env(queue), **extra_env},
+        env={**_celery_env(queue), "DJANGO_MEDIA_ROOT": str(media_root), **extra_env},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return CeleryProcess(queue=queue, process=process, log_path=log_path, log_file=log)
+    return CeleryProcess(
+        queue=queue, process=process, log_path=log_path, log_file=log, media_root=media_root
+    )
 
 
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CeleryProcess]:
-    """A real Celery worker process over the real Redis broker, on this session's test database
-    and its own queue. Send tasks with ``.apply_async(queue=celery_worker.queue)``. Tests whose
-    task reads rows they wrote must use ``transactional_db`` so the rows are committed."""
+    """A real Celery worker process over the real Redis broker, on this session's test database.
+    It takes tasks from its own queue (``.apply_async(queue=celery_worker.queue)``) and from the
+    default queue, where services enqueue. Tests whose task reads rows they wrote must use
+    ``transactional_db`` so the rows are committed."""
+    from django.conf import settings
+
     queue = f"test-{uuid.uuid4().hex[:12]}"
     with django_db_blocker.unblock():
         worker = _start_celery(
-            ["worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"],
+            # Its own queue, plus the default one that services enqueue to (on the test broker
+            # database, which no development worker reads).
+            [
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "-Q",
+                f"{queue},{settings.CELERY_TASK_DEFAULT_QUEUE}",
+                "-n",
+                f"{queue}@%h",
+            ],
             queue,
             tmp_path_factory.mktemp("celery") / "worker.log",
         )

@@ -161,6 +161,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "payments.purge_expired_nonces",
         "schedule": 60 * 60,
     },
+    "datasets-requeue-stuck-contributions": {
+        "task": "datasets.requeue_stuck_contributions",
+        "schedule": 5 * 60,
+    },
+    "datasets-release-expired-reservations": {
+        "task": "datasets.release_expired_reservations",
+        "schedule": 60,
+    },
+    "datasets-expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60 * 60},
 }
 
 CACHES = {
@@ -201,3 +210,20 @@ RATE_LIMIT_NONCE_PER_IP = env.int("RATE_LIMIT_NONCE_PER_IP", default=30)
 RATE_LIMIT_LOGIN_PER_IP = env.int("RATE_LIMIT_LOGIN_PER_IP", default=20)
 RATE_LIMIT_LOGIN_PER_ADDRESS = env.int("RATE_LIMIT_LOGIN_PER_ADDRESS", default=10)
 API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=50)
+
+# Uploads: the largest contribution accepted, where chunks wait until complete, how long an
+# unfinished upload may sit idle, and the chunk size the browser uses.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
+UPLOAD_TMP_DIR = env.path("UPLOAD_TMP_DIR", default=BASE_DIR / "var" / "uploads")
+UPLOAD_SESSION_TTL_SECONDS = env.int("UPLOAD_SESSION_TTL_SECONDS", default=24 * 3600)
+UPLOAD_CHUNK_BYTES = env.int("UPLOAD_CHUNK_BYTES", default=8 * 1024**2)
+# Django refuses request bodies above this; one chunk plus headroom.
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_BYTES + 1024**2
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
+# Validation: rows per batch (one transaction each) and a run's silence before it is taken over.
+VALIDATION_BATCH_ROWS = env.int("VALIDATION_BATCH_ROWS", default=5000)
+VALIDATION_STALE_SECONDS = env.int("VALIDATION_STALE_SECONDS", default=900)
+# Labeling: how long a handed-out item stays reserved, and the share of gold items served.
+LABEL_RESERVATION_SECONDS = env.int("LABEL_RESERVATION_SECONDS", default=600)
+LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
+LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=600)

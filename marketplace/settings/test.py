@@ -9,7 +9,8 @@ from marketplace.settings.base import env
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="databounty-media-"))
+# A worker process started by a test is pointed at the test's media folder through the env.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="databounty-media-"))
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="databounty-static-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -26,3 +27,5 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13"
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/14")
 CHAIN_DEPLOYER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Two suites on one machine at once (two checkouts, or CI beside a developer) need two names.
+DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", default=None)}  # noqa: F405

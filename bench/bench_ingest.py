@@ -1,0 +1,164 @@
+"""Upload + ingest of a large CSV through the real services, against the real PostgreSQL.
+
+    .venv/bin/python bench/bench_ingest.py [--rows 1000000] [--repeat 1]
+
+For each run, in a fresh child process (so its peak memory is its own):
+  upload   the file goes through the resumable chunked upload (8 MiB chunks), is hashed and stored
+  ingest   validation reads it with the HF datasets readers, checks every row, bulk-inserts items
+  baseline the same file parsed by pyarrow.csv alone (the floor: no checks, no database)
+Prints rows/s and peak RSS for each, medians over the runs, and the ratio of ingest to baseline.
+Uses its own database (databounty_bench, recreated each run) and a temporary media folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "databounty_bench"
+
+
+def make_csv(path: Path, rows: int) -> None:
+    words = ["fast", "broken", "lovely", "cheap", "late", "great", "noisy", "solid", "meh", "ok"]
+    with open(path, "w") as out:
+        out.write("text,stars\n")
+        for i in range(rows):
+            out.write(f"review {i} was {words[i % 10]} and {words[(i * 7) % 10]},{1 + i % 5}\n")
+
+
+def child(mode: str, path: Path) -> dict[str, float]:
+    """Runs in a fresh process: one phase, reporting seconds and its own peak RSS."""
+    if mode == "baseline":
+        import pyarrow.csv as pacsv
+
+        start = time.perf_counter()
+        rows = pacsv.read_csv(path).num_rows
+        seconds = time.perf_counter() - start
+    else:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from datasets_app.models import Contribution, Dataset
+        from datasets_app.services import (
+            contribution_validate,
+            upload_chunk_append,
+            upload_session_complete,
+            upload_session_create,
+        )
+        from marketplace.core.models import User
+
+        call_command("migrate", verbosity=0)
+        owner = User.objects.create_user("0x" + os.urandom(20).hex())
+        dataset = Dataset.objects.create(
+            owner=owner, title="bench", slug=f"bench-{os.getpid()}", description="bench",
+            modality="tabular", label_task="single_label", label_classes=["a", "b"],
+            columns=[{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}],
+            status="open",
+        )  # fmt: skip
+        start = time.perf_counter()
+        size = path.stat().st_size
+        session = upload_session_create(
+            dataset=dataset, user=owner, filename="bench.csv", total_size=size
+        )
+        chunk = 8 * 1024 * 1024
+        with open(path, "rb") as source:
+            offset = 0
+            while block := source.read(chunk):
+                upload_chunk_append(session_id=session.pk, user=owner, offset=offset, data=block)
+                offset += len(block)
+        contribution = upload_session_complete(session_id=session.pk, user=owner)
+        upload_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        status = contribution_validate(contribution_id=contribution.pk)
+        seconds = time.perf_counter() - start
+        contribution = Contribution.objects.get(pk=contribution.pk)
+        rows = contribution.rows_accepted
+        assert status == "accepted", (status, contribution.report)
+        return {
+            "rows": rows,
+            "upload_seconds": upload_seconds,
+            "seconds": seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_child(mode: str, path: Path, media: Path) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "DJANGO_MEDIA_ROOT": str(media),
+        "UPLOAD_TMP_DIR": str(media / "uploads"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], Path(args.child[1]))))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.csv"
+        make_csv(path, args.rows)
+        print(f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB")
+        ingest, baseline = [], []
+        for run in range(args.repeat):
+            recreate_database()
+            baseline.append(run_child("baseline", path, Path(tmp)))
+            ingest.append(run_child("ingest", path, Path(tmp) / f"media-{run}"))
+            b, i = baseline[-1], ingest[-1]
+            print(
+                f"run {run + 1}: upload {args.rows / i['upload_seconds']:,.0f} rows/s "
+                f"({i['upload_seconds']:.1f} s), ingest {i['rows'] / i['seconds']:,.0f} rows/s "
+                f"({i['seconds']:.1f} s, peak {i['peak_rss_mb']:.0f} MB), baseline pyarrow "
+                f"{b['rows'] / b['seconds']:,.0f} rows/s (peak {b['peak_rss_mb']:.0f} MB)"
+            )
+        med = statistics.median
+        ingest_rate = med(i["rows"] / i["seconds"] for i in ingest)
+        upload_rate = med(args.rows / i["upload_seconds"] for i in ingest)
+        base_rate = med(b["rows"] / b["seconds"] for b in baseline)
+        print(f"median upload: {upload_rate:,.0f} rows/s")
+        print(f"median ingest: {ingest_rate:,.0f} rows/s, "
+              f"peak RSS {med(i['peak_rss_mb'] for i in ingest):.0f} MB")  # fmt: skip
+        print(f"median baseline (pyarrow.csv, no checks, no DB): {base_rate:,.0f} rows/s, "
+              f"peak RSS {med(b['peak_rss_mb'] for b in baseline):.0f} MB")  # fmt: skip
+        print(f"ratio ingest / baseline: {ingest_rate / base_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()

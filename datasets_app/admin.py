@@ -1,0 +1,252 @@
+"""Moderation in Django admin. Actions take a reason (the field beside the action menu) and go
+through the moderation services, which write the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from datasets_app.enums import DatasetStatus
+from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.services import dataset_moderate
+from datasets_app.services.moderation import (
+    contribution_approve,
+    contribution_reject,
+    contribution_revalidate,
+    item_set_hidden,
+    label_reject,
+)
+from marketplace.core.exceptions import ApplicationError
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, label="Reason", widget=forms.TextInput(attrs={"size": 40})
+    )
+
+
+def _run(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    action: Callable[..., Any],
+    **kwargs: Any,
+) -> None:
+    reason = request.POST.get("reason", "")
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj, actor=request.user, reason=reason, **kwargs)
+            done += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.detail}", messages.ERROR)
+            return
+    modeladmin.message_user(request, f"Done for {done} row(s).", messages.SUCCESS)
+
+
+class ModerationAdmin(admin.ModelAdmin[Any]):
+    action_form = ReasonActionForm
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # moderate with actions (audited), never delete
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ModerationAdmin):
+    list_display = (
+        "title",
+        "slug",
+        "owner",
+        "status",
+        "modality",
+        "label_task",
+        "items_count",
+        "labels_count",
+        "created_at",
+    )
+    list_filter = ("status", "modality", "label_task", "accepting_contributions")
+    search_fields = ("title", "slug", "owner__address")
+    list_select_related = ("owner",)
+    readonly_fields = (
+        "owner",
+        "items_count",
+        "labels_count",
+        "contributions_count",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("search_vector",)
+    actions = ("hide", "reopen", "close")
+
+    def _moderate(self, request: HttpRequest, queryset: QuerySet[Dataset], status: str) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda d, actor, reason: dataset_moderate(
+                dataset=d, actor=actor, status=status, reason=reason
+            ),
+        )
+
+    @admin.action(description="Hide (needs a reason)")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._moderate(request, queryset, DatasetStatus.HIDDEN)
+
+    @admin.action(description="Open (needs a reason)")
+    def reopen(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._moderate(request, queryset, DatasetStatus.OPEN)
+
+    @admin.action(description="Close (needs a reason)")
+    def close(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._moderate(request, queryset, DatasetStatus.CLOSED)
+
+    def save_model(self, request: HttpRequest, obj: Dataset, form: Any, change: bool) -> None:
+        from marketplace.core.services import audit_log_record
+
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            action="dataset.admin_edited",
+            actor=request.user,  # type: ignore[arg-type]
+            target=obj,
+            data={"fields": sorted(form.changed_data)},
+        )
+
+
+@admin.register(Contribution)
+class ContributionAdmin(ModerationAdmin):
+    list_display = (
+        "id",
+        "original_name",
+        "dataset",
+        "contributor",
+        "status",
+        "rows_accepted",
+        "rows_rejected",
+        "created_at",
+    )
+    list_filter = ("status", "file_format")
+    search_fields = ("original_name", "sha256", "contributor__address", "dataset__slug")
+    list_select_related = ("dataset", "contributor")
+    readonly_fields = tuple(f.name for f in Contribution._meta.fields)
+    actions = ("approve", "reject", "revalidate")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Approve (needs a reason)")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda c, actor, reason: contribution_approve(
+                contribution=c, actor=actor, reason=reason
+            ),
+        )
+
+    @admin.action(description="Reject and hide its items (needs a reason)")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda c, actor, reason: contribution_reject(
+                contribution=c, actor=actor, reason=reason
+            ),
+        )
+
+    @admin.action(description="Re-validate (needs a reason)")
+    def revalidate(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda c, actor, reason: contribution_revalidate(
+                contribution=c, actor=actor, reason=reason
+            ),
+        )
+
+
+@admin.register(Item)
+class ItemAdmin(ModerationAdmin):
+    list_display = (
+        "id",
+        "dataset",
+        "contribution",
+        "labels_count",
+        "slots_open",
+        "is_gold",
+        "is_hidden",
+        "created_at",
+    )
+    list_filter = ("is_gold", "is_hidden")
+    search_fields = ("content_hash",)
+    list_select_related = ("dataset", "contribution")
+    raw_id_fields = ("dataset", "contribution")
+    readonly_fields = tuple(f.name for f in Item._meta.fields)
+    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+    actions = ("hide", "unhide")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Hide (needs a reason)")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda i, actor, reason: item_set_hidden(
+                item=i, actor=actor, hidden=True, reason=reason
+            ),
+        )
+
+    @admin.action(description="Show again (needs a reason)")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda i, actor, reason: item_set_hidden(
+                item=i, actor=actor, hidden=False, reason=reason
+            ),
+        )
+
+
+@admin.register(Label)
+class LabelAdmin(ModerationAdmin):
+    list_display = (
+        "id",
+        "item",
+        "labeler",
+        "value",
+        "is_gold_check",
+        "gold_correct",
+        "is_rejected",
+        "created_at",
+    )
+    list_filter = ("is_rejected", "is_gold_check", "gold_correct")
+    search_fields = ("labeler__address",)
+    list_select_related = ("labeler", "item")
+    raw_id_fields = ("item", "labeler", "dataset")
+    readonly_fields = tuple(f.name for f in Label._meta.fields)
+    show_full_result_count = False
+    actions = ("reject",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Reject (needs a reason)")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Label]) -> None:
+        _run(
+            self,
+            request,
+            queryset,
+            lambda lb, actor, reason: label_reject(label=lb, actor=actor, reason=reason),
+        )

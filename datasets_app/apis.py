@@ -1,0 +1,468 @@
+"""The datasets API: catalogue, contributions (direct and chunked uploads), labeling."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datasets_app import selectors, services
+from datasets_app.enums import LabelTask, Modality
+from datasets_app.exceptions import UploadError
+from datasets_app.models import Contribution, Dataset, Item, Label, UploadSession
+from marketplace.core.exceptions import NotFoundError
+from marketplace.core.models import User
+
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+class Pagination(PageNumberPagination):
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class DatasetOutput(serializers.ModelSerializer[Dataset]):
+    owner = serializers.CharField(source="owner.address")
+
+    class Meta:
+        model = Dataset
+        fields = (
+            "slug",
+            "title",
+            "description",
+            "card_markdown",
+            "modality",
+            "columns",
+            "label_task",
+            "label_classes",
+            "guidelines",
+            "labels_per_item",
+            "accepting_contributions",
+            "status",
+            "owner",
+            "items_count",
+            "labels_count",
+            "contributions_count",
+            "created_at",
+            "updated_at",
+        )
+
+
+class DatasetInput(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=500)
+    card_markdown = serializers.CharField(required=False, allow_blank=True)
+    modality = serializers.ChoiceField(choices=Modality.choices)
+    columns = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    label_task = serializers.ChoiceField(choices=LabelTask.choices)
+    label_classes = serializers.ListField(child=serializers.CharField(), required=False)
+    guidelines = serializers.CharField(required=False, allow_blank=True)
+    labels_per_item = serializers.IntegerField(required=False, min_value=1, max_value=15)
+    accepting_contributions = serializers.BooleanField(required=False)
+    status = serializers.ChoiceField(choices=["draft", "open", "closed"], required=False)
+
+
+class DatasetListCreateApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="The dataset catalogue",
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in ("search", "modality", "label_task", "order", "page")
+        ],
+        responses=DatasetOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        datasets = selectors.dataset_list(
+            search=request.query_params.get("search", ""),
+            modality=request.query_params.get("modality", ""),
+            label_task=request.query_params.get("label_task", ""),
+            order=request.query_params.get("order", "newest"),
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(datasets, request, view=self)
+        return paginator.get_paginated_response(DatasetOutput(page, many=True).data)
+
+    @extend_schema(summary="Create a dataset", request=DatasetInput, responses={201: DatasetOutput})
+    def post(self, request: Request) -> Response:
+        data = DatasetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = services.dataset_create(owner=_user(request), **data.validated_data)
+        return Response(DatasetOutput(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(summary="One dataset", responses=DatasetOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(DatasetOutput(selectors.dataset_visible(slug=slug, user=request.user)).data)
+
+    @extend_schema(summary="Edit a dataset (owner)", request=DatasetInput, responses=DatasetOutput)
+    def patch(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        data = DatasetInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        dataset = services.dataset_update(
+            dataset=dataset, actor=_user(request), **data.validated_data
+        )
+        return Response(DatasetOutput(dataset).data)
+
+
+class DatasetStatsApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="Rows, contributors, labels, agreement and labels per day",
+        responses=inline_serializer(
+            "DatasetStats",
+            {
+                "rows": serializers.IntegerField(),
+                "labels": serializers.IntegerField(),
+                "contributors": serializers.IntegerField(),
+                "labelers": serializers.IntegerField(),
+                "fully_labelled": serializers.IntegerField(),
+                "agreement": serializers.FloatField(allow_null=True),
+                "with_consensus": serializers.IntegerField(),
+                "labels_per_day": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        return Response(selectors.dataset_stats(dataset=dataset))
+
+
+class ContributionOutput(serializers.ModelSerializer[Contribution]):
+    dataset = serializers.CharField(source="dataset.slug")
+
+    class Meta:
+        model = Contribution
+        fields = (
+            "id",
+            "dataset",
+            "original_name",
+            "file_format",
+            "size_bytes",
+            "sha256",
+            "status",
+            "progress",
+            "rows_total",
+            "rows_accepted",
+            "rows_rejected",
+            "report",
+            "created_at",
+            "validated_at",
+        )
+
+
+class ContributionCreateApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    parser_classes = (MultiPartParser,)
+
+    @extend_schema(
+        summary="Contribute a file (multipart `file`); large files: use uploads",
+        request={
+            "multipart/form-data": inline_serializer(
+                "ContributionUpload", {"file": serializers.FileField()}
+            )
+        },
+        responses={
+            201: inline_serializer(
+                "ContributionCreated",
+                {"id": serializers.IntegerField(), "status": serializers.CharField()},
+            )
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise UploadError(
+                "Send the file in a multipart field named 'file'.", code="file_missing"
+            )
+        contribution = services.contribution_submit(
+            dataset=dataset,
+            contributor=_user(request),
+            file=upload,
+            filename=upload.name or "",
+            size=upload.size or 0,
+        )
+        return Response(
+            {"id": contribution.pk, "status": contribution.status}, status=status.HTTP_201_CREATED
+        )
+
+
+class ContributionListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My contributions", responses=ContributionOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.contribution_list(user=_user(request)), request, view=self
+        )
+        return paginator.get_paginated_response(ContributionOutput(page, many=True).data)
+
+
+class ContributionDetailApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="A contribution's status and validation report", responses=ContributionOutput
+    )
+    def get(self, request: Request, contribution_id: int) -> Response:
+        contribution = selectors.contribution_visible(
+            contribution_id=contribution_id, user=request.user
+        )
+        return Response(ContributionOutput(contribution).data)
+
+
+class UploadOutput(serializers.ModelSerializer[UploadSession]):
+    contribution: serializers.PrimaryKeyRelatedField[Contribution] = (
+        serializers.PrimaryKeyRelatedField(read_only=True)
+    )
+
+    class Meta:
+        model = UploadSession
+        fields = (
+            "id",
+            "filename",
+            "file_format",
+            "total_size",
+            "received_bytes",
+            "status",
+            "contribution",
+            "expires_at",
+        )
+
+
+class UploadCreateApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    class UploadStartInput(serializers.Serializer[Any]):
+        filename = serializers.CharField(max_length=255)
+        total_size = serializers.IntegerField(min_value=1)
+
+    @extend_schema(
+        summary="Start a resumable chunked upload",
+        request=UploadStartInput,
+        responses={201: UploadOutput},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        data = self.UploadStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = services.upload_session_create(
+            dataset=dataset, user=_user(request), **data.validated_data
+        )
+        from django.conf import settings
+
+        body = {**UploadOutput(session).data, "chunk_size": settings.UPLOAD_CHUNK_BYTES}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class UploadChunkApi(APIView):
+    """``PUT`` one chunk as the raw body with ``Content-Range: bytes START-END/TOTAL``; ``GET``
+    tells how many bytes arrived (where to resume); ``DELETE`` aborts."""
+
+    permission_classes = (IsAuthenticated,)
+    parser_classes = (JSONParser,)  # chunks are read raw from the body
+
+    def _session(self, request: Request, upload_id: str) -> UploadSession:
+        session = UploadSession.objects.filter(pk=upload_id, user=_user(request)).first()
+        if session is None:
+            raise NotFoundError("No such upload.")
+        return session
+
+    @extend_schema(summary="Upload progress (resume from received_bytes)", responses=UploadOutput)
+    def get(self, request: Request, upload_id: str) -> Response:
+        return Response(UploadOutput(self._session(request, upload_id)).data)
+
+    @extend_schema(
+        summary="Send one chunk",
+        request={"application/octet-stream": bytes},
+        responses=UploadOutput,
+    )
+    def put(self, request: Request, upload_id: str) -> Response:
+        match = CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
+        if match is None:
+            raise UploadError(
+                "Send 'Content-Range: bytes START-END/TOTAL' with each chunk.",
+                code="content_range_missing",
+            )
+        start, end, _total = (int(g) for g in match.groups())
+        body = request._request.body  # raw bytes; capped by DATA_UPLOAD_MAX_MEMORY_SIZE
+        if end - start + 1 != len(body):
+            raise UploadError(
+                "Content-Range does not match the body's length.", code="content_range_mismatch"
+            )
+        session = services.upload_chunk_append(
+            session_id=upload_id, user=_user(request), offset=start, data=body
+        )
+        return Response(UploadOutput(session).data)
+
+    @extend_schema(summary="Abort an upload", responses={204: None})
+    def delete(self, request: Request, upload_id: str) -> Response:
+        services.upload_session_abort(session_id=upload_id, user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadCompleteApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="Finish an upload: it becomes a contribution",
+        request=None,
+        responses={201: ContributionOutput},
+    )
+    def post(self, request: Request, upload_id: str) -> Response:
+        contribution = services.upload_session_complete(session_id=upload_id, user=_user(request))
+        return Response(ContributionOutput(contribution).data, status=status.HTTP_201_CREATED)
+
+
+def item_payload(item: Item) -> dict[str, Any]:
+    """An item as labelers see it: its data, with image paths turned into URLs. Whether it is a
+    gold item is never shown (they are interleaved unannounced)."""
+    data: dict[str, Any] = {}
+    for key, value in item.data.items():
+        if isinstance(value, dict) and "path" in value:
+            value = {
+                **value,
+                "url": default_storage.url(value["path"]),
+                "thumbnail_url": default_storage.url(value.get("thumbnail", value["path"])),
+            }
+            value.pop("path", None)
+            value.pop("thumbnail", None)
+        data[key] = value
+    return {"id": item.pk, "data": data}
+
+
+ItemOutput = inline_serializer(
+    "LabelingItem", {"id": serializers.IntegerField(), "data": serializers.DictField()}
+)
+
+
+class LabelingNextApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "write"  # noqa: S105 - a scope name; handing out an item reserves a slot
+
+    @extend_schema(
+        summary="The next item to label (reserved for you); 204 when none is left",
+        responses={200: ItemOutput, 204: None},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        item = services.labeling_next_item(dataset=dataset, user=_user(request))
+        if item is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(item_payload(item))
+
+
+class LabelingUndoApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="Take back your latest label; its item is yours again",
+        request=None,
+        responses=ItemOutput,
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        return Response(item_payload(services.label_undo(dataset=dataset, user=_user(request))))
+
+
+def _item(item_id: int) -> Item:
+    item = Item.objects.select_related("dataset").filter(pk=item_id).first()
+    if item is None:
+        raise NotFoundError("No such item.")
+    return item
+
+
+class LabelCreateApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    class LabelInput(serializers.Serializer[Any]):
+        value = serializers.JSONField()
+
+    @extend_schema(
+        summary="Label an item reserved for you",
+        request=LabelInput,
+        responses={
+            201: inline_serializer(
+                "LabelCreated",
+                {"id": serializers.IntegerField(), "item": serializers.IntegerField()},
+            )
+        },
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        data = self.LabelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        label = services.label_submit(
+            item=_item(item_id), user=_user(request), value=data.validated_data["value"]
+        )
+        return Response({"id": label.pk, "item": label.item_id}, status=status.HTTP_201_CREATED)
+
+
+class ItemSkipApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="Pass on an item reserved for you", request=None, responses={204: None})
+    def post(self, request: Request, item_id: int) -> Response:
+        services.label_skip(item=_item(item_id), user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemGoldApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    class GoldInput(serializers.Serializer[Any]):
+        gold_label = serializers.JSONField(allow_null=True)
+
+    @extend_schema(
+        summary="Mark an item gold with its known answer (owner; null unmarks)",
+        request=GoldInput,
+        responses={204: None},
+    )
+    def put(self, request: Request, item_id: int) -> Response:
+        data = self.GoldInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.item_set_gold(
+            item=_item(item_id), actor=_user(request), gold_label=data.validated_data["gold_label"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LabelOutput(serializers.ModelSerializer[Label]):
+    dataset = serializers.CharField(source="dataset.slug")
+
+    class Meta:
+        model = Label
+        fields = ("id", "dataset", "item", "value", "created_at")
+
+
+class LabelListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My labels", responses=LabelOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.label_list(user=_user(request)), request, view=self
+        )
+        return paginator.get_paginated_response(LabelOutput(page, many=True).data)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from datasets_app.enums import LabelTask, Modality
+from datasets_app.integrations.readers import SUPPORTED_DTYPES
+from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
+
+STATUS_CHOICES = [
+    ("draft", "Draft — only you see it"),
+    ("open", "Open — in the catalogue"),
+    ("closed", "Closed — listed, not accepting work"),
+]
+
+
+class DatasetForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    modality = forms.ChoiceField(choices=Modality.choices)
+    columns = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=f"One column per line as name:type; types: {', '.join(SUPPORTED_DTYPES)}.",
+    )
+    label_task = forms.ChoiceField(choices=LabelTask.choices)
+    label_classes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One class per line (classification tasks).",
+    )
+    labels_per_item = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_LABELS_PER_ITEM,
+        initial=3,
+        help_text="How many people label each item (k).",
+    )
+    guidelines = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    card_markdown = forms.CharField(
+        required=False,
+        label="Dataset card",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown; raw HTML is not rendered.",
+    )
+    accepting_contributions = forms.BooleanField(required=False, initial=True)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, initial="draft")
+
+    def clean_columns(self) -> list[dict[str, str]]:
+        columns = []
+        for number, line in enumerate(self.cleaned_data["columns"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, sep, dtype = line.partition(":")
+            if not sep:
+                raise forms.ValidationError(f"Line {number}: write it as name:type.")
+            columns.append({"name": name.strip(), "dtype": dtype.strip()})
+        return columns
+
+    def clean_label_classes(self) -> list[str]:
+        return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]
+
+    @classmethod
+    def initial_for(cls, dataset: Dataset) -> dict[str, Any]:
+        return {
+            **{
+                f: getattr(dataset, f)
+                for f in (
+                    "title",
+                    "description",
+                    "modality",
+                    "label_task",
+                    "labels_per_item",
+                    "guidelines",
+                    "card_markdown",
+                    "accepting_contributions",
+                    "status",
+                )
+            },
+            "columns": "\n".join(f"{c['name']}:{c['dtype']}" for c in dataset.columns),
+            "label_classes": "\n".join(dataset.label_classes),
+        }

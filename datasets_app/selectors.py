@@ -1,0 +1,168 @@
+"""Reads for pages and the API; querysets come with what their templates touch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from datasets_app.enums import DatasetStatus
+from datasets_app.models import Contribution, Dataset, Item, Label
+from marketplace.core.exceptions import NotFoundError
+from marketplace.core.models import User
+
+PUBLIC_STATUSES = (DatasetStatus.OPEN, DatasetStatus.CLOSED)
+ORDERINGS = {
+    "newest": ("-created_at",),
+    "items": ("-items_count", "-created_at"),
+    "labels": ("-labels_count", "-created_at"),
+    "title": ("title",),
+}
+
+
+def dataset_list(
+    *,
+    search: str = "",
+    modality: str = "",
+    label_task: str = "",
+    order: str = "newest",
+    user: User | None = None,
+    mine: bool = False,
+) -> QuerySet[Dataset]:
+    """The catalogue: public datasets (and, with ``mine``, the user's own in any state)."""
+    if mine and user is not None and user.is_authenticated:
+        datasets = Dataset.objects.filter(owner=user)
+    else:
+        datasets = Dataset.objects.filter(status__in=PUBLIC_STATUSES)
+    if modality:
+        datasets = datasets.filter(modality=modality)
+    if label_task:
+        datasets = datasets.filter(label_task=label_task)
+    datasets = datasets.select_related("owner")
+    if search.strip():
+        query = SearchQuery(search.strip(), search_type="websearch", config="english")
+        return (
+            datasets.filter(Q(search_vector=query) | Q(title__icontains=search.strip()))
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank", "-created_at")
+        )
+    return datasets.order_by(*ORDERINGS.get(order, ORDERINGS["newest"]))
+
+
+def dataset_visible(*, slug: str, user: User | Any) -> Dataset:
+    """The dataset behind ``slug`` if this person may see it: public ones to everyone, drafts to
+    their owner, hidden ones to staff. Anything else reads as not found."""
+    dataset = Dataset.objects.select_related("owner").filter(slug=slug).first()
+    if dataset is None:
+        raise NotFoundError("No such dataset.")
+    if dataset.is_public:
+        return dataset
+    if (
+        user is not None
+        and user.is_authenticated
+        and (
+            user.is_staff or (dataset.status == DatasetStatus.DRAFT and dataset.owner_id == user.pk)
+        )
+    ):
+        return dataset
+    raise NotFoundError("No such dataset.")
+
+
+def dataset_sample(*, dataset: Dataset, limit: int = 10) -> QuerySet[Item]:
+    return Item.objects.filter(dataset=dataset, is_hidden=False, is_gold=False).order_by("id")[
+        :limit
+    ]
+
+
+def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
+    """Counts for the dataset page, and labels per day for its chart (last 30 days)."""
+    since = timezone.now() - timedelta(days=30)
+    per_day = (
+        Label.objects.filter(dataset=dataset, created_at__gte=since, is_gold_check=False)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    contributors = (
+        Contribution.objects.filter(dataset=dataset, rows_accepted__gt=0)
+        .values("contributor")
+        .distinct()
+        .count()
+    )
+    labelled = Item.objects.filter(dataset=dataset, labels_count__gte=F("dataset__labels_per_item"))
+    with_consensus = labelled.filter(consensus_label__isnull=False).count()
+    return {
+        "rows": dataset.items_count,
+        "labels": dataset.labels_count,
+        "contributors": contributors,
+        "labelers": Label.objects.filter(dataset=dataset).values("labeler").distinct().count(),
+        "fully_labelled": labelled.count(),
+        "agreement": _agreement(dataset),
+        "with_consensus": with_consensus,
+        "labels_per_day": [{"day": row["day"].isoformat(), "labels": row["n"]} for row in per_day],
+    }
+
+
+def _agreement(dataset: Dataset) -> float | None:
+    """Share of label pairs on the same item that agree, over items with two or more labels."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT sum(CASE WHEN a.value = b.value THEN 1 ELSE 0 END)::float, count(*)
+            FROM datasets_app_label a
+            JOIN datasets_app_label b ON a.item_id = b.item_id AND a.id < b.id
+            WHERE a.dataset_id = %s AND NOT a.is_gold_check
+            """,
+            [dataset.pk],
+        )
+        agreeing, pairs = cursor.fetchone()
+    return round(agreeing / pairs, 3) if pairs else None
+
+
+def contribution_list(*, user: User, dataset: Dataset | None = None) -> QuerySet[Contribution]:
+    contributions = Contribution.objects.filter(contributor=user).select_related("dataset")
+    if dataset is not None:
+        contributions = contributions.filter(dataset=dataset)
+    return contributions.order_by("-created_at")
+
+
+def contribution_visible(*, contribution_id: int, user: User | Any) -> Contribution:
+    """A contribution is seen by its contributor, the dataset's owner and staff."""
+    contribution = (
+        Contribution.objects.select_related("dataset", "contributor")
+        .filter(pk=contribution_id)
+        .first()
+    )
+    if contribution is None or not (
+        user.is_authenticated
+        and (
+            user.is_staff
+            or contribution.contributor_id == user.pk
+            or contribution.dataset.owner_id == user.pk
+        )
+    ):
+        raise NotFoundError("No such contribution.")
+    return contribution
+
+
+def label_list(*, user: User) -> QuerySet[Label]:
+    return (
+        Label.objects.filter(labeler=user)
+        .select_related("dataset", "item")
+        .order_by("-created_at", "-id")
+    )
+
+
+def labels_today(*, user: User, dataset: Dataset | None = None) -> int:
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    labels = Label.objects.filter(labeler=user, created_at__gte=start)
+    if dataset is not None:
+        labels = labels.filter(dataset=dataset)
+    return labels.count()

@@ -1,0 +1,38 @@
+from datasets_app.services.datasets import dataset_create, dataset_moderate, dataset_update
+from datasets_app.services.labeling import (
+    item_set_gold,
+    label_skip,
+    label_submit,
+    label_undo,
+    labeling_next_item,
+    reservations_release_expired,
+)
+from datasets_app.services.uploads import (
+    contribution_submit,
+    upload_chunk_append,
+    upload_session_abort,
+    upload_session_complete,
+    upload_session_create,
+    upload_sessions_expire,
+)
+from datasets_app.services.validation import contribution_validate, contributions_requeue_stuck
+
+__all__ = [
+    "contribution_submit",
+    "contribution_validate",
+    "contributions_requeue_stuck",
+    "dataset_create",
+    "dataset_moderate",
+    "dataset_update",
+    "item_set_gold",
+    "label_skip",
+    "label_submit",
+    "label_undo",
+    "labeling_next_item",
+    "reservations_release_expired",
+    "upload_chunk_append",
+    "upload_session_abort",
+    "upload_session_complete",
+    "upload_session_create",
+    "upload_sessions_expire",
+]

@@ -1,0 +1,217 @@
+"""Creating, editing and moderating datasets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.postgres.search import SearchVector
+from django.db import transaction
+from django.utils.text import slugify
+
+from datasets_app.enums import DatasetStatus, LabelTask, Modality
+from datasets_app.exceptions import DatasetError
+from datasets_app.integrations.readers import SUPPORTED_DTYPES
+from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
+from marketplace.core.exceptions import PermissionDeniedError
+from marketplace.core.models import User
+from marketplace.core.services import audit_log_record
+
+COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+MAX_COLUMNS = 100
+MAX_CLASSES = 200
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "card_markdown",
+        "guidelines",
+        "label_classes",
+        "labels_per_item",
+        "accepting_contributions",
+        "status",
+        "columns",
+        "modality",
+        "label_task",
+    }
+)
+# Changing these once rows exist would make the stored items and labels mean something else.
+FROZEN_ONCE_ITEMS_EXIST = frozenset({"columns", "modality", "label_task", "label_classes"})
+
+
+def _clean_columns(columns: Any, modality: str) -> list[dict[str, str]]:
+    if not isinstance(columns, list) or not columns:
+        raise DatasetError("Define at least one column.", code="invalid_columns")
+    if len(columns) > MAX_COLUMNS:
+        raise DatasetError(f"At most {MAX_COLUMNS} columns.", code="invalid_columns")
+    cleaned: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for column in columns:
+        name = str((column or {}).get("name", "")).strip() if isinstance(column, dict) else ""
+        dtype = str(column.get("dtype", "")).strip() if isinstance(column, dict) else ""
+        if not COLUMN_NAME.match(name):
+            raise DatasetError(
+                f"Column name {name!r} must start with a letter or _ and use letters, digits "
+                "and _ only (at most 63).",
+                code="invalid_columns",
+            )
+        if name.lower() in seen:
+            raise DatasetError(f"Column {name!r} appears twice.", code="invalid_columns")
+        if dtype not in SUPPORTED_DTYPES:
+            raise DatasetError(
+                f"Column {name!r}: type {dtype!r} is not one of {', '.join(SUPPORTED_DTYPES)}.",
+                code="invalid_columns",
+            )
+        seen.add(name.lower())
+        cleaned.append({"name": name, "dtype": dtype})
+    images = [c for c in cleaned if c["dtype"] == "image"]
+    if modality == Modality.IMAGE and len(images) != 1:
+        raise DatasetError(
+            "An image dataset has exactly one column of type image.", code="invalid_columns"
+        )
+    if modality != Modality.IMAGE and images:
+        raise DatasetError("Only image datasets may have an image column.", code="invalid_columns")
+    return cleaned
+
+
+def _clean_classes(label_task: str, classes: Any) -> list[str]:
+    if label_task == LabelTask.FREE_TEXT:
+        return []
+    if not isinstance(classes, list):
+        raise DatasetError("Label classes must be a list.", code="invalid_classes")
+    cleaned = [str(c).strip() for c in classes if str(c).strip()]
+    if len(cleaned) < 2:
+        raise DatasetError(
+            "A classification task needs at least two classes.", code="invalid_classes"
+        )
+    if len(cleaned) > MAX_CLASSES or any(len(c) > 100 for c in cleaned):
+        raise DatasetError(
+            f"At most {MAX_CLASSES} classes of at most 100 characters.", code="invalid_classes"
+        )
+    if len({c.lower() for c in cleaned}) != len(cleaned):
+        raise DatasetError("Label classes must be distinct.", code="invalid_classes")
+    return cleaned
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    if "title" in out:
+        out["title"] = str(out["title"]).strip()
+        if not out["title"] or len(out["title"]) > 200:
+            raise DatasetError("Give the dataset a title (at most 200 characters).")
+    if "description" in out:
+        out["description"] = str(out["description"]).strip()
+        if not out["description"] or len(out["description"]) > 500:
+            raise DatasetError(
+                "Describe the dataset in a sentence or two (at most 500 characters)."
+            )
+    if "modality" in out and out["modality"] not in Modality.values:
+        raise DatasetError(f"Modality must be one of {', '.join(Modality.values)}.")
+    if "label_task" in out and out["label_task"] not in LabelTask.values:
+        raise DatasetError(f"Label task must be one of {', '.join(LabelTask.values)}.")
+    if "status" in out and out["status"] not in DatasetStatus.values:
+        raise DatasetError(f"Status must be one of {', '.join(DatasetStatus.values)}.")
+    if "labels_per_item" in out:
+        k = out["labels_per_item"]
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_LABELS_PER_ITEM:
+            raise DatasetError(f"Labels per item must be between 1 and {MAX_LABELS_PER_ITEM}.")
+    return out
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:70] or "dataset"
+    slug, n = base, 2
+    while Dataset.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _refresh_search(dataset: Dataset) -> None:
+    Dataset.objects.filter(pk=dataset.pk).update(
+        search_vector=SearchVector("title", weight="A", config="english")
+        + SearchVector("description", weight="B", config="english")
+        + SearchVector("card_markdown", weight="C", config="english")
+    )
+
+
+@transaction.atomic
+def dataset_create(*, owner: User, **fields: Any) -> Dataset:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise DatasetError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    data = _clean(fields)
+    for required in ("title", "description", "modality", "columns", "label_task"):
+        if required not in data:
+            raise DatasetError(f"{required.replace('_', ' ').capitalize()} is required.")
+    data["columns"] = _clean_columns(data["columns"], data["modality"])
+    data["label_classes"] = _clean_classes(data["label_task"], data.get("label_classes", []))
+    if data.get("status") == DatasetStatus.HIDDEN:
+        raise DatasetError("Only moderators hide datasets.", code="permission_denied")
+    dataset = Dataset.objects.create(owner=owner, slug=_unique_slug(data["title"]), **data)
+    _refresh_search(dataset)
+    audit_log_record(action="dataset.created", actor=owner, target=dataset)
+    return dataset
+
+
+@transaction.atomic
+def dataset_update(*, dataset: Dataset, actor: User, **fields: Any) -> Dataset:
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if actor.pk != dataset.owner_id and not actor.is_staff:
+        raise PermissionDeniedError("Only the dataset's owner can edit it.")
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise DatasetError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    data = _clean(fields)
+    changed = {k: v for k, v in data.items() if getattr(dataset, k) != v}
+    frozen = FROZEN_ONCE_ITEMS_EXIST & set(changed)
+    if frozen and dataset.items_count > 0:
+        raise DatasetError(
+            f"{', '.join(sorted(frozen))} cannot change once the dataset has items.",
+            code="frozen_schema",
+        )
+    if "columns" in changed or "modality" in changed:
+        changed["columns"] = _clean_columns(
+            changed.get("columns", dataset.columns), changed.get("modality", dataset.modality)
+        )
+    if "label_classes" in changed or "label_task" in changed:
+        changed["label_classes"] = _clean_classes(
+            changed.get("label_task", dataset.label_task),
+            changed.get("label_classes", dataset.label_classes),
+        )
+    hiding = changed.get("status") == DatasetStatus.HIDDEN or (
+        dataset.status == DatasetStatus.HIDDEN and "status" in changed
+    )
+    if hiding and not actor.is_staff:
+        raise PermissionDeniedError("Only moderators hide or unhide datasets.")
+    for key, value in changed.items():
+        setattr(dataset, key, value)
+    if changed:
+        dataset.save()
+        _refresh_search(dataset)
+        audit_log_record(
+            action="dataset.updated",
+            actor=actor,
+            target=dataset,
+            data={"fields": sorted(changed)},
+        )
+    return dataset
+
+
+def dataset_moderate(*, dataset: Dataset, actor: User, status: str, reason: str) -> Dataset:
+    """Staff change a dataset's status (hide, reopen, close) with a reason for the audit log."""
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only moderators do this.")
+    if not reason.strip():
+        raise DatasetError("Give a reason: it goes to the audit log.", code="reason_required")
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        previous = locked.status
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+        audit_log_record(
+            action="dataset.moderated",
+            actor=actor,
+            target=locked,
+            data={"from": previous, "to": status, "reason": reason.strip()},
+        )
+    return locked

@@ -1,0 +1,113 @@
+"""What moderators do in Django admin. Every action needs a reason and leaves an audit entry."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from datasets_app.enums import ContributionStatus
+from datasets_app.exceptions import DatasetError
+from datasets_app.models import Contribution, Dataset, Item, Label
+from marketplace.core.exceptions import PermissionDeniedError
+from marketplace.core.models import User
+from marketplace.core.services import audit_log_record
+
+
+def _check(actor: User, reason: str) -> str:
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only moderators do this.")
+    if not reason.strip():
+        raise DatasetError("Give a reason: it goes to the audit log.", code="reason_required")
+    return reason.strip()
+
+
+@transaction.atomic
+def contribution_reject(*, contribution: Contribution, actor: User, reason: str) -> Contribution:
+    """Reject a contribution: its items are hidden from labeling, releases and buyers."""
+    reason = _check(actor, reason)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    previous = contribution.status
+    hidden = Item.objects.filter(contribution=contribution, is_hidden=False).update(is_hidden=True)
+    contribution.status = ContributionStatus.REJECTED
+    contribution.report = {**contribution.report, "moderation": {"rejected": reason}}
+    contribution.save(update_fields=["status", "report", "updated_at"])
+    audit_log_record(
+        action="contribution.moderation_rejected",
+        actor=actor,
+        target=contribution,
+        data={"from": previous, "reason": reason, "items_hidden": hidden},
+    )
+    return contribution
+
+
+@transaction.atomic
+def contribution_approve(*, contribution: Contribution, actor: User, reason: str) -> Contribution:
+    """Undo a moderation rejection: the contribution's valid items come back."""
+    reason = _check(actor, reason)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    if contribution.rows_accepted == 0:
+        raise DatasetError("This contribution has no accepted rows to approve.", code="no_rows")
+    shown = Item.objects.filter(contribution=contribution, is_hidden=True).update(is_hidden=False)
+    contribution.status = (
+        ContributionStatus.ACCEPTED
+        if contribution.rows_rejected == 0
+        else ContributionStatus.PARTIALLY_ACCEPTED
+    )
+    contribution.save(update_fields=["status", "updated_at"])
+    audit_log_record(
+        action="contribution.moderation_approved",
+        actor=actor,
+        target=contribution,
+        data={"reason": reason, "items_shown": shown},
+    )
+    return contribution
+
+
+@transaction.atomic
+def contribution_revalidate(*, contribution: Contribution, actor: User, reason: str) -> None:
+    """Run validation again from scratch (e.g. after a fix); refused once items carry labels."""
+    from datasets_app.tasks import validate_contribution
+
+    reason = _check(actor, reason)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    if Label.objects.filter(item__contribution=contribution).exists():
+        raise DatasetError(
+            "Its items already carry labels: re-validation would drop them.", code="has_labels"
+        )
+    deleted, _ = Item.objects.filter(contribution=contribution).delete()
+    Dataset.objects.filter(pk=contribution.dataset_id).update(
+        items_count=F("items_count") - deleted
+    )
+    contribution.status = ContributionStatus.UPLOADED
+    contribution.validation_claim = None
+    contribution.progress = 0
+    contribution.rows_total = contribution.rows_accepted = contribution.rows_rejected = 0
+    contribution.report = {}
+    contribution.save()
+    audit_log_record(
+        action="contribution.revalidate",
+        actor=actor,
+        target=contribution,
+        data={"reason": reason, "items_deleted": deleted},
+    )
+    transaction.on_commit(lambda: validate_contribution.delay(contribution.pk))
+
+
+@transaction.atomic
+def item_set_hidden(*, item: Item, actor: User, hidden: bool, reason: str) -> None:
+    reason = _check(actor, reason)
+    Item.objects.filter(pk=item.pk).update(is_hidden=hidden)
+    audit_log_record(
+        action="item.hidden" if hidden else "item.shown",
+        actor=actor,
+        target=item,
+        data={"reason": reason},
+    )
+
+
+@transaction.atomic
+def label_reject(*, label: Label, actor: User, reason: str) -> None:
+    """A rejected label no longer counts for consensus or rewards."""
+    reason = _check(actor, reason)
+    Label.objects.filter(pk=label.pk).update(is_rejected=True)
+    audit_log_record(action="label.rejected", actor=actor, target=label, data={"reason": reason})

@@ -1,0 +1,343 @@
+"""Validation of a contribution: read the file in batches through the HF ``datasets`` readers,
+check every row, and insert the accepted rows as items — safe to run twice or at once.
+
+A run first *claims* the contribution (a UUID on the row). Each batch commits on its own, with
+the row's progress, and only while the claim still holds; a run that stops beating for
+``VALIDATION_STALE_SECONDS`` is taken over: its items are deleted and the file is read again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from datasets_app.enums import ContributionStatus
+from datasets_app.integrations.readers import Batch, ReaderError, read_rows
+from datasets_app.integrations.thumbnails import make_thumbnail
+from datasets_app.models import Contribution, Dataset, Item
+from marketplace.core.services import audit_log_record
+
+logger = logging.getLogger(__name__)
+REPORT_EXAMPLES = 20
+
+
+class ClaimLost(Exception):
+    """Another run took the contribution over; this one stops without touching it."""
+
+
+def _claim(contribution_id: int) -> tuple[Contribution, uuid.UUID] | None:
+    stale_before = timezone.now() - timedelta(seconds=settings.VALIDATION_STALE_SECONDS)
+    with transaction.atomic():
+        contribution = (
+            Contribution.objects.select_for_update()
+            .select_related("dataset")
+            .filter(pk=contribution_id)
+            .first()
+        )
+        if contribution is None:
+            return None
+        taking_over = contribution.status == ContributionStatus.VALIDATING and (
+            contribution.heartbeat_at is None or contribution.heartbeat_at < stale_before
+        )
+        if contribution.status != ContributionStatus.UPLOADED and not taking_over:
+            return None  # finished, or another run is alive: nothing to do
+        if taking_over:
+            deleted, _ = Item.objects.filter(contribution=contribution).delete()
+            Dataset.objects.filter(pk=contribution.dataset_id).update(
+                items_count=F("items_count") - deleted
+            )
+            logger.warning("taking over stale validation of contribution %s", contribution.pk)
+        claim = uuid.uuid4()
+        contribution.status = ContributionStatus.VALIDATING
+        contribution.validation_claim = claim
+        contribution.heartbeat_at = timezone.now()
+        contribution.progress = 0
+        contribution.rows_total = contribution.rows_accepted = contribution.rows_rejected = 0
+        contribution.report = {}
+        contribution.save()
+    return contribution, claim
+
+
+@contextlib.contextmanager
+def _local_file(contribution: Contribution) -> Iterator[Path]:
+    """A local path to the stored file: the file itself on filesystem storage, else a copy."""
+    try:
+        yield Path(contribution.file.path)
+        return
+    except NotImplementedError:
+        pass  # remote storage (S3): stream it to a temporary file
+    with tempfile.NamedTemporaryFile(suffix=f".{contribution.file_format}") as copy:
+        with contribution.file.open("rb") as stored:
+            shutil.copyfileobj(stored, copy, length=1024 * 1024)
+        copy.flush()
+        yield Path(copy.name)
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.reasons: Counter[str] = Counter()
+        self.examples: list[dict[str, Any]] = []
+
+    def reject(self, row_number: int, errors: list[str]) -> None:
+        for error in errors:
+            # "column 'age' expected int64, got 'abc'" counts under "column 'age' expected int64"
+            self.reasons[error.split(", got")[0]] += 1
+        if len(self.examples) < REPORT_EXAMPLES:
+            self.examples.append({"row": row_number, "errors": errors})
+
+    def as_json(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "reasons": dict(self.reasons.most_common(50)),
+            "examples": self.examples,
+            **extra,
+        }
+
+
+def _store_image(dataset: Dataset, data: dict[str, Any], image_dir: Path) -> None:
+    """Move an image the reader extracted (named by its SHA-256) into storage, with a thumbnail;
+    the item keeps the storage names and the name the image had in the ZIP."""
+    for value in data.values():
+        if not (isinstance(value, dict) and value.get("stored_path")):
+            continue
+        source = image_dir / value.pop("stored_path")
+        name = f"items/{dataset.pk}/{source.name}"
+        thumb = f"items/{dataset.pk}/thumbs/{value['sha256']}.webp"
+        if not default_storage.exists(name):
+            with open(source, "rb") as image:
+                default_storage.save(name, image)
+        if not default_storage.exists(thumb):
+            default_storage.save(thumb, ContentFile(make_thumbnail(source)))
+        value["file_name"], value["path"], value["thumbnail"] = value["path"], name, thumb
+
+
+# Rows go in through COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING:
+# COPY is far cheaper than binding thousands of parameters, and the unique (dataset_id,
+# content_hash) index decides what is new, atomically, even against a concurrent contribution.
+STAGE_TABLE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
+    row_number integer, data jsonb, content_hash varchar(64)
+) ON COMMIT DELETE ROWS
+"""
+COPY_STAGE = "COPY ingest_stage (row_number, data, content_hash) FROM STDIN"
+INSERT_ITEMS = """
+INSERT INTO datasets_app_item
+    (dataset_id, contribution_id, row_number, data, content_hash, is_gold, is_hidden,
+     labels_count, slots_open, created_at)
+SELECT %s, %s, s.row_number, s.data, s.content_hash, false, false, 0, %s, now()
+FROM ingest_stage s
+ORDER BY s.row_number
+ON CONFLICT (dataset_id, content_hash) DO NOTHING
+RETURNING content_hash
+"""
+
+
+def _insert_items(contribution: Contribution, rows: list[Any]) -> set[str]:
+    """Insert ``rows`` as items; returns the content hashes that were new to the dataset."""
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_TABLE)
+        with cursor.copy(COPY_STAGE) as copy:
+            for row in rows:
+                copy.write_row((row.row_number, json.dumps(row.data), row.content_hash))
+        cursor.execute(
+            INSERT_ITEMS,
+            [contribution.dataset_id, contribution.pk, contribution.dataset.labels_per_item],
+        )
+        return {content_hash for (content_hash,) in cursor.fetchall()}
+
+
+def _ingest(
+    contribution: Contribution, claim: uuid.UUID, batch: Batch, report: _Report, image_dir: Path
+) -> None:
+    """One batch in one transaction. Memory stays bounded by the batch: duplicates within it
+    are caught here, duplicates of earlier batches or other contributions by the unique index."""
+    dataset = contribution.dataset
+    seen: set[str] = set()
+    fresh: list[Any] = []
+    for row in batch.rows:
+        if row.errors or row.data is None or row.content_hash is None:
+            report.reject(row.row_number, row.errors or ["unreadable row"])
+        elif row.content_hash in seen:
+            report.reject(row.row_number, ["duplicate of an earlier row in this file"])
+        else:
+            seen.add(row.content_hash)
+            _store_image(dataset, row.data, image_dir)
+            fresh.append(row)
+
+    with transaction.atomic():
+        locked = Contribution.objects.select_for_update().filter(
+            pk=contribution.pk, validation_claim=claim
+        )
+        if not locked.exists():
+            raise ClaimLost
+        inserted = _insert_items(contribution, fresh) if fresh else set()
+        refused = [row for row in fresh if row.content_hash not in inserted]
+        if refused:
+            owners = dict(
+                Item.objects.filter(
+                    dataset=dataset, content_hash__in=[r.content_hash for r in refused]
+                ).values_list("content_hash", "contribution_id")
+            )
+            for row in refused:
+                same_file = owners.get(row.content_hash) == contribution.pk
+                report.reject(row.row_number, [
+                    "duplicate of an earlier row in this file" if same_file
+                    else "already in the dataset"
+                ])  # fmt: skip
+        contribution.rows_total += len(batch.rows)
+        contribution.rows_accepted += len(inserted)
+        contribution.rows_rejected = contribution.rows_total - contribution.rows_accepted
+        if batch.progress is not None:
+            contribution.progress = min(99, int(batch.progress * 100))
+        contribution.heartbeat_at = timezone.now()
+        contribution.report = report.as_json()
+        contribution.save(
+            update_fields=[
+                "rows_total",
+                "rows_accepted",
+                "rows_rejected",
+                "progress",
+                "heartbeat_at",
+                "report",
+                "updated_at",
+            ]
+        )
+        Dataset.objects.filter(pk=dataset.pk).update(items_count=F("items_count") + len(inserted))
+
+
+def _discard_items(contribution: Contribution) -> None:
+    """A file that fails part-way leaves nothing behind: drop the items its earlier batches
+    committed (run inside the finishing transaction)."""
+    deleted, _ = Item.objects.filter(contribution=contribution).delete()
+    if deleted:
+        Dataset.objects.filter(pk=contribution.dataset_id).update(
+            items_count=F("items_count") - deleted
+        )
+    contribution.rows_accepted = 0
+    contribution.rows_rejected = contribution.rows_total
+
+
+def _finish(
+    contribution: Contribution,
+    claim: uuid.UUID,
+    *,
+    status: str,
+    report: dict[str, Any],
+    discard: bool = False,
+) -> None:
+    with transaction.atomic():
+        locked = (
+            Contribution.objects.select_for_update()
+            .filter(pk=contribution.pk, validation_claim=claim)
+            .first()
+        )
+        if locked is None:
+            return
+        if discard:
+            _discard_items(locked)
+        locked.status = status
+        locked.progress = 100
+        locked.report = report
+        locked.validated_at = timezone.now()
+        locked.validation_claim = None
+        locked.save()
+        audit_log_record(
+            action=f"contribution.{status}",
+            target=locked,
+            data={"accepted": locked.rows_accepted, "rejected": locked.rows_rejected},
+        )
+
+
+def _outcome(contribution: Contribution) -> str:
+    if contribution.rows_accepted == 0:
+        return ContributionStatus.REJECTED
+    if contribution.rows_rejected == 0:
+        return ContributionStatus.ACCEPTED
+    return ContributionStatus.PARTIALLY_ACCEPTED
+
+
+def contribution_validate(*, contribution_id: int) -> str | None:
+    """Validate one contribution; returns its final status, or None if there was nothing to do
+    (already finished, or another live run holds it)."""
+    claimed = _claim(contribution_id)
+    if claimed is None:
+        return None
+    contribution, claim = claimed
+    dataset = contribution.dataset
+    report = _Report()
+    try:
+        with _local_file(contribution) as path, tempfile.TemporaryDirectory() as images:
+            for batch in read_rows(
+                path,
+                file_format=contribution.file_format,
+                columns=dataset.columns,
+                batch_size=settings.VALIDATION_BATCH_ROWS,
+                image_dir=Path(images),
+            ):
+                _ingest(contribution, claim, batch, report, Path(images))
+    except ClaimLost:
+        logger.info("validation of contribution %s was taken over", contribution.pk)
+        return None
+    except ReaderError as exc:
+        _finish(
+            contribution,
+            claim,
+            status=ContributionStatus.REJECTED,
+            report=report.as_json(error={"code": exc.code, "detail": exc.detail}),
+            discard=True,
+        )
+        return ContributionStatus.REJECTED
+    except Exception:
+        logger.exception("validation of contribution %s failed", contribution.pk)
+        _finish(
+            contribution,
+            claim,
+            status=ContributionStatus.FAILED,
+            report=report.as_json(
+                error={
+                    "code": "internal_error",
+                    "detail": "Validation failed on our side; moderators were told.",
+                }
+            ),
+            discard=True,
+        )
+        raise
+    contribution.refresh_from_db()
+    status = _outcome(contribution)
+    extra: dict[str, Any] = {}
+    if contribution.rows_total == 0:
+        extra["error"] = {"code": "empty_file", "detail": "The file has no data rows."}
+    _finish(contribution, claim, status=status, report=report.as_json(**extra))
+    return status
+
+
+def contributions_requeue_stuck() -> int:
+    """Beat: re-enqueue contributions whose task was lost (uploaded but never claimed, or
+    validating without a heartbeat); duplicates are harmless thanks to the claim."""
+    from datasets_app.tasks import validate_contribution
+
+    cutoff = timezone.now() - timedelta(seconds=settings.VALIDATION_STALE_SECONDS)
+    stuck = list(
+        Contribution.objects.filter(
+            status__in=[ContributionStatus.UPLOADED, ContributionStatus.VALIDATING],
+            updated_at__lt=cutoff,
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in stuck:
+        validate_contribution.delay(pk)
+    return len(stuck)

@@ -1,0 +1,30 @@
+"""Thin tasks: take ids, call one service."""
+
+from celery import shared_task
+
+from datasets_app import services
+
+
+@shared_task(
+    name="datasets.validate_contribution",
+    acks_late=True,  # the service is idempotent: a redelivered task finds the row claimed or done
+    soft_time_limit=3300,
+    time_limit=3400,
+)
+def validate_contribution(contribution_id: int) -> str | None:
+    return services.contribution_validate(contribution_id=contribution_id)
+
+
+@shared_task(name="datasets.requeue_stuck_contributions", soft_time_limit=60, time_limit=90)
+def requeue_stuck_contributions() -> int:
+    return services.contributions_requeue_stuck()
+
+
+@shared_task(name="datasets.release_expired_reservations", soft_time_limit=60, time_limit=90)
+def release_expired_reservations() -> int:
+    return services.reservations_release_expired()
+
+
+@shared_task(name="datasets.expire_uploads", soft_time_limit=120, time_limit=150)
+def expire_uploads() -> int:
+    return services.upload_sessions_expire()

@@ -1,0 +1,210 @@
+"""Validation turns a contribution's good rows into items, with a report of the rest."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from PIL import Image
+
+from datasets_app.models import Contribution, Item
+from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services.moderation import contribution_revalidate
+from tests.factories import DatasetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TABULAR = [{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}]
+
+
+def submit(dataset, name: str, content: bytes, user=None) -> Contribution:  # type: ignore[no-untyped-def]
+    return contribution_submit(
+        dataset=dataset,
+        contributor=user or UserFactory.create(),
+        file=ContentFile(content, name=name),
+        filename=name,
+        size=len(content),
+    )
+
+
+@pytest.fixture
+def dataset():  # type: ignore[no-untyped-def]
+    return DatasetFactory.create(columns=TABULAR, modality="tabular")
+
+
+def test_good_rows_become_items_and_bad_rows_are_reported(dataset):
+    csv = b"text,stars\ngreat,5\n,3\nmeh,lots\ngreat,5\nawful,1\n"
+    contribution = submit(dataset, "r.csv", csv)
+    assert contribution_validate(contribution_id=contribution.pk) == "partially_accepted"
+    contribution.refresh_from_db()
+    assert (contribution.rows_total, contribution.rows_accepted, contribution.rows_rejected) == (
+        5,
+        2,
+        3,
+    )
+    assert contribution.progress == 100
+    items = list(Item.objects.filter(contribution=contribution).order_by("row_number"))
+    assert [i.data for i in items] == [{"text": "great", "stars": 5}, {"text": "awful", "stars": 1}]
+    assert all(i.slots_open == dataset.labels_per_item for i in items)
+    report = contribution.report
+    assert report["reasons"]["column 'text' is empty"] == 1
+    assert report["reasons"]["column 'stars' expected int64"] == 1
+    assert report["reasons"]["duplicate of an earlier row in this file"] == 1
+    assert {e["row"] for e in report["examples"]} == {2, 3, 4}
+    dataset.refresh_from_db()
+    assert dataset.items_count == 2
+
+
+def test_rows_already_in_the_dataset_are_rejected(dataset):
+    first = submit(dataset, "a.csv", b"text,stars\ngreat,5\n")
+    contribution_validate(contribution_id=first.pk)
+    second = submit(
+        dataset, "b.jsonl", b'{"text": "great", "stars": 5}\n{"text": "new", "stars": 2}\n'
+    )
+    assert contribution_validate(contribution_id=second.pk) == "partially_accepted"
+    second.refresh_from_db()
+    assert second.report["reasons"] == {"already in the dataset": 1}
+    assert Item.objects.filter(dataset=dataset).count() == 2
+
+
+def test_a_file_with_the_wrong_columns_is_rejected_whole(dataset):
+    contribution = submit(dataset, "a.csv", b"title,stars\nx,1\n")
+    assert contribution_validate(contribution_id=contribution.pk) == "rejected"
+    contribution.refresh_from_db()
+    assert contribution.report["error"]["code"] == "schema_mismatch"
+    assert "text" in contribution.report["error"]["detail"]
+    assert not Item.objects.exists()
+
+
+def test_running_twice_does_not_double_anything(dataset):
+    contribution = submit(dataset, "a.csv", b"text,stars\nx,1\ny,2\n")
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    assert contribution_validate(contribution_id=contribution.pk) is None
+    assert Item.objects.count() == 2
+    dataset.refresh_from_db()
+    assert dataset.items_count == 2
+
+
+def test_a_stale_run_is_taken_over_and_its_items_redone(dataset):
+    contribution = submit(dataset, "a.csv", b"text,stars\nx,1\ny,2\n")
+    contribution_validate(contribution_id=contribution.pk)
+    # Simulate a worker that died mid-run: status validating, no heartbeat for long.
+    Contribution.objects.filter(pk=contribution.pk).update(
+        status="validating",
+        validation_claim=uuid.uuid4(),
+        heartbeat_at=timezone.now() - timedelta(hours=2),
+    )
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    assert Item.objects.count() == 2
+    dataset.refresh_from_db()
+    assert dataset.items_count == 2
+
+
+def test_a_live_run_is_left_alone(dataset):
+    contribution = submit(dataset, "a.csv", b"text,stars\nx,1\n")
+    Contribution.objects.filter(pk=contribution.pk).update(
+        status="validating", validation_claim=uuid.uuid4(), heartbeat_at=timezone.now()
+    )
+    assert contribution_validate(contribution_id=contribution.pk) is None
+    assert not Item.objects.exists()
+
+
+def test_revalidation_redoes_items(dataset):
+    contribution = submit(dataset, "a.csv", b"text,stars\nx,1\n")
+    contribution_validate(contribution_id=contribution.pk)
+    contribution_revalidate(
+        contribution=contribution, actor=UserFactory.create(is_staff=True), reason="reader fixed"
+    )
+    assert not Item.objects.exists()
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    assert Item.objects.count() == 1
+
+
+def _png(color: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_zip_of_images_becomes_image_items_with_thumbnails():
+    from django.core.files.storage import default_storage
+
+    dataset = DatasetFactory.create(
+        modality="image",
+        columns=[{"name": "image", "dtype": "image"}, {"name": "caption", "dtype": "string"}],
+    )
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(
+            "metadata.csv",
+            "file_name,caption\nred.png,a red square\nblue.png,blue\nmissing.png,gone\n",
+        )
+        z.writestr("red.png", _png("red"))
+        z.writestr("blue.png", _png("blue"))
+    contribution = submit(dataset, "images.zip", archive.getvalue())
+    assert contribution_validate(contribution_id=contribution.pk) == "partially_accepted"
+    items = list(Item.objects.order_by("row_number"))
+    assert len(items) == 2
+    image = items[0].data["image"]
+    assert (image["width"], image["height"]) == (640, 480)
+    assert default_storage.exists(image["path"])
+    with default_storage.open(image["thumbnail"]) as thumb, Image.open(thumb) as t:
+        assert max(t.size) == 256
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_is_validated_by_a_real_worker(client, celery_worker, settings):
+    """The whole pipeline: API upload → on_commit enqueue → Celery worker over Redis → items.
+    The worker is another process: it shares the database and, here, the media folder."""
+    settings.MEDIA_ROOT = celery_worker.media_root
+    dataset = DatasetFactory.create(columns=TABULAR, modality="tabular")
+    client.force_login(UserFactory.create())
+    upload = io.BytesIO(b"text,stars\nfine,4\nbad,no\n")
+    upload.name = "r.csv"
+    response = client.post(f"/api/v1/datasets/{dataset.slug}/contributions/", {"file": upload})
+    assert response.status_code == 201, response.content
+    contribution_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while (body := client.get(f"/api/v1/contributions/{contribution_id}/").json())["status"] in (
+        "uploaded",
+        "validating",
+    ):
+        assert time.monotonic() < deadline, celery_worker.log()[-3000:]
+        time.sleep(0.2)
+    assert body["status"] == "partially_accepted", celery_worker.log()[-3000:]
+    assert (body["rows_accepted"], body["rows_rejected"]) == (1, 1)
+    assert Item.objects.get().data == {"text": "fine", "stars": 4}
+
+
+def test_duplicates_across_batches_of_one_file_are_named_as_such(dataset, settings):
+    settings.VALIDATION_BATCH_ROWS = 2
+    contribution = submit(dataset, "a.csv", b"text,stars\na,1\nb,2\nc,3\na,1\n")
+    assert contribution_validate(contribution_id=contribution.pk) == "partially_accepted"
+    contribution.refresh_from_db()
+    assert contribution.report["reasons"] == {"duplicate of an earlier row in this file": 1}
+    assert contribution.report["examples"] == [
+        {"row": 4, "errors": ["duplicate of an earlier row in this file"]}
+    ]
+
+
+def test_a_file_that_breaks_part_way_leaves_no_items_behind(dataset, settings):
+    """25,000 good rows then an unclosed quote: the reader fails after 20,000 rows were already
+    committed in earlier batches; all of them are taken back."""
+    settings.VALIDATION_BATCH_ROWS = 2000
+    rows = b"".join(f"row {i},{i}\n".encode() for i in range(25000))
+    contribution = submit(dataset, "a.csv", b"text,stars\n" + rows + b'broken,"1\n')
+    assert contribution_validate(contribution_id=contribution.pk) == "rejected"
+    contribution.refresh_from_db()
+    assert contribution.rows_total >= 20000  # batches did commit before the failure
+    assert contribution.report["error"]["code"] == "corrupt_file"
+    assert contribution.rows_accepted == 0
+    assert not Item.objects.exists()
+    dataset.refresh_from_db()
+    assert dataset.items_count == 0
