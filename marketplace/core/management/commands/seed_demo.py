@@ -11,6 +11,33 @@ from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
 from payments.integrations.anvil import dev_accounts
 
+DEMO_REVIEWS = [
+    ("Battery died after two days.", "negative"),
+    ("Exactly what I needed, fast delivery.", "positive"),
+    ("It arrived on Tuesday.", "neutral"),
+    ("The strap broke the first time I used it.", "negative"),
+    ("Works as described, nothing special.", "neutral"),
+    ("Best headphones I have owned.", "positive"),
+    ("Instructions were missing a page.", "negative"),
+    ("Colour matches the photos.", "neutral"),
+    ("Setup took two minutes, love it.", "positive"),
+    ("Stopped charging after a week.", "negative"),
+    ("Packaging was recyclable.", "neutral"),
+    ("My kids use it every day.", "positive"),
+    ("Smells of plastic, returned it.", "negative"),
+    ("Fits in a coat pocket.", "neutral"),
+    ("Customer service replied within an hour.", "positive"),
+    ("The lid does not close properly.", "negative"),
+    ("Comes in three sizes.", "neutral"),
+    ("Sound is crisp and loud.", "positive"),
+    ("Screen scratches far too easily.", "negative"),
+    ("Weighs about 300 grams.", "neutral"),
+    ("Worth every penny.", "positive"),
+    ("Bluetooth keeps disconnecting.", "negative"),
+    ("Ships from Rotterdam.", "neutral"),
+    ("Replaced my old one and it is far better.", "positive"),
+]
+
 DEMO_ADMIN_PASSWORD = "databounty-demo-admin"  # noqa: S105 - a public demo credential, DEBUG only
 DEMO_NAMES = (
     "Demo Admin",
@@ -25,7 +52,6 @@ DEMO_NAMES = (
 class Command(BaseCommand):
     help = "Create demo users keyed by anvil's test wallets (DEBUG only; idempotent)."
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("seed_demo creates well-known demo credentials: DEBUG only.")
@@ -42,8 +68,62 @@ class Command(BaseCommand):
                 user = User.objects.create_user(account.address, display_name=name)
             audit_log_record(action="demo.user_created", target=user, data={"name": name})
             created += 1
+        self._seed_dataset()
         admin = dev_accounts()[0].address
         self.stdout.write(
             f"demo users: {created} created, {len(DEMO_NAMES) - created} already there"
         )
         self.stdout.write(f"demo admin: {admin} / password {DEMO_ADMIN_PASSWORD} at /admin/")
+
+    def _seed_dataset(self) -> None:
+        """An open sentiment dataset with a validated contribution and some labels, so the
+        catalogue, the dataset page, its chart and the labeling queue all have something."""
+        from django.core.files.base import ContentFile
+
+        from datasets_app.models import Dataset
+        from datasets_app.services import (
+            contribution_submit,
+            contribution_validate,
+            dataset_create,
+            label_submit,
+            labeling_next_item,
+        )
+
+        if Dataset.objects.filter(slug="product-review-sentiment").exists():
+            return
+        accounts = dev_accounts()
+        sponsor = User.objects.get(address=accounts[3].address)
+        dataset = dataset_create(
+            owner=sponsor,
+            title="Product review sentiment",
+            description="Short product reviews labelled negative, neutral or positive.",
+            card_markdown=(
+                "# Product review sentiment\n\nOne-sentence reviews of consumer products, "
+                "written in English.\n\n- **Task**: single-label sentiment\n"
+                "- **Labels per item**: 2\n\nUse it to fine-tune small sentiment models."
+            ),
+            modality="text",
+            columns=[{"name": "text", "dtype": "string"}],
+            label_task="single_label",
+            label_classes=["negative", "neutral", "positive"],
+            guidelines="Judge the writer's feeling about the product, not the product itself.",
+            labels_per_item=2,
+            status="open",
+        )
+        csv = "text\n" + "".join(f'"{text}"\n' for text, _ in DEMO_REVIEWS)
+        contribution = contribution_submit(
+            dataset=dataset,
+            contributor=User.objects.get(address=accounts[1].address),
+            file=ContentFile(csv.encode(), name="reviews.csv"),
+            filename="reviews.csv",
+            size=len(csv.encode()),
+        )
+        contribution_validate(contribution_id=contribution.pk)
+        answers = dict(DEMO_REVIEWS)
+        labeler = User.objects.get(address=accounts[5].address)
+        for _ in range(8):
+            item = labeling_next_item(dataset=dataset, user=labeler)
+            if item is None:
+                break
+            label_submit(item=item, user=labeler, value=answers[item.data["text"]])
+        self.stdout.write(f"demo dataset: /datasets/{dataset.slug}/")
