@@ -41,9 +41,13 @@ FROZEN_ONCE_ITEMS_EXIST = frozenset({"columns", "modality", "label_task", "label
 
 def _clean_columns(columns: Any, modality: str) -> list[dict[str, str]]:
     if not isinstance(columns, list) or not columns:
-        raise DatasetError("Define at least one column.", code="invalid_columns")
+        raise DatasetError(
+            "Define at least one column.", code="invalid_columns", extra={"field": "columns"}
+        )
     if len(columns) > MAX_COLUMNS:
-        raise DatasetError(f"At most {MAX_COLUMNS} columns.", code="invalid_columns")
+        raise DatasetError(
+            f"At most {MAX_COLUMNS} columns.", code="invalid_columns", extra={"field": "columns"}
+        )
     cleaned: list[dict[str, str]] = []
     seen: set[str] = set()
     for column in columns:
@@ -54,23 +58,35 @@ def _clean_columns(columns: Any, modality: str) -> list[dict[str, str]]:
                 f"Column name {name!r} must start with a letter or _ and use letters, digits "
                 "and _ only (at most 63).",
                 code="invalid_columns",
+                extra={"field": "columns"},
             )
         if name.lower() in seen:
-            raise DatasetError(f"Column {name!r} appears twice.", code="invalid_columns")
+            raise DatasetError(
+                f"Column {name!r} appears twice.",
+                code="invalid_columns",
+                extra={"field": "columns"},
+            )
         if dtype not in SUPPORTED_DTYPES:
             raise DatasetError(
                 f"Column {name!r}: type {dtype!r} is not one of {', '.join(SUPPORTED_DTYPES)}.",
                 code="invalid_columns",
+                extra={"field": "columns"},
             )
         seen.add(name.lower())
         cleaned.append({"name": name, "dtype": dtype})
     images = [c for c in cleaned if c["dtype"] == "image"]
     if modality == Modality.IMAGE and len(images) != 1:
         raise DatasetError(
-            "An image dataset has exactly one column of type image.", code="invalid_columns"
+            "An image dataset has exactly one column of type image.",
+            code="invalid_columns",
+            extra={"field": "columns"},
         )
     if modality != Modality.IMAGE and images:
-        raise DatasetError("Only image datasets may have an image column.", code="invalid_columns")
+        raise DatasetError(
+            "Only image datasets may have an image column.",
+            code="invalid_columns",
+            extra={"field": "columns"},
+        )
     return cleaned
 
 
@@ -78,18 +94,30 @@ def _clean_classes(label_task: str, classes: Any) -> list[str]:
     if label_task == LabelTask.FREE_TEXT:
         return []
     if not isinstance(classes, list):
-        raise DatasetError("Label classes must be a list.", code="invalid_classes")
+        raise DatasetError(
+            "Label classes must be a list.",
+            code="invalid_classes",
+            extra={"field": "label_classes"},
+        )
     cleaned = [str(c).strip() for c in classes if str(c).strip()]
     if len(cleaned) < 2:
         raise DatasetError(
-            "A classification task needs at least two classes.", code="invalid_classes"
+            "A classification task needs at least two classes.",
+            code="invalid_classes",
+            extra={"field": "label_classes"},
         )
     if len(cleaned) > MAX_CLASSES or any(len(c) > 100 for c in cleaned):
         raise DatasetError(
-            f"At most {MAX_CLASSES} classes of at most 100 characters.", code="invalid_classes"
+            f"At most {MAX_CLASSES} classes of at most 100 characters.",
+            code="invalid_classes",
+            extra={"field": "label_classes"},
         )
     if len({c.lower() for c in cleaned}) != len(cleaned):
-        raise DatasetError("Label classes must be distinct.", code="invalid_classes")
+        raise DatasetError(
+            "Label classes must be distinct.",
+            code="invalid_classes",
+            extra={"field": "label_classes"},
+        )
     return cleaned
 
 

@@ -19,6 +19,10 @@ def show_error(request: HttpRequest, exc: Exception, form: forms.Form | None = N
     if isinstance(exc, ValidationError):
         messages.error(request, " ".join(exc.messages))
     elif isinstance(exc, ApplicationError):
-        messages.error(request, exc.detail)
+        field = str(exc.extra.get("field", ""))
+        if form is not None and field in form.fields:
+            form.add_error(field, exc.detail)  # beside the field it is about
+        else:
+            messages.error(request, exc.detail)
     else:
         raise exc

@@ -1,6 +1,7 @@
 """The test suite: the real PostgreSQL, fast hashing, files in a temporary directory."""
 
 import tempfile
+import uuid
 from pathlib import Path
 
 from marketplace.settings.base import *  # noqa: F403
@@ -25,6 +26,10 @@ CACHES = {
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/14")
+# A queue of this test run's own: two runs on one machine never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env(
+    "CELERY_TASK_DEFAULT_QUEUE", default=f"test-{uuid.uuid4().hex[:12]}"
+)
 CHAIN_DEPLOYER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Two suites on one machine at once (two checkouts, or CI beside a developer) need two names.

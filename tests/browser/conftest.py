@@ -33,6 +33,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     Response,
+    ViewportSize,
     sync_playwright,
 )
 
@@ -52,8 +53,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-MOBILE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=800)
+MOBILE = ViewportSize(width=390, height=844)
 DEFAULT_TIMEOUT_MS = 10_000
 
 # EIP-1193 provider errors (https://eips.ethereum.org/EIPS/eip-1193#provider-errors), and

@@ -175,6 +175,20 @@ def test_dataset_card_markdown_is_rendered_without_raw_html(client):
         card_markdown="# Card\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) **bold**"
     )
     html = client.get(f"/datasets/{dataset.slug}/").content.decode()
-    assert "<h1>Card</h1>" in html and "<strong>bold</strong>" in html
+    assert "<h2>Card</h2>" in html and "<strong>bold</strong>" in html  # under the page's h1
     assert "<script>alert(1)</script>" not in html
     assert 'href="javascript:' not in html
+
+
+def test_dataset_form_puts_a_service_refusal_beside_its_field(client, owner):
+    response = client.post(
+        "/datasets/new/",
+        {
+            "title": "T", "description": "D", "modality": "text", "columns": "text:decimal",
+            "label_task": "single_label", "label_classes": "a\nb", "labels_per_item": 2,
+            "status": "draft",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "not one of" in response.context["form"].errors["columns"][0]
+    assert not Dataset.objects.exists()

@@ -1,0 +1,594 @@
+/* The contribute page's uploader: a drop zone and a file input, checks before any byte is sent,
+   and a progress bar with bytes, percent, speed and time left.
+
+   Small files (under the chunk size) go in one multipart POST to
+   /api/v1/datasets/<slug>/contributions/. Larger ones use the resumable upload API:
+     POST /api/v1/datasets/<slug>/uploads/ {filename, total_size} → {id, received_bytes, chunk_size}
+     PUT  /api/v1/uploads/<id>  (raw bytes, Content-Range: bytes START-END/TOTAL, END inclusive)
+     GET  /api/v1/uploads/<id>  → {received_bytes}: where to resume after a failure
+     POST /api/v1/uploads/<id>/complete → 201 the contribution {id, status}
+     DELETE /api/v1/uploads/<id> cancels.
+   A dropped connection or a 5xx is retried with backoff, resuming from what the server holds
+   (never from zero); a 409 offset_mismatch says where to resume. The upload id is kept in
+   localStorage under the file's name, size and date, so choosing the same file after a reload
+   picks up where it stopped. */
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-upload]");
+  if (!root) return;
+
+  var EXTENSIONS = [".csv", ".tsv", ".jsonl", ".parquet", ".zip"];
+  var MAX_FAILURES = 8; // in a row, per upload, before giving up
+  var STORAGE_PREFIX = "databounty:upload:";
+
+  var slug = root.getAttribute("data-slug");
+  var maxBytes = Number(root.getAttribute("data-max-bytes"));
+  var chunkBytes = Number(root.getAttribute("data-chunk-bytes"));
+  var directUrl = root.getAttribute("data-direct-url");
+  var startUrl = root.getAttribute("data-start-url");
+  var uploadsUrl = root.getAttribute("data-uploads-url");
+  var rowsUrl = root.getAttribute("data-rows-url");
+  var reportUrl = root.getAttribute("data-report-url"); // ends in /0/
+
+  var dropzone = root.querySelector("[data-dropzone]");
+  var input = root.querySelector("[data-file-input]");
+  var panel = root.querySelector("[data-upload-panel]");
+  var nameOut = root.querySelector("[data-upload-name]");
+  var sizeOut = root.querySelector("[data-upload-size]");
+  var stateOut = root.querySelector("[data-upload-state]");
+  var percentOut = root.querySelector("[data-upload-percent]");
+  var progress = root.querySelector("[data-upload-progress]");
+  var bar = root.querySelector("[data-upload-bar]");
+  var detailOut = root.querySelector("[data-upload-detail]");
+  var cancelButton = root.querySelector("[data-upload-cancel]");
+  var errorBox = root.querySelector("[data-upload-error]");
+  var errorText = root.querySelector("[data-upload-error-text]");
+  var successBox = root.querySelector("[data-upload-success]");
+  var successText = root.querySelector("[data-upload-success-text]");
+  var live = root.querySelector("[data-upload-live]");
+
+  var current = null; // the upload in progress: {file, id, xhr, cancelled, started, startBytes, announced}
+
+  // ---------- formatting ----------
+
+  function human(bytes) {
+    if (bytes < 1024) return bytes + " bytes";
+    var units = ["KB", "MB", "GB", "TB"];
+    var value = bytes;
+    var unit = -1;
+    do {
+      value /= 1024;
+      unit += 1;
+    } while (value >= 1024 && unit < units.length - 1);
+    return value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
+  }
+
+  function humanTime(seconds) {
+    if (!isFinite(seconds) || seconds < 0) return "";
+    if (seconds < 60) return "about " + Math.max(1, Math.round(seconds)) + " s left";
+    if (seconds < 3600) return "about " + Math.round(seconds / 60) + " min left";
+    var hours = Math.floor(seconds / 3600);
+    return "about " + hours + " h " + Math.round((seconds - hours * 3600) / 60) + " min left";
+  }
+
+  function extension(name) {
+    var dot = name.lastIndexOf(".");
+    return dot === -1 ? "" : name.slice(dot).toLowerCase();
+  }
+
+  // ---------- what people see ----------
+
+  function announce(text) {
+    live.textContent = "";
+    window.setTimeout(function () {
+      live.textContent = text;
+    }, 30);
+  }
+
+  function showError(text) {
+    errorText.textContent = text;
+    errorBox.hidden = false;
+    successBox.hidden = true;
+  }
+
+  function clearMessages() {
+    errorBox.hidden = true;
+    successBox.hidden = true;
+  }
+
+  function setState(text) {
+    stateOut.textContent = text;
+  }
+
+  function setBusy(busy) {
+    root.classList.toggle("is-uploading", busy);
+    dropzone.classList.toggle("is-disabled", busy);
+    input.disabled = busy;
+    cancelButton.hidden = !busy;
+  }
+
+  function setProgress(bytes) {
+    var state = current;
+    if (!state) return;
+    var total = state.file.size;
+    var done = Math.min(bytes, total);
+    var percent = total ? Math.floor((done / total) * 100) : 0;
+    bar.style.setProperty("--progress-value", percent + "%");
+    progress.setAttribute("aria-valuenow", String(percent));
+    progress.setAttribute("aria-valuetext", percent + "%, " + human(done) + " of " + human(total));
+    percentOut.textContent = percent + "%";
+    var parts = [human(done) + " of " + human(total)];
+    // Speed over this session's bytes only: bytes that arrived before a resume took no time now.
+    var elapsed = (performance.now() - state.started) / 1000;
+    var sent = done - state.startBytes;
+    if (elapsed > 0.5 && sent > 0 && done < total) {
+      var speed = sent / elapsed;
+      parts.push(human(speed) + "/s");
+      parts.push(humanTime((total - done) / speed));
+    }
+    detailOut.textContent = parts.join(" · ");
+    // Announce at each quarter, not every tick.
+    var quarter = Math.floor(percent / 25);
+    if (quarter > state.announced && percent < 100) {
+      state.announced = quarter;
+      announce("Uploaded " + percent + "%.");
+    }
+  }
+
+  // ---------- requests ----------
+
+  function request(method, url, options) {
+    options = options || {};
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", window.DataBounty ? window.DataBounty.csrfToken() : "");
+      Object.keys(options.headers || {}).forEach(function (name) {
+        xhr.setRequestHeader(name, options.headers[name]);
+      });
+      if (options.onProgress) {
+        xhr.upload.addEventListener("progress", function (event) {
+          options.onProgress(event.loaded);
+        });
+      }
+      xhr.addEventListener("load", function () {
+        var data = {};
+        try {
+          data = xhr.responseText ? JSON.parse(xhr.responseText) : {};
+        } catch (error) {
+          data = {};
+        }
+        resolve({ status: xhr.status, data: data });
+      });
+      xhr.addEventListener("error", function () {
+        reject({ network: true });
+      });
+      xhr.addEventListener("timeout", function () {
+        reject({ network: true });
+      });
+      xhr.addEventListener("abort", function () {
+        reject({ aborted: true });
+      });
+      if (options.state) options.state.xhr = xhr;
+      xhr.send(options.body === undefined ? null : options.body);
+    });
+  }
+
+  function json(method, url, body, state) {
+    return request(method, url, {
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      state: state,
+    });
+  }
+
+  function failure(response) {
+    var data = response.data || {};
+    var detail = data.detail;
+    if (!detail && response.status === 403) detail = "You are signed out. Reload the page and sign in again.";
+    if (!detail && response.status === 413) detail = "The file is larger than the server accepts.";
+    var error = new Error(detail || "The upload failed (HTTP " + response.status + "). Try again.");
+    error.status = response.status;
+    error.code = data.code || "error";
+    error.data = data;
+    return error;
+  }
+
+  function transient(errorOrResponse) {
+    return errorOrResponse.network || (errorOrResponse.status >= 500 && errorOrResponse.status < 600);
+  }
+
+  function wait(ms) {
+    return new Promise(function (resolve) {
+      window.setTimeout(resolve, ms);
+    });
+  }
+
+  function checkCancelled(state) {
+    if (state.cancelled) throw { aborted: true };
+  }
+
+  // Waits before retry number `failures` (1, 2, 4, 8 … seconds, at most 15), counting down.
+  function backoff(failures, state) {
+    var seconds = Math.min(15, Math.pow(2, failures - 1));
+    var left = seconds;
+    setState("Connection lost: retrying in " + left + " s…");
+    announce("Connection lost. Retrying in " + seconds + " seconds.");
+    var tick = function () {
+      left -= 1;
+      if (left > 0 && !state.cancelled) setState("Connection lost: retrying in " + left + " s…");
+    };
+    var timer = window.setInterval(tick, 1000);
+    return wait(seconds * 1000).then(function () {
+      window.clearInterval(timer);
+      checkCancelled(state);
+      setState("Resuming…");
+    });
+  }
+
+  // ---------- one request for small files ----------
+
+  function sendDirect(file, state) {
+    var failures = 0;
+    function attempt() {
+      checkCancelled(state);
+      var body = new FormData();
+      body.append("file", file, file.name);
+      setState("Uploading…");
+      return request("POST", directUrl, {
+        body: body,
+        state: state,
+        onProgress: function (loaded) {
+          // The multipart envelope adds a few hundred bytes: never show more than the file.
+          setProgress(Math.min(loaded, file.size));
+        },
+      }).then(
+        function (response) {
+          if (response.status === 201) return response.data;
+          if (transient(response) && ++failures <= MAX_FAILURES) return backoff(failures, state).then(attempt);
+          throw failure(response);
+        },
+        function (error) {
+          if (error.network && ++failures <= MAX_FAILURES) return backoff(failures, state).then(attempt);
+          throw error;
+        }
+      );
+    }
+    return attempt();
+  }
+
+  // ---------- resumable chunks for large files ----------
+
+  function storageKey(file) {
+    return STORAGE_PREFIX + slug + ":" + file.name + ":" + file.size + ":" + file.lastModified;
+  }
+
+  function remember(file, id) {
+    try {
+      if (id) window.localStorage.setItem(storageKey(file), id);
+      else window.localStorage.removeItem(storageKey(file));
+    } catch (error) {
+      /* private mode: uploads still work, they just cannot resume after a reload */
+    }
+  }
+
+  function remembered(file) {
+    try {
+      return window.localStorage.getItem(storageKey(file));
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // An earlier, unfinished upload of this very file: {id, offset}, or null to start afresh.
+  function resumable(file, state) {
+    var id = remembered(file);
+    if (!id) return Promise.resolve(null);
+    setState("Looking for your earlier upload…");
+    return json("GET", uploadsUrl + id, undefined, state).then(
+      function (response) {
+        var data = response.data || {};
+        if (response.status === 200 && data.status === "receiving") {
+          return { id: id, offset: Number(data.received_bytes) || 0 };
+        }
+        if (response.status === 200 && data.status === "complete" && data.contribution) {
+          return { id: id, offset: file.size, contribution: data.contribution };
+        }
+        remember(file, null); // finished, aborted or expired: start again
+        return null;
+      },
+      function (error) {
+        if (error.aborted) throw error;
+        return null;
+      }
+    );
+  }
+
+  function start(file, state) {
+    return json("POST", startUrl, { filename: file.name, total_size: file.size }, state).then(function (response) {
+      if (response.status !== 201) throw failure(response);
+      remember(file, response.data.id);
+      return { id: response.data.id, offset: Number(response.data.received_bytes) || 0, chunk: Number(response.data.chunk_size) };
+    });
+  }
+
+  // Asks the server how many bytes it holds: the only offset worth trusting after a failure.
+  function serverOffset(state) {
+    return json("GET", uploadsUrl + state.id, undefined, state).then(function (response) {
+      if (response.status === 200) return Number(response.data.received_bytes) || 0;
+      if (transient(response)) throw { network: true };
+      throw failure(response);
+    });
+  }
+
+  function sendChunks(file, state) {
+    return resumable(file, state)
+      .then(function (found) {
+        checkCancelled(state);
+        if (found) {
+          if (found.offset > 0) announce("Resuming your earlier upload at " + Math.floor((found.offset / file.size) * 100) + "%.");
+          return found;
+        }
+        setState("Starting…");
+        return start(file, state);
+      })
+      .then(function (session) {
+        state.id = session.id;
+        if (session.contribution) return { id: session.contribution, status: "uploaded" };
+        var size = session.chunk > 0 ? session.chunk : chunkBytes;
+        var offset = session.offset;
+        var failures = 0;
+        state.startBytes = offset;
+        state.started = performance.now();
+        setProgress(offset);
+
+        function next() {
+          checkCancelled(state);
+          if (offset >= file.size) return complete();
+          var end = Math.min(offset + size, file.size);
+          setState(offset === state.startBytes && offset > 0 ? "Resuming…" : "Uploading…");
+          var base = offset;
+          return request("PUT", uploadsUrl + state.id, {
+            state: state,
+            headers: {
+              "Content-Type": "application/octet-stream",
+              "Content-Range": "bytes " + base + "-" + (end - 1) + "/" + file.size,
+            },
+            body: file.slice(base, end),
+            onProgress: function (loaded) {
+              setProgress(base + Math.min(loaded, end - base));
+            },
+          }).then(
+            function (response) {
+              var data = response.data || {};
+              if (response.status === 200) {
+                failures = 0;
+                offset = Number(data.received_bytes);
+                setProgress(offset);
+                return next();
+              }
+              if (response.status === 409 && data.code === "offset_mismatch") {
+                offset = Number(data.received_bytes) || 0;
+                return next();
+              }
+              if (transient(response)) return retry();
+              if (response.status === 404 || data.code === "upload_expired") remember(file, null);
+              throw failure(response);
+            },
+            function (error) {
+              if (error.network) return retry();
+              throw error;
+            }
+          );
+        }
+
+        function retry() {
+          failures += 1;
+          if (failures > MAX_FAILURES) {
+            throw new Error("The connection keeps dropping. Choose the same file again later: the upload resumes where it stopped.");
+          }
+          return backoff(failures, state)
+            .then(function () {
+              return serverOffset(state);
+            })
+            .then(
+              function (received) {
+                offset = received;
+                setProgress(offset);
+                return next();
+              },
+              function (error) {
+                if (error.network) return retry();
+                throw error;
+              }
+            );
+        }
+
+        function complete() {
+          setState("Finishing…");
+          return json("POST", uploadsUrl + state.id + "/complete", undefined, state).then(
+            function (response) {
+              var data = response.data || {};
+              if (response.status === 201) return data;
+              if (response.status === 409 && data.code === "upload_finished") {
+                // An earlier "complete" went through but its answer was lost.
+                return json("GET", uploadsUrl + state.id, undefined, state).then(function (again) {
+                  if (again.status === 200 && again.data.contribution) return { id: again.data.contribution, status: "uploaded" };
+                  throw failure(response);
+                });
+              }
+              if (response.status === 409 && data.code === "upload_incomplete") {
+                offset = Number(data.received_bytes) || 0;
+                return next();
+              }
+              if (transient(response)) return retryComplete();
+              throw failure(response);
+            },
+            function (error) {
+              if (error.network) return retryComplete();
+              throw error;
+            }
+          );
+        }
+
+        function retryComplete() {
+          failures += 1;
+          if (failures > MAX_FAILURES) throw new Error("We couldn’t finish the upload. Choose the same file again to retry.");
+          return backoff(failures, state).then(complete);
+        }
+
+        return next();
+      });
+  }
+
+  // ---------- one upload, start to finish ----------
+
+  function check(file) {
+    if (EXTENSIONS.indexOf(extension(file.name)) === -1) {
+      return "“" + file.name + "” can’t be uploaded: choose a CSV, TSV, JSONL, Parquet or ZIP file.";
+    }
+    if (file.size === 0) return "“" + file.name + "” is empty: there is nothing to upload.";
+    if (file.size > maxBytes) {
+      return "“" + file.name + "” is " + human(file.size) + "; the limit is " + human(maxBytes) + ". Split it into smaller files and upload them one by one.";
+    }
+    return null;
+  }
+
+  function upload(file) {
+    if (current) return;
+    clearMessages();
+    var problem = check(file);
+    if (problem) {
+      panel.hidden = true;
+      showError(problem);
+      announce(problem);
+      return;
+    }
+    var state = { file: file, id: null, xhr: null, cancelled: false, started: performance.now(), startBytes: 0, announced: 0 };
+    current = state;
+    nameOut.textContent = file.name;
+    sizeOut.textContent = human(file.size);
+    panel.hidden = false;
+    panel.classList.remove("is-done", "is-failed");
+    setBusy(true);
+    setProgress(0);
+    announce("Uploading " + file.name + ".");
+
+    var chunked = file.size >= chunkBytes;
+    var job = chunked ? sendChunks(file, state) : sendDirect(file, state);
+    job.then(
+      function (contribution) {
+        if (state.cancelled) return;
+        remember(file, null);
+        finished(file, contribution);
+      },
+      function (error) {
+        if (state.cancelled) return; // cancel() tidied up already
+        current = null;
+        setBusy(false);
+        panel.classList.add("is-failed");
+        setState("Upload stopped");
+        var message = (error && error.message) || "The upload failed. Try again.";
+        if (error && error.network) message = "We couldn’t reach DataBounty. Check your connection and choose the file again.";
+        if (state.id && chunked && !(error && error.status === 404)) {
+          message += " Choosing the same file again resumes the upload.";
+        }
+        showError(message);
+        announce(message);
+      }
+    );
+  }
+
+  function finished(file, contribution) {
+    current = null;
+    setBusy(false);
+    bar.style.setProperty("--progress-value", "100%");
+    progress.setAttribute("aria-valuenow", "100");
+    percentOut.textContent = "100%";
+    setState("Uploaded");
+    detailOut.textContent = human(file.size) + " · checking rows now";
+    panel.classList.add("is-done");
+    var link = document.createElement("a");
+    link.href = reportUrl.replace(/\/0\/$/, "/" + contribution.id + "/");
+    link.textContent = "Open the report";
+    successText.replaceChildren(
+      document.createTextNode("“" + file.name + "” is uploaded. Its rows are being checked; the list below updates as they are. "),
+      link
+    );
+    successBox.hidden = false;
+    errorBox.hidden = true;
+    announce("“" + file.name + "” is uploaded and its rows are being checked.");
+    refreshRows();
+  }
+
+  function refreshRows() {
+    var target = document.getElementById("contribution-rows");
+    if (window.htmx && target) {
+      window.htmx.ajax("GET", rowsUrl, { target: "#contribution-rows", swap: "outerHTML" });
+    }
+  }
+
+  function cancel() {
+    var state = current;
+    if (!state) return;
+    state.cancelled = true;
+    if (state.xhr) state.xhr.abort();
+    current = null;
+    setBusy(false);
+    panel.hidden = true;
+    clearMessages();
+    if (state.id) {
+      remember(state.file, null);
+      json("DELETE", uploadsUrl + state.id).catch(function () {});
+    }
+    announce("Upload of " + state.file.name + " cancelled.");
+    input.focus();
+  }
+
+  // ---------- choosing a file ----------
+
+  input.addEventListener("change", function () {
+    var file = input.files && input.files[0];
+    if (file) upload(file);
+    input.value = ""; // choosing the same file again (to resume) fires change again
+  });
+
+  cancelButton.addEventListener("click", cancel);
+
+  var depth = 0; // dragenter/dragleave fire for every child the pointer crosses
+  dropzone.addEventListener("dragenter", function (event) {
+    event.preventDefault();
+    depth += 1;
+    if (!current) dropzone.classList.add("is-dragover");
+  });
+  dropzone.addEventListener("dragover", function (event) {
+    event.preventDefault();
+    if (event.dataTransfer) event.dataTransfer.dropEffect = current ? "none" : "copy";
+  });
+  dropzone.addEventListener("dragleave", function () {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) dropzone.classList.remove("is-dragover");
+  });
+  dropzone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    depth = 0;
+    dropzone.classList.remove("is-dragover");
+    if (current) return;
+    var files = event.dataTransfer ? event.dataTransfer.files : null;
+    if (!files || !files.length) return;
+    if (files.length > 1) {
+      showError("Drop one file at a time: each file becomes its own contribution with its own report.");
+      return;
+    }
+    upload(files[0]);
+  });
+  // A file dropped next to the zone must not replace the page with the file.
+  window.addEventListener("dragover", function (event) {
+    if (!dropzone.contains(event.target)) event.preventDefault();
+  });
+  window.addEventListener("drop", function (event) {
+    if (!dropzone.contains(event.target)) event.preventDefault();
+  });
+})();

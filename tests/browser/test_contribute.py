@@ -1,0 +1,457 @@
+"""Contributing a file in a real browser: the drop zone, a chunked upload with its progress bar,
+resuming after a dropped connection or a reload, client-side refusals, and validation by a real
+Celery worker turning the row in the list (polled with htmx) into a readable report."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Request, Route, expect
+
+from datasets_app.models import Contribution, UploadSession
+from tests.factories import DatasetFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+CHUNK = 64 * 1024
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def reviews_csv(rows: int, *, bad: int = 0, duplicates: int = 0) -> bytes:
+    """A CSV for the dataset's text:string, stars:int64 schema; ``bad`` rows have a non-integer
+    star count and ``duplicates`` repeat earlier rows, so validation rejects them."""
+    lines = ["text,stars"]
+    lines += [
+        f"Review {n}: it did what the box said and arrived a day early,{n % 5 + 1}"
+        for n in range(rows)
+    ]
+    lines += [f"Review {n} with a typo in its stars,lots" for n in range(bad)]
+    lines += lines[1 : 1 + duplicates]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def range_start(request: Request) -> int:
+    match = CONTENT_RANGE.match(request.headers.get("content-range", ""))
+    return int(match.group(1)) if match else -1
+
+
+@pytest.fixture
+def contributor(db: Any) -> Any:
+    return UserFactory.create(display_name="Ada Lovelace")
+
+
+@pytest.fixture
+def dataset(db: Any) -> Any:
+    return DatasetFactory.create(
+        title="Product reviews",
+        slug="product-reviews",
+        columns=[{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}],
+    )
+
+
+@pytest.fixture
+def worker(settings: Any, celery_worker: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The session's real worker, reading the files the live server stores. Validation tasks go
+    to the worker's own queue: the default queue on the test broker is shared by every test run
+    on this machine, and another run's worker must not take (and miss) our contribution."""
+    from datasets_app.tasks import validate_contribution
+
+    settings.MEDIA_ROOT = celery_worker.media_root
+    monkeypatch.setattr(validate_contribution, "queue", celery_worker.queue, raising=False)
+    monkeypatch.setattr(validate_contribution, "_exec_options", None)  # Celery caches them
+    yield celery_worker
+
+
+@pytest.fixture
+def contribute_page(
+    page: Page, sign_in: Callable[..., None], contributor: Any, dataset: Any, settings: Any
+) -> Page:
+    settings.UPLOAD_CHUNK_BYTES = CHUNK
+    sign_in(page, contributor)
+    return page
+
+
+def choose_file(page: Page, name: str, content: bytes | Path) -> None:
+    files: Any = (
+        content
+        if isinstance(content, Path)
+        else {
+            "name": name,
+            "mimeType": "text/csv",
+            "buffer": content,
+        }
+    )
+    page.get_by_label("Choose a file").set_input_files(files)
+
+
+def upload_percent(page: Page) -> int:
+    return int(
+        page.get_by_role("progressbar", name="Upload progress").get_attribute("aria-valuenow") or 0
+    )
+
+
+@pytest.mark.worker
+def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
+    contribute_page: Page,
+    dataset: Any,
+    worker: Any,
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    page = contribute_page
+    content = reviews_csv(4000, bad=3, duplicates=2)
+    assert len(content) > 3 * CHUNK  # four chunks
+    ranges: list[str] = []
+
+    def slow_chunks(route: Route) -> None:
+        if route.request.method == "PUT":
+            ranges.append(route.request.headers["content-range"])
+            time.sleep(0.3)  # a slow connection, so the bar can be seen moving
+        route.continue_()
+
+    page.route("**/api/v1/uploads/**", slow_chunks)
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Contribute data")
+    expect(page.locator("#contributions-empty")).to_contain_text("No contributions yet")
+    expect(page.locator(".dropzone")).to_contain_text("up to 2.0 GB")
+    screenshot(page, "contribute")
+
+    choose_file(page, "reviews.csv", content)
+
+    bar = page.get_by_role("progressbar", name="Upload progress")
+    expect(bar).to_be_visible()
+    expect(page.locator("[data-upload-name]")).to_have_text("reviews.csv")
+    page.wait_for_function(
+        """() => {
+            const bar = document.querySelector('[data-upload-progress]');
+            const value = Number(bar.getAttribute('aria-valuenow'));
+            return value >= 40 && value < 100;
+        }"""
+    )
+    detail = page.locator("[data-upload-detail]")
+    expect(detail).to_contain_text(re.compile(r"KB of \d+ KB · [\d.]+ KB/s · about \d+ s left"))
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    screenshot(page, "contribute-uploading", full_page=False)
+
+    success = page.locator("[data-upload-success]")
+    expect(success).to_contain_text("“reviews.csv” is uploaded", timeout=15_000)
+    assert upload_percent(page) == 100
+    assert ranges[0] == f"bytes 0-{CHUNK - 1}/{len(content)}"
+    assert ranges[-1].endswith(f"-{len(content) - 1}/{len(content)}")
+    assert len(ranges) == -(-len(content) // CHUNK)  # every chunk once
+
+    # The list appears at once and polls itself until the worker is done.
+    row = page.locator("#contribution-rows tbody tr").first
+    expect(row).to_contain_text("reviews.csv")
+    status = row.locator("[data-status]")
+    expect(status).to_have_attribute("data-status", "partially_accepted", timeout=60_000)
+    expect(status).to_have_text("Partially accepted")
+    expect(row.locator("td.num").nth(0)).to_have_text("4,000")
+    expect(row.locator("td.num").nth(1)).to_have_text("5")
+    expect(page.locator("#contribution-rows")).not_to_have_attribute("hx-trigger", re.compile("."))
+    screenshot(page, "contribute-validated")
+
+    contribution = Contribution.objects.get(dataset=dataset)
+    with contribution.file.open("rb") as stored:
+        assert stored.read() == content
+
+    row.get_by_role("link", name="Report for reviews.csv").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("reviews.csv")
+    expect(page.get_by_role("heading", name="Partly accepted")).to_be_visible()
+    reasons = page.locator(".reasons-table tbody tr")
+    expect(reasons).to_have_count(2)
+    expect(reasons.nth(0)).to_contain_text("expected int64")
+    expect(reasons.nth(0).locator("td.num")).to_have_text("3")
+    expect(reasons.nth(1)).to_contain_text("Duplicate of an earlier row in this file")
+    expect(reasons.nth(1).locator("td.num")).to_have_text("2")
+    examples = page.locator(".example")
+    expect(examples).to_have_count(5)
+    expect(examples.first).to_contain_text("Row 4,001")
+    expect(page.locator(".stat--success .stat__value")).to_have_text("4,000")
+    expect(page.locator(".stat--danger .stat__value")).to_have_text("5")
+    expect(page.locator("#contribution-status")).not_to_have_attribute(
+        "hx-trigger", re.compile(".")
+    )
+    page_log.assert_clean()
+    screenshot(page, "contribution-report")
+
+
+@pytest.mark.worker
+def test_a_dropped_chunk_resumes_and_the_exact_bytes_are_stored(
+    contribute_page: Page, dataset: Any, worker: Any, page_log: Any
+) -> None:
+    page = contribute_page
+    content = reviews_csv(3500)
+    sent: list[tuple[str, int]] = []
+    failures: list[str] = []
+
+    def flaky_network(route: Route) -> None:
+        request = route.request
+        start = range_start(request)
+        sent.append((request.method, start))
+        if request.method == "PUT" and start == CHUNK and "lost" not in failures:
+            failures.append("lost")  # never reaches the server
+            route.abort("connectionreset")
+        elif request.method == "PUT" and start == 2 * CHUNK and "unanswered" not in failures:
+            failures.append("unanswered")  # stored by the server, but the answer is lost
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/**", flaky_network)
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    choose_file(page, "resumed.csv", content)
+
+    expect(page.locator("[data-upload-success]")).to_contain_text(
+        "“resumed.csv” is uploaded", timeout=20_000
+    )
+    assert failures == ["lost", "unanswered"]
+    puts = [start for method, start in sent if method == "PUT"]
+    # Each failure is followed by asking the server where to resume, never by starting over:
+    # the chunk that never arrived is sent again, the one that arrived is not.
+    assert puts == [0, CHUNK, CHUNK, 2 * CHUNK, 3 * CHUNK, *range(4 * CHUNK, len(content), CHUNK)]
+    assert [method for method, _ in sent].count("GET") == 2
+    contribution = Contribution.objects.get(dataset=dataset)
+    with contribution.file.open("rb") as stored:
+        assert stored.read() == content
+    assert contribution.size_bytes == len(content)
+    assert (
+        page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('databounty:upload:'))")
+        == []
+    )
+    expect(page.locator("#contribution-rows [data-status]").first).to_have_attribute(
+        "data-status", "accepted", timeout=60_000
+    )
+    problems = [p for p in page_log.problems if "/api/v1/uploads/" not in p]
+    assert problems == [], problems
+
+
+def test_choosing_the_same_file_after_a_reload_resumes_the_upload(
+    contribute_page: Page, dataset: Any, tmp_path: Path, screenshot: Callable[..., Path]
+) -> None:
+    page = contribute_page
+    content = reviews_csv(3500)
+    path = tmp_path / "reviews-2024.csv"  # a real file: its date stays the same between choices
+    path.write_bytes(content)
+    offline = {"on": True}
+    puts: list[int] = []
+
+    def cut_after_two_chunks(route: Route) -> None:
+        start = range_start(route.request)
+        if route.request.method == "PUT":
+            puts.append(start)
+            if offline["on"] and start >= 2 * CHUNK:
+                route.abort("internetdisconnected")
+                return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/**", cut_after_two_chunks)
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    choose_file(page, path.name, path)
+
+    state = page.locator("[data-upload-state]")
+    expect(state).to_contain_text("Connection lost: retrying in")
+    screenshot(page, "contribute-retrying", full_page=False)
+    upload_id = page.evaluate(
+        "Object.entries(localStorage).find(([k]) => k.startsWith('databounty:upload:'))[1]"
+    )
+    session = UploadSession.objects.get(pk=upload_id)
+    assert session.received_bytes == 2 * CHUNK
+
+    offline["on"] = False
+    page.reload()
+    puts.clear()
+    choose_file(page, path.name, path)
+
+    expect(page.locator("[data-upload-success]")).to_contain_text("is uploaded", timeout=15_000)
+    assert puts[0] == 2 * CHUNK  # picked up where it stopped
+    session.refresh_from_db()
+    assert session.status == "complete" and session.contribution is not None
+    with session.contribution.file.open("rb") as stored:
+        assert stored.read() == content
+
+
+def test_files_that_cannot_be_accepted_are_refused_before_uploading(
+    contribute_page: Page,
+    dataset: Any,
+    settings: Any,
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    page = contribute_page
+    settings.UPLOAD_MAX_BYTES = 100 * 1024
+    api_calls: list[str] = []
+    page.on("request", lambda r: api_calls.append(r.url) if "/api/v1/" in r.url else None)
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    expect(page.locator(".dropzone")).to_contain_text("up to 100.0 KB")
+    error = page.locator("[data-upload-error]")
+
+    choose_file(page, "huge.csv", reviews_csv(2000))
+    expect(error).to_be_visible()
+    expect(error).to_have_text(
+        re.compile(r"“huge\.csv” is 1\d\d KB; the limit is 100 KB\. Split it into smaller files")
+    )
+    expect(error).to_have_attribute("role", "alert")
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_be_hidden()
+    screenshot(page, "contribute-too-large", full_page=False)
+
+    choose_file(page, "notes.txt", b"hello")
+    expect(error).to_contain_text(
+        "“notes.txt” can\u2019t be uploaded: choose a CSV, TSV, JSONL, Parquet"
+    )
+    choose_file(page, "empty.csv", b"")
+    expect(error).to_contain_text("“empty.csv” is empty")
+    assert api_calls == []
+    assert not Contribution.objects.exists()
+    page_log.assert_clean()
+
+
+def test_a_server_refusal_shows_its_reason_and_cancel_stops_an_upload(
+    contribute_page: Page, dataset: Any, page_log: Any
+) -> None:
+    page = contribute_page
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+
+    # Named .csv, but it is a ZIP: the server sniffs the bytes and says why it refuses.
+    choose_file(page, "photos.csv", b"PK\x03\x04" + b"\x00" * 200)
+    error = page.locator("[data-upload-error]")
+    expect(error).to_have_text("The file is named .csv but is a ZIP archive.")  # its `detail`
+    expect(page.locator("[data-upload-state]")).to_have_text("Upload stopped")
+
+    # Cancel mid-way: the server forgets the upload.
+    def slow_puts(route: Route) -> None:
+        if route.request.method == "PUT":
+            time.sleep(0.4)
+        route.continue_()
+
+    page.route(
+        "**/api/v1/uploads/**",
+        slow_puts,
+    )
+    choose_file(page, "big.csv", reviews_csv(3000))
+    expect(page.locator("[data-upload-state]")).to_have_text("Uploading…")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_be_hidden()
+    expect(page.locator("[data-upload-live]")).to_have_text("Upload of big.csv cancelled.")
+    deadline = time.monotonic() + 5
+    while UploadSession.objects.filter(status="aborted").count() != 1:
+        assert time.monotonic() < deadline, list(UploadSession.objects.values("status"))
+        time.sleep(0.1)
+    assert not Contribution.objects.exists()
+    problems = [
+        p for p in page_log.problems if not re.search(r"HTTP 400|status of 400|ERR_ABORTED", p)
+    ]
+    assert problems == [], problems
+
+
+def make_contribution(dataset: Any, contributor: Any, name: str, **fields: Any) -> Contribution:
+    """A contribution row as validation leaves it (the file itself is not needed to show it)."""
+    defaults: dict[str, Any] = {
+        "file": f"contributions/{dataset.pk}/{name}",
+        "file_format": name.rsplit(".", 1)[-1],
+        "size_bytes": 48_213,
+        "sha256": f"{abs(hash(name)):064x}"[-64:],
+        "status": "accepted",
+        "progress": 100,
+    }
+    return Contribution.objects.create(
+        dataset=dataset, contributor=contributor, original_name=name, **{**defaults, **fields}
+    )
+
+
+def test_the_report_polls_while_validating_and_explains_a_rejected_file(
+    page: Page,
+    sign_in: Callable[..., None],
+    contributor: Any,
+    dataset: Any,
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    running = make_contribution(
+        dataset, contributor, "march.jsonl", status="validating", progress=40, rows_total=1200,
+        rows_accepted=1180, rows_rejected=20,
+        report={"reasons": {"text is empty": 20},
+                "examples": [{"row": 7, "errors": ["text is empty"]}]},
+    )  # fmt: skip
+    sign_in(page, contributor)
+    page.goto(f"/contributions/{running.pk}/")
+
+    status = page.locator("#contribution-status")
+    expect(page.get_by_role("heading", name="Checking rows… 40%")).to_be_visible()
+    expect(status).to_have_attribute("hx-trigger", "every 2s")
+    expect(page.get_by_role("progressbar", name="Validation progress")).to_have_attribute(
+        "aria-valuenow", "40"
+    )
+    screenshot(page, "contribution-validating")
+
+    Contribution.objects.filter(pk=running.pk).update(
+        status="partially_accepted", progress=100, rows_total=3000, rows_accepted=2980
+    )
+    expect(page.get_by_role("heading", name="Partly accepted")).to_be_visible(timeout=8_000)
+    expect(status).not_to_have_attribute("hx-trigger", re.compile("."))
+    expect(page.locator(".stat--success .stat__value")).to_have_text("2,980")
+
+    rejected = make_contribution(
+        dataset, contributor, "scan.parquet", status="rejected", rows_total=0,
+        report={"reasons": {}, "examples": [], "error": {
+            "code": "schema_mismatch",
+            "detail": "The file's columns are image, caption; this dataset needs text, stars.",
+        }},
+    )  # fmt: skip
+    page.goto(f"/contributions/{rejected.pk}/")
+    expect(page.get_by_role("heading", name="Rejected", exact=True)).to_be_visible()
+    error = page.locator("#file-error")
+    expect(error).to_contain_text("this dataset needs text, stars.")
+    expect(error).to_contain_text("schema_mismatch")
+    expect(page.locator(".reasons-table")).to_have_count(0)
+    page_log.assert_clean()
+    screenshot(page, "contribution-rejected")
+
+
+def test_my_contributions_lists_every_dataset_with_pages(
+    page: Page,
+    sign_in: Callable[..., None],
+    contributor: Any,
+    dataset: Any,
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    sign_in(page, contributor)
+    page.goto("/me/contributions/")
+    empty = page.locator("#contributions-empty")
+    expect(empty.get_by_role("heading", name="You haven\u2019t contributed yet")).to_be_visible()
+    expect(empty.get_by_role("link", name="Browse open datasets")).to_have_attribute("href", "/")
+    screenshot(page, "my-contributions-empty")
+
+    other = DatasetFactory.create(title="Street photos", modality="image",
+                                  columns=[{"name": "image", "dtype": "image"}])  # fmt: skip
+    for n in range(24):
+        make_contribution(dataset, contributor, f"reviews-{n:02d}.csv", rows_total=500,
+                          rows_accepted=500 - n, rows_rejected=n)  # fmt: skip
+    make_contribution(other, contributor, "streets.zip", status="rejected", rows_rejected=80,
+                      rows_total=80)  # fmt: skip
+    make_contribution(dataset, contributor, "latest.tsv", status="validating", progress=62)
+
+    page.reload()
+    rows = page.locator(".contributions-table tbody tr")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text("latest.tsv")
+    expect(rows.first.locator("[data-status]")).to_have_text("Validating 62%")
+    expect(rows.nth(1)).to_contain_text("Street photos")
+    expect(rows.nth(1).locator("[data-status]")).to_have_text("Rejected")
+    pages = page.get_by_role("navigation", name="Contribution pages")
+    expect(pages).to_contain_text("Page 1 of 2")
+    page_log.assert_clean()
+    screenshot(page, "my-contributions")
+    pages.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("reviews-00.csv")
+    rows.first.get_by_role("link", name="Report for reviews-00.csv").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("reviews-00.csv")
