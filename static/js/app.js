@@ -18,6 +18,14 @@
     chainId: function () {
       return Number(meta("chain-id")) || null;
     },
+    // Speak `text` in an aria-live region. Emptied first and refilled after a tick, so the same
+    // words said twice are announced twice.
+    announce: function (region, text) {
+      region.textContent = "";
+      window.setTimeout(function () {
+        region.textContent = text;
+      }, 30);
+    },
   });
 
   // Messages: the dismiss button removes its message. Keyboard focus moves to the next message's

@@ -80,10 +80,7 @@
   // ---------- what people see ----------
 
   function announce(text) {
-    live.textContent = "";
-    window.setTimeout(function () {
-      live.textContent = text;
-    }, 30);
+    window.DataBounty.announce(live, text);
   }
 
   function showError(text) {

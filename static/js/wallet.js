@@ -393,11 +393,7 @@
   });
 
   function announce(text) {
-    live.textContent = "";
-    // A fresh text node after a tick, so repeating the same words is announced again.
-    window.setTimeout(function () {
-      live.textContent = text;
-    }, 30);
+    window.DataBounty.announce(live, text);
   }
 
   // Renders one view: {name, title, tone, lead, text, content, actions, announce}. Focus goes to
