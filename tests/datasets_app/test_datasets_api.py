@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from datasets_app.models import Dataset
+from datasets_app.models import Dataset, Label
 from marketplace.core.models import AuditLog
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
@@ -192,3 +192,25 @@ def test_dataset_form_puts_a_service_refusal_beside_its_field(client, owner):
     assert response.status_code == 200
     assert "not one of" in response.context["form"].errors["columns"][0]
     assert not Dataset.objects.exists()
+
+
+def test_labeling_page_query_count_stays_flat_as_items_and_labels_grow(client):
+    dataset = DatasetFactory.create()
+    user = UserFactory.create()
+    client.force_login(user)
+    ItemFactory.create_batch(2, dataset=dataset)
+    few = _queries(client, f"/datasets/{dataset.slug}/label/")
+    for item in ItemFactory.create_batch(30, dataset=dataset):
+        Label.objects.create(item=item, labeler=user, dataset=dataset, value="positive")
+    assert _queries(client, f"/datasets/{dataset.slug}/label/") == few
+
+
+def test_dataset_page_query_count_stays_flat_as_items_and_labels_grow(client):
+    dataset = DatasetFactory.create()
+    ItemFactory.create_batch(2, dataset=dataset)
+    few = _queries(client, f"/datasets/{dataset.slug}/")
+    labelers = UserFactory.create_batch(3)
+    for item in ItemFactory.create_batch(30, dataset=dataset):
+        for labeler in labelers:
+            Label.objects.create(item=item, labeler=labeler, dataset=dataset, value="neutral")
+    assert _queries(client, f"/datasets/{dataset.slug}/") == few
