@@ -48,6 +48,20 @@ class Dataset(BaseModel):
         default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_LABELS_PER_ITEM)]
     )
     accepting_contributions = models.BooleanField(default=True)
+    # Quality policy for validation.
+    language = models.CharField(
+        max_length=8, blank=True, help_text="ISO 639-1 code text rows must be in; blank: any."
+    )
+    pii_policy = models.CharField(
+        max_length=8,
+        choices=[("reject", "Reject rows with personal data"), ("flag", "Accept and flag them")],
+        default="reject",
+    )
+    near_duplicate_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="Estimated Jaccard similarity above which a text row is a near-duplicate.",
+    )
     status = models.CharField(
         max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT, db_index=True
     )
@@ -55,6 +69,8 @@ class Dataset(BaseModel):
     items_count = models.BigIntegerField(default=0)
     labels_count = models.BigIntegerField(default=0)
     contributions_count = models.IntegerField(default=0)
+    # Krippendorff's alpha (nominal) over all labels, refreshed with each consensus round.
+    agreement_alpha = models.FloatField(null=True, blank=True)
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -106,6 +122,7 @@ class Contribution(BaseModel):
     rows_accepted = models.IntegerField(default=0)
     rows_rejected = models.IntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
+    quality_score = models.FloatField(null=True, blank=True)  # 0..1, mean of accepted rows
     validated_at = models.DateTimeField(null=True, blank=True)
     # Which validation run owns the row, and when it last made progress: a run that stops
     # beating is taken over (its items deleted and redone), and a duplicate run backs off.
@@ -172,9 +189,13 @@ class Item(models.Model):
     is_gold = models.BooleanField(default=False)
     gold_label = models.JSONField(null=True, blank=True)
     is_hidden = models.BooleanField(default=False)
+    quality_score = models.FloatField(default=1.0, db_default=1.0)  # 0..1 from the row checks
+    # e.g. ["pii:email"] when the dataset's policy flags rather than rejects
+    flags = models.JSONField(default=list, db_default=[], blank=True)
     labels_count = models.PositiveSmallIntegerField(default=0)
     slots_open = models.SmallIntegerField(default=0)
     consensus_label = models.JSONField(null=True, blank=True)
+    consensus_confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -261,3 +282,47 @@ class LabelSkip(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} skipped by {self.labeler_id}"
+
+
+class ItemBand(models.Model):
+    """MinHash LSH band keys of a text item: rows sharing a band key are near-duplicate
+    candidates. Looked up by (dataset, band_key) for every new row."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="bands", db_index=False)
+    band_key = models.BinaryField(max_length=20)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["dataset", "band_key"], name="itemband_lookup"),
+            models.Index(fields=["item"], name="itemband_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"band of item {self.item_id}"
+
+
+class LabelerCredibility(models.Model):
+    """How far a labeler's work can be trusted: accuracy on gold items and agreement with
+    consensus, folded into an exponential moving average after each consensus round."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credibility"
+    )
+    credibility = models.FloatField(default=0.7)
+    gold_correct = models.IntegerField(default=0)
+    gold_total = models.IntegerField(default=0)
+    agreed = models.IntegerField(default=0)
+    compared = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "labeler credibility"
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(credibility__gte=0) & Q(credibility__lte=1), name="credibility_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.credibility:.2f}"

@@ -103,6 +103,7 @@ def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
         "labelers": Label.objects.filter(dataset=dataset).values("labeler").distinct().count(),
         "fully_labelled": labelled.count(),
         "agreement": _agreement(dataset),
+        "alpha": dataset.agreement_alpha,  # refreshed with each Dawid-Skene round
         "with_consensus": with_consensus,
         "labels_per_day": [{"day": row["day"].isoformat(), "labels": row["n"]} for row in per_day],
     }

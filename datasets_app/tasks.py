@@ -28,3 +28,18 @@ def release_expired_reservations() -> int:
 @shared_task(name="datasets.expire_uploads", soft_time_limit=120, time_limit=150)
 def expire_uploads() -> int:
     return services.upload_sessions_expire()
+
+
+@shared_task(
+    name="datasets.update_item_consensus", acks_late=True, soft_time_limit=60, time_limit=90
+)
+def update_item_consensus(item_id: int) -> object:
+    return services.item_consensus_update(item_id=item_id)
+
+
+@shared_task(
+    name="datasets.refresh_consensus", acks_late=True, soft_time_limit=1700, time_limit=1800
+)
+def refresh_consensus() -> int:
+    """Beat: Dawid-Skene over every dataset with labels."""
+    return services.datasets_consensus_refresh_all()

@@ -1,3 +1,8 @@
+from datasets_app.services.consensus import (
+    dataset_consensus_refresh,
+    datasets_consensus_refresh_all,
+    item_consensus_update,
+)
 from datasets_app.services.datasets import dataset_create, dataset_moderate, dataset_update
 from datasets_app.services.labeling import (
     item_set_gold,
@@ -21,9 +26,12 @@ __all__ = [
     "contribution_submit",
     "contribution_validate",
     "contributions_requeue_stuck",
+    "dataset_consensus_refresh",
     "dataset_create",
     "dataset_moderate",
     "dataset_update",
+    "datasets_consensus_refresh_all",
+    "item_consensus_update",
     "item_set_gold",
     "label_skip",
     "label_submit",

@@ -21,6 +21,7 @@ from django.utils import timezone
 from datasets_app.enums import DatasetStatus, LabelTask
 from datasets_app.exceptions import LabelingError
 from datasets_app.models import Dataset, Item, Label, LabelReservation, LabelSkip
+from datasets_app.services.consensus import label_gold_recorded
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
@@ -156,9 +157,15 @@ def label_submit(*, item: Item, user: User, value: Any) -> Label:
     except IntegrityError:
         raise LabelingError("You already labelled this item.", code="already_labelled") from None
     reservation.delete()
-    if not item.is_gold:
+    if item.is_gold:
+        label_gold_recorded(user_id=user.pk, correct=bool(gold_correct))
+    else:
         Item.objects.filter(pk=item.pk).update(labels_count=F("labels_count") + 1)
         Dataset.objects.filter(pk=dataset.pk).update(labels_count=F("labels_count") + 1)
+        if item.labels_count + 1 >= dataset.labels_per_item:  # the row lock makes this exact
+            from datasets_app.tasks import update_item_consensus
+
+            transaction.on_commit(lambda: update_item_consensus.delay(item.pk))
     return label
 
 

@@ -170,6 +170,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60,
     },
     "datasets-expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60 * 60},
+    "datasets-refresh-consensus": {"task": "datasets.refresh_consensus", "schedule": 60 * 60},
 }
 
 CACHES = {

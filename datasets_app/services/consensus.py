@@ -1,0 +1,177 @@
+"""Consensus on labels, and the credibility of labelers.
+
+When an item has its k labels, ``item_consensus_update`` decides its label by majority weighted
+by each labeler's credibility, and moves every labeler's credibility towards what the round
+showed (agreement with consensus; gold answers count when they are given). Periodically,
+``dataset_consensus_refresh`` re-decides all finished items of a dataset together with
+Dawid-Skene (each labeler's confusion matrix, gold items clamped), which catches spammers and
+always-the-same-answer labelers that a plain majority follows, and stores the dataset's
+Krippendorff's alpha.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from datasets_app.enums import LabelTask
+from datasets_app.models import Dataset, Item, Label, LabelerCredibility
+from datasets_app.quality import agreement, consensus
+from marketplace.core.services import audit_log_record
+
+logger = logging.getLogger(__name__)
+
+
+def _encoded(dataset: Dataset, value: Any) -> Any:
+    """A stored label in the form the consensus functions take."""
+    classes = dataset.label_classes
+    if dataset.label_task == LabelTask.SINGLE_LABEL:
+        return classes.index(value)
+    if dataset.label_task == LabelTask.MULTI_LABEL:
+        return frozenset(classes.index(v) for v in value)
+    return str(value)
+
+
+def _decoded(dataset: Dataset, value: Any) -> Any:
+    classes = dataset.label_classes
+    if dataset.label_task == LabelTask.SINGLE_LABEL:
+        return classes[int(value)]
+    if dataset.label_task == LabelTask.MULTI_LABEL:
+        return [classes[i] for i in sorted(value)]
+    return value
+
+
+def _same(value: Any, decided: Any) -> bool:
+    """Whether a labeler's answer agrees with the decision (free text: as normalised)."""
+    if isinstance(value, str) and isinstance(decided, str):
+        return consensus.normalise_text(value) == consensus.normalise_text(decided)
+    return bool(value == decided)
+
+
+def _credibility_rows(user_ids: list[int]) -> dict[int, LabelerCredibility]:
+    """Locked credibility rows, created when missing; locked in id order to avoid deadlocks."""
+    for user_id in user_ids:
+        LabelerCredibility.objects.get_or_create(user_id=user_id)
+    rows = LabelerCredibility.objects.select_for_update().filter(user_id__in=user_ids)
+    return {row.user_id: row for row in rows.order_by("user_id")}
+
+
+def _decide(dataset: Dataset, votes: list[tuple[int, int, Any]], weights: dict[int, float]) -> Any:
+    """(label, confidence) for one item's votes [(item, labeler, encoded value)], or None."""
+    decided: dict[int, tuple[Any, float]]
+    if dataset.label_task == LabelTask.SINGLE_LABEL:
+        decided = consensus.weighted_majority(votes, len(dataset.label_classes), weights)
+    elif dataset.label_task == LabelTask.MULTI_LABEL:
+        decided = consensus.multilabel_consensus(votes, len(dataset.label_classes), weights)
+    else:
+        decided = consensus.free_text_consensus(votes)
+    return decided.get(votes[0][0]) if votes else None
+
+
+def _record_round(credibility: dict[int, LabelerCredibility], agreed_by: dict[int, bool]) -> None:
+    for user_id, agreed in agreed_by.items():
+        row = credibility[user_id]
+        row.compared += 1
+        row.agreed += int(agreed)
+        observation = consensus.labeler_observation(
+            row.gold_correct, row.gold_total, row.agreed, row.compared
+        )
+        row.credibility = consensus.credibility_update(row.credibility, observation)
+        row.save(update_fields=["compared", "agreed", "credibility", "updated_at"])
+
+
+@transaction.atomic
+def item_consensus_update(*, item_id: int) -> Any:
+    """Decide the label of an item that has its k labels; returns the label (or None when
+    there is no majority yet). Safe to run twice: a decided item is left as it is."""
+    item = Item.objects.select_for_update().select_related("dataset").filter(pk=item_id).first()
+    if item is None or item.is_gold or item.consensus_label is not None:
+        return item.consensus_label if item is not None else None
+    dataset = item.dataset
+    labels = list(
+        Label.objects.filter(item=item, is_rejected=False).values_list("labeler_id", "value")
+    )
+    if len(labels) < dataset.labels_per_item:
+        return None
+    credibility = _credibility_rows(sorted({labeler for labeler, _ in labels}))
+    weights = {user_id: row.credibility for user_id, row in credibility.items()}
+    votes = [(item.pk, labeler, _encoded(dataset, value)) for labeler, value in labels]
+    decided = _decide(dataset, votes, weights)
+    if decided is None or decided[0] is None:
+        return None  # no majority (free text that nobody agrees on): more labels may settle it
+    label, confidence = decided
+    item.consensus_label = _decoded(dataset, label)
+    item.consensus_confidence = float(confidence)
+    item.save(update_fields=["consensus_label", "consensus_confidence"])
+    _record_round(credibility, {labeler: _same(value, label) for _, labeler, value in votes})
+    return item.consensus_label
+
+
+def label_gold_recorded(*, user_id: int, correct: bool) -> None:
+    """A gold answer was graded: count it towards the labeler's credibility."""
+    LabelerCredibility.objects.get_or_create(user_id=user_id)
+    LabelerCredibility.objects.filter(user_id=user_id).update(
+        gold_total=F("gold_total") + 1, gold_correct=F("gold_correct") + int(correct)
+    )
+
+
+def dataset_consensus_refresh(*, dataset_id: int) -> dict[str, Any]:
+    """Re-decide every finished single-label item of a dataset with Dawid-Skene (gold items
+    clamped to their answers) and store the dataset's Krippendorff's alpha."""
+    dataset = Dataset.objects.get(pk=dataset_id)
+    rows = list(
+        Label.objects.filter(dataset=dataset, is_rejected=False)
+        .values_list("item_id", "labeler_id", "value", "item__is_gold", "item__gold_label")
+        .iterator(chunk_size=20_000)
+    )
+    changed = 0
+    alpha = None
+    if dataset.label_task == LabelTask.SINGLE_LABEL and rows:
+        classes = dataset.label_classes
+        votes = [(item, labeler, classes.index(value)) for item, labeler, value, *_ in rows]
+        gold = {
+            item: classes.index(g) for item, _, _, is_gold, g in rows if is_gold and g in classes
+        }
+        alpha = agreement.krippendorff_alpha_nominal([v for v in votes if v[0] not in gold])
+        # With gold answers, start from them: a camp of labelers wrong together cannot then
+        # pull the first estimate their way.
+        result = consensus.dawid_skene(
+            votes, len(classes), gold=gold, init="gold" if gold else "majority"
+        )
+        counts: dict[int, int] = defaultdict(int)
+        for item, _, _ in votes:
+            counts[item] += 1
+        finished = {
+            item for item, n in counts.items()
+            if n >= dataset.labels_per_item and item not in gold
+        }  # fmt: skip
+        with transaction.atomic():
+            current = dict(
+                Item.objects.filter(pk__in=finished).values_list("pk", "consensus_label")
+            )
+            for item in finished:
+                index, confidence = result.labels[item]
+                label = classes[int(index)]
+                if current.get(item) != label:
+                    Item.objects.filter(pk=item).update(
+                        consensus_label=label, consensus_confidence=float(confidence)
+                    )
+                    changed += 1
+    Dataset.objects.filter(pk=dataset.pk).update(agreement_alpha=alpha)
+    if changed:
+        audit_log_record(
+            action="dataset.consensus_refreshed", target=dataset, data={"changed": changed}
+        )
+    return {"changed": changed, "alpha": alpha}
+
+
+def datasets_consensus_refresh_all() -> int:
+    done = 0
+    for dataset_id in Dataset.objects.filter(labels_count__gt=0).values_list("pk", flat=True):
+        dataset_consensus_refresh(dataset_id=dataset_id)
+        done += 1
+    return done
