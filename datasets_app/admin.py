@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from datasets_app.enums import DatasetStatus
-from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.models import Contribution, Dataset, Item, Label, LabelerCredibility
 from datasets_app.services import dataset_moderate
 from datasets_app.services.moderation import (
     contribution_approve,
@@ -82,7 +82,18 @@ class DatasetAdmin(ModerationAdmin):
         "updated_at",
     )
     exclude = ("search_vector",)
-    actions = ("hide", "reopen", "close")
+    actions = ("hide", "reopen", "close", "refresh_consensus")
+
+    @admin.action(description="Recompute consensus now (Dawid-Skene)")
+    def refresh_consensus(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        from datasets_app.services import dataset_consensus_refresh
+
+        for dataset in queryset:
+            outcome = dataset_consensus_refresh(dataset_id=dataset.pk)
+            self.message_user(
+                request,
+                f"{dataset}: {outcome['changed']} item(s) changed, alpha {outcome['alpha']}",
+            )
 
     def _moderate(self, request: HttpRequest, queryset: QuerySet[Dataset], status: str) -> None:
         _run(
@@ -250,3 +261,30 @@ class LabelAdmin(ModerationAdmin):
             queryset,
             lambda lb, actor, reason: label_reject(label=lb, actor=actor, reason=reason),
         )
+
+
+@admin.register(LabelerCredibility)
+class LabelerCredibilityAdmin(admin.ModelAdmin[LabelerCredibility]):
+    """Read-only: credibility is computed from gold answers and agreement with consensus."""
+
+    list_display = (
+        "user",
+        "credibility",
+        "gold_correct",
+        "gold_total",
+        "agreed",
+        "compared",
+        "updated_at",
+    )
+    search_fields = ("user__address",)
+    list_select_related = ("user",)
+    ordering = ("credibility",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -77,3 +77,15 @@ def test_admin_lists_filter_and_search(admin_client):
     assert b"Findable birds" in admin_client.get("/admin/datasets_app/dataset/?q=birds").content
     for model in ("dataset", "contribution", "item", "label"):
         assert admin_client.get(f"/admin/datasets_app/{model}/").status_code == 200
+
+
+def test_staff_recompute_consensus_from_admin(admin_client):
+    dataset = DatasetFactory.create(labels_per_item=2)
+    item = ItemFactory.create(dataset=dataset, labels_count=2)
+    for user in UserFactory.create_batch(2):
+        Label.objects.create(item=item, labeler=user, dataset=dataset, value="neutral")
+    Dataset.objects.filter(pk=dataset.pk).update(labels_count=2)
+    response = act(admin_client, "dataset", "refresh_consensus", [dataset.pk])
+    assert "1 item(s) changed" in response.content.decode()
+    assert Item.objects.get().consensus_label == "neutral"
+    assert admin_client.get("/admin/datasets_app/labelercredibility/").status_code == 200
