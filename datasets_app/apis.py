@@ -53,6 +53,10 @@ class DatasetOutput(serializers.ModelSerializer[Dataset]):
             "labels_per_item",
             "accepting_contributions",
             "status",
+            "language",
+            "pii_policy",
+            "near_duplicate_threshold",
+            "agreement_alpha",
             "owner",
             "items_count",
             "labels_count",
@@ -74,6 +78,9 @@ class DatasetInput(serializers.Serializer[Any]):
     labels_per_item = serializers.IntegerField(required=False, min_value=1, max_value=15)
     accepting_contributions = serializers.BooleanField(required=False)
     status = serializers.ChoiceField(choices=["draft", "open", "closed"], required=False)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=8)
+    pii_policy = serializers.ChoiceField(choices=["reject", "flag"], required=False)
+    near_duplicate_threshold = serializers.FloatField(required=False, min_value=0.5, max_value=1)
 
 
 class DatasetListCreateApi(APIView):

@@ -42,6 +42,25 @@ class DatasetForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Markdown; raw HTML is not rendered.",
     )
+    pii_policy = forms.ChoiceField(
+        label="Personal data",
+        choices=[("reject", "Reject rows with personal data"), ("flag", "Accept and flag them")],
+        initial="reject",
+        help_text="E-mails, phone numbers, card numbers, IBANs, national IDs, secrets and keys.",
+    )
+    language = forms.CharField(
+        max_length=8,
+        required=False,
+        help_text="ISO 639-1 code (e.g. en) that text rows must be written in; blank for any.",
+    )
+    near_duplicate_threshold = forms.FloatField(
+        label="Near-duplicate similarity",
+        min_value=0.5,
+        max_value=1.0,
+        initial=0.8,
+        help_text="Text rows at least this similar (estimated Jaccard) to an existing row are "
+        "refused.",
+    )
     accepting_contributions = forms.BooleanField(required=False, initial=True)
     status = forms.ChoiceField(choices=STATUS_CHOICES, initial="draft")
 

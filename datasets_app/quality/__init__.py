@@ -6,4 +6,5 @@ one service does not load the others' dependencies (Pillow, imagehash, the langu
 - ``text``: row checks and language (``check_text``), ``normalise_for_hash``
 - ``near_duplicates``: MinHash signatures, LSH band keys, ``NearDuplicateIndex``
 - ``images``: perceptual hash, ``hamming``, ``image_problems``
+- ``consensus``, ``agreement``: label consensus and inter-rater agreement
 """

@@ -33,6 +33,9 @@ EDITABLE_FIELDS = frozenset(
         "columns",
         "modality",
         "label_task",
+        "language",
+        "pii_policy",
+        "near_duplicate_threshold",
     }
 )
 # Changing these once rows exist would make the stored items and labels mean something else.
@@ -139,6 +142,25 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         raise DatasetError(f"Label task must be one of {', '.join(LabelTask.values)}.")
     if "status" in out and out["status"] not in DatasetStatus.values:
         raise DatasetError(f"Status must be one of {', '.join(DatasetStatus.values)}.")
+    if out.get("language"):
+        from datasets_app.quality.text import supported_languages
+
+        out["language"] = str(out["language"]).strip().lower()
+        if out["language"] not in supported_languages():
+            raise DatasetError(
+                f"Language {out['language']!r} is not an ISO 639-1 code the detector knows.",
+                code="invalid_language",
+                extra={"field": "language"},
+            )
+    if "pii_policy" in out and out["pii_policy"] not in ("reject", "flag"):
+        raise DatasetError("Personal data policy is reject or flag.", extra={"field": "pii_policy"})
+    if "near_duplicate_threshold" in out:
+        threshold = out["near_duplicate_threshold"]
+        if not isinstance(threshold, int | float) or not 0.5 <= float(threshold) <= 1.0:
+            raise DatasetError(
+                "Near-duplicate similarity is between 0.5 and 1.",
+                extra={"field": "near_duplicate_threshold"},
+            )
     if "labels_per_item" in out:
         k = out["labels_per_item"]
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_LABELS_PER_ITEM:

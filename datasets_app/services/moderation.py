@@ -8,6 +8,7 @@ from django.db.models import F
 from datasets_app.enums import ContributionStatus
 from datasets_app.exceptions import DatasetError
 from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.services.validation import items_delete
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
@@ -74,7 +75,7 @@ def contribution_revalidate(*, contribution: Contribution, actor: User, reason: 
         raise DatasetError(
             "Its items already carry labels: re-validation would drop them.", code="has_labels"
         )
-    deleted, _ = Item.objects.filter(contribution=contribution).delete()
+    deleted = items_delete(Item.objects.filter(contribution=contribution))
     Dataset.objects.filter(pk=contribution.dataset_id).update(
         items_count=F("items_count") - deleted
     )

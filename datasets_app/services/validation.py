@@ -31,10 +31,18 @@ from datasets_app.enums import ContributionStatus
 from datasets_app.integrations.readers import Batch, ReaderError, read_rows
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Contribution, Dataset, Item
+from datasets_app.services.row_quality import Verdict, check_rows, store_bands
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
 REPORT_EXAMPLES = 20
+
+
+def items_delete(items: Any) -> int:
+    """Delete ``items`` and return how many *items* went (``delete()`` also counts the band
+    keys, labels and reservations that cascade with them)."""
+    _, per_model = items.delete()
+    return int(per_model.get(Item._meta.label, 0))
 
 
 class ClaimLost(Exception):
@@ -58,7 +66,7 @@ def _claim(contribution_id: int) -> tuple[Contribution, uuid.UUID] | None:
         if contribution.status != ContributionStatus.UPLOADED and not taking_over:
             return None  # finished, or another run is alive: nothing to do
         if taking_over:
-            deleted, _ = Item.objects.filter(contribution=contribution).delete()
+            deleted = items_delete(Item.objects.filter(contribution=contribution))
             Dataset.objects.filter(pk=contribution.dataset_id).update(
                 items_count=F("items_count") - deleted
             )
@@ -93,11 +101,17 @@ class _Report:
     def __init__(self) -> None:
         self.reasons: Counter[str] = Counter()
         self.examples: list[dict[str, Any]] = []
+        self.score_sum = 0.0  # quality scores of the accepted rows
+        self.flagged = 0  # accepted rows carrying flags (personal data under a flag policy)
 
     def reject(self, row_number: int, errors: list[str]) -> None:
         for error in errors:
-            # "column 'age' expected int64, got 'abc'" counts under "column 'age' expected int64"
-            self.reasons[error.split(", got")[0]] += 1
+            # "column 'age' expected int64, got 'abc'" counts under "column 'age' expected int64",
+            # "near-duplicate of row 3 in this file" under "near-duplicate … in this file".
+            reason = error.split(", got")[0].split(" (")[0]
+            if reason.startswith("near-duplicate of row "):
+                reason = "near-duplicate of an earlier row in this file"
+            self.reasons[reason] += 1
         if len(self.examples) < REPORT_EXAMPLES:
             self.examples.append({"row": row_number, "errors": errors})
 
@@ -105,6 +119,7 @@ class _Report:
         return {
             "reasons": dict(self.reasons.most_common(50)),
             "examples": self.examples,
+            "flagged": self.flagged,
             **extra,
         }
 
@@ -131,34 +146,41 @@ def _store_image(dataset: Dataset, data: dict[str, Any], image_dir: Path) -> Non
 # content_hash) index decides what is new, atomically, even against a concurrent contribution.
 STAGE_TABLE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
-    row_number integer, data jsonb, content_hash varchar(64)
+    row_number integer, data jsonb, content_hash varchar(64), quality_score double precision,
+    flags jsonb
 ) ON COMMIT DELETE ROWS
 """
-COPY_STAGE = "COPY ingest_stage (row_number, data, content_hash) FROM STDIN"
+COPY_STAGE = "COPY ingest_stage (row_number, data, content_hash, quality_score, flags) FROM STDIN"
 INSERT_ITEMS = """
 INSERT INTO datasets_app_item
     (dataset_id, contribution_id, row_number, data, content_hash, is_gold, is_hidden,
-     labels_count, slots_open, created_at)
-SELECT %s, %s, s.row_number, s.data, s.content_hash, false, false, 0, %s, now()
+     labels_count, slots_open, quality_score, flags, created_at)
+SELECT %s, %s, s.row_number, s.data, s.content_hash, false, false, 0, %s, s.quality_score,
+       s.flags, now()
 FROM ingest_stage s
 ORDER BY s.row_number
 ON CONFLICT (dataset_id, content_hash) DO NOTHING
-RETURNING content_hash
+RETURNING content_hash, id
 """
 
 
-def _insert_items(contribution: Contribution, rows: list[Any]) -> set[str]:
-    """Insert ``rows`` as items; returns the content hashes that were new to the dataset."""
+def _insert_items(
+    contribution: Contribution, rows: list[Any], verdicts: list[Verdict]
+) -> dict[str, int]:
+    """Insert ``rows`` as items; returns content hash → id of those new to the dataset."""
     with connection.cursor() as cursor:
         cursor.execute(STAGE_TABLE)
         with cursor.copy(COPY_STAGE) as copy:
-            for row in rows:
-                copy.write_row((row.row_number, json.dumps(row.data), row.content_hash))
+            for row, verdict in zip(rows, verdicts, strict=True):
+                copy.write_row((
+                    row.row_number, json.dumps(row.data), row.content_hash, verdict.score,
+                    json.dumps(verdict.flags),
+                ))  # fmt: skip
         cursor.execute(
             INSERT_ITEMS,
             [contribution.dataset_id, contribution.pk, contribution.dataset.labels_per_item],
         )
-        return {content_hash for (content_hash,) in cursor.fetchall()}
+        return dict(cursor.fetchall())
 
 
 def _ingest(
@@ -168,7 +190,7 @@ def _ingest(
     are caught here, duplicates of earlier batches or other contributions by the unique index."""
     dataset = contribution.dataset
     seen: set[str] = set()
-    fresh: list[Any] = []
+    unique: list[Any] = []
     for row in batch.rows:
         if row.errors or row.data is None or row.content_hash is None:
             report.reject(row.row_number, row.errors or ["unreadable row"])
@@ -176,8 +198,16 @@ def _ingest(
             report.reject(row.row_number, ["duplicate of an earlier row in this file"])
         else:
             seen.add(row.content_hash)
+            unique.append(row)
+    fresh: list[Any] = []
+    verdicts: list[Verdict] = []
+    for row, verdict in zip(unique, check_rows(dataset, unique), strict=True):
+        if verdict.problems:
+            report.reject(row.row_number, verdict.problems)
+        else:
             _store_image(dataset, row.data, image_dir)
             fresh.append(row)
+            verdicts.append(verdict)
 
     with transaction.atomic():
         locked = Contribution.objects.select_for_update().filter(
@@ -185,7 +215,16 @@ def _ingest(
         )
         if not locked.exists():
             raise ClaimLost
-        inserted = _insert_items(contribution, fresh) if fresh else set()
+        inserted = _insert_items(contribution, fresh, verdicts) if fresh else {}
+        store_bands(dataset, inserted, fresh, verdicts)
+        report.score_sum += sum(
+            v.score for r, v in zip(fresh, verdicts, strict=True) if r.content_hash in inserted
+        )
+        report.flagged += sum(
+            1
+            for r, v in zip(fresh, verdicts, strict=True)
+            if v.flags and r.content_hash in inserted
+        )
         refused = [row for row in fresh if row.content_hash not in inserted]
         if refused:
             owners = dict(
@@ -223,7 +262,7 @@ def _ingest(
 def _discard_items(contribution: Contribution) -> None:
     """A file that fails part-way leaves nothing behind: drop the items its earlier batches
     committed (run inside the finishing transaction)."""
-    deleted, _ = Item.objects.filter(contribution=contribution).delete()
+    deleted = items_delete(Item.objects.filter(contribution=contribution))
     if deleted:
         Dataset.objects.filter(pk=contribution.dataset_id).update(
             items_count=F("items_count") - deleted
@@ -319,6 +358,12 @@ def contribution_validate(*, contribution_id: int) -> str | None:
         raise
     contribution.refresh_from_db()
     status = _outcome(contribution)
+    Contribution.objects.filter(pk=contribution.pk).update(
+        # Every row counts: a rejected one scores 0, an accepted one its row score.
+        quality_score=round(report.score_sum / contribution.rows_total, 4)
+        if contribution.rows_total
+        else 0.0
+    )
     extra: dict[str, Any] = {}
     if contribution.rows_total == 0:
         extra["error"] = {"code": "empty_file", "detail": "The file has no data rows."}

@@ -186,7 +186,7 @@ def test_dataset_form_puts_a_service_refusal_beside_its_field(client, owner):
         {
             "title": "T", "description": "D", "modality": "text", "columns": "text:decimal",
             "label_task": "single_label", "label_classes": "a\nb", "labels_per_item": 2,
-            "status": "draft",
+            "status": "draft", "pii_policy": "reject", "near_duplicate_threshold": 0.8,
         },
     )  # fmt: skip
     assert response.status_code == 200
@@ -214,3 +214,17 @@ def test_dataset_page_query_count_stays_flat_as_items_and_labels_grow(client):
         for labeler in labelers:
             Label.objects.create(item=item, labeler=labeler, dataset=dataset, value="neutral")
     assert _queries(client, f"/datasets/{dataset.slug}/") == few
+
+
+def test_quality_policy_is_part_of_the_definition_and_checked(client, owner):
+    body = {**NEW, "language": "EN", "pii_policy": "flag", "near_duplicate_threshold": 0.9}
+    response = client.post("/api/v1/datasets/", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    created = response.json()
+    assert (created["language"], created["pii_policy"], created["near_duplicate_threshold"]) == (
+        "en", "flag", 0.9,
+    )  # fmt: skip
+    bad = client.post(
+        "/api/v1/datasets/", {**NEW, "language": "xx"}, content_type="application/json"
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_language"

@@ -208,3 +208,68 @@ def test_a_file_that_breaks_part_way_leaves_no_items_behind(dataset, settings):
     assert not Item.objects.exists()
     dataset.refresh_from_db()
     assert dataset.items_count == 0
+
+
+def _text_dataset(**extra):  # type: ignore[no-untyped-def]
+    return DatasetFactory.create(columns=[{"name": "text", "dtype": "string"}], **extra)
+
+
+SENTENCE = "the delivery was quick and the blender works well for smoothies every morning"
+
+
+def test_personal_data_is_rejected_or_flagged_per_policy():
+    csv = f"text\n{SENTENCE}\nwrite to ada@example.org for a refund\n".encode()
+    strict = _text_dataset(pii_policy="reject")
+    contribution = submit(strict, "a.csv", csv)
+    contribution_validate(contribution_id=contribution.pk)
+    contribution.refresh_from_db()
+    assert contribution.report["reasons"] == {"column 'text' contains personal data": 1}
+    lenient = _text_dataset(pii_policy="flag")
+    contribution = submit(lenient, "a.csv", csv)
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    flagged = Item.objects.get(dataset=lenient, data__text__icontains="ada@")
+    assert flagged.flags == ["pii:email"] and flagged.quality_score < 1
+    contribution.refresh_from_db()
+    assert contribution.report["flagged"] == 1
+    assert contribution.quality_score is not None and 0.8 < contribution.quality_score < 1
+
+
+def test_near_duplicates_are_caught_in_the_file_and_against_the_dataset():
+    dataset = _text_dataset()
+    first = submit(dataset, "a.csv", f"text\n{SENTENCE}\n{SENTENCE}!\n".encode())
+    contribution_validate(contribution_id=first.pk)
+    first.refresh_from_db()
+    assert first.report["reasons"] == {"near-duplicate of an earlier row in this file": 1}
+    second = submit(
+        dataset,
+        "b.csv",
+        b'text\n"The delivery was quick, and the blender works well for smoothies every morning."\n'
+        b"a completely different review about a tent that leaked in the first rain\n",
+    )
+    assert contribution_validate(contribution_id=second.pk) == "partially_accepted"
+    second.refresh_from_db()
+    assert list(second.report["reasons"]) == ["near-duplicate of a row already in the dataset"]
+    assert Item.objects.filter(dataset=dataset).count() == 2
+
+
+def test_rows_in_the_wrong_language_are_rejected_when_the_dataset_asks_for_one():
+    dataset = _text_dataset(language="en")
+    contribution = submit(
+        dataset,
+        "a.csv",
+        f"text\n{SENTENCE}\n"
+        "le colis est arrivé en retard et la boîte était complètement abîmée\n".encode(),
+    )
+    assert contribution_validate(contribution_id=contribution.pk) == "partially_accepted"
+    contribution.refresh_from_db()
+    (reason,) = contribution.report["reasons"]
+    assert "language" in reason
+
+
+def test_control_characters_are_rejected():
+    dataset = _text_dataset()
+    contribution = submit(dataset, "a.csv", f"text\n{SENTENCE}\nbad\x07bell here\n".encode())
+    contribution_validate(contribution_id=contribution.pk)
+    contribution.refresh_from_db()
+    assert contribution.rows_rejected == 1
+    assert "control" in next(iter(contribution.report["reasons"]))

@@ -1,0 +1,143 @@
+"""Row checks for text cells, and the normal form that near-duplicate shingling hashes.
+
+``check_text`` returns the problems a contributor can act on, worded for the validation report;
+an empty list means the value passes. Language detection uses py3langid's bundled model (no
+download, deterministic), loaded once per process on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Any
+
+# C0 and C1 control characters and DEL, except tab, line feed and carriage return.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WHITESPACE_RE = re.compile(r"\s+")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+# A value is "mostly" garbage when more than this share of its characters are not printable
+# (controls, unassigned, private use, lone surrogates, ...) or U+FFFD.
+MAX_GARBAGE_SHARE = 0.5
+# The language check needs enough letters to say anything, and a confident detector: below
+# these, short product names, codes and mixed-language rows would be flagged at random.
+MIN_LETTERS_FOR_LANGUAGE = 20
+MIN_LANGUAGE_CONFIDENCE = 0.8
+# Detection reads the start of long values only: the answer settles long before this.
+LANGUAGE_SAMPLE_CHARS = 2_000
+
+# ISO 639-1 codes the model labels differently.
+_LANGUAGE_ALIASES = {"nb": "no"}
+# Languages the model confuses with each other on short text: a row in one is not flagged when
+# the dataset expects another of the same group.
+_RELATED_LANGUAGES = [
+    frozenset({"no", "nn", "da", "sv"}),
+    frozenset({"sr", "hr", "bs"}),
+    frozenset({"ms", "id"}),
+    frozenset({"es", "gl", "ca"}),
+    frozenset({"pt", "gl"}),
+]
+_NO_LANGUAGE = "zxx"  # the model's label for "no linguistic content"
+
+
+def normalise_for_hash(text: str) -> str:
+    """NFKC, case-folded, whitespace runs collapsed to one space and trimmed: two renderings of
+    the same words (full-width letters, ligatures, case, line breaks) give one string."""
+    return _WHITESPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def supported_languages() -> frozenset[str]:
+    """Codes ``check_text(language=...)`` accepts: the model's labels plus aliases."""
+    return frozenset(_identifier().labels) | frozenset(_LANGUAGE_ALIASES)
+
+
+def check_text(
+    value: str,
+    *,
+    min_length: int = 1,
+    max_length: int = 100_000,
+    language: str | None = None,
+) -> list[str]:
+    """Problems with one text value. Lengths count characters; ``min_length`` ignores leading
+    and trailing whitespace. ``language`` is an ISO 639-1 code; a value in another language is
+    flagged only when it has at least ``MIN_LETTERS_FOR_LANGUAGE`` letters and the detector is
+    at least ``MIN_LANGUAGE_CONFIDENCE`` sure. Raises ``ValueError`` for a code the model does
+    not know (check the dataset's setting once, with ``supported_languages``)."""
+    expected = _LANGUAGE_ALIASES.get(language, language) if language else None
+    if expected is not None and expected not in _identifier().labels:
+        raise ValueError(f"language {language!r} is not one the detector knows")
+
+    problems: list[str] = []
+    length = len(value)
+    if length > max_length:
+        problems.append(f"too long: {length:,} characters (at most {max_length:,})")
+    stripped_length = len(value.strip())
+    if stripped_length < min_length:
+        if stripped_length == 0:
+            problems.append("empty")
+        else:
+            problems.append(f"too short: {stripped_length} characters (at least {min_length})")
+
+    first = _CONTROL_RE.search(value)
+    if first is not None:
+        controls = len(_CONTROL_RE.findall(value))
+        problems.append(
+            f"contains {controls} control character{'s' if controls > 1 else ''} "
+            f"(first U+{ord(first.group()):04X} at position {first.start()})"
+        )
+    if _has_lone_surrogates(value):
+        problems.append("contains invalid Unicode (lone surrogates): check the file's encoding")
+    if length and _garbage_share(value) > MAX_GARBAGE_SHARE:
+        problems.append(
+            "mostly non-printable or replacement characters (U+FFFD): "
+            "the file was probably read with the wrong encoding, or is binary"
+        )
+
+    if expected is not None and not problems:
+        mismatch = _language_mismatch(value, expected)
+        if mismatch:
+            problems.append(mismatch)
+    return problems
+
+
+def _has_lone_surrogates(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _garbage_share(value: str) -> float:
+    if value.isprintable():  # C fast path: no controls, unassigned or private-use characters
+        return value.count(REPLACEMENT_CHARACTER) / len(value)
+    garbage = sum(
+        1
+        for char in value
+        if char == REPLACEMENT_CHARACTER or (not char.isprintable() and not char.isspace())
+    )
+    return garbage / len(value)
+
+
+def _language_mismatch(value: str, expected: str) -> str | None:
+    sample = value[:LANGUAGE_SAMPLE_CHARS]
+    if sum(1 for char in sample if char.isalpha()) < MIN_LETTERS_FOR_LANGUAGE:
+        return None
+    detected, confidence = _identifier().classify(sample)
+    if (
+        detected in (expected, _NO_LANGUAGE)
+        or confidence < MIN_LANGUAGE_CONFIDENCE
+        or any(detected in group and expected in group for group in _RELATED_LANGUAGES)
+    ):
+        return None
+    return f"language looks like {detected!r} ({confidence:.0%} sure), expected {expected!r}"
+
+
+@functools.cache
+def _identifier() -> Any:
+    """py3langid's model with probabilities normalised, so confidence is in [0, 1]. Our own
+    instance: the package's module-level one is shared and can be restricted by other code."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
