@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -278,8 +279,6 @@ class UploadCreateApi(APIView):
         session = services.upload_session_create(
             dataset=dataset, user=_user(request), **data.validated_data
         )
-        from django.conf import settings
-
         body = {**UploadOutput(session).data, "chunk_size": settings.UPLOAD_CHUNK_BYTES}
         return Response(body, status=status.HTTP_201_CREATED)
 
