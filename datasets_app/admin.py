@@ -3,12 +3,9 @@ through the moderation services, which write the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,39 +19,7 @@ from datasets_app.services.moderation import (
     item_set_hidden,
     label_reject,
 )
-from marketplace.core.exceptions import ApplicationError
-
-
-class ReasonActionForm(ActionForm):
-    reason = forms.CharField(
-        required=False, label="Reason", widget=forms.TextInput(attrs={"size": 40})
-    )
-
-
-def _run(
-    modeladmin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    action: Callable[..., Any],
-    **kwargs: Any,
-) -> None:
-    reason = request.POST.get("reason", "")
-    done = 0
-    for obj in queryset:
-        try:
-            action(obj, actor=request.user, reason=reason, **kwargs)
-            done += 1
-        except ApplicationError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.detail}", messages.ERROR)
-            return
-    modeladmin.message_user(request, f"Done for {done} row(s).", messages.SUCCESS)
-
-
-class ModerationAdmin(admin.ModelAdmin[Any]):
-    action_form = ReasonActionForm
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # moderate with actions (audited), never delete
+from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
 
 
 @admin.register(Dataset)
@@ -96,7 +61,7 @@ class DatasetAdmin(ModerationAdmin):
             )
 
     def _moderate(self, request: HttpRequest, queryset: QuerySet[Dataset], status: str) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -152,7 +117,7 @@ class ContributionAdmin(ModerationAdmin):
 
     @admin.action(description="Approve (needs a reason)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -163,7 +128,7 @@ class ContributionAdmin(ModerationAdmin):
 
     @admin.action(description="Reject and hide its items (needs a reason)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -174,7 +139,7 @@ class ContributionAdmin(ModerationAdmin):
 
     @admin.action(description="Re-validate (needs a reason)")
     def revalidate(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -209,7 +174,7 @@ class ItemAdmin(ModerationAdmin):
 
     @admin.action(description="Hide (needs a reason)")
     def hide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -220,7 +185,7 @@ class ItemAdmin(ModerationAdmin):
 
     @admin.action(description="Show again (needs a reason)")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,
@@ -255,7 +220,7 @@ class LabelAdmin(ModerationAdmin):
 
     @admin.action(description="Reject (needs a reason)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Label]) -> None:
-        _run(
+        run_with_reason(
             self,
             request,
             queryset,

@@ -196,6 +196,8 @@ class Item(models.Model):
     slots_open = models.SmallIntegerField(default=0)
     consensus_label = models.JSONField(null=True, blank=True)
     consensus_confidence = models.FloatField(null=True, blank=True)
+    # When the label was decided: a reward epoch pays the agreeing labels of items decided in it.
+    consensus_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -211,6 +213,11 @@ class Item(models.Model):
                 condition=Q(slots_open__gt=0, is_gold=False, is_hidden=False),
             ),
             models.Index(fields=["dataset", "id"], name="item_gold_idx", condition=Q(is_gold=True)),
+            models.Index(
+                fields=["dataset", "consensus_at"],
+                name="item_decided_idx",
+                condition=Q(consensus_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

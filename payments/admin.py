@@ -4,9 +4,21 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
 from marketplace.core.exceptions import ApplicationError
-from payments.models import ApiToken, SiweNonce
+from payments.models import (
+    ApiToken,
+    Bounty,
+    LedgerEntry,
+    LedgerTransaction,
+    Reward,
+    RewardEpoch,
+    RewardLine,
+    SiweNonce,
+    Token,
+)
 from payments.services import api_token_revoke
+from payments.services.rewards import reward_epochs_compute_due, reward_reverse
 
 
 @admin.register(ApiToken)
@@ -74,3 +86,132 @@ class SiweNonceAdmin(admin.ModelAdmin[SiweNonce]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Money rows are written by services only; admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin[Token]):
+    list_display = ("symbol", "address", "chain_id", "decimals", "is_active")
+    list_filter = ("chain_id", "is_active")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: amounts refer to it
+
+
+@admin.register(Bounty)
+class BountyAdmin(ModerationAdmin):
+    list_display = (
+        "title",
+        "dataset",
+        "sponsor",
+        "status",
+        "pays_for",
+        "pool_amount",
+        "starts_at",
+        "ends_at",
+        "epochs_computed",
+    )
+    list_filter = ("status", "pays_for")
+    search_fields = ("title", "dataset__title", "sponsor__address")
+    list_select_related = ("dataset", "sponsor", "token")
+    readonly_fields = ("status", "funded_at", "epochs_computed", "created_at", "updated_at")
+    actions = ("compute_epochs",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sponsors create bounties on the site, and fund them on chain
+
+    @admin.action(description="Compute due reward epochs now")
+    def compute_epochs(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
+        done = reward_epochs_compute_due()
+        self.message_user(request, f"Computed {done} due epoch(s).", messages.SUCCESS)
+
+
+@admin.register(RewardEpoch)
+class RewardEpochAdmin(ReadOnlyAdmin):
+    list_display = (
+        "bounty",
+        "number",
+        "period_start",
+        "period_end",
+        "pool_before",
+        "demand",
+        "awarded",
+        "rewards_count",
+    )
+    list_select_related = ("bounty",)
+
+
+class RewardLineInline(admin.TabularInline[RewardLine, Reward]):
+    model = RewardLine
+    extra = 0
+    can_delete = False
+    fields = ("kind", "contribution", "units", "weighted_micro", "demand", "amount", "reversed_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reward)
+class RewardAdmin(ModerationAdmin):
+    list_display = ("pk", "user", "bounty", "epoch", "amount", "reversed_amount", "status")
+    list_filter = ("status",)
+    search_fields = ("user__address",)
+    list_select_related = ("user", "bounty", "epoch__bounty")
+    readonly_fields = (
+        "epoch",
+        "bounty",
+        "user",
+        "token",
+        "amount",
+        "reversed_amount",
+        "status",
+        "basis",
+        "created_at",
+    )
+    inlines = (RewardLineInline,)
+    actions = ("reverse",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Reverse before payout (needs a reason)")
+    def reverse(self, request: HttpRequest, queryset: QuerySet[Reward]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda r, actor, reason: reward_reverse(reward=r, actor=actor, reason=reason),
+        )
+
+
+class LedgerEntryInline(admin.TabularInline[LedgerEntry, LedgerTransaction]):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    fields = ("account", "amount")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "idempotency_key", "token", "memo", "actor")
+    list_filter = ("kind", "token")
+    search_fields = ("idempotency_key", "memo")
+    list_select_related = ("token", "actor")
+    inlines = (LedgerEntryInline,)

@@ -16,3 +16,13 @@ class SignatureError(SignInError):
 class ApiTokenError(ApplicationError):
     default_code = "invalid_token"
     status_code = 400
+
+
+class BountyError(ApplicationError):
+    default_code = "bounty_invalid"
+    status_code = 400
+
+
+class RewardError(ApplicationError):
+    default_code = "reward_invalid"
+    status_code = 409

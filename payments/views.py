@@ -1,14 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from marketplace.core.exceptions import ApplicationError
+from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
 from payments.forms import ApiTokenForm
-from payments.selectors import api_token_list
+from payments.selectors import api_token_list, earnings_balances, reward_get, reward_list
 from payments.services import CreatedToken, api_token_create, api_token_revoke
 
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 - a session key name
@@ -61,3 +62,27 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
     return redirect("api-tokens")
+
+
+@login_required
+@require_GET
+def earnings(request: HttpRequest) -> HttpResponse:
+    """The person's rewards, newest first, and what they are owed per token."""
+    user: User = request.user  # type: ignore[assignment]
+    page = Paginator(reward_list(user=user), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "payments/earnings.html",
+        {"page": page, "balances": earnings_balances(user=user)},
+    )
+
+
+@login_required
+@require_GET
+def reward_receipt(request: HttpRequest, reward_id: int) -> HttpResponse:
+    """One reward explained: every input of its computation."""
+    try:
+        reward = reward_get(user=request.user, reward_id=reward_id)  # type: ignore[arg-type]
+    except NotFoundError:
+        raise Http404("No such reward.") from None
+    return render(request, "payments/reward_receipt.html", {"reward": reward})

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
 
 from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, Item, Label, LabelerCredibility
@@ -106,7 +108,8 @@ def item_consensus_update(*, item_id: int) -> Any:
     label, confidence = decided
     item.consensus_label = _decoded(dataset, label)
     item.consensus_confidence = float(confidence)
-    item.save(update_fields=["consensus_label", "consensus_confidence"])
+    item.consensus_at = timezone.now()
+    item.save(update_fields=["consensus_label", "consensus_confidence", "consensus_at"])
     _record_round(credibility, {labeler: _same(value, label) for _, labeler, value in votes})
     return item.consensus_label
 
@@ -157,8 +160,11 @@ def dataset_consensus_refresh(*, dataset_id: int) -> dict[str, Any]:
                 index, confidence = result.labels[item]
                 label = classes[int(index)]
                 if current.get(item) != label:
+                    # A label decided earlier keeps its time: rewards already counted it.
                     Item.objects.filter(pk=item).update(
-                        consensus_label=label, consensus_confidence=float(confidence)
+                        consensus_label=label,
+                        consensus_confidence=float(confidence),
+                        consensus_at=Coalesce(F("consensus_at"), Now()),
                     )
                     changed += 1
     Dataset.objects.filter(pk=dataset.pk).update(agreement_alpha=alpha)

@@ -9,6 +9,7 @@ from datasets_app.enums import ContributionStatus
 from datasets_app.exceptions import DatasetError
 from datasets_app.models import Contribution, Dataset, Item, Label
 from datasets_app.services.validation import items_delete
+from datasets_app.signals import contribution_rejected
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
@@ -37,6 +38,9 @@ def contribution_reject(*, contribution: Contribution, actor: User, reason: str)
         actor=actor,
         target=contribution,
         data={"from": previous, "reason": reason, "items_hidden": hidden},
+    )
+    contribution_rejected.send(
+        sender=Contribution, contribution=contribution, actor=actor, reason=reason
     )
     return contribution
 

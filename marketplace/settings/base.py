@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "datasets-expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60 * 60},
     "datasets-refresh-consensus": {"task": "datasets.refresh_consensus", "schedule": 60 * 60},
+    "payments-compute-reward-epochs": {
+        "task": "payments.compute_reward_epochs",
+        "schedule": env.float("REWARD_EPOCH_POLL_SECONDS", default=5 * 60.0),
+    },
 }
 
 CACHES = {

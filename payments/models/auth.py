@@ -1,5 +1,4 @@
-"""Payments models. Sign-in: SIWE nonces and API tokens. (Bounties, rewards, payouts and licences
-arrive with their issues.)"""
+"""Sign-in: SIWE nonces and API tokens."""
 
 from __future__ import annotations
 

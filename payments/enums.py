@@ -1,0 +1,39 @@
+from django.db import models
+
+
+class BountyStatus(models.TextChoices):
+    AWAITING_FUNDING = "awaiting_funding", "Awaiting funding"
+    VERIFYING = "verifying", "Verifying the funding transaction"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class BountyPaysFor(models.TextChoices):
+    ROWS = "rows", "Accepted rows"
+    LABELS = "labels", "Consensus-agreeing labels"
+    BOTH = "both", "Rows and labels"
+
+
+class RewardStatus(models.TextChoices):
+    EARNED = "earned", "Earned (payable)"
+    PAID = "paid", "Paid"
+    REVERSED = "reversed", "Reversed"
+
+
+class RewardLineKind(models.TextChoices):
+    ROWS = "rows", "Accepted rows"
+    LABELS = "labels", "Agreeing labels"
+
+
+class LedgerKind(models.TextChoices):
+    """What moved: each ledger transaction has one kind."""
+
+    FUNDING = "funding", "Bounty funding"
+    REWARD = "reward", "Reward"
+    REVERSAL = "reversal", "Reward reversal"
+    PAYOUT = "payout", "Payout"
+    PAYOUT_RETURN = "payout_return", "Failed payout returned"
+    SALE = "sale", "Licence sale"
+    FEE = "fee", "Platform fee"
+    REFUND = "refund", "Refund"

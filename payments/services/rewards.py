@@ -1,0 +1,394 @@
+"""Reward epochs: turning validated work into tokens owed, and reversing them.
+
+For each closed epoch of an open bounty, ``reward_epoch_compute`` pays
+
+* accepted rows: per contributor and contribution, the rows of contributions whose validation
+  finished in the epoch, each weighted by its row quality score (0..1);
+* agreeing labels: per labeler, the labels that match the consensus of items decided in the
+  epoch, weighted by the labeler's credibility corrected for chance (a labeler who agrees no
+  more than guessing would is worth nothing: ``max(0, (c - 1/K) / (1 - 1/K))`` for K classes).
+
+``demand = rate * weighted units`` per line, in base units (weights are integer millionths, so
+no floats reach money). When the epoch's demand exceeds what is left in the pool, every line
+gets ``floor(demand * pool / total demand)``; the floors' remainder stays in the pool. Each
+reward keeps its lines and a ``basis`` with every input, for the contributor's receipt, and
+posts one ledger transaction (bounty pool → user).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from datasets_app.enums import ContributionStatus, LabelTask
+from datasets_app.models import Dataset, LabelerCredibility
+from datasets_app.quality.consensus import normalise_text
+from marketplace.core.models import User
+from marketplace.core.services import audit_log_record
+from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
+from payments.exceptions import RewardError
+from payments.models import Bounty, Reward, RewardEpoch, RewardLine
+from payments.services.ledger import Move, ledger_balance, ledger_post, ledger_post_many, user_code
+
+logger = logging.getLogger(__name__)
+
+MICRO = 1_000_000
+DEFAULT_CREDIBILITY = 0.7  # LabelerCredibility's default, for a labeler without a row yet
+FORMULA = (
+    "line demand = rate * weighted units; "
+    "rows weighted by row quality score, labels by credibility corrected for chance; "
+    "if the epoch's demand exceeds the pool, each line gets floor(demand * pool / demand total)"
+)
+
+
+@dataclass
+class _Line:
+    user_id: int
+    kind: str
+    contribution_id: int | None
+    units: int
+    weighted_micro: int
+    weight: float | None  # labels: the chance-corrected credibility used
+    demand: int = 0
+    amount: int = 0
+
+
+def label_weight_micro(credibility: float, n_classes: int) -> int:
+    """A labeler's pay weight in millionths: credibility above chance, rescaled to 0..1.
+    ``n_classes`` 0 means free text, where chance agreement is taken as nil."""
+    chance = 1 / n_classes if n_classes > 1 else 0.0
+    weight = (credibility - chance) / (1 - chance)
+    return round(min(1.0, max(0.0, weight)) * MICRO)
+
+
+def epoch_bounds(bounty: Bounty, number: int) -> tuple[datetime, datetime]:
+    start = bounty.starts_at + number * bounty.epoch_length
+    return start, min(start + bounty.epoch_length, bounty.ends_at)
+
+
+def _row_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.contributor_id, c.id, count(i.id),
+                   sum(round(greatest(least(i.quality_score, 1), 0) * %s))::bigint
+              FROM datasets_app_contribution c
+              JOIN core_user u ON u.id = c.contributor_id AND u.is_active
+              JOIN datasets_app_item i ON i.contribution_id = c.id
+             WHERE c.dataset_id = %s AND c.validated_at >= %s AND c.validated_at < %s
+               AND c.status = ANY(%s) AND NOT i.is_hidden AND NOT i.is_gold
+             GROUP BY c.contributor_id, c.id
+            """,
+            [
+                MICRO,
+                bounty.dataset_id,
+                start,
+                end,
+                [str(ContributionStatus.ACCEPTED), str(ContributionStatus.PARTIALLY_ACCEPTED)],
+            ],
+        )
+        return [
+            _Line(user, RewardLineKind.ROWS, contribution, units, weighted, None)
+            for user, contribution, units, weighted in cursor.fetchall()
+        ]
+
+
+def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[int, int]:
+    """labeler -> labels agreeing with the consensus of items decided in [start, end)."""
+    where = """
+          FROM datasets_app_label l
+          JOIN datasets_app_item i ON i.id = l.item_id
+          JOIN core_user u ON u.id = l.labeler_id AND u.is_active
+         WHERE i.dataset_id = %s AND i.consensus_at >= %s AND i.consensus_at < %s
+           AND NOT l.is_rejected AND NOT i.is_hidden AND NOT i.is_gold
+    """
+    params: list[Any] = [dataset.pk, start, end]
+    with connection.cursor() as cursor:
+        if dataset.label_task != LabelTask.FREE_TEXT:
+            # Stored labels are canonical (multi-label lists in class order), so jsonb equality
+            # is agreement.
+            cursor.execute(
+                "SELECT l.labeler_id, count(*) "
+                + where
+                + " AND l.value = i.consensus_label GROUP BY l.labeler_id",
+                params,
+            )
+            return dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT l.labeler_id, l.value #>> '{}', i.consensus_label #>> '{}' " + where, params
+        )
+        counts: dict[int, int] = defaultdict(int)
+        for labeler, value, decided in cursor.fetchall():
+            if normalise_text(value or "") == normalise_text(decided or ""):
+                counts[labeler] += 1
+        return dict(counts)
+
+
+def _label_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
+    dataset = bounty.dataset
+    agreeing = _agreeing_labels(dataset, start, end)
+    credibility = dict(
+        LabelerCredibility.objects.filter(user_id__in=agreeing).values_list(
+            "user_id", "credibility"
+        )
+    )
+    n_classes = 0 if dataset.label_task == LabelTask.FREE_TEXT else len(dataset.label_classes)
+    lines = []
+    for user_id, units in agreeing.items():
+        weight = label_weight_micro(credibility.get(user_id, DEFAULT_CREDIBILITY), n_classes)
+        lines.append(
+            _Line(user_id, RewardLineKind.LABELS, None, units, units * weight, weight / MICRO)
+        )
+    return lines
+
+
+def _price(lines: list[_Line], bounty: Bounty, pool: int) -> tuple[int, bool]:
+    """Set each line's demand and amount; returns (total demand, whether the pool capped it)."""
+    for line in lines:
+        rate = int(
+            bounty.rate_per_row if line.kind == RewardLineKind.ROWS else bounty.rate_per_label
+        )
+        line.demand = rate * line.weighted_micro // MICRO
+    total = sum(line.demand for line in lines)
+    capped = total > pool
+    for line in lines:
+        line.amount = line.demand * pool // total if capped else line.demand
+    return total, capped
+
+
+def _basis(bounty: Bounty, lines: list[_Line], epoch: dict[str, Any]) -> dict[str, Any]:
+    rows = [line for line in lines if line.kind == RewardLineKind.ROWS]
+    labels = [line for line in lines if line.kind == RewardLineKind.LABELS]
+    basis: dict[str, Any] = {"formula": FORMULA, "epoch": epoch}
+    if rows:
+        basis["rows"] = {
+            "rate": str(bounty.rate_per_row),
+            "contributions": len(rows),
+            "accepted_rows": sum(line.units for line in rows),
+            "quality_weighted_rows": sum(line.weighted_micro for line in rows) / MICRO,
+            "demand": str(sum(line.demand for line in rows)),
+            "amount": str(sum(line.amount for line in rows)),
+        }
+    if labels:
+        (line,) = labels
+        basis["labels"] = {
+            "rate": str(bounty.rate_per_label),
+            "agreeing_labels": line.units,
+            "credibility_weight": line.weight,
+            "weighted_labels": line.weighted_micro / MICRO,
+            "demand": str(line.demand),
+            "amount": str(line.amount),
+        }
+    return basis
+
+
+@transaction.atomic
+def reward_epoch_compute(*, bounty_id: int, now: datetime | None = None) -> RewardEpoch | None:
+    """Compute the bounty's next epoch if it has ended; None when nothing is due.
+
+    Safe to run twice and at once: the bounty row is locked, ``epochs_computed`` says which
+    epoch is next, and ``(bounty, number)`` is unique.
+    """
+    now = now or timezone.now()
+    bounty = (
+        Bounty.objects.select_for_update()
+        .select_related("dataset", "token")
+        .filter(pk=bounty_id, status=BountyStatus.OPEN)
+        .first()
+    )
+    if bounty is None:
+        return None
+    number = bounty.epochs_computed
+    start, end = epoch_bounds(bounty, number)
+    if start >= bounty.ends_at or end > now:
+        return None
+    pool = ledger_balance(token=bounty.token, code=bounty.ledger_code)
+    lines = (_row_lines(bounty, start, end) if bounty.pays_rows else []) + (
+        _label_lines(bounty, start, end) if bounty.pays_labels else []
+    )
+    demand, capped = _price(lines, bounty, pool)
+    by_user: dict[int, list[_Line]] = defaultdict(list)
+    for line in lines:
+        if line.amount > 0:
+            by_user[line.user_id].append(line)
+    awarded = sum(line.amount for paid in by_user.values() for line in paid)
+    summary = {
+        "number": number + 1,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "pool_before": str(pool),
+        "demand": str(demand),
+        "capped_by_pool": capped,
+    }
+    epoch = RewardEpoch.objects.create(
+        bounty=bounty,
+        number=number,
+        period_start=start,
+        period_end=end,
+        pool_before=pool,
+        demand=demand,
+        awarded=awarded,
+        rewards_count=len(by_user),
+        basis={**summary, "formula": FORMULA, "lines": len(lines)},
+    )
+    rewards = Reward.objects.bulk_create(
+        Reward(
+            epoch=epoch,
+            bounty=bounty,
+            user_id=user_id,
+            token=bounty.token,
+            amount=sum(line.amount for line in paid),
+            basis=_basis(bounty, paid, summary),
+        )
+        for user_id, paid in sorted(by_user.items())
+    )
+    RewardLine.objects.bulk_create(
+        (
+            RewardLine(
+                reward=reward,
+                kind=line.kind,
+                contribution_id=line.contribution_id,
+                units=line.units,
+                weighted_micro=line.weighted_micro,
+                demand=line.demand,
+                amount=line.amount,
+            )
+            for reward in rewards
+            for line in by_user[reward.user_id]
+        ),
+        batch_size=5_000,
+    )
+    ledger_post_many(
+        kind=LedgerKind.REWARD,
+        token=bounty.token,
+        postings=(
+            (
+                f"reward:{reward.pk}",
+                Move(bounty.ledger_code, user_code(reward.user_id), int(reward.amount)),
+            )
+            for reward in rewards
+        ),
+        memo=f"bounty {bounty.pk} epoch {number + 1}",
+    )
+    bounty.epochs_computed = number + 1
+    if end >= bounty.ends_at:
+        bounty.status = BountyStatus.CLOSED
+    bounty.save(update_fields=["epochs_computed", "status", "updated_at"])
+    audit_log_record(
+        action="bounty.epoch_computed",
+        target=bounty,
+        data={**summary, "awarded": str(awarded), "rewards": len(rewards)},
+    )
+    return epoch
+
+
+def reward_epochs_compute_due(*, now: datetime | None = None) -> int:
+    """Compute every due epoch of every open bounty (the beat task and the admin action).
+    Each epoch commits on its own, so a failure keeps the epochs before it."""
+    done = 0
+    for bounty_id in Bounty.objects.filter(status=BountyStatus.OPEN).values_list("pk", flat=True):
+        while reward_epoch_compute(bounty_id=bounty_id, now=now) is not None:
+            done += 1
+    return done
+
+
+def _reverse_amount(
+    reward: Reward, amount: int, *, key: str, actor: User | None, reason: str
+) -> None:
+    ledger_post(
+        kind=LedgerKind.REVERSAL,
+        token=reward.token,
+        moves=[Move(user_code(reward.user_id), reward.bounty.ledger_code, amount)],
+        idempotency_key=key,
+        memo=reason,
+        actor=actor,
+    )
+    reward.reversed_amount += amount  # the caller holds the row lock
+    if reward.reversed_amount == reward.amount:
+        reward.status = RewardStatus.REVERSED
+    reward.save(update_fields=["reversed_amount", "status"])
+
+
+@transaction.atomic
+def rewards_reverse_for_contribution(
+    *, contribution_id: int, actor: User | None, reason: str
+) -> int:
+    """A moderator rejected a contribution: the unpaid reward lines it earned go back to
+    their bounty's pool. Returns the base units reversed; paid lines are left (and logged)."""
+    lines = list(
+        RewardLine.objects.select_for_update()
+        .filter(contribution_id=contribution_id, reversed_at__isnull=True)
+        .order_by("reward_id", "pk")
+    )
+    reversed_total = 0
+    already_paid = []
+    for line in lines:
+        reward = Reward.objects.select_for_update().select_related("bounty").get(pk=line.reward_id)
+        if reward.status != RewardStatus.EARNED:
+            already_paid.append(reward.pk)
+            continue
+        if line.amount > 0:
+            _reverse_amount(
+                reward,
+                int(line.amount),
+                key=f"reversal:line:{line.pk}",
+                actor=actor,
+                reason=reason,
+            )
+        line.reversed_at = timezone.now()
+        line.save(update_fields=["reversed_at"])
+        reversed_total += int(line.amount)
+    if lines:
+        audit_log_record(
+            action="rewards.reversed_for_contribution",
+            actor=actor,
+            data={
+                "contribution": contribution_id,
+                "reversed": str(reversed_total),
+                "already_paid_rewards": already_paid,
+                "reason": reason,
+            },
+        )
+    return reversed_total
+
+
+@transaction.atomic
+def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
+    """Staff reverse what is left of an unpaid reward (e.g. the work turned out to be fraud)."""
+    reward = Reward.objects.select_for_update().select_related("bounty").get(pk=reward.pk)
+    if reward.status == RewardStatus.PAID:
+        raise RewardError(
+            "This reward is already paid: it can no longer be reversed.", code="already_paid"
+        )
+    if reward.status == RewardStatus.REVERSED:
+        raise RewardError("This reward is already reversed.", code="already_reversed")
+    remaining = reward.payable_amount
+    _reverse_amount(
+        reward, remaining, key=f"reversal:reward:{reward.pk}", actor=actor, reason=reason
+    )
+    RewardLine.objects.filter(reward=reward, reversed_at__isnull=True).update(
+        reversed_at=timezone.now()
+    )
+    audit_log_record(
+        action="reward.reversed",
+        actor=actor,
+        target=reward,
+        data={"amount": str(remaining), "reason": reason},
+    )
+    return reward
+
+
+__all__ = [
+    "epoch_bounds",
+    "label_weight_micro",
+    "reward_epoch_compute",
+    "reward_epochs_compute_due",
+    "reward_reverse",
+    "rewards_reverse_for_contribution",
+]

@@ -1,0 +1,63 @@
+"""The earnings page and reward receipts: what a contributor reads, and who may read it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from payments.models import Reward
+from payments.services.rewards import reward_epoch_compute
+from payments.templatetags.money import format_amount
+from tests.factories import UserFactory
+from tests.payments.test_rewards import (
+    contribution_with_items,
+    credibility,
+    decided_item,
+    funded,
+    in_epoch,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_format_amount_is_exact():
+    assert format_amount(1_234_500_000_000_000_000, 18, "DBT") == "1.2345 DBT"
+    assert format_amount(10**24, 18) == "1,000,000"
+    assert format_amount(1, 18) == "0.000000000000000001"
+    assert format_amount(-1_500, 3, "X") == "-1.5 X"
+    assert format_amount(7, 0, "T") == "7 T"
+
+
+def test_earnings_list_a_reward_and_its_receipt_explains_it(client):
+    bounty = funded(10**21, pays_for="both", rate_per_row=2 * 10**18, rate_per_label=10**18)
+    user = UserFactory.create()
+    credibility(user, 1.0)
+    contribution_with_items(bounty.dataset, user, [1.0, 0.5], validated_at=in_epoch(bounty))
+    decided_item(bounty.dataset, {user: "positive"}, "positive", in_epoch(bounty))
+    reward_epoch_compute(bounty_id=bounty.pk)
+    reward = Reward.objects.get()
+    client.force_login(user)
+
+    page = client.get(reverse("earnings")).content.decode()
+    assert bounty.title in page
+    assert "4 DBT" in page  # 2 x 1.5 rows + 1 x 1 label
+    assert reverse("reward-receipt", kwargs={"reward_id": reward.pk}) in page
+
+    receipt = client.get(reverse("reward-receipt", kwargs={"reward_id": reward.pk}))
+    text = receipt.content.decode()
+    assert receipt.status_code == 200
+    assert "rows.csv" in text and "1.5" in text  # the contribution, its weighted rows
+    assert "Labels agreeing with consensus" in text and "1.00" in text  # weight
+    assert "The pool covered everyone\N{RIGHT SINGLE QUOTATION MARK}s work in full." in text
+
+
+def test_a_receipt_is_private_and_pages_need_sign_in(client):
+    bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
+    owner = UserFactory.create()
+    contribution_with_items(bounty.dataset, owner, [1.0], validated_at=in_epoch(bounty))
+    reward_epoch_compute(bounty_id=bounty.pk)
+    url = reverse("reward-receipt", kwargs={"reward_id": Reward.objects.get().pk})
+    assert client.get(url).status_code == 302  # to sign-in
+    client.force_login(UserFactory.create())
+    assert client.get(url).status_code == 404
+    assert "No rewards yet" in client.get(reverse("earnings")).content.decode()
