@@ -1,7 +1,8 @@
 """The chain client: the only module in the app that imports web3.
 
 Everything the app does on an EVM chain goes through ``ChainClient``: read the token, deploy a
-contract, send a token transfer or mint, wait for a receipt, ask a contract wallet whether it
+contract, send a token transfer or mint, wait for a receipt, read the ERC-20 ``Transfer`` logs of
+a transaction or scan a block range for transfers to an address, ask a contract wallet whether it
 vouches for a signature (EIP-1271). Amounts are ``int`` base units (``10 ** decimals`` per whole
 token), addresses come back EIP-55 checksummed, and every failure is a ``ChainError`` with a
 message a person can act on and a ``code`` a program can branch on.
@@ -39,7 +40,7 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import TxParams, TxReceipt
+from web3.types import FilterParams, LogReceipt, TxParams, TxReceipt
 
 from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError
@@ -51,6 +52,15 @@ TOKEN_ARTIFACT = "DataBountyToken"  # noqa: S105 - a contract name, not a secret
 UINT256_MAX = 2**256 - 1
 DEFAULT_RECEIPT_TIMEOUT_SECONDS = 120.0
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+# ERC-20 (https://eips.ethereum.org/EIPS/eip-20):
+# event Transfer(address indexed from, address indexed to, uint256 value).
+# ERC-721 emits the same signature with ``tokenId`` indexed too (four topics, no data), so a log
+# is an ERC-20 transfer only with exactly three topics and 32 bytes of data.
+TRANSFER_EVENT_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+# Blocks per eth_getLogs call: hosted nodes cap the range (often 2,000 to 10,000 blocks) or the
+# answer size, so a long scan is split into chunks of this many blocks.
+TRANSFER_LOG_CHUNK_BLOCKS = 2_000
 
 # EIP-1271 (https://eips.ethereum.org/EIPS/eip-1271): only this exact return value means "valid";
 # it is bytes4(keccak256("isValidSignature(bytes32,bytes)")).
@@ -109,6 +119,44 @@ class ReceiptInfo:
     @property
     def succeeded(self) -> bool:
         return self.status == 1
+
+
+@dataclass(frozen=True)
+class TokenTransferLog:
+    """One decoded ERC-20 ``Transfer`` log. ``(chain_id, tx_hash, log_index)`` identifies it."""
+
+    tx_hash: str  # 0x-prefixed, lowercase
+    log_index: int  # position in the block
+    block_number: int
+    block_hash: str  # 0x-prefixed, lowercase; changes if the block is reorganised away
+    token_address: str  # EIP-55, the contract that emitted the log (not necessarily a token!)
+    from_address: str  # EIP-55
+    to_address: str  # EIP-55
+    value: int  # base units
+
+
+@dataclass(frozen=True)
+class TransferReceipt:
+    """A mined transaction's outcome with its ERC-20 transfers decoded, and the chain head when
+    it was read, to count confirmations."""
+
+    tx_hash: str  # 0x-prefixed, lowercase
+    status: int  # 1 = success, 0 = reverted (EIP-658)
+    block_number: int
+    block_hash: str  # 0x-prefixed, lowercase
+    from_address: str  # EIP-55, the account that signed the transaction
+    to_address: str | None  # EIP-55; None for a contract creation
+    head_block: int  # the node's latest block number, read just after the receipt
+    transfers: tuple[TokenTransferLog, ...]  # every ERC-20 Transfer log, in log order
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == 1
+
+    @property
+    def confirmations(self) -> int:
+        """Blocks on top of and including the transaction's block: 1 once it is mined."""
+        return max(self.head_block - self.block_number + 1, 0)
 
 
 def eip191_message_hash(message: str) -> bytes:
@@ -170,6 +218,48 @@ def _receipt_info(receipt: TxReceipt) -> ReceiptInfo:
             for log in receipt["logs"]
         ),
     )
+
+
+def _topic_address(topic: bytes) -> ChecksumAddress | None:
+    """The address in an indexed ``address`` topic, or None if the topic is not a well-formed
+    ABI-encoded address (left-padded with 12 zero bytes)."""
+    if len(topic) != 32 or any(topic[:12]):
+        return None
+    return to_checksum_address(topic[12:])
+
+
+def _transfer_log(log: LogReceipt) -> TokenTransferLog | None:
+    """The ERC-20 Transfer in ``log``, or None if it is another event (or ERC-721's Transfer)
+    or a log a reorganisation removed."""
+    topics = [bytes(topic) for topic in log["topics"]]
+    data = bytes(log["data"])
+    if log.get("removed") or len(topics) != 3 or len(data) != 32:
+        return None
+    if _hex(topics[0]) != TRANSFER_EVENT_TOPIC:
+        return None
+    sender, recipient = _topic_address(topics[1]), _topic_address(topics[2])
+    if sender is None or recipient is None:
+        return None
+    return TokenTransferLog(
+        tx_hash=_hex(log["transactionHash"]),
+        log_index=int(log["logIndex"]),
+        block_number=int(log["blockNumber"]),
+        block_hash=_hex(log["blockHash"]),
+        token_address=to_checksum_address(log["address"]),
+        from_address=sender,
+        to_address=recipient,
+        value=int.from_bytes(data, "big"),
+    )
+
+
+def _block_number_arg(value: int, *, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ChainError(
+            f"{what} must be a block number (an int >= 0), got {value!r}",
+            code="invalid_input",
+            status_code=400,
+        )
+    return value
 
 
 def _describe_custom_error(data: str, abi: Sequence[dict[str, Any]]) -> str:
@@ -301,6 +391,101 @@ class ChainClient:
             except TransactionNotFound:
                 return None
         return _receipt_info(receipt)
+
+    def transfer_receipt(self, tx_hash: str) -> TransferReceipt | None:
+        """The receipt of a mined transaction with its ERC-20 ``Transfer`` logs decoded (of any
+        emitting contract: callers check ``token_address``), and the current head block for
+        counting confirmations; None while the transaction is pending or unknown to the node.
+
+        Checks the node's chain id first: a payment must never verify against another chain."""
+        checked_hash = self._tx_hash(tx_hash)
+        with self._rpc("Reading a transaction receipt"):
+            self._require_chain(once=True)
+            try:
+                receipt = self._w3.eth.get_transaction_receipt(checked_hash)
+            except TransactionNotFound:
+                return None
+            # Read after the receipt, so the head is never below the receipt's block.
+            head = int(self._w3.eth.block_number)
+        to_address = receipt.get("to")
+        return TransferReceipt(
+            tx_hash=_hex(receipt["transactionHash"]),
+            status=int(receipt["status"]),
+            block_number=int(receipt["blockNumber"]),
+            block_hash=_hex(receipt["blockHash"]),
+            from_address=to_checksum_address(receipt["from"]),
+            to_address=to_checksum_address(to_address) if to_address else None,
+            head_block=head,
+            transfers=tuple(
+                transfer for log in receipt["logs"] if (transfer := _transfer_log(log)) is not None
+            ),
+        )
+
+    def transfer_logs(
+        self,
+        *,
+        token_address: str,
+        to_address: str,
+        from_block: int,
+        to_block: int,
+        chunk_blocks: int = TRANSFER_LOG_CHUNK_BLOCKS,
+    ) -> list[TokenTransferLog]:
+        """The ERC-20 ``Transfer`` logs that ``token_address`` emitted to ``to_address`` in blocks
+        ``from_block`` to ``to_block`` (both included), oldest first. The range is asked for in
+        chunks of ``chunk_blocks`` blocks (``eth_getLogs`` filtered by the emitting contract,
+        the event topic and the recipient topic).
+
+        ``to_block`` must not be above the chain head (``block_number()``): nodes refuse such
+        ranges or answer them partially, and a caller that then moved its scan cursor past the
+        head would skip transfers; it is refused with ``invalid_input``. Logs of recent blocks
+        can still be reorganised away: scan only up to a block with enough confirmations, or
+        keep ``block_hash`` and check it again later."""
+        token = _checksummed(token_address, what="Token address")
+        recipient = _checksummed(to_address, what="Transfer recipient")
+        first = _block_number_arg(from_block, what="from_block")
+        last = _block_number_arg(to_block, what="to_block")
+        if first > last:
+            raise ChainError(
+                f"from_block {first} is after to_block {last}",
+                code="invalid_input",
+                status_code=400,
+            )
+        if isinstance(chunk_blocks, bool) or not isinstance(chunk_blocks, int) or chunk_blocks < 1:
+            raise ChainError(
+                f"chunk_blocks must be an int >= 1, got {chunk_blocks!r}",
+                code="invalid_input",
+                status_code=400,
+            )
+        recipient_topic = HexBytes(bytes(12) + bytes.fromhex(recipient[2:]))
+        transfers: list[TokenTransferLog] = []
+        with self._rpc("Reading token transfer logs"):
+            self._require_chain(once=True)
+            head = int(self._w3.eth.block_number)
+            if last > head:
+                raise ChainError(
+                    f"to_block {last} is above the chain head {head}: scan up to the head at most.",
+                    code="invalid_input",
+                    status_code=400,
+                )
+            for start in range(first, last + 1, chunk_blocks):
+                end = min(start + chunk_blocks - 1, last)
+                params: FilterParams = {
+                    "address": token,
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "topics": [HexBytes(TRANSFER_EVENT_TOPIC), None, recipient_topic],
+                }
+                for log in self._w3.eth.get_logs(params):
+                    transfer = _transfer_log(log)
+                    # The node filtered already; checked again rather than trusted.
+                    if (
+                        transfer is not None
+                        and transfer.token_address == token
+                        and transfer.to_address == recipient
+                    ):
+                        transfers.append(transfer)
+        transfers.sort(key=lambda transfer: (transfer.block_number, transfer.log_index))
+        return transfers
 
     def wait_for_receipt(
         self, tx_hash: str, *, timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS
