@@ -37,3 +37,16 @@ class LedgerKind(models.TextChoices):
     SALE = "sale", "Licence sale"
     FEE = "fee", "Platform fee"
     REFUND = "refund", "Refund"
+
+
+class FundingStatus(models.TextChoices):
+    VERIFYING = "verifying", "Verifying on chain"
+    VERIFIED = "verified", "Verified"
+    REFUSED = "refused", "Refused"
+
+
+class PayoutStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"

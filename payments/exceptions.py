@@ -26,3 +26,8 @@ class BountyError(ApplicationError):
 class RewardError(ApplicationError):
     default_code = "reward_invalid"
     status_code = 409
+
+
+class PayoutError(ApplicationError):
+    default_code = "payout_invalid"
+    status_code = 409

@@ -1,7 +1,14 @@
-from celery import shared_task
+from dataclasses import asdict
+from typing import Any
 
+from celery import Task, shared_task
+
+from payments.integrations.chain import ChainError
 from payments.services import siwe_nonces_purge
+from payments.services.funding import bounty_funding_verify
+from payments.services.payouts import payouts_create, payouts_process
 from payments.services.rewards import reward_epochs_compute_due
+from payments.services.transfers import TransferError, transfer_error_is_transient
 
 
 @shared_task(name="payments.purge_expired_nonces", soft_time_limit=60, time_limit=90)
@@ -18,3 +25,30 @@ def purge_expired_nonces() -> int:
 def compute_reward_epochs() -> int:
     """Compute every due reward epoch (each in its own transaction; safe to run twice)."""
     return reward_epochs_compute_due()
+
+
+@shared_task(
+    name="payments.verify_bounty_funding",
+    bind=True,
+    acks_late=True,
+    max_retries=None,  # bounded by FUNDING_VERIFY_TIMEOUT_SECONDS inside the service
+    soft_time_limit=60,
+    time_limit=90,
+)
+def verify_bounty_funding(self: Task[Any, Any], funding_id: int) -> str:
+    """Verify a bounty's funding transaction; retried while it is unmined or unconfirmed."""
+    try:
+        return bounty_funding_verify(funding_id=funding_id)
+    except (TransferError, ChainError) as exc:
+        if transfer_error_is_transient(exc):
+            countdown = min(5 * 2 ** min(self.request.retries, 5), 60)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        raise
+
+
+@shared_task(name="payments.process_payouts", acks_late=True, soft_time_limit=240, time_limit=300)
+def process_payouts() -> dict[str, object]:
+    """Queue payable rewards as payouts, then settle and send (one sender at a time)."""
+    created = payouts_create()
+    result = payouts_process()
+    return {"queued": len(created), **asdict(result)}

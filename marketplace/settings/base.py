@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "datasets-expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60 * 60},
     "datasets-refresh-consensus": {"task": "datasets.refresh_consensus", "schedule": 60 * 60},
+    "payments-process-payouts": {
+        "task": "payments.process_payouts",
+        "schedule": env.float("PAYOUT_POLL_SECONDS", default=30.0),
+    },
     "payments-compute-reward-epochs": {
         "task": "payments.compute_reward_epochs",
         "schedule": env.float("REWARD_EPOCH_POLL_SECONDS", default=5 * 60.0),
@@ -191,6 +195,20 @@ TOKEN_ADDRESS = env("TOKEN_ADDRESS", default="")
 # Signs the token deployment and demo mints; empty outside development.
 CHAIN_DEPLOYER_PRIVATE_KEY = env("CHAIN_DEPLOYER_PRIVATE_KEY", default="")
 CHAIN_RPC_TIMEOUT_SECONDS = env.float("CHAIN_RPC_TIMEOUT_SECONDS", default=10.0)
+# Blocks on top of a payment's block before it counts (funding, purchases, payouts).
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
+# The hot wallet pays payouts; its key comes from the environment only (never the repo or
+# logs). The treasury is where sponsors and buyers pay; by default the hot wallet itself.
+HOT_WALLET_PRIVATE_KEY = env("HOT_WALLET_PRIVATE_KEY", default="")
+TREASURY_ADDRESS = env("TREASURY_ADDRESS", default="")
+# Payouts: the smallest sum worth a transaction (base units), the age after which a sent
+# payout is replaced with a higher fee, and by how much the fee goes up.
+PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1)
+PAYOUT_STUCK_SECONDS = env.int("PAYOUT_STUCK_SECONDS", default=180)
+PAYOUT_FEE_BUMP_PERCENT = env.int("PAYOUT_FEE_BUMP_PERCENT", default=25)
+PAYOUT_BATCH_SIZE = env.int("PAYOUT_BATCH_SIZE", default=200)
+# How long a funding transaction may stay unmined or unconfirmed before it is refused.
+FUNDING_VERIFY_TIMEOUT_SECONDS = env.int("FUNDING_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
 
 LOG_LEVEL = env("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -10,3 +10,9 @@ CHAIN_DEPLOYER_PRIVATE_KEY = env(
     "CHAIN_DEPLOYER_PRIVATE_KEY",
     default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
 )
+# anvil's account #9 is the local hot wallet and treasury; one confirmation on a local chain.
+HOT_WALLET_PRIVATE_KEY = env(
+    "HOT_WALLET_PRIVATE_KEY",
+    default="0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)

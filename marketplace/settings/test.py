@@ -34,3 +34,5 @@ CHAIN_DEPLOYER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efc
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Two suites on one machine at once (two checkouts, or CI beside a developer) need two names.
 DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", default=None)}  # noqa: F405
+HOT_WALLET_PRIVATE_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+CHAIN_CONFIRMATIONS = 2

@@ -40,7 +40,7 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import FilterParams, LogReceipt, TxParams, TxReceipt
+from web3.types import FilterParams, LogReceipt, Nonce, TxParams, TxReceipt, Wei
 
 from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError
@@ -157,6 +157,14 @@ class TransferReceipt:
     def confirmations(self) -> int:
         """Blocks on top of and including the transaction's block: 1 once it is mined."""
         return max(self.head_block - self.block_number + 1, 0)
+
+
+@dataclass(frozen=True)
+class SignedTransfer:
+    tx_hash: str
+    raw: str  # 0x-prefixed signed bytes: safe to store, they hold no key
+    nonce: int
+    gas: int
 
 
 def eip191_message_hash(message: str) -> bytes:
@@ -596,6 +604,90 @@ class ChainClient:
             abi=self._token_contract_abi(),
             token=True,
         )
+
+    def transaction_count(self, address: str, *, pending: bool = False) -> int:
+        """The address's next nonce as the node sees it: mined only, or with its pool."""
+        owner = _checksummed(address, what="Address")
+        with self._rpc("Reading a nonce"):
+            return int(
+                self._w3.eth.get_transaction_count(owner, "pending" if pending else "latest")
+            )
+
+    def fee_suggestion(self) -> tuple[int, int]:
+        """(base fee of the latest block, suggested priority fee), in wei."""
+        with self._rpc("Reading gas fees"):
+            block = self._w3.eth.get_block("latest")
+            base = int(block.get("baseFeePerGas", 0) or 0)
+            try:
+                priority = int(self._w3.eth.max_priority_fee)
+            except Web3RPCError:
+                priority = 10**9
+        return base, priority
+
+    def token_transfer_sign(
+        self,
+        *,
+        private_key: str,
+        to: str,
+        amount: int,
+        nonce: int,
+        max_fee_per_gas: int,
+        max_priority_fee_per_gas: int,
+        gas: int | None = None,
+    ) -> SignedTransfer:
+        """Build and sign (never send) an ERC-20 transfer with the given nonce and fees, so
+        the caller can record the hash and raw bytes before broadcasting them."""
+        account = self._account(private_key)
+        recipient = _checksummed(to, what="Transfer recipient")
+        token = self._token()
+        call = token.functions.transfer(recipient, _checked_amount(amount))
+        with self._rpc("Signing a token transfer", abi=self._token_contract_abi(), token=True):
+            self._require_chain(once=True)
+            params: TxParams = {
+                "from": account.address,
+                "chainId": self.expected_chain_id,
+                "nonce": Nonce(nonce),
+                "maxFeePerGas": Wei(max_fee_per_gas),
+                "maxPriorityFeePerGas": Wei(max_priority_fee_per_gas),
+            }
+            if gas is not None:
+                params["gas"] = gas
+            built = call.build_transaction(params)
+            signed = account.sign_transaction(cast(dict[str, Any], built))
+        return SignedTransfer(
+            tx_hash=_hex(signed.hash),
+            raw="0x" + bytes(signed.raw_transaction).hex(),
+            nonce=nonce,
+            gas=int(built["gas"]),
+        )
+
+    def broadcast(self, raw: str) -> str:
+        """Send signed bytes; sending bytes the node already has is not an error (a restart
+        re-broadcasts what it recorded). A nonce already used is ``nonce_used``."""
+        data = HexBytes(raw)
+        with self._rpc("Broadcasting a transaction", sending=True):
+            try:
+                return _hex(self._w3.eth.send_raw_transaction(data))
+            except Web3RPCError as exc:
+                message = (exc.message or str(exc)).lower()
+                if "already known" in message or "already imported" in message:
+                    return _hex(keccak(data))
+                if "nonce too low" in message or "nonce has already been used" in message:
+                    raise ChainError(
+                        "This nonce was already used by another transaction.",
+                        code="nonce_used",
+                        status_code=409,
+                    ) from exc
+                raise
+
+    def transaction_known(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction (in its pool or mined)."""
+        with self._rpc("Reading a transaction"):
+            try:
+                self._w3.eth.get_transaction(self._tx_hash(tx_hash))
+            except TransactionNotFound:
+                return False
+        return True
 
     def token_mint(self, *, private_key: str, to: str, amount: int) -> str:
         """Mints ``amount`` base units to ``to`` (test token only; the key must be its owner);

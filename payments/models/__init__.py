@@ -3,14 +3,19 @@
 from payments.models.auth import ApiToken, ApiTokenScope, SiweNonce
 from payments.models.bounties import Bounty, Reward, RewardEpoch, RewardLine
 from payments.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Token
+from payments.models.payouts import BountyFunding, CreditedTransfer, Payout, PayoutControl
 
 __all__ = [
     "ApiToken",
     "ApiTokenScope",
     "Bounty",
+    "BountyFunding",
+    "CreditedTransfer",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "Payout",
+    "PayoutControl",
     "Reward",
     "RewardEpoch",
     "RewardLine",

@@ -127,6 +127,10 @@ class Reward(models.Model):
         max_length=12, choices=RewardStatus.choices, default=RewardStatus.EARNED, db_index=True
     )
     basis = models.JSONField(default=dict)
+    # The payout that pays it: a foreign key, so one reward is paid by at most one payout.
+    payout = models.ForeignKey(
+        "payments.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="rewards"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

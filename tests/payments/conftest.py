@@ -1,0 +1,62 @@
+"""A deployed token registered as a Token row, with sponsors' and the hot wallet's balances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from marketplace.core.models import User
+from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
+from payments.integrations.chain import ChainClient
+from payments.models import Token
+from tests.factories import UserFactory
+
+DECIMALS = 6
+MINTED = 1_000_000 * 10**DECIMALS
+
+
+@dataclass
+class ChainToken:
+    token: Token
+    client: ChainClient  # bound to the token
+    owner: DevAccount  # deployed it; can mint
+    hot_wallet: DevAccount  # settings.HOT_WALLET_PRIVATE_KEY: pays payouts, is the treasury
+    anvil: AnvilNode
+
+    def mint(self, to: str, amount: int) -> None:
+        self.client.wait_for_receipt(
+            self.client.token_mint(private_key=self.owner.private_key, to=to, amount=amount)
+        )
+
+    def pay(self, payer: DevAccount, to: str, amount: int) -> str:
+        tx_hash = self.client.token_transfer(private_key=payer.private_key, to=to, amount=amount)
+        self.client.wait_for_receipt(tx_hash)
+        return tx_hash
+
+    def mine(self, blocks: int = 1) -> None:
+        rpc_call(self.anvil.rpc_url, "anvil_mine", [hex(blocks)])
+
+    def user(self, account: DevAccount) -> User:
+        return UserFactory.create(address=account.address)
+
+
+@pytest.fixture
+def chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings) -> ChainToken:  # type: ignore[no-untyped-def]
+    owner = dev_wallets[0]
+    key = settings.HOT_WALLET_PRIVATE_KEY  # anvil's account #9: it has ether for gas
+    hot_wallet = DevAccount(ChainClient.address_for_key(key), key)
+    client = ChainClient.from_settings()
+    address = client.deploy_contract(
+        artifact="DataBountyToken",
+        args=["Test dollar", "tUSD", DECIMALS, owner.address],
+        private_key=owner.private_key,
+    )
+    client = client.with_token(address)
+    token = Token.objects.create(
+        chain_id=settings.CHAIN_ID, address=address, symbol="tUSD", decimals=DECIMALS
+    )
+    chain = ChainToken(token, client, owner, hot_wallet, anvil)
+    for account in dev_wallets[1:5]:
+        chain.mint(account.address, MINTED)
+    return chain
