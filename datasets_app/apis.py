@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -20,6 +19,7 @@ from datasets_app import selectors, services
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.exceptions import UploadError
 from datasets_app.models import Contribution, Dataset, Item, Label, UploadSession
+from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 
@@ -28,12 +28,6 @@ CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
-
-
-class Pagination(PageNumberPagination):
-    page_size = 24
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class DatasetOutput(serializers.ModelSerializer[Dataset]):

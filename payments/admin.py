@@ -9,8 +9,12 @@ from marketplace.core.exceptions import ApplicationError
 from payments.models import (
     ApiToken,
     Bounty,
+    BountyFunding,
+    CreditedTransfer,
     LedgerEntry,
     LedgerTransaction,
+    Payout,
+    PayoutControl,
     Reward,
     RewardEpoch,
     RewardLine,
@@ -18,6 +22,7 @@ from payments.models import (
     Token,
 )
 from payments.services import api_token_revoke
+from payments.services.payouts import payout_retry, payouts_set_paused
 from payments.services.rewards import reward_epochs_compute_due, reward_reverse
 
 
@@ -215,3 +220,86 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
     search_fields = ("idempotency_key", "memo")
     list_select_related = ("token", "actor")
     inlines = (LedgerEntryInline,)
+
+
+@admin.register(BountyFunding)
+class BountyFundingAdmin(ReadOnlyAdmin):
+    list_display = ("bounty", "tx_hash", "status", "confirmations", "attempts", "error_code")
+    list_filter = ("status",)
+    search_fields = ("tx_hash", "bounty__title")
+    list_select_related = ("bounty",)
+
+
+@admin.register(CreditedTransfer)
+class CreditedTransferAdmin(ReadOnlyAdmin):
+    list_display = ("tx_hash", "log_index", "purpose", "sender", "amount", "block_number")
+    search_fields = ("tx_hash", "sender", "purpose")
+
+
+@admin.register(Payout)
+class PayoutAdmin(ModerationAdmin):
+    list_display = ("pk", "user", "amount", "token", "status", "nonce", "tx_hash", "created_at")
+    list_filter = ("status", "token")
+    search_fields = ("user__address", "tx_hash", "mined_hash", "to_address")
+    list_select_related = ("user", "token")
+    readonly_fields = (
+        "user",
+        "token",
+        "to_address",
+        "amount",
+        "status",
+        "from_address",
+        "nonce",
+        "tx_hash",
+        "mined_hash",
+        "block_number",
+        "max_fee_per_gas",
+        "max_priority_fee_per_gas",
+        "attempts",
+        "error",
+        "created_at",
+        "sent_at",
+        "confirmed_at",
+    )
+    exclude = ("raw_tx",)
+    actions = ("retry", "pause_all", "resume_all")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed payouts (needs a reason)")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda p, actor, reason: payout_retry(payout=p, actor=actor, reason=reason),
+        )
+
+    def _switch(self, request: HttpRequest, *, paused: bool) -> None:
+        try:
+            payouts_set_paused(
+                actor=request.user,  # type: ignore[arg-type]
+                paused=paused,
+                reason=request.POST.get("reason", ""),
+            )
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        else:
+            state = "paused" if paused else "running"
+            self.message_user(request, f"Payouts are {state}.", messages.SUCCESS)
+
+    @admin.action(description="Pause all payouts (needs a reason; select any row)")
+    def pause_all(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        self._switch(request, paused=True)
+
+    @admin.action(description="Resume payouts (needs a reason; select any row)")
+    def resume_all(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        self._switch(request, paused=False)
+
+
+@admin.register(PayoutControl)
+class PayoutControlAdmin(ReadOnlyAdmin):
+    """Shows the switch; it is flipped with the payout list's actions, which audit it."""
+
+    list_display = ("__str__", "reason", "changed_by", "changed_at")

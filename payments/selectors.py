@@ -4,9 +4,11 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet, Sum
 
+from datasets_app.models import Dataset
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
-from payments.models import ApiToken, LedgerEntry, Reward, RewardLine, Token
+from payments.enums import BountyStatus, LedgerKind
+from payments.models import ApiToken, Bounty, LedgerEntry, Payout, Reward, RewardLine, Token
 from payments.services.ledger import user_code
 
 
@@ -58,3 +60,61 @@ def earnings_balances(*, user: User) -> list[Balance]:
     totals = {row["account__token"]: int(row["total"]) for row in rows}
     tokens = Token.objects.in_bulk(list(totals))
     return [Balance(tokens[pk], total) for pk, total in sorted(totals.items())]
+
+
+def payout_list(*, user: User) -> QuerySet[Payout]:
+    return Payout.objects.filter(user=user).select_related("token").order_by("-created_at", "-id")
+
+
+def bounty_list(*, dataset: Dataset) -> QuerySet[Bounty]:
+    """A dataset's bounties people can see: funded or being funded, newest first."""
+    return (
+        Bounty.objects.filter(dataset=dataset)
+        .exclude(status=BountyStatus.CANCELLED)
+        .select_related("token", "sponsor")
+        .order_by("-created_at")
+    )
+
+
+def bounty_get(*, bounty_id: int) -> Bounty:
+    bounty = (
+        Bounty.objects.filter(pk=bounty_id)
+        .select_related("dataset__owner", "token", "sponsor")
+        .first()
+    )
+    if bounty is None:
+        raise NotFoundError("No such bounty.")
+    return bounty
+
+
+@dataclass(frozen=True)
+class PoolProgress:
+    funded: int  # credited to the pool on chain
+    awarded: int  # rewarded to contributors, net of reversals
+    left: int  # what the pool still holds (its ledger balance)
+    epochs: list[dict[str, object]]  # per computed epoch: number, end, awarded, left after
+
+
+def bounty_pool_progress(*, bounty: Bounty) -> PoolProgress:
+    """Spent and left of a bounty's pool, from the ledger, with a point per epoch for a chart."""
+    rows = (
+        LedgerEntry.objects.filter(account__token=bounty.token, account__code=bounty.ledger_code)
+        .values_list("transaction__kind")
+        .annotate(total=Sum("amount"))
+    )
+    by_kind = {kind: int(total) for kind, total in rows}
+    funded = by_kind.get(LedgerKind.FUNDING, 0)
+    left = sum(by_kind.values())
+    running = funded
+    epochs: list[dict[str, object]] = []
+    for epoch in bounty.epochs.order_by("number"):
+        running -= int(epoch.awarded)
+        epochs.append(
+            {
+                "number": epoch.number + 1,
+                "end": epoch.period_end.isoformat(),
+                "awarded": int(epoch.awarded),
+                "left": running,
+            }
+        )
+    return PoolProgress(funded=funded, awarded=funded - left, left=left, epochs=epochs)

@@ -8,5 +8,6 @@ urlpatterns = [
         "account/tokens/<int:token_id>/revoke", views.api_token_revoke_view, name="api-token-revoke"
     ),
     path("me/earnings/", views.earnings, name="earnings"),
+    path("me/payouts/", views.payouts, name="payouts"),
     path("me/earnings/rewards/<int:reward_id>/", views.reward_receipt, name="reward-receipt"),
 ]

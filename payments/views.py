@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,7 +10,13 @@ from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
 from payments.forms import ApiTokenForm
-from payments.selectors import api_token_list, earnings_balances, reward_get, reward_list
+from payments.selectors import (
+    api_token_list,
+    earnings_balances,
+    payout_list,
+    reward_get,
+    reward_list,
+)
 from payments.services import CreatedToken, api_token_create, api_token_revoke
 
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # noqa: S105 - a session key name
@@ -70,10 +77,16 @@ def earnings(request: HttpRequest) -> HttpResponse:
     """The person's rewards, newest first, and what they are owed per token."""
     user: User = request.user  # type: ignore[assignment]
     page = Paginator(reward_list(user=user), 25).get_page(request.GET.get("page"))
+    payouts = Paginator(payout_list(user=user), 10).get_page(1)  # the latest; all on their page
     return render(
         request,
         "payments/earnings.html",
-        {"page": page, "balances": earnings_balances(user=user)},
+        {
+            "page": page,
+            "payouts": payouts,
+            "balances": earnings_balances(user=user),
+            "payout_minimum": settings.PAYOUT_MINIMUM,
+        },
     )
 
 
@@ -86,3 +99,11 @@ def reward_receipt(request: HttpRequest, reward_id: int) -> HttpResponse:
     except NotFoundError:
         raise Http404("No such reward.") from None
     return render(request, "payments/reward_receipt.html", {"reward": reward})
+
+
+@login_required
+@require_GET
+def payouts(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    page = Paginator(payout_list(user=user), 25).get_page(request.GET.get("page"))
+    return render(request, "payments/payouts.html", {"page": page})

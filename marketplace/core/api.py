@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -56,3 +57,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
         response.data["detail"] = "Something went wrong on our side."
     return response
+
+
+class Pagination(PageNumberPagination):
+    """Page-numbered lists for every API: ``?page=2&page_size=50`` (at most 100)."""
+
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 100

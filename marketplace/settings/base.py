@@ -134,6 +134,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Datasets, contributions, labels, bounties, rewards, payouts and licences.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status": name each set of choices after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ContributionStatusEnum": "datasets_app.enums.ContributionStatus",
+        "DatasetStatusEnum": "datasets_app.enums.DatasetStatus",
+        "BountyStatusEnum": "payments.enums.BountyStatus",
+        "RewardStatusEnum": "payments.enums.RewardStatus",
+        "PayoutStatusEnum": "payments.enums.PayoutStatus",
+    },
 }
 
 # Celery: Redis broker, JSON only, explicit task names, time limits on every task.
@@ -195,6 +203,9 @@ TOKEN_ADDRESS = env("TOKEN_ADDRESS", default="")
 # Signs the token deployment and demo mints; empty outside development.
 CHAIN_DEPLOYER_PRIVATE_KEY = env("CHAIN_DEPLOYER_PRIVATE_KEY", default="")
 CHAIN_RPC_TIMEOUT_SECONDS = env.float("CHAIN_RPC_TIMEOUT_SECONDS", default=10.0)
+# A block explorer's transaction page, e.g. "https://sepolia.etherscan.io/tx/{hash}"; empty on a
+# local chain, where pages show the bare hash.
+CHAIN_EXPLORER_TX_URL = env("CHAIN_EXPLORER_TX_URL", default="")
 # Blocks on top of a payment's block before it counts (funding, purchases, payouts).
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
 # The hot wallet pays payouts; its key comes from the environment only (never the repo or

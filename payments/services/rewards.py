@@ -5,8 +5,11 @@ For each closed epoch of an open bounty, ``reward_epoch_compute`` pays
 * accepted rows: per contributor and contribution, the rows of contributions whose validation
   finished in the epoch, each weighted by its row quality score (0..1);
 * agreeing labels: per labeler, the labels that match the consensus of items decided in the
-  epoch, weighted by the labeler's credibility corrected for chance (a labeler who agrees no
-  more than guessing would is worth nothing: ``max(0, (c - 1/K) / (1 - 1/K))`` for K classes).
+  epoch, weighted by the labeler's accuracy ``a`` corrected for chance and squared:
+  ``max(0, (a - 1/K) / (1 - 1/K)) ** 2`` for K classes (a labeler who agrees no more than
+  guessing would is worth nothing). ``a`` is the labeler's credibility, capped by their gold
+  answers when they have any: agreement with consensus can be manufactured by accounts that
+  copy one another, gold answers cannot.
 
 ``demand = rate * weighted units`` per line, in base units (weights are integer millionths, so
 no floats reach money). When the epoch's demand exceeds what is left in the pool, every line
@@ -29,6 +32,7 @@ from django.utils import timezone
 from datasets_app.enums import ContributionStatus, LabelTask
 from datasets_app.models import Dataset, LabelerCredibility
 from datasets_app.quality.consensus import normalise_text
+from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
@@ -40,9 +44,13 @@ logger = logging.getLogger(__name__)
 
 MICRO = 1_000_000
 DEFAULT_CREDIBILITY = 0.7  # LabelerCredibility's default, for a labeler without a row yet
+# Gold accuracy is smoothed towards the default credibility with the weight of this many answers,
+# so one unlucky gold item does not wipe out an honest labeler's epoch.
+GOLD_PRIOR_ANSWERS = 4
 FORMULA = (
     "line demand = rate * weighted units; "
-    "rows weighted by row quality score, labels by credibility corrected for chance; "
+    "rows weighted by row quality score, labels by the square of the labeler's accuracy "
+    "corrected for chance (credibility, capped by gold accuracy when there is gold); "
     "if the epoch's demand exceeds the pool, each line gets floor(demand * pool / demand total)"
 )
 
@@ -54,17 +62,36 @@ class _Line:
     contribution_id: int | None
     units: int
     weighted_micro: int
-    weight: float | None  # labels: the chance-corrected credibility used
+    weight: float | None  # labels: the pay weight used (label_weight_micro / MICRO)
     demand: int = 0
     amount: int = 0
 
 
 def label_weight_micro(credibility: float, n_classes: int) -> int:
-    """A labeler's pay weight in millionths: credibility above chance, rescaled to 0..1.
-    ``n_classes`` 0 means free text, where chance agreement is taken as nil."""
+    """A labeler's pay weight in millionths: accuracy above chance, rescaled to 0..1, squared.
+    ``n_classes`` 0 means free text, where chance agreement is taken as nil.
+
+    Squared because what a label tells about the true class grows with the square of the skill
+    above chance (the information in a K-ary symmetric channel is ~ (a - 1/K)^2 near chance): a
+    labeler barely above chance adds almost nothing to consensus, and a crowd of them (or of
+    accounts copying one another) should earn close to nothing, not a third of a good label.
+    """
     chance = 1 / n_classes if n_classes > 1 else 0.0
-    weight = (credibility - chance) / (1 - chance)
-    return round(min(1.0, max(0.0, weight)) * MICRO)
+    weight = min(1.0, max(0.0, (credibility - chance) / (1 - chance)))
+    return round(weight * weight * MICRO)
+
+
+def label_accuracy(credibility: float, *, gold_correct: int, gold_total: int) -> float:
+    """The accuracy a labeler is paid on: credibility (an EMA of agreement with consensus and
+    gold), capped by their smoothed gold accuracy once they have answered gold items. A ring of
+    accounts that copy one another agrees with the consensus it decides itself; it cannot agree
+    with gold answers it does not know."""
+    if gold_total <= 0:
+        return credibility
+    gold = (DEFAULT_CREDIBILITY * GOLD_PRIOR_ANSWERS + gold_correct) / (
+        GOLD_PRIOR_ANSWERS + gold_total
+    )
+    return min(credibility, gold)
 
 
 def epoch_bounds(bounty: Bounty, number: int) -> tuple[datetime, datetime]:
@@ -133,15 +160,16 @@ def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[i
 def _label_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
     dataset = bounty.dataset
     agreeing = _agreeing_labels(dataset, start, end)
-    credibility = dict(
-        LabelerCredibility.objects.filter(user_id__in=agreeing).values_list(
-            "user_id", "credibility"
-        )
-    )
+    accuracy = {
+        user_id: label_accuracy(credibility, gold_correct=gold_correct, gold_total=gold_total)
+        for user_id, credibility, gold_correct, gold_total in LabelerCredibility.objects.filter(
+            user_id__in=agreeing
+        ).values_list("user_id", "credibility", "gold_correct", "gold_total")
+    }
     n_classes = 0 if dataset.label_task == LabelTask.FREE_TEXT else len(dataset.label_classes)
     lines = []
     for user_id, units in agreeing.items():
-        weight = label_weight_micro(credibility.get(user_id, DEFAULT_CREDIBILITY), n_classes)
+        weight = label_weight_micro(accuracy.get(user_id, DEFAULT_CREDIBILITY), n_classes)
         lines.append(
             _Line(user_id, RewardLineKind.LABELS, None, units, units * weight, weight / MICRO)
         )
@@ -330,8 +358,8 @@ def rewards_reverse_for_contribution(
     already_paid = []
     for line in lines:
         reward = Reward.objects.select_for_update().select_related("bounty").get(pk=line.reward_id)
-        if reward.status != RewardStatus.EARNED:
-            already_paid.append(reward.pk)
+        if reward.status != RewardStatus.EARNED or reward.payout_id is not None:
+            already_paid.append(reward.pk)  # paid, or in a payout already on its way
             continue
         if line.amount > 0:
             _reverse_amount(
@@ -361,6 +389,10 @@ def rewards_reverse_for_contribution(
 @transaction.atomic
 def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
     """Staff reverse what is left of an unpaid reward (e.g. the work turned out to be fraud)."""
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only staff reverse rewards.")
+    if not reason.strip():
+        raise RewardError("Give a reason: it goes to the audit log.", code="reason_required")
     reward = Reward.objects.select_for_update().select_related("bounty").get(pk=reward.pk)
     if reward.status == RewardStatus.PAID:
         raise RewardError(
@@ -368,6 +400,11 @@ def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
         )
     if reward.status == RewardStatus.REVERSED:
         raise RewardError("This reward is already reversed.", code="already_reversed")
+    if reward.payout_id is not None:
+        raise RewardError(
+            "This reward is in a payout already: it can no longer be reversed.",
+            code="in_payout",
+        )
     remaining = reward.payable_amount
     _reverse_amount(
         reward, remaining, key=f"reversal:reward:{reward.pk}", actor=actor, reason=reason
@@ -386,6 +423,7 @@ def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
 
 __all__ = [
     "epoch_bounds",
+    "label_accuracy",
     "label_weight_micro",
     "reward_epoch_compute",
     "reward_epochs_compute_due",

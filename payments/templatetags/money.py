@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.conf import settings
 
 register = template.Library()
 
@@ -34,3 +35,10 @@ def token_amount(amount: Any, token: Any) -> str:
 def millionths(value: Any) -> str:
     """A weight stored in integer millionths, as a decimal number (2500000 → "2.5")."""
     return format_amount(int(value or 0), 6)
+
+
+@register.filter(name="tx_url")
+def tx_url(tx_hash: str) -> str:
+    """The explorer page of a transaction (``CHAIN_EXPLORER_TX_URL``), or "" when none is set."""
+    template_url = settings.CHAIN_EXPLORER_TX_URL
+    return template_url.replace("{hash}", tx_hash) if template_url and tx_hash else ""

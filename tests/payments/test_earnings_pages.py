@@ -61,3 +61,24 @@ def test_a_receipt_is_private_and_pages_need_sign_in(client):
     client.force_login(UserFactory.create())
     assert client.get(url).status_code == 404
     assert "No rewards yet" in client.get(reverse("earnings")).content.decode()
+
+
+def test_payouts_show_on_the_earnings_page_with_explorer_links(client, settings):
+    from payments.models import Payout
+    from payments.services.payouts import payouts_create
+
+    bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
+    user = UserFactory.create()
+    contribution_with_items(bounty.dataset, user, [1.0], validated_at=in_epoch(bounty))
+    reward_epoch_compute(bounty_id=bounty.pk)
+    (payout,) = payouts_create()
+    client.force_login(user)
+    page = client.get(reverse("earnings")).content.decode()
+    assert 'data-status="queued"' in page and "not sent yet" in page
+
+    tx_hash = "0x" + "ab" * 32
+    Payout.objects.filter(pk=payout.pk).update(status="confirmed", nonce=0, mined_hash=tx_hash)
+    settings.CHAIN_EXPLORER_TX_URL = "https://explorer.example/tx/{hash}"
+    page = client.get(reverse("payouts")).content.decode()
+    assert f'href="https://explorer.example/tx/{tx_hash}"' in page
+    assert 'data-status="confirmed"' in page

@@ -254,3 +254,21 @@ def test_the_books_check_catches_tokens_leaving_the_treasury_outside_the_ledger(
         token=chain_token.token, on_chain=payout_token_balance(token=chain_token.token)
     )
     assert not report.ok and report.held - report.on_chain == 1
+
+
+def test_the_ledger_check_command_proves_the_books(chain_token: ChainToken):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    earn(chain_token, [2])
+    payouts_create()
+    payouts_process()
+    out = StringIO()
+    call_command("ledger_check", stdout=out)  # sent, mined, unconfirmed: in flight
+    assert "OK" in out.getvalue() and "The books balance." in out.getvalue()
+    settle(chain_token)
+    call_command("ledger_check", stdout=StringIO())
+    chain_token.pay(chain_token.hot_wallet, chain_token.owner.address, 5)  # behind our back
+    with pytest.raises(CommandError, match="do not balance"):
+        call_command("ledger_check", stdout=StringIO())

@@ -20,6 +20,7 @@ from payments.models import Bounty, Reward, RewardEpoch, RewardLine
 from payments.services.bounties import bounty_funding_credit
 from payments.services.ledger import ledger_balance, ledger_books_check, user_code
 from payments.services.rewards import (
+    label_accuracy,
     label_weight_micro,
     reward_epoch_compute,
     reward_epochs_compute_due,
@@ -120,8 +121,11 @@ def test_agreeing_labels_are_paid_by_credibility_above_chance():
     assert int(rewards[good.pk].amount) == 12_000
     assert rewards[good.pk].basis["labels"]["agreeing_labels"] == 4
     assert label_weight_micro(1 / 3, 3) == 0
-    assert label_weight_micro(2 / 3, 3) == 500_000
-    assert label_weight_micro(0.8, 0) == 800_000  # free text: no chance agreement
+    assert label_weight_micro(2 / 3, 3) == 250_000  # half-way above chance, squared
+    assert label_weight_micro(0.8, 0) == 640_000  # free text: no chance agreement
+    # Gold answers cap what agreement alone claims (copying accounts agree with each other).
+    assert label_accuracy(0.9, gold_correct=0, gold_total=4) == pytest.approx(0.35)
+    assert label_accuracy(0.9, gold_correct=0, gold_total=0) == 0.9
 
 
 def test_multi_label_and_free_text_agreement():

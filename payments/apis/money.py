@@ -1,0 +1,321 @@
+"""Bounties, rewards and payouts over the API. Amounts are decimal strings of base units (a
+uint256 does not fit a JSON number); views parse, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datasets_app.selectors import dataset_visible
+from marketplace.core.api import Pagination
+from marketplace.core.exceptions import NotFoundError
+from marketplace.core.models import User
+from payments.models import Bounty, Payout, Reward, RewardLine, Token
+from payments.selectors import (
+    bounty_get,
+    bounty_list,
+    bounty_pool_progress,
+    payout_list,
+    reward_get,
+    reward_list,
+)
+from payments.services.bounties import bounty_create
+from payments.services.funding import bounty_funding_submit, treasury_address
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^[0-9]{1,78}$", "example": "1000000000000000000"}
+)
+class BaseUnits(serializers.Field):  # type: ignore[type-arg]
+    """An amount in base units as a decimal string: "1000000000000000000"."""
+
+    def to_representation(self, value: Any) -> str:
+        return str(int(value))
+
+    def to_internal_value(self, data: Any) -> int:
+        text = str(data).strip()
+        if not text.isdigit() or len(text) > 78:
+            raise serializers.ValidationError("Give an amount in base units: digits only.")
+        return int(text)
+
+
+class TokenOutput(serializers.ModelSerializer[Token]):
+    class Meta:
+        model = Token
+        fields = ("chain_id", "address", "symbol", "decimals")
+
+
+class BountyOutput(serializers.ModelSerializer[Bounty]):
+    dataset = serializers.CharField(source="dataset.slug")
+    sponsor = serializers.CharField(source="sponsor.address")
+    token = TokenOutput()
+    rate_per_row = BaseUnits()
+    rate_per_label = BaseUnits()
+    pool_amount = BaseUnits()
+    epoch_length_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bounty
+        fields = (
+            "id",
+            "dataset",
+            "sponsor",
+            "title",
+            "description",
+            "token",
+            "pays_for",
+            "rate_per_row",
+            "rate_per_label",
+            "pool_amount",
+            "starts_at",
+            "ends_at",
+            "epoch_length_seconds",
+            "status",
+            "funded_at",
+            "epochs_computed",
+        )
+
+    def get_epoch_length_seconds(self, bounty: Bounty) -> int:
+        return int(bounty.epoch_length.total_seconds())
+
+
+class BountyInput(serializers.Serializer[Any]):
+    dataset = serializers.SlugField()
+    title = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    token_address = serializers.CharField(max_length=42)
+    pays_for = serializers.ChoiceField(choices=["rows", "labels", "both"])
+    rate_per_row = BaseUnits(required=False, default=0)
+    rate_per_label = BaseUnits(required=False, default=0)
+    pool_amount = BaseUnits()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    epoch_length_seconds = serializers.IntegerField(min_value=60)
+
+
+class BountyListCreateApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="A dataset's bounties",
+        parameters=[OpenApiParameter("dataset", str, required=True), OpenApiParameter("page", int)],
+        responses=BountyOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        dataset = dataset_visible(slug=request.query_params.get("dataset", ""), user=request.user)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(bounty_list(dataset=dataset), request, view=self)
+        return paginator.get_paginated_response(BountyOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Create a bounty on your dataset (it opens once its funding is verified)",
+        request=BountyInput,
+        responses={201: BountyOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = BountyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
+        token = Token.objects.filter(
+            chain_id=settings.CHAIN_ID, address__iexact=values.pop("token_address")
+        ).first()
+        if token is None:
+            raise NotFoundError("This token is not accepted here.", code="token_not_accepted")
+        bounty = bounty_create(
+            dataset=dataset,
+            sponsor=_user(request),
+            token=token,
+            epoch_length=timedelta(seconds=values.pop("epoch_length_seconds")),
+            **values,
+        )
+        return Response(BountyOutput(bounty).data, status=status.HTTP_201_CREATED)
+
+
+class BountyDetailApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="A bounty, its pool (funded, awarded, left) and where to pay its funding",
+        responses=inline_serializer(
+            "BountyDetailOutput",
+            {
+                "bounty": BountyOutput(),
+                "pool": inline_serializer(
+                    "PoolOutput",
+                    {
+                        "funded": BaseUnits(),
+                        "awarded": BaseUnits(),
+                        "left": BaseUnits(),
+                    },
+                ),
+                "pay_to": serializers.CharField(),
+                "chain_id": serializers.IntegerField(),
+            },
+        ),
+    )
+    def get(self, request: Request, bounty_id: int) -> Response:
+        bounty = bounty_get(bounty_id=bounty_id)
+        dataset_visible(slug=bounty.dataset.slug, user=request.user)  # hidden dataset: 404
+        progress = bounty_pool_progress(bounty=bounty)
+        return Response(
+            {
+                "bounty": BountyOutput(bounty).data,
+                "pool": {
+                    "funded": str(progress.funded),
+                    "awarded": str(progress.awarded),
+                    "left": str(progress.left),
+                },
+                "pay_to": treasury_address(),
+                "chain_id": settings.CHAIN_ID,
+            }
+        )
+
+
+class BountyFundApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "write"  # noqa: S105 - a scope name
+
+    @extend_schema(
+        summary="Submit the transaction that funds a bounty; it is verified on chain",
+        request=inline_serializer("FundInput", {"tx_hash": serializers.CharField()}),
+        responses={
+            202: inline_serializer(
+                "FundOutput",
+                {"id": serializers.IntegerField(), "status": serializers.CharField()},
+            )
+        },
+    )
+    def post(self, request: Request, bounty_id: int) -> Response:
+        funding = bounty_funding_submit(
+            bounty=bounty_get(bounty_id=bounty_id),
+            user=_user(request),
+            tx_hash=str(request.data.get("tx_hash", "")),
+        )
+        return Response(
+            {"id": funding.pk, "status": funding.status}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class RewardLineOutput(serializers.ModelSerializer[RewardLine]):
+    demand = BaseUnits()
+    amount = BaseUnits()
+
+    class Meta:
+        model = RewardLine
+        fields = (
+            "kind",
+            "contribution",
+            "units",
+            "weighted_micro",
+            "demand",
+            "amount",
+            "reversed_at",
+        )
+
+
+class RewardOutput(serializers.ModelSerializer[Reward]):
+    bounty = serializers.IntegerField(source="bounty_id")
+    dataset = serializers.CharField(source="bounty.dataset.slug")
+    epoch = serializers.IntegerField(source="epoch.number")
+    period_start = serializers.DateTimeField(source="epoch.period_start")
+    period_end = serializers.DateTimeField(source="epoch.period_end")
+    token = TokenOutput()
+    amount = BaseUnits()
+    reversed_amount = BaseUnits()
+    payable_amount = BaseUnits()
+
+    class Meta:
+        model = Reward
+        fields: tuple[str, ...] = (
+            "id",
+            "bounty",
+            "dataset",
+            "epoch",
+            "period_start",
+            "period_end",
+            "token",
+            "amount",
+            "reversed_amount",
+            "payable_amount",
+            "status",
+            "payout",
+            "basis",
+            "created_at",
+        )
+
+
+class RewardDetailOutput(RewardOutput):
+    lines = RewardLineOutput(many=True)
+
+    class Meta(RewardOutput.Meta):
+        fields: tuple[str, ...] = (*RewardOutput.Meta.fields, "lines")
+
+
+class RewardListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My rewards, newest first", responses=RewardOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(reward_list(user=_user(request)), request, view=self)
+        return paginator.get_paginated_response(RewardOutput(page, many=True).data)
+
+
+class RewardDetailApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="One of my rewards, with the lines it was computed from",
+                   responses=RewardDetailOutput)  # fmt: skip
+    def get(self, request: Request, reward_id: int) -> Response:
+        reward = reward_get(user=_user(request), reward_id=reward_id)
+        return Response(RewardDetailOutput(reward).data)
+
+
+class PayoutOutput(serializers.ModelSerializer[Payout]):
+    token = TokenOutput()
+    amount = BaseUnits()
+
+    class Meta:
+        model = Payout
+        fields = (
+            "id",
+            "token",
+            "to_address",
+            "amount",
+            "status",
+            "tx_hash",
+            "mined_hash",
+            "block_number",
+            "error",
+            "created_at",
+            "sent_at",
+            "confirmed_at",
+        )
+
+
+class PayoutListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My payouts, newest first", responses=PayoutOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(payout_list(user=_user(request)), request, view=self)
+        return paginator.get_paginated_response(PayoutOutput(page, many=True).data)
