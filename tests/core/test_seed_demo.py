@@ -27,3 +27,24 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG only"):
         call_command("seed_demo")
     assert User.objects.count() == 0
+
+
+@pytest.mark.chain
+def test_seed_demo_funds_a_demo_bounty_on_the_local_chain(settings, anvil, tmp_path):
+    from io import StringIO
+
+    from payments.models import Bounty, Token
+    from payments.services.ledger import ledger_balance
+
+    settings.DEBUG = True
+    settings.CHAIN_CONFIRMATIONS = 1
+    out = StringIO()
+    call_command("chain_deploy_token", state_file=str(tmp_path / "token.json"), stdout=out)
+    settings.TOKEN_ADDRESS = out.getvalue().strip().splitlines()[-1].split("=", 1)[1]
+    token = Token.objects.get(address=settings.TOKEN_ADDRESS)
+    assert token.symbol and token.decimals  # read from the contract
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent
+    bounty = Bounty.objects.get()
+    assert bounty.status == "open"
+    assert ledger_balance(token=token, code=bounty.ledger_code) == 10_000 * 10**token.decimals

@@ -13,6 +13,9 @@ from pytest_django import Settings
 from payments.integrations.anvil import AnvilNode, DevAccount, free_port
 from payments.integrations.chain import ChainClient
 
+# The command registers the token it deploys as an accepted Token row.
+pytestmark = pytest.mark.django_db
+
 
 def deploy(*args: str) -> tuple[str, list[str]]:
     """Runs the command; returns the printed token address and all output lines."""

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments.integrations.anvil import dev_accounts
 from payments.integrations.chain import TOKEN_ARTIFACT, ChainClient, ChainError
+from payments.services.tokens import token_register
 
 UINT8_MAX = 255
 
@@ -86,8 +87,10 @@ class Command(BaseCommand):
                     recipients=[wallet.address for wallet in wallets[:account_count]],
                     amount=mint_whole * 10**decimals,  # base units
                 )
+            token = token_register(address=token_address, client=client)
         except ChainError as exc:
             raise CommandError(f"{exc.detail} [{exc.code}]") from exc
+        self.stdout.write(f"Accepting {token.symbol} ({token.decimals} decimals) for bounties.")
         # Last line on purpose: scripts/run.sh reads it with `tail -n 1`.
         self.stdout.write(f"TOKEN_ADDRESS={token_address}")
 

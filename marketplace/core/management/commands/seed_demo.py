@@ -68,6 +68,7 @@ class Command(BaseCommand):
             audit_log_record(action="demo.user_created", target=user, data={"name": name})
             created += 1
         self._seed_dataset()
+        self._seed_bounty()
         admin = dev_accounts()[0].address
         self.stdout.write(
             f"demo users: {created} created, {len(DEMO_NAMES) - created} already there"
@@ -126,3 +127,62 @@ class Command(BaseCommand):
                 break
             label_submit(item=item, user=labeler, value=answers[item.data["text"]])
         self.stdout.write(f"demo dataset: /datasets/{dataset.slug}/")
+
+    def _seed_bounty(self) -> None:
+        """A bounty on the demo dataset, funded on the local chain by its sponsor's wallet and
+        verified like any other, with 5-minute epochs: the worker's beat pays the demo rows
+        within minutes, and the payout lands in the contributor's wallet."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from datasets_app.models import Dataset
+        from payments.integrations.chain import ChainClient, ChainError
+        from payments.models import Bounty, Token
+        from payments.services.bounties import bounty_create
+        from payments.services.funding import (
+            bounty_funding_submit,
+            bounty_funding_verify,
+            treasury_address,
+        )
+
+        token = Token.objects.filter(address=settings.TOKEN_ADDRESS).first()
+        dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
+        if token is None or dataset is None:
+            self.stdout.write("demo bounty: skipped (no token deployed: run chain_deploy_token)")
+            return
+        if Bounty.objects.filter(dataset=dataset).exists():
+            return
+        sponsor_account = dev_accounts()[3]
+        sponsor = User.objects.get(address=sponsor_account.address)
+        unit = 10**token.decimals
+        now = timezone.now()
+        bounty = bounty_create(
+            dataset=dataset,
+            sponsor=sponsor,
+            title="Sentiment sprint",
+            description="Pays for every accepted review and every label that agrees with "
+            "consensus, quality-weighted.",
+            token=token,
+            pays_for="both",
+            rate_per_row=2 * unit,
+            rate_per_label=unit // 2,
+            pool_amount=10_000 * unit,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=30),
+            epoch_length=timedelta(minutes=5),
+        )
+        client = ChainClient.from_settings().with_token(token.address)
+        try:
+            tx_hash = client.token_transfer(
+                private_key=sponsor_account.private_key,
+                to=treasury_address(),
+                amount=int(bounty.pool_amount),
+            )
+            client.wait_for_receipt(tx_hash)
+            funding = bounty_funding_submit(bounty=bounty, user=sponsor, tx_hash=tx_hash)
+            status = bounty_funding_verify(funding_id=funding.pk)
+        except ChainError as exc:
+            self.stdout.write(f"demo bounty: not funded ({exc.detail})")
+            return
+        self.stdout.write(f"demo bounty: /bounties/{bounty.pk}/ ({status})")
