@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from datasets_app.enums import DatasetStatus, LabelTask
@@ -78,10 +78,18 @@ def labeling_next_item(
         _gold_item(dataset, user) if (rng or random).random() < settings.LABEL_GOLD_RATE else None
     )
     if item is None:  # a gold item holds no slot; a regular one takes one
-        item = (
+        # A random pick among the oldest open items, not the very oldest: accounts that ask
+        # one after another (a sybil ring) would otherwise fill the same item's slots and
+        # decide its consensus among themselves.
+        oldest = (
             Item.objects.filter(dataset=dataset, slots_open__gt=0, is_gold=False, is_hidden=False)
             .filter(_untouched_by(user))
             .order_by("id")
+            .values("pk")[: settings.LABEL_QUEUE_SPREAD]
+        )
+        item = (
+            Item.objects.filter(pk__in=Subquery(oldest), slots_open__gt=0)
+            .order_by("?")
             .select_for_update(skip_locked=True, of=("self",))
             .first()
         )

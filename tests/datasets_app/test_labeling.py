@@ -29,6 +29,7 @@ NO_GOLD = random.Random(1)  # noqa: S311 - .random() of this seed is > 0.1 at fi
 @pytest.fixture
 def dataset(settings):  # type: ignore[no-untyped-def]
     settings.LABEL_GOLD_RATE = 0.0
+    settings.LABEL_QUEUE_SPREAD = 1  # strictly oldest first: these tests follow the order
     return DatasetFactory.create(labels_per_item=2)
 
 
@@ -193,3 +194,19 @@ def test_concurrent_labelers_never_share_a_slot(settings):
     assert None not in handed
     assert len(set(handed)) == 8
     assert set(Item.objects.values_list("slots_open", flat=True)) == {0}
+
+
+def test_labelers_asking_one_after_another_are_spread_over_the_oldest_items(dataset, settings):
+    """A ring of accounts asking in turn must not fill one item's slots between them (oldest
+    first would hand each pair of consecutive askers the same item)."""
+    from django.db import connection
+
+    settings.LABEL_QUEUE_SPREAD = 32
+    items = ItemFactory.create_batch(40, dataset=dataset)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")  # PostgreSQL's random(): the same picks each run
+    given = [labeling_next_item(dataset=dataset, user=UserFactory.create()) for _ in range(8)]
+    pks = [item.pk for item in given if item is not None]
+    assert len(pks) == 8 and set(pks) <= {i.pk for i in items[:32]}
+    shared = sum(a == b for a, b in zip(pks, pks[1:], strict=False))
+    assert shared <= 1  # strictly oldest first: 4
