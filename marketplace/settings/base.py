@@ -260,4 +260,6 @@ VALIDATION_STALE_SECONDS = env.int("VALIDATION_STALE_SECONDS", default=900)
 # Labeling: how long a handed-out item stays reserved, and the share of gold items served.
 LABEL_RESERVATION_SECONDS = env.int("LABEL_RESERVATION_SECONDS", default=600)
 LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
+# The queue hands out a random one of the oldest this-many open items (1: strictly oldest first).
+LABEL_QUEUE_SPREAD = env.int("LABEL_QUEUE_SPREAD", default=32)
 LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=600)
