@@ -21,6 +21,7 @@ from datasets_app.models import Dataset
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
+from payments.selectors import bounty_list
 
 PAGE_SIZE = 12
 
@@ -80,6 +81,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "sample": [item_payload(item) for item in selectors.dataset_sample(dataset=dataset)],
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "chart_data": json.dumps(stats["labels_per_day"]),
+            "bounties": bounty_list(dataset=dataset),
         },
     )
 

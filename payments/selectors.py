@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import (
+    CharField,
+    DecimalField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from datasets_app.models import Dataset
 from marketplace.core.exceptions import NotFoundError
@@ -67,11 +77,23 @@ def payout_list(*, user: User) -> QuerySet[Payout]:
 
 
 def bounty_list(*, dataset: Dataset) -> QuerySet[Bounty]:
-    """A dataset's bounties people can see: funded or being funded, newest first."""
+    """A dataset's bounties people can see, newest first, each with ``pool_left`` (base
+    units, its pool's ledger balance) from the same query: no query per bounty."""
+    balance = (
+        LedgerEntry.objects.filter(
+            account__token=OuterRef("token"),
+            account__code=Concat(Value("bounty:"), Cast(OuterRef("pk"), CharField())),
+        )
+        .values("account")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    zero = Value(0, output_field=DecimalField(max_digits=78, decimal_places=0))
     return (
         Bounty.objects.filter(dataset=dataset)
         .exclude(status=BountyStatus.CANCELLED)
         .select_related("token", "sponsor")
+        .annotate(pool_left=Coalesce(Subquery(balance), zero))
         .order_by("-created_at")
     )
 

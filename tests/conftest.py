@@ -67,6 +67,15 @@ def dev_wallets() -> list[DevAccount]:
 
 
 @pytest.fixture
+def chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings):  # type: ignore[no-untyped-def]
+    """A 6-decimals test dollar on the test's anvil, registered as a Token, minted to dev
+    wallets 1-4; the hot wallet (settings.HOT_WALLET_PRIVATE_KEY) is the treasury."""
+    from tests.chain import make_chain_token
+
+    return make_chain_token(anvil, dev_wallets, settings)
+
+
+@pytest.fixture
 def admin_user(db):  # type: ignore[no-untyped-def]
     """pytest-django's admin_user, with a wallet address as its username."""
     from marketplace.core.models import User

@@ -154,17 +154,24 @@ def payouts_process(*, client: ChainClient | None = None, limit: int | None = No
             return result
         key, address = _hot_wallet()
         client = client or ChainClient.from_settings()
-        for payout_id in (
-            Payout.objects.filter(status=PayoutStatus.SENT)
-            .order_by("nonce")
-            .values_list("pk", flat=True)
-        ):
-            _reconcile(payout_id, client, key, result)
+        sent = Payout.objects.filter(status=PayoutStatus.SENT).order_by("nonce")
+        sent_ids = list(sent.values_list("pk", flat=True))
+        if sent_ids:
+            head = client.block_number()  # once per pass: confirmations are counted against it
+            for payout_id in sent_ids:
+                _reconcile(payout_id, client, key, result, head)
         if payout_control().paused:
             return result
         queued = Payout.objects.filter(status=PayoutStatus.QUEUED).order_by("pk")
-        for payout_id in queued.values_list("pk", flat=True)[: limit or settings.PAYOUT_BATCH_SIZE]:
-            _send(payout_id, client, key, address, result)
+        batch = limit or settings.PAYOUT_BATCH_SIZE
+        queued_ids = list(queued.values_list("pk", flat=True)[:batch])
+        if queued_ids:
+            # Read once per pass: we hold the hot wallet, so nonces simply count up from here.
+            fees = _fees(client)
+            nonce = _next_nonce(client, address)
+            for payout_id in queued_ids:
+                if _send(payout_id, client, key, address, result, nonce=nonce, fees=fees):
+                    nonce += 1
     return result
 
 
@@ -193,21 +200,31 @@ def _attempt(payout: Payout, tx_hash: str, kind: str) -> None:
     ]
 
 
-def _send(payout_id: int, client: ChainClient, key: str, address: str, result: PayoutPass) -> None:
+def _send(
+    payout_id: int,
+    client: ChainClient,
+    key: str,
+    address: str,
+    result: PayoutPass,
+    *,
+    nonce: int,
+    fees: tuple[int, int],
+) -> bool:
+    """Sign, record (commit), then broadcast one payout; whether ``nonce`` was used."""
     with transaction.atomic():
         payout = (
             Payout.objects.select_for_update().select_related("token").filter(pk=payout_id).first()
         )
         if payout is None or payout.status != PayoutStatus.QUEUED:
-            return
+            return False
         token_client = client.with_token(payout.token.address)
-        max_fee, priority = _fees(client)
+        max_fee, priority = fees
         try:
             signed = token_client.token_transfer_sign(
                 private_key=key,
                 to=payout.to_address,
                 amount=int(payout.amount),
-                nonce=_next_nonce(client, address),
+                nonce=nonce,
                 max_fee_per_gas=max_fee,
                 max_priority_fee_per_gas=priority,
             )
@@ -216,7 +233,7 @@ def _send(payout_id: int, client: ChainClient, key: str, address: str, result: P
             payout.error = exc.detail[:500]
             payout.save(update_fields=["error"])
             logger.warning("payout %s not signed: %s", payout.pk, exc.detail)
-            return
+            return False
         payout.status = PayoutStatus.SENT
         payout.from_address = address
         payout.nonce = signed.nonce
@@ -231,6 +248,7 @@ def _send(payout_id: int, client: ChainClient, key: str, address: str, result: P
     # Committed: from here on a crash is repaired by re-broadcasting these same bytes.
     _broadcast(client, payout.pk, payout.raw_tx)
     result.sent.append(payout.pk)
+    return True
 
 
 def _broadcast(client: ChainClient, payout_id: int, raw: str) -> None:
@@ -250,7 +268,9 @@ def _mined(client: ChainClient, payout: Payout) -> ReceiptInfo | None:
     return None
 
 
-def _reconcile(payout_id: int, client: ChainClient, key: str, result: PayoutPass) -> None:
+def _reconcile(
+    payout_id: int, client: ChainClient, key: str, result: PayoutPass, head: int
+) -> None:
     with transaction.atomic():
         payout = (
             Payout.objects.select_for_update().select_related("token").filter(pk=payout_id).first()
@@ -265,7 +285,6 @@ def _reconcile(payout_id: int, client: ChainClient, key: str, result: PayoutPass
                 result.failed.append(payout.pk)
                 return
         if receipt is not None:
-            head = client.block_number()
             if head - receipt.block_number + 1 < settings.CHAIN_CONFIRMATIONS:
                 return  # mined; waiting for confirmations
             if receipt.succeeded:

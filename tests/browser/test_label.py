@@ -28,7 +28,8 @@ REVIEWS = [
 
 @pytest.fixture(autouse=True)
 def _no_gold(settings: Any) -> None:
-    settings.LABEL_GOLD_RATE = 0  # the queue hands out items in order
+    settings.LABEL_GOLD_RATE = 0  # the queue hands out items in order:
+    settings.LABEL_QUEUE_SPREAD = 1  # no gold, and strictly the oldest first
 
 
 @pytest.fixture

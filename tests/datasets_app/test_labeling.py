@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from datetime import timedelta
@@ -208,5 +209,5 @@ def test_labelers_asking_one_after_another_are_spread_over_the_oldest_items(data
     given = [labeling_next_item(dataset=dataset, user=UserFactory.create()) for _ in range(8)]
     pks = [item.pk for item in given if item is not None]
     assert len(pks) == 8 and set(pks) <= {i.pk for i in items[:32]}
-    shared = sum(a == b for a, b in zip(pks, pks[1:], strict=False))
+    shared = sum(a == b for a, b in itertools.pairwise(pks))
     assert shared <= 1  # strictly oldest first: 4

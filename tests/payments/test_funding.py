@@ -16,8 +16,8 @@ from payments.services.funding import bounty_funding_submit, bounty_funding_veri
 from payments.services.ledger import ledger_balance, ledger_books_check
 from payments.services.payouts import payout_token_balance
 from payments.services.transfers import TransferError
+from tests.chain import ChainToken
 from tests.factories import BountyFactory, DatasetFactory
-from tests.payments.conftest import ChainToken
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -143,19 +143,21 @@ def test_a_transaction_that_does_not_pay_is_refused_and_the_bounty_waits(
     elif case == "wrong_sender":
         tx_hash = chain_token.pay(stranger, treasury, POOL)
     else:  # a transfer of more than the balance, sent with a fixed gas limit so it is mined
-        tx_hash = rpc_call(
-            chain_token.anvil.rpc_url,
-            "eth_sendTransaction",
-            [
-                {
-                    "from": sponsor.address,
-                    "to": chain_token.token.address,
-                    "gas": hex(100_000),
-                    "data": "0xa9059cbb"
-                    + treasury[2:].lower().rjust(64, "0")
-                    + hex(10**30)[2:].rjust(64, "0"),
-                }
-            ],
+        tx_hash = str(
+            rpc_call(
+                chain_token.anvil.rpc_url,
+                "eth_sendTransaction",
+                [
+                    {
+                        "from": sponsor.address,
+                        "to": chain_token.token.address,
+                        "gas": hex(100_000),
+                        "data": "0xa9059cbb"
+                        + treasury[2:].lower().rjust(64, "0")
+                        + hex(10**30)[2:].rjust(64, "0"),
+                    }
+                ],
+            )
         )
     chain_token.mine(2)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from marketplace.core.models import User
 from payments.enums import PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError, RewardError
 from payments.integrations.anvil import rpc_call
@@ -33,8 +34,8 @@ from payments.services.payouts import (
     payouts_set_paused,
 )
 from payments.services.rewards import reward_epoch_compute, reward_reverse
+from tests.chain import ChainToken
 from tests.factories import BountyFactory, UserFactory
-from tests.payments.conftest import ChainToken
 from tests.payments.test_rewards import contribution_with_items, in_epoch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
@@ -65,6 +66,10 @@ def balance(chain_token: ChainToken, user: Any) -> int:
     return chain_token.client.token_balance(user.address)
 
 
+def staff() -> User:
+    return UserFactory.create(is_staff=True)
+
+
 def books_match_chain(chain_token: ChainToken) -> None:
     report = ledger_books_check(
         token=chain_token.token, on_chain=payout_token_balance(token=chain_token.token)
@@ -87,7 +92,7 @@ def test_payouts_are_grouped_sent_confirmed_and_land_on_chain(chain_token: Chain
 
     sent = payouts_process()
     assert len(sent.sent) == 3 and not sent.skipped
-    nonces = sorted(Payout.objects.values_list("nonce", flat=True))
+    nonces = sorted(int(n or 0) for n in Payout.objects.values_list("nonce", flat=True))
     assert nonces == list(range(nonces[0], nonces[0] + 3))  # consecutive, no gaps
     assert Payout.objects.filter(status=PayoutStatus.SENT).count() == 3
 
@@ -100,7 +105,7 @@ def test_payouts_are_grouped_sent_confirmed_and_land_on_chain(chain_token: Chain
     books_match_chain(chain_token)
     # A paid reward can no longer be reversed.
     with pytest.raises(RewardError):
-        reward_reverse(reward=Reward.objects.first(), actor=UserFactory(is_staff=True), reason="x")
+        reward_reverse(reward=Reward.objects.all()[0], actor=staff(), reason="x")
 
 
 def test_the_minimum_and_the_pause_switch(chain_token: ChainToken, settings):
@@ -253,7 +258,7 @@ def test_the_books_check_catches_tokens_leaving_the_treasury_outside_the_ledger(
     report = ledger_books_check(
         token=chain_token.token, on_chain=payout_token_balance(token=chain_token.token)
     )
-    assert not report.ok and report.held - report.on_chain == 1
+    assert not report.ok and report.held - (report.on_chain or 0) == 1
 
 
 def test_the_ledger_check_command_proves_the_books(chain_token: ChainToken):

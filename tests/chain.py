@@ -1,10 +1,9 @@
-"""A deployed token registered as a Token row, with sponsors' and the hot wallet's balances."""
+"""A deployed test token registered as a Token row (the ``chain_token`` fixture in
+tests/conftest.py), with helpers to mint, pay and mine on the test's anvil."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pytest
 
 from marketplace.core.models import User
 from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
@@ -41,8 +40,7 @@ class ChainToken:
         return UserFactory.create(address=account.address)
 
 
-@pytest.fixture
-def chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings) -> ChainToken:  # type: ignore[no-untyped-def]
+def make_chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings) -> ChainToken:  # type: ignore[no-untyped-def]
     owner = dev_wallets[0]
     key = settings.HOT_WALLET_PRIVATE_KEY  # anvil's account #9: it has ether for gas
     hot_wallet = DevAccount(ChainClient.address_for_key(key), key)
