@@ -24,22 +24,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+
 DB_NAME = "bench_payouts"
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def earn(token: Any, contributors: int, run: int) -> None:
@@ -111,7 +99,7 @@ def main() -> None:
 
     from payments.integrations.anvil import AnvilNode, dev_accounts
 
-    recreate_database()
+    recreate_database(DB_NAME)
     node = AnvilNode().start()
     try:
         os.environ.update(
@@ -202,7 +190,7 @@ def main() -> None:
         connections.close_all()
     finally:
         node.stop()
-        drop_database()
+        drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -33,18 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+
 DB_NAME = "bench_rewards"
 TARGET_SECONDS = 10.0
 CLASSES = ["negative", "neutral", "positive"]
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
 def configure() -> None:
@@ -215,7 +208,7 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for a look")
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database(DB_NAME)
     try:
         configure()
         from django.db import connection
@@ -289,7 +282,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep_db:
-            recreate_database(drop_only=True)
+            drop_database(DB_NAME)
     sys.exit(0 if ok else 1)
 
 

@@ -10,7 +10,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from datasets_app.enums import DatasetStatus
-from datasets_app.models import Contribution, Dataset, Item, Label, LabelerCredibility
+from datasets_app.models import (
+    Contribution,
+    Dataset,
+    DatasetRelease,
+    Item,
+    Label,
+    LabelerCredibility,
+    ReleaseFile,
+)
 from datasets_app.services import dataset_moderate
 from datasets_app.services.moderation import (
     contribution_approve,
@@ -244,6 +252,69 @@ class LabelerCredibilityAdmin(admin.ModelAdmin[LabelerCredibility]):
     search_fields = ("user__address",)
     list_select_related = ("user",)
     ordering = ("credibility",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReleaseFileInline(admin.TabularInline[ReleaseFile, DatasetRelease]):
+    model = ReleaseFile
+    fields = ("name", "rows", "size_bytes", "sha256", "file")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DatasetRelease)
+class DatasetReleaseAdmin(admin.ModelAdmin[DatasetRelease]):
+    """Read-only: releases are built by a worker and immutable once ready (a database trigger
+    refuses changes); a new version is published from the dataset page or the API."""
+
+    list_display = (
+        "__str__",
+        "status",
+        "progress",
+        "rows",
+        "labelled_rows",
+        "size_bytes",
+        "created_by",
+        "created_at",
+        "ready_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("dataset__title", "dataset__slug", "content_hash")
+    list_select_related = ("dataset", "created_by")
+    readonly_fields = (
+        "dataset",
+        "number",
+        "status",
+        "progress",
+        "error",
+        "notes",
+        "created_by",
+        "rows",
+        "labelled_rows",
+        "size_bytes",
+        "content_hash",
+        "features",
+        "quality",
+        "card",
+        "created_at",
+        "ready_at",
+    )
+    inlines = (ReleaseFileInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datasets_app import apis
+from datasets_app import apis, release_apis
 
 urlpatterns = [
     path("datasets/", apis.DatasetListCreateApi.as_view(), name="dataset-list"),
@@ -10,6 +10,16 @@ urlpatterns = [
         "datasets/<slug:slug>/contributions/",
         apis.ContributionCreateApi.as_view(),
         name="dataset-contributions",
+    ),
+    path(
+        "datasets/<slug:slug>/releases/",
+        release_apis.DatasetReleaseListCreateApi.as_view(),
+        name="dataset-releases",
+    ),
+    path(
+        "datasets/<slug:slug>/releases/<int:number>/",
+        release_apis.DatasetReleaseDetailApi.as_view(),
+        name="dataset-release-detail",
     ),
     path("datasets/<slug:slug>/uploads/", apis.UploadCreateApi.as_view(), name="upload-create"),
     path(

@@ -11,3 +11,7 @@ class UploadError(ApplicationError):
 
 class LabelingError(ApplicationError):
     default_code = "labeling_refused"
+
+
+class ReleaseError(ApplicationError):
+    default_code = "release_refused"

@@ -15,6 +15,18 @@ def validate_contribution(contribution_id: int) -> str | None:
     return services.contribution_validate(contribution_id=contribution_id)
 
 
+@shared_task(
+    name="datasets.validate_contribution_shard",
+    acks_late=True,  # idempotent: a redelivered shard finds itself running (alive) or done
+    soft_time_limit=3300,
+    time_limit=3400,
+)
+def validate_contribution_shard(contribution_id: int, claim: str, shard: int) -> str | None:
+    return services.contribution_validate_shard(
+        contribution_id=contribution_id, claim=claim, shard=shard
+    )
+
+
 @shared_task(name="datasets.requeue_stuck_contributions", soft_time_limit=60, time_limit=90)
 def requeue_stuck_contributions() -> int:
     return services.contributions_requeue_stuck()

@@ -12,6 +12,17 @@ urlpatterns = [
     path("datasets/<slug:slug>/contribute/", views.contribute, name="contribute"),
     path("datasets/<slug:slug>/contribute/rows", views.contribution_rows, name="contribution-rows"),
     path("datasets/<slug:slug>/label/", views.label, name="label"),
+    path("datasets/<slug:slug>/versions/", views.release_list, name="releases"),
+    path(
+        "datasets/<slug:slug>/versions/publish/",
+        views.release_publish,
+        name="release-publish",
+    ),
+    path(
+        "datasets/<slug:slug>/versions/<int:number>/",
+        views.release_detail,
+        name="release",
+    ),
     path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution"),
     path("me/contributions/", views.my_contributions, name="my-contributions"),
     path("me/labels/", views.my_labels, name="my-labels"),

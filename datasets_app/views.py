@@ -11,16 +11,26 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from datasets_app import selectors, services
 from datasets_app.apis import item_payload
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
-from datasets_app.models import Dataset
+from datasets_app.models import Dataset, ReleaseStatus
+from datasets_app.release_selectors import (
+    can_manage_releases,
+    dataset_quality_card,
+    release_card_parts,
+    release_get,
+)
+from datasets_app.release_selectors import release_list as release_list_select
+from datasets_app.services.releases import release_publish as release_publish_service
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
+from payments.licence_views import licence_card
 from payments.selectors import bounty_list
 
 PAGE_SIZE = 12
@@ -82,6 +92,83 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "chart_data": json.dumps(stats["labels_per_day"]),
             "bounties": bounty_list(dataset=dataset),
+            "licences": licence_card(request=request, dataset=dataset),
+            "quality_card": dataset_quality_card(dataset=dataset),
+            **_versions_context(request, dataset),
+        },
+    )
+
+
+RELEASES_SHOWN = 20
+
+
+def _versions_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
+    releases = list(release_list_select(dataset=dataset, user=request.user)[:RELEASES_SHOWN])
+    return {
+        "releases": releases,
+        "releases_building": any(r.status == ReleaseStatus.BUILDING for r in releases),
+        "can_publish": can_manage_releases(dataset=dataset, user=request.user),
+    }
+
+
+@require_GET
+def release_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The versions list alone, for htmx polling while one builds; a plain visit goes to the
+    dataset page, which shows the list."""
+    dataset = _visible(request, slug)
+    if not request.headers.get("HX-Request"):
+        return redirect(f"{dataset_url(dataset)}#versions")
+    return render(
+        request,
+        "datasets_app/_release_list.html",
+        {"dataset": dataset, **_versions_context(request, dataset)},
+    )
+
+
+def dataset_url(dataset: Dataset) -> str:
+    return reverse("datasets:detail", kwargs={"slug": dataset.slug})
+
+
+@login_required
+@require_http_methods(["POST"])
+def release_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = _visible(request, slug)
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        release = release_publish_service(
+            dataset=dataset, actor=user, notes=request.POST.get("notes", "")
+        )
+    except ApplicationError as exc:
+        show_error(request, exc)
+    else:
+        messages.success(
+            request, f"Version {release.version} is being built; it appears here when ready."
+        )
+    return redirect(f"{dataset_url(dataset)}#versions")
+
+
+@require_GET
+def release_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    dataset = _visible(request, slug)
+    try:
+        release = release_get(dataset=dataset, number=number, user=request.user)
+    except NotFoundError:
+        raise Http404("No such version.") from None
+    if request.headers.get("HX-Request"):
+        response = render(request, "datasets_app/_release_status.html", {"release": release})
+        if release.status != ReleaseStatus.BUILDING:
+            response["HX-Refresh"] = "true"  # files and card appear: reload the whole page
+        return response
+    card_yaml, card_body = release_card_parts(release)
+    return render(
+        request,
+        "datasets_app/release_detail.html",
+        {
+            "dataset": dataset,
+            "release": release,
+            "files": list(release.files.all()),
+            "card_yaml": card_yaml,
+            "card_body": card_body,
         },
     )
 

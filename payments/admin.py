@@ -13,8 +13,11 @@ from payments.models import (
     CreditedTransfer,
     LedgerEntry,
     LedgerTransaction,
+    LicenseGrant,
+    LicenseTier,
     Payout,
     PayoutControl,
+    Purchase,
     Reward,
     RewardEpoch,
     RewardLine,
@@ -22,7 +25,9 @@ from payments.models import (
     Token,
 )
 from payments.services import api_token_revoke
+from payments.services.licences import license_grant_revoke
 from payments.services.payouts import payout_retry, payouts_set_paused
+from payments.services.purchases import purchase_refund
 from payments.services.rewards import reward_epochs_compute_due, reward_reverse
 
 
@@ -303,3 +308,78 @@ class PayoutControlAdmin(ReadOnlyAdmin):
     """Shows the switch; it is flipped with the payout list's actions, which audit it."""
 
     list_display = ("__str__", "reason", "changed_by", "changed_at")
+
+
+@admin.register(LicenseTier)
+class LicenseTierAdmin(admin.ModelAdmin[LicenseTier]):
+    list_display = ("name", "dataset", "spdx_id", "commercial", "price", "token", "is_active")
+    list_filter = ("commercial", "is_active", "covers")
+    search_fields = ("name", "dataset__title", "spdx_id")
+    list_select_related = ("dataset", "token")
+    fields = ("dataset", "name", "spdx_id", "custom_terms", "commercial", "price", "token",
+              "duration", "covers", "is_active")  # fmt: skip
+    readonly_fields = ("dataset", "price", "token", "covers", "spdx_id", "custom_terms")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # owners offer tiers on the site; staff may only deactivate one here
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ModerationAdmin):
+    list_display = ("pk", "buyer", "tier", "amount", "status", "flagged", "paid_at", "refunded_at")
+    list_filter = ("status",)
+    search_fields = ("buyer__address", "tx_hash", "tier__name", "dataset__title")
+    list_select_related = ("buyer", "tier", "token")
+    readonly_fields = tuple(f.name for f in Purchase._meta.fields)
+    actions = ("refund",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Refund on chain and revoke the licence (needs a reason)")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda p, actor, reason: purchase_refund(purchase=p, actor=actor, reason=reason),
+        )
+
+
+@admin.register(LicenseGrant)
+class LicenseGrantAdmin(ModerationAdmin):
+    list_display = ("pk", "buyer", "dataset", "tier", "expires_at", "revoked_at", "created_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("buyer__address", "dataset__title")
+    list_select_related = ("buyer", "dataset", "tier")
+    readonly_fields = (
+        "buyer",
+        "dataset",
+        "tier",
+        "purchase",
+        "covers_future",
+        "expires_at",
+        "revoked_at",
+        "revoke_reason",
+        "receipt",
+        "signature",
+        "signer",
+        "created_at",
+    )
+    exclude = ("releases",)
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke (downloads stop at once; needs a reason)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[LicenseGrant]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda g, actor, reason: license_grant_revoke(grant=g, actor=actor, reason=reason),
+        )

@@ -24,6 +24,7 @@ class RewardStatus(models.TextChoices):
 class RewardLineKind(models.TextChoices):
     ROWS = "rows", "Accepted rows"
     LABELS = "labels", "Agreeing labels"
+    OWNER = "owner", "Dataset owner's share"
 
 
 class LedgerKind(models.TextChoices):
@@ -50,3 +51,22 @@ class PayoutStatus(models.TextChoices):
     SENT = "sent", "Sent"
     CONFIRMED = "confirmed", "Confirmed"
     FAILED = "failed", "Failed"
+
+
+class LicenseCoverage(models.TextChoices):
+    ALL = "all", "Every version, including future ones"
+    RELEASED = "released", "The versions released when bought"
+    LATEST = "latest", "The latest version when bought"
+
+
+class PurchaseStatus(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    CONFIRMING = "confirming", "Confirming on chain"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class RewardSource(models.TextChoices):
+    BOUNTY = "bounty", "Bounty epoch"
+    SALE = "sale", "Share of a sale"

@@ -31,3 +31,13 @@ class RewardError(ApplicationError):
 class PayoutError(ApplicationError):
     default_code = "payout_invalid"
     status_code = 409
+
+
+class LicenceError(ApplicationError):
+    default_code = "licence_invalid"
+    status_code = 400
+
+
+class PurchaseError(ApplicationError):
+    default_code = "purchase_invalid"
+    status_code = 400

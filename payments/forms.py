@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from payments.enums import BountyPaysFor
+from payments.enums import BountyPaysFor, LicenseCoverage
 from payments.models import ApiTokenScope, Token
 
 EXPIRY_CHOICES = [
@@ -224,3 +224,104 @@ class FundingHashForm(forms.Form):
         ),
         help_text="0x and 64 hex digits, from your wallet's activity list.",
     )
+
+
+# ---------- Licences ----------
+
+SPDX_CHOICES = [
+    ("CC-BY-4.0", "CC-BY-4.0 · attribution"),
+    ("CC-BY-SA-4.0", "CC-BY-SA-4.0 · attribution, share alike"),
+    ("CC-BY-NC-4.0", "CC-BY-NC-4.0 · attribution, non-commercial"),
+    ("CC0-1.0", "CC0-1.0 · public domain"),
+    ("ODbL-1.0", "ODbL-1.0 · Open Database License"),
+    ("MIT", "MIT"),
+    ("Apache-2.0", "Apache-2.0"),
+    ("custom", "Custom terms (write them below)"),
+]
+LICENCE_DURATION_CHOICES = [("perpetual", "Perpetual"), ("30", "30 days"), ("365", "1 year")]
+
+
+class LicenseTierForm(forms.Form):
+    """A new licence tier. Field names match ``license_tier_create``'s keywords, so an error it
+    raises about a field (``extra["field"]``) lands beside that field; the price is typed in
+    tokens and becomes base units with the chosen token's decimals in ``clean``."""
+
+    name = forms.CharField(
+        max_length=80, help_text="Shown to buyers, e.g. “Research” or “Commercial”."
+    )
+    spdx_id = forms.ChoiceField(
+        label="Terms",
+        choices=SPDX_CHOICES,
+        initial="CC-BY-4.0",
+        help_text="A standard licence by its SPDX id, or your own terms.",
+    )
+    custom_terms = forms.CharField(
+        label="Custom terms",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Only with “Custom terms”: the full text buyers agree to.",
+    )
+    commercial = forms.BooleanField(label="Commercial use allowed", required=False)
+    price = AmountField(
+        label="Price",
+        help_text="In tokens, e.g. 25 or 0.5. 0 makes the tier free.",
+    )
+    token = TokenChoiceField(
+        queryset=Token.objects.none(),
+        empty_label=None,
+        help_text="The ERC-20 buyers pay in (ignored for a free tier).",
+    )
+    duration = forms.ChoiceField(
+        label="Duration", choices=LICENCE_DURATION_CHOICES, initial="perpetual"
+    )
+    covers = forms.ChoiceField(
+        label="Versions covered",
+        choices=LicenseCoverage.choices,
+        initial=LicenseCoverage.RELEASED,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, tokens: QuerySet[Token], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(TokenChoiceField, self.fields["token"]).queryset = tokens
+        # Without any accepted token only free tiers can be made: then none is asked for.
+        self.fields["token"].required = tokens.exists()
+        self.initial.setdefault("price", "0")
+
+    def clean_spdx_id(self) -> str:
+        spdx_id = str(self.cleaned_data["spdx_id"])
+        return "" if spdx_id == "custom" else spdx_id
+
+    def clean_duration(self) -> timedelta | None:
+        days = self.cleaned_data["duration"]
+        return None if days == "perpetual" else timedelta(days=int(days))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("spdx_id"):
+            data["custom_terms"] = ""  # a standard licence: any text typed below is not the terms
+        text = str(data.get("price") or "").strip() or "0"
+        token: Token | None = data.get("token")
+        if token is None:
+            if text.strip("0.") and not self.has_error("token"):
+                self.add_error("token", "Choose the token the price is in.")
+            data["price"], data["token"] = 0, None
+            return data
+        try:
+            data["price"] = parse_token_amount(text, token.decimals, token.symbol)
+        except forms.ValidationError as error:
+            self.add_error("price", error)
+            return data
+        if data["price"] == 0:
+            data["token"] = None  # free: no token to pay in
+        return data
+
+    def tier_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        names = ("name", "spdx_id", "custom_terms", "commercial", "price", "token", "duration")
+        return {name: data[name] for name in (*names, "covers")}
+
+
+class PurchaseHashForm(FundingHashForm):
+    """The hash of the transfer that paid a licence order (the same field as a funding's)."""

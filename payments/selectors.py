@@ -30,7 +30,7 @@ def api_token_list(*, user: User) -> QuerySet[ApiToken]:
 def reward_list(*, user: User) -> QuerySet[Reward]:
     return (
         Reward.objects.filter(user=user)
-        .select_related("bounty__dataset", "epoch", "token")
+        .select_related("bounty__dataset", "purchase__dataset", "epoch", "token")
         .order_by("-created_at", "-id")
     )
 
@@ -40,7 +40,7 @@ def reward_get(*, user: User, reward_id: int) -> Reward:
     every reward in admin)."""
     reward = (
         Reward.objects.filter(pk=reward_id, user=user)
-        .select_related("bounty__dataset", "epoch", "token")
+        .select_related("bounty__dataset", "purchase__dataset", "epoch", "token")
         .prefetch_related(
             Prefetch(
                 "lines",

@@ -73,6 +73,7 @@ __all__ = [
     "RowResult",
     "content_hash",
     "detect_format",
+    "estimated_rows",
     "features_for",
     "read_rows",
 ]
@@ -491,16 +492,23 @@ def read_rows(
     batch_size: int = 5000,
     image_dir: Path | None = None,
     max_rows: int | None = None,
+    start_row: int = 0,
+    stop_row: int | None = None,
 ) -> Iterator[Batch]:
     """Validated rows of the file at ``path``, ``batch_size`` at a time.
 
     Whole-file checks run now and raise ``ReaderError``; the rows are read lazily. ``max_rows``
     makes a longer file fail with ``too_large`` (no silent truncation). For ``zip``, accepted
     images are stored in ``image_dir`` (when given) and their ``stored_path`` is relative to it.
+    ``start_row``/``stop_row`` (not for ``zip``) read one shard: the rows numbered above
+    ``start_row`` and up to ``stop_row``; the rows before it are parsed (a broken line there
+    still fails the file) but neither typed nor hashed.
     """
     _check_columns(columns)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if (start_row or stop_row is not None) and file_format == "zip":
+        raise ValueError("a ZIP of images is read whole")
     if file_format not in FILE_FORMATS:
         raise ReaderError(f"'{file_format}' is not a format we read.", code="unsupported_format")
     image_columns = [column["name"] for column in columns if column["dtype"] == "image"]
@@ -530,21 +538,47 @@ def read_rows(
         sep = "," if file_format == "csv" else "\t"
         header, estimate = _check_csv_file(path, sep=sep, columns=columns, label="the file")
         rows = _tabular_rows(
-            _csv_chunks(path, header=header, sep=sep, columns=columns), columns, max_rows
+            _csv_chunks(path, header=header, sep=sep, columns=columns),
+            columns,
+            max_rows,
+            start_row,
+            stop_row,
         )
         total = estimate
     elif file_format == "jsonl":
         total = _estimate_rows(path, header_lines=0)
-        rows = _tabular_rows(_jsonl_chunks(path, columns=columns), columns, max_rows)
+        rows = _tabular_rows(
+            _jsonl_chunks(path, columns=columns), columns, max_rows, start_row, stop_row
+        )
     elif file_format == "parquet":
         total = _check_parquet_file(path, columns=columns, max_rows=max_rows)
         exact_total = True
-        rows = _tabular_rows(_parquet_chunks(path, columns=columns), columns, max_rows)
+        rows = _tabular_rows(
+            _parquet_chunks(path, columns=columns), columns, max_rows, start_row, stop_row
+        )
     else:
         plan = _check_zip_file(path, columns=columns)
         total = plan.estimated_rows
         rows = _zip_rows(path, plan=plan, columns=columns, image_dir=image_dir, max_rows=max_rows)
     return _batches(rows, batch_size=batch_size, total=total, exact_total=exact_total)
+
+
+def estimated_rows(path: Path, *, file_format: str) -> int | None:
+    """Data rows in the file: exact for Parquet, estimated from the first MiB for text formats,
+    ``None`` for a ZIP or when unknown. Cheap: for deciding whether to read it in shards."""
+    if file_format in ("csv", "tsv"):
+        return _estimate_rows(path, header_lines=1)
+    if file_format == "jsonl":
+        return _estimate_rows(path, header_lines=0)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            with pq.ParquetFile(path) as parquet:
+                return int(parquet.metadata.num_rows)
+        except Exception:  # a broken file fails properly when it is read
+            return None
+    return None
 
 
 def _batches(
@@ -570,7 +604,11 @@ def _progress(read: int, total: int | None, exact: bool) -> float | None:
 
 
 def _tabular_rows(
-    chunks: Iterator[_Chunk], columns: Sequence[ColumnSpec], max_rows: int | None
+    chunks: Iterator[_Chunk],
+    columns: Sequence[ColumnSpec],
+    max_rows: int | None,
+    start_row: int = 0,
+    stop_row: int | None = None,
 ) -> Iterator[RowResult]:
     names = [column["name"] for column in columns]
     hasher = _ChunkHasher(columns)
@@ -578,6 +616,16 @@ def _tabular_rows(
     for cells, errors in chunks:
         if max_rows is not None and number + len(errors) > max_rows:
             raise _too_many_rows(max_rows)
+        if stop_row is not None and number >= stop_row:
+            return
+        skip = min(max(start_row - number, 0), len(errors))
+        keep = len(errors) if stop_row is None else min(len(errors), stop_row - number)
+        if skip or keep < len(errors):
+            number += skip
+            cells = [column[skip:keep] for column in cells]
+            errors = errors[skip:keep]
+            if not errors:
+                continue
         typed = [
             _validate_column(column["name"], column["dtype"], column_cells, errors)
             for column, column_cells in zip(columns, cells, strict=True)

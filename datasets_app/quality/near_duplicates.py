@@ -1,9 +1,14 @@
 """Near-duplicate text: MinHash signatures and locality-sensitive hashing (LSH) bands.
 
-A text becomes the set of its word 3-shingles (words are ``\\w+`` runs of ``normalise_for_hash``,
-so case, width, punctuation and spacing do not count). Its MinHash signature holds, for each of
-``num_perm`` hash functions, the smallest hash over the set; two signatures agree at a position
-with probability equal to the sets' Jaccard similarity (Broder 1997), so the share of equal
+A text becomes the set of its word 2-shingles (words are ``\\w+`` runs of
+``normalise_for_hash``, so case, width, punctuation and spacing do not count). Bigrams, not
+3-shingles: one substituted word breaks two shingles instead of three, so a 25-word row with a
+word swapped stays near 0.85 rather than 0.8, at the threshold (measured by
+bench/bench_incentives.py's near-duplicate uploaders: 12 of 20 such copies got through).
+
+Its MinHash signature holds, for each of ``num_perm`` hash functions, the smallest hash over
+the set; two signatures agree at a position with probability equal to the sets' Jaccard
+similarity (Broder 1997), so the share of equal
 positions estimates it (standard error sqrt(J(1-J)/num_perm): 0.035 at J = 0.8, 128 hashes).
 
 LSH: the signature is cut into ``bands`` bands of ``num_perm // bands`` rows, each hashed to a
@@ -24,17 +29,17 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from typing import Generic, TypeVar
 
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-LSH_SCHEME = "minhash-w3-xxh3-128x32-v1"  # store beside band keys; bump when anything changes
+LSH_SCHEME = "minhash-w2-xxh3-128x32-v2"  # store beside band keys; bump when anything changes
 NUM_PERM = 128
 BANDS = 32
-SHINGLE_WORDS = 3
+SHINGLE_WORDS = 2
 EMPTY_VALUE = np.uint64(np.iinfo(np.uint64).max)  # every position of a text with no words
 
 Signature = NDArray[np.uint64]
@@ -71,21 +76,63 @@ def minhash_signature(text: str, num_perm: int = NUM_PERM) -> Signature:
 
 def minhash_signatures(texts: Iterable[str], num_perm: int = NUM_PERM) -> NDArray[np.uint64]:
     """Signatures of many texts, one row each (``len(texts) x num_perm``), equal to
-    ``minhash_signature`` of each but hashing the shingles of many texts in one NumPy pass."""
+    ``minhash_signature`` of each but hashing the words and shingles of the whole batch in a
+    few NumPy passes (per-text NumPy calls cost more than the hashing itself)."""
     multipliers, offsets = _permutations(num_perm)
+    words = [_WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold()) for text in texts]
+    if not words:
+        return np.full((0, num_perm), EMPTY_VALUE, dtype=np.uint64)
+    counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    flat = [word for row in words for word in row]
+    hashes = np.fromiter(map(_word_hash, flat), dtype=np.uint64, count=len(flat))
+    shingles, sizes = _batch_shingles(hashes, counts)
     rows: list[NDArray[np.uint64]] = []
-    pending: list[NDArray[np.uint64]] = []
-    pending_shingles = 0
-    for text in texts:
-        shingles = shingle_hashes(text)
-        pending.append(shingles)
-        pending_shingles += shingles.size
-        if pending_shingles >= _CHUNK_SHINGLES:
-            rows.append(_signatures_of(pending, multipliers, offsets))
-            pending, pending_shingles = [], 0
-    if pending or not rows:
-        rows.append(_signatures_of(pending, multipliers, offsets))
+    # Texts in groups of about _CHUNK_SHINGLES shingles: bounded scratch for _permute.
+    ends = np.cumsum(sizes)
+    first = 0
+    while first < len(words):
+        base = ends[first - 1] if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, base + _CHUNK_SHINGLES, side="right")))
+        stop = ends[last - 1]
+        rows.append(
+            _signatures_of_flat(shingles[base:stop], sizes[first:last], multipliers, offsets)
+        )
+        first = last
     return np.concatenate(rows, axis=0)
+
+
+def _batch_shingles(
+    hashes: NDArray[np.uint64], counts: NDArray[np.int64]
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """``shingle_hashes`` of every text at once, from the word hashes of all texts end to end
+    (``counts`` words each): the shingle hashes back to back, and how many each text has."""
+    total = hashes.size
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    # The polynomial of every run of 1, 2 and SHINGLE_WORDS words, wherever it starts.
+    by_width = [hashes]
+    combined = hashes
+    for width in range(2, SHINGLE_WORDS + 1):
+        combined = combined[:-1] * _SHINGLE_MULTIPLIER + hashes[width - 1 :]
+        by_width.append(combined)
+    widths = np.minimum(counts, SHINGLE_WORDS)
+    sizes = np.where(counts > 0, counts - widths + 1, 0).astype(np.int64)
+    pieces: list[NDArray[np.uint64]] = []
+    order: list[NDArray[np.int64]] = []
+    for width in range(1, SHINGLE_WORDS + 1):
+        texts = np.flatnonzero((widths == width) & (counts > 0))
+        if texts.size == 0 or total < width:
+            continue
+        repeat = sizes[texts]
+        offsets = np.arange(int(repeat.sum()), dtype=np.int64) - np.repeat(
+            np.cumsum(repeat) - repeat, repeat
+        )
+        pieces.append(by_width[width - 1][np.repeat(starts[texts], repeat) + offsets])
+        order.append(np.repeat(texts, repeat) * (total + 1) + offsets)
+    if not pieces:
+        return np.empty(0, dtype=np.uint64), sizes
+    # Back in text order: each text's shingles in place.
+    arrangement = np.argsort(np.concatenate(order), kind="stable")
+    return _fmix(np.concatenate(pieces)[arrangement]), sizes
 
 
 def shingle_hashes(text: str, *, size: int = SHINGLE_WORDS) -> NDArray[np.uint64]:
@@ -323,18 +370,17 @@ def _permute(
     return values
 
 
-def _signatures_of(
-    shingle_sets: Sequence[NDArray[np.uint64]],
+def _signatures_of_flat(
+    shingles: NDArray[np.uint64],
+    sizes: NDArray[np.int64],
     multipliers: NDArray[np.uint64],
     offsets: NDArray[np.uint64],
 ) -> NDArray[np.uint64]:
-    num_perm = multipliers.shape[0]
-    out = np.full((len(shingle_sets), num_perm), EMPTY_VALUE, dtype=np.uint64)
-    sizes = np.fromiter((s.size for s in shingle_sets), dtype=np.intp, count=len(shingle_sets))
+    out = np.full((sizes.size, multipliers.shape[0]), EMPTY_VALUE, dtype=np.uint64)
     filled = np.flatnonzero(sizes)
     if filled.size == 0:
         return out
-    values = _permute(np.concatenate(list(shingle_sets)), multipliers, offsets)
+    values = _permute(shingles, multipliers, offsets)
     starts = np.concatenate(([0], np.cumsum(sizes[filled])[:-1]))
     out[filled] = np.minimum.reduceat(values, starts, axis=1).T
     return out
@@ -347,3 +393,112 @@ def _splitmix64(state: int) -> tuple[int, int]:
     value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
     return state, value ^ (value >> 31)
+
+
+# --- The app's stored band index (scheme BAND_SCHEME) -------------------------------------------
+#
+# The app stores, per text item, ``bands`` 64-bit band hashes (``band_hashes``), computed for a
+# whole batch in NumPy rather than one XXH3 call per band and row; validation keeps a dataset's
+# hashes in a ``BandIndex`` in memory and asks it about every batch.
+
+BAND_SCHEME = "minhash-w2-xxh3-128-fmix-b16-v3"  # bump when band_hashes or the bands change
+_BAND_SEED = 0xB4D5_EED0_1234_5678  # fixes band_hashes: never change (see BAND_SCHEME)
+
+
+def band_hashes(signatures: NDArray[np.uint64], bands: int) -> NDArray[np.int64]:
+    """One 64-bit key per band of each signature (``n x bands``, as signed integers for a
+    ``bigint[]`` column): the band's rows folded in order through murmur3's finaliser, seeded
+    with the band number, so equal rows in different bands hash apart. Rows of texts without
+    words (``EMPTY_VALUE`` everywhere) get keys too: callers skip them (``has_words``)."""
+    count, num_perm = signatures.shape
+    if not 0 < bands <= 256 or num_perm % bands:
+        raise ValueError(f"{num_perm} hashes cannot be cut into {bands} equal bands (<= 256)")
+    rows = signatures.reshape(count, bands, num_perm // bands)
+    seeds = _fmix(np.arange(bands, dtype=np.uint64) + np.uint64(_BAND_SEED))
+    folded = np.broadcast_to(seeds, (count, bands)).copy()
+    with np.errstate(over="ignore"):
+        for position in range(rows.shape[2]):
+            folded = _fmix(folded * _SHINGLE_MULTIPLIER + rows[:, :, position])
+    return folded.view(np.int64)
+
+
+def has_words(signatures: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """Per signature: whether its text had words (an empty one matches nothing)."""
+    mask: NDArray[np.bool_] = ~(signatures == EMPTY_VALUE).all(axis=1)
+    return mask
+
+
+class BandIndex:
+    """Band key -> id pairs for millions of rows in little memory (16 bytes a pair): sorted
+    NumPy runs looked up by binary search, merged as they grow (as in an LSM tree) but never
+    beyond ``MAX_RUN`` pairs, so a merge never needs more than a few hundred MiB of scratch."""
+
+    MAX_RUN = 1 << 22
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+
+    def __len__(self) -> int:
+        return sum(keys.size for keys, _ in self._runs)
+
+    def add(self, keys: NDArray[np.int64], ids: NDArray[np.int64]) -> None:
+        """Index every key of row ``i`` of ``keys`` (``n x bands``) under ``ids[i]``."""
+        if keys.size == 0:
+            return
+        flat_ids = np.repeat(ids.astype(np.int64), keys.shape[1])
+        order = np.argsort(keys.ravel(), kind="stable")
+        self._runs.append((keys.ravel()[order], flat_ids[order]))
+        while (
+            len(self._runs) > 1
+            and self._runs[-2][0].size <= 2 * self._runs[-1][0].size
+            and self._runs[-2][0].size + self._runs[-1][0].size <= self.MAX_RUN
+        ):
+            newer_keys, newer_ids = self._runs.pop()
+            older_keys, older_ids = self._runs.pop()
+            merged_keys = np.concatenate([older_keys, newer_keys])
+            order = np.argsort(merged_keys, kind="stable")
+            self._runs.append((merged_keys[order], np.concatenate([older_ids, newer_ids])[order]))
+
+    def candidates(self, keys: NDArray[np.int64]) -> dict[int, set[int]]:
+        """Row number in ``keys`` (``n x bands``) -> ids sharing at least one of its keys."""
+        found: dict[int, set[int]] = {}
+        if keys.size == 0:
+            return found
+        # Sorted queries walk each run forwards: far fewer cache misses than random probes.
+        order = np.argsort(keys.ravel())
+        flat = keys.ravel()[order]
+        for run_keys, run_ids in self._runs:
+            starts = run_keys.searchsorted(flat)
+            hits = np.flatnonzero(run_keys[np.minimum(starts, run_keys.size - 1)] == flat)
+            if hits.size == 0:
+                continue
+            ends = run_keys.searchsorted(flat[hits], side="right")
+            rows = order[hits] // keys.shape[1]
+            for row, start, end in zip(rows.tolist(), starts[hits].tolist(), ends.tolist(),
+                                       strict=True):  # fmt: skip
+                found.setdefault(row, set()).update(run_ids[start:end].tolist())
+        return found
+
+
+def pairs_sharing_a_band(keys: NDArray[np.int64]) -> dict[int, list[int]]:
+    """Within one batch (``n x bands``): row -> the earlier rows sharing a key with it."""
+    earlier: dict[int, list[int]] = {}
+    if keys.size == 0:
+        return earlier
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")  # equal keys stay in row order
+    ordered = flat[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    if repeated.size == 0:
+        return earlier
+    rows = order // keys.shape[1]
+    starts_here = np.ones(ordered.size, dtype=bool)
+    starts_here[1:] = ordered[1:] != ordered[:-1]
+    run_start = np.flatnonzero(starts_here)[np.cumsum(starts_here) - 1]
+    # Each repeat pairs with every earlier member of its run of equal keys (in row order).
+    for position in repeated.tolist():
+        row = int(rows[position])
+        for other in rows[run_start[position] : position].tolist():
+            if other != row and other not in earlier.setdefault(row, []):
+                earlier[row].append(other)
+    return earlier

@@ -1,6 +1,15 @@
 """Row checks beyond types, run by validation on each batch: text sanity and language, personal
 data (rejected or flagged per the dataset's policy), image size, and near-duplicates of text
-rows against the whole dataset (MinHash LSH, band keys stored in ``ItemBand``)."""
+rows against the whole dataset (MinHash LSH, band keys stored in ``ItemBand``).
+
+Near-duplicates: ``check_rows`` computes each row's signature and band keys (NumPy, no
+database). ``mark_near_duplicates`` then runs inside the batch's transaction, holding the
+dataset's band lock until commit: it brings the run's in-memory ``DatasetBands`` up to date
+with every row committed so far (by this run, another shard of the file, or another
+contribution), asks it about the batch, and the batch's own rows about each other. The lock is
+what makes two concurrent runs see each other: of two near-duplicates written at once, the one
+committed second is rejected.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+import numpy as np
+from django.db import connection
+from numpy.typing import NDArray
 
 from datasets_app.models import Dataset, Item
 from datasets_app.quality import near_duplicates, pii, text
@@ -18,17 +29,21 @@ PII_FLAG_PENALTY = 0.3  # a flagged row is worth less to reward and to buyers
 # 16 bands of 8 rows: a pair at 0.8 similarity shares a band with probability 0.95, at 0.9 with
 # 0.9998; half the stored keys of 32 bands of 4, which is what ingest speed pays for.
 BANDS = 16
+# pg_advisory_xact_lock(BAND_LOCK, dataset id): held from the near-duplicate lookup of a batch
+# to its commit, so ItemBand ids grow in commit order within a dataset.
+BAND_LOCK = 0x6E44
+REFRESH_PAGE = 50_000  # stored rows read at a time into DatasetBands
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """What the checks made of one row: problems reject it; flags and score travel with it."""
 
     problems: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     score: float = 1.0
-    signature: Any = None  # MinHash signature of its text, when it has text
-    band_keys: list[bytes] = field(default_factory=list)
+    signature: NDArray[np.uint64] | None = None  # MinHash signature of its text, if it has words
+    band_keys: NDArray[np.int64] | None = None  # BANDS keys, when it has a signature
 
 
 def _texts(dataset: Dataset, data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -44,16 +59,18 @@ def _joined_text(dataset: Dataset, data: dict[str, Any]) -> str:
 
 
 def check_rows(dataset: Dataset, rows: Sequence[Any]) -> list[Verdict]:
-    """One verdict per row (``rows`` carry ``.data``), in order."""
+    """One verdict per row (``rows`` carry ``.data``), in order; near-duplicates are left to
+    ``mark_near_duplicates``, which needs the database."""
     verdicts = [Verdict() for _ in rows]
+    language = dataset.language or None
+    reject_pii = dataset.pii_policy == "reject"
     for row, verdict in zip(rows, verdicts, strict=True):
         for name, value in _texts(dataset, row.data):
             verdict.problems += [
-                f"column '{name}' {p}"
-                for p in text.check_text(value, language=dataset.language or None)
+                f"column '{name}' {p}" for p in text.check_text(value, language=language)
             ]
             kinds = sorted({str(hit.kind) for hit in pii.find_pii(value)})
-            if kinds and dataset.pii_policy == "reject":
+            if kinds and reject_pii:
                 verdict.problems += [f"column '{name}' contains personal data ({k})" for k in kinds]
             elif kinds:
                 verdict.flags += [f"pii:{k}" for k in kinds if f"pii:{k}" not in verdict.flags]
@@ -64,94 +81,204 @@ def check_rows(dataset: Dataset, rows: Sequence[Any]) -> list[Verdict]:
                 ]
         if verdict.flags:
             verdict.score = round(1.0 - PII_FLAG_PENALTY, 3)
-    _near_duplicates(dataset, rows, verdicts)
+    _sign(dataset, rows, verdicts)
     return verdicts
 
 
-def _near_duplicates(dataset: Dataset, rows: Sequence[Any], verdicts: list[Verdict]) -> None:
-    """Mark text rows that nearly repeat a row already in the dataset or earlier in the batch."""
+def _sign(dataset: Dataset, rows: Sequence[Any], verdicts: list[Verdict]) -> None:
+    """Signatures and band keys of the rows that passed so far and have words."""
     candidates = [i for i, v in enumerate(verdicts) if not v.problems]
     texts = [_joined_text(dataset, rows[i].data) for i in candidates]
     if not any(texts):
         return
     signatures = near_duplicates.minhash_signatures(texts)
-    keys = near_duplicates.band_keys_many(signatures, bands=BANDS)
+    keys = near_duplicates.band_hashes(signatures, BANDS)
+    for position in np.flatnonzero(near_duplicates.has_words(signatures)).tolist():
+        verdict = verdicts[candidates[position]]
+        verdict.signature, verdict.band_keys = signatures[position], keys[position]
+
+
+class DatasetBands:
+    """The stored band keys of one dataset, in memory for one validation run (16 bytes per key:
+    256 bytes per text item), read once and then only the rows committed since."""
+
+    def __init__(self, dataset_id: int) -> None:
+        self.dataset_id = dataset_id
+        self.index = near_duplicates.BandIndex()
+        self.last_id = 0
+        # The run's own rows of the open transaction: added once it commits (``committed``),
+        # so they are never read back from the database.
+        self._pending: tuple[NDArray[np.int64], NDArray[np.int64], int] | None = None
+
+    def committed(self) -> None:
+        """Call after the batch's transaction commits."""
+        if self._pending is not None:
+            keys, ids, last_id = self._pending
+            self.index.add(keys, ids)
+            self.last_id = last_id
+            self._pending = None
+
+    def refresh(self) -> None:
+        with connection.cursor() as cursor:
+            # In pages by id (the client would hold a whole result at once), each parsed by
+            # NumPy in one pass from array_send, the arrays' binary form: a Python list per row
+            # would cost more than the rest of a shard's start-up.
+            while True:
+                cursor.execute(
+                    "SELECT id, item_id, array_send(band_keys) FROM datasets_app_itemband "
+                    "WHERE dataset_id = %s AND id > %s ORDER BY id LIMIT %s",
+                    [self.dataset_id, self.last_id, REFRESH_PAGE],
+                )
+                page = cursor.fetchall()
+                if not page:
+                    return
+                ids = np.fromiter((item_id for _, item_id, _ in page), np.int64, len(page))
+                self.index.add(_keys_from_binary([bytes(raw) for _, _, raw in page]), ids)
+                self.last_id = page[-1][0]
+
+
+# PostgreSQL's binary form of a one-dimensional bigint[] without NULLs (array_send): ndim,
+# has-nulls flag, element type oid (20 = int8), length, lower bound; then each element as its
+# byte length (8) and its big-endian value.
+_ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("nulls", ">i4"), ("oid", ">i4"), ("length", ">i4"),
+                          ("lower", ">i4")])  # fmt: skip
+
+
+def _keys_from_binary(arrays: list[bytes]) -> NDArray[np.int64]:
+    """``len(arrays) x BANDS`` keys from ``array_send`` outputs of BANDS bigints each."""
+    row = np.dtype([("header", _ARRAY_HEADER), ("keys", [("size", ">i4"), ("key", ">i8")], BANDS)])
+    parsed = np.frombuffer(b"".join(arrays), dtype=row)
+    header = parsed["header"]
+    if parsed.size != len(arrays) or not (
+        (header["ndim"] == 1).all()
+        and (header["nulls"] == 0).all()
+        and (header["oid"] == 20).all()
+        and (header["length"] == BANDS).all()
+    ):
+        raise ValueError(f"stored band keys are not {BANDS} bigints each: rebuild them")
+    keys: NDArray[np.int64] = parsed["keys"]["key"].astype(np.int64)
+    return keys
+
+
+def mark_near_duplicates(
+    dataset: Dataset,
+    contribution_id: int,
+    rows: Sequence[Any],
+    verdicts: list[Verdict],
+    bands: DatasetBands,
+) -> None:
+    """Reject text rows that nearly repeat a row already in the dataset or earlier in the
+    batch. Call inside the batch's transaction, before its rows are written: this takes the
+    dataset's band lock, which the transaction then holds until it commits."""
+    positions = [i for i, v in enumerate(verdicts) if not v.problems and v.band_keys is not None]
+    bands._pending = None  # a batch whose transaction rolled back left nothing
+    if not positions:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BAND_LOCK, dataset.pk])
+    bands.refresh()
+    signatures: list[NDArray[np.uint64]] = [verdicts[i].signature for i in positions]  # type: ignore[misc]
+    keys = np.stack([verdicts[i].band_keys for i in positions])  # type: ignore[misc]
+    found = bands.index.candidates(keys)
+    stored = _stored(dataset, {item_id for ids in found.values() for item_id in ids})
+    earlier_in_batch = near_duplicates.pairs_sharing_a_band(keys)
     threshold = dataset.near_duplicate_threshold
-    # Earlier rows of this dataset that share a band with any row of the batch.
-    all_keys = {key for row_keys in keys for key in row_keys}
-    stored: dict[int, Any] = {}
-    stored_hashes: set[str] = set()
-    if all_keys:
-        item_ids = _items_sharing_a_band(dataset, all_keys)
-        if item_ids:
-            found = list(
-                Item.objects.filter(pk__in=item_ids).values_list("pk", "data", "content_hash")
-            )
-            found_signatures = near_duplicates.minhash_signatures(
-                [_joined_text(dataset, data) for _, data, _ in found]
-            )
-            stored = dict(zip((pk for pk, _, _ in found), found_signatures, strict=True))
-            stored_hashes = {content_hash for _, _, content_hash in found}
-    band_members: dict[bytes, list[int]] = {}
-    for item_id in stored:
-        for key in near_duplicates.band_keys(stored[item_id], bands=BANDS):
-            band_members.setdefault(key, []).append(item_id)
-    batch_index = near_duplicates.NearDuplicateIndex[int](bands=BANDS)
-    for position, index in enumerate(candidates):
-        signature, row_keys = signatures[position], keys[position]
-        verdict = verdicts[index]
-        verdict.signature, verdict.band_keys = signature, row_keys
-        if not row_keys or rows[index].content_hash in stored_hashes:
-            continue  # no text; or an exact duplicate, which the unique index names as such
-        existing = {i for key in row_keys for i in band_members.get(key, [])}
-        best = max(
-            (near_duplicates.estimated_jaccard(signature, stored[i]) for i in existing),
-            default=0.0,
+    kept: set[int] = set()
+    for position, index in enumerate(positions):
+        row, verdict, signature = rows[index], verdicts[index], signatures[position]
+        matches = [stored[item_id] for item_id in found.get(position, ()) if item_id in stored]
+        if any(match.content_hash == row.content_hash for match in matches):
+            continue  # an exact duplicate, which the unique index names as such
+        best, twin = max(
+            ((near_duplicates.estimated_jaccard(signature, m.signature), m) for m in matches),
+            default=(0.0, None),
+            key=lambda pair: pair[0],
         )
-        if best >= threshold:
+        if twin is not None and best >= threshold:
             verdict.problems.append(
-                f"near-duplicate of a row already in the dataset ({best:.0%} similar)"
+                f"near-duplicate of row {twin.row_number} in this file"
+                if twin.contribution_id == contribution_id
+                else f"near-duplicate of a row already in the dataset ({best:.0%} similar)"
             )
             continue
-        earlier = batch_index.query(signature, threshold=threshold)
-        if earlier:
+        similar = [
+            (near_duplicates.estimated_jaccard(signature, signatures[other]), other)
+            for other in earlier_in_batch.get(position, ())
+            if other in kept
+        ]
+        best, other = max(similar, default=(0.0, -1), key=lambda pair: (pair[0], -pair[1]))
+        if other >= 0 and best >= threshold:
             verdict.problems.append(
-                f"near-duplicate of row {rows[earlier[0][0]].row_number} in this file"
+                f"near-duplicate of row {rows[positions[other]].row_number} in this file"
             )
             continue
-        batch_index.add(index, signature)
+        kept.add(position)
 
 
-COPY_BANDS = "COPY datasets_app_itemband (dataset_id, item_id, band_key) FROM STDIN"
-# A batch asks about ~160,000 band keys at once: they go in by COPY and are joined, which is far
-# cheaper than binding them as query parameters.
-BAND_STAGE = "CREATE TEMPORARY TABLE IF NOT EXISTS band_stage (band_key bytea) ON COMMIT DROP"
-CANDIDATES = """
-SELECT DISTINCT b.item_id FROM datasets_app_itemband b
-JOIN band_stage s ON s.band_key = b.band_key
-WHERE b.dataset_id = %s
-"""
+@dataclass
+class _StoredRow:
+    content_hash: str
+    contribution_id: int
+    row_number: int
+    signature: NDArray[np.uint64]
 
 
-def _items_sharing_a_band(dataset: Dataset, keys: set[bytes]) -> set[int]:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(BAND_STAGE)
-        cursor.execute("TRUNCATE band_stage")  # inside a longer transaction it may linger
-        with cursor.copy("COPY band_stage (band_key) FROM STDIN") as copy:
-            for key in keys:
-                copy.write_row((key,))
-        cursor.execute("ANALYZE band_stage")
-        cursor.execute(CANDIDATES, [dataset.pk])
-        return {item_id for (item_id,) in cursor.fetchall()}
+def _stored(dataset: Dataset, item_ids: set[int]) -> dict[int, _StoredRow]:
+    """The candidates' signatures, from their text (there are few: most rows have none)."""
+    if not item_ids:
+        return {}
+    found = list(
+        Item.objects.filter(pk__in=item_ids).values_list(
+            "pk", "data", "content_hash", "contribution_id", "row_number"
+        )
+    )
+    signatures = near_duplicates.minhash_signatures(
+        [_joined_text(dataset, data) for _, data, _, _, _ in found]
+    )
+    return {
+        pk: _StoredRow(content_hash, contribution_id, row_number, signature)
+        for (pk, _, content_hash, contribution_id, row_number), signature in zip(
+            found, signatures, strict=True
+        )
+    }
 
 
-def store_bands(dataset: Dataset, item_ids: dict[str, int], rows: Sequence[Any],
-                verdicts: Sequence[Verdict]) -> None:  # fmt: skip
-    """Record the band keys of newly inserted items (``item_ids``: content hash → item id)."""
-    with connection.cursor() as cursor, cursor.copy(COPY_BANDS) as copy:
-        for row, verdict in zip(rows, verdicts, strict=True):
-            item_id = item_ids.get(row.content_hash)
-            if item_id is None:
-                continue
-            for key in verdict.band_keys:
-                copy.write_row((dataset.pk, item_id, key))
+COPY_BANDS = "COPY datasets_app_itemband (dataset_id, item_id, band_keys) FROM STDIN"
+
+
+def store_bands(
+    dataset: Dataset,
+    item_ids: dict[str, int],
+    rows: Sequence[Any],
+    verdicts: Sequence[Verdict],
+    bands: DatasetBands,
+) -> None:
+    """Record the band keys of newly inserted items (``item_ids``: content hash -> item id), in
+    the transaction that holds the band lock (``mark_near_duplicates``)."""
+    stored = [
+        (item_ids[row.content_hash], verdict.band_keys)
+        for row, verdict in zip(rows, verdicts, strict=True)
+        if verdict.band_keys is not None and row.content_hash in item_ids
+    ]
+    if not stored:
+        return
+    with connection.cursor() as cursor:
+        prefix = f"{dataset.pk}\t"
+        with cursor.copy(COPY_BANDS) as copy:
+            copy.write(  # one block of COPY text: {a,b,...} is a bigint[] literal
+                "".join(
+                    f"{prefix}{item_id}\t{{{','.join(map(str, keys.tolist()))}}}\n"
+                    for item_id, keys in stored
+                )
+            )
+        # Under the band lock nobody else writes this dataset's keys, and everything committed
+        # before was read by the refresh: the newest id is ours, and the index is whole up to it.
+        cursor.execute(
+            "SELECT max(id) FROM datasets_app_itemband WHERE dataset_id = %s", [dataset.pk]
+        )
+        (last_id,) = cursor.fetchone()
+    bands._pending = (
+        np.stack([keys for _, keys in stored]),
+        np.array([item_id for item_id, _ in stored], dtype=np.int64),
+        int(last_id),
+    )

@@ -11,15 +11,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import shutil
 import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from celery import group
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -28,10 +31,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
-from datasets_app.integrations.readers import Batch, ReaderError, read_rows
+from datasets_app.integrations.readers import Batch, ReaderError, estimated_rows, read_rows
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Contribution, Dataset, Item
-from datasets_app.services.row_quality import Verdict, check_rows, store_bands
+from datasets_app.services.row_quality import (
+    DatasetBands,
+    Verdict,
+    check_rows,
+    mark_near_duplicates,
+    store_bands,
+)
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
@@ -123,6 +132,26 @@ class _Report:
             **extra,
         }
 
+    def as_state(self) -> dict[str, Any]:
+        """What a shard keeps on the contribution until the last shard merges them all."""
+        return {
+            "reasons": dict(self.reasons),
+            "examples": self.examples,
+            "flagged": self.flagged,
+            "score_sum": self.score_sum,
+        }
+
+    @classmethod
+    def merged(cls, states: list[dict[str, Any]]) -> _Report:
+        report = cls()
+        for state in states:
+            report.reasons.update(state["reasons"])
+            report.examples += state["examples"]
+            report.flagged += state["flagged"]
+            report.score_sum += state["score_sum"]
+        report.examples = sorted(report.examples, key=lambda e: e["row"])[:REPORT_EXAMPLES]
+        return report
+
 
 def _store_image(dataset: Dataset, data: dict[str, Any], image_dir: Path) -> None:
     """Move an image the reader extracted (named by its SHA-256) into storage, with a thumbnail;
@@ -150,6 +179,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
     flags jsonb
 ) ON COMMIT DELETE ROWS
 """
+BACKSLASH, ESCAPED = "\\", "\\\\"
 COPY_STAGE = "COPY ingest_stage (row_number, data, content_hash, quality_score, flags) FROM STDIN"
 INSERT_ITEMS = """
 INSERT INTO datasets_app_item
@@ -170,12 +200,18 @@ def _insert_items(
     """Insert ``rows`` as items; returns content hash → id of those new to the dataset."""
     with connection.cursor() as cursor:
         cursor.execute(STAGE_TABLE)
+        cursor.execute("TRUNCATE ingest_stage")  # inside an outer transaction it may linger
         with cursor.copy(COPY_STAGE) as copy:
-            for row, verdict in zip(rows, verdicts, strict=True):
-                copy.write_row((
-                    row.row_number, json.dumps(row.data), row.content_hash, verdict.score,
-                    json.dumps(verdict.flags),
-                ))  # fmt: skip
+            # One block of COPY text. json.dumps escapes every control character (ASCII out),
+            # so the only character COPY needs escaped is the backslash.
+            copy.write(
+                "".join(
+                    f"{row.row_number}\t{json.dumps(row.data).replace(BACKSLASH, ESCAPED)}\t"
+                    f"{row.content_hash}\t{verdict.score!r}\t"
+                    f"{json.dumps(verdict.flags).replace(BACKSLASH, ESCAPED)}\n"
+                    for row, verdict in zip(rows, verdicts, strict=True)
+                )
+            )
         cursor.execute(
             INSERT_ITEMS,
             [contribution.dataset_id, contribution.pk, contribution.dataset.labels_per_item],
@@ -184,10 +220,17 @@ def _insert_items(
 
 
 def _ingest(
-    contribution: Contribution, claim: uuid.UUID, batch: Batch, report: _Report, image_dir: Path
+    contribution: Contribution,
+    claim: uuid.UUID,
+    batch: Batch,
+    report: _Report,
+    image_dir: Path,
+    bands: DatasetBands,
+    shard: _Shard | None = None,
 ) -> None:
     """One batch in one transaction. Memory stays bounded by the batch: duplicates within it
-    are caught here, duplicates of earlier batches or other contributions by the unique index."""
+    are caught here, duplicates of earlier batches, other shards or other contributions by the
+    unique index."""
     dataset = contribution.dataset
     seen: set[str] = set()
     unique: list[Any] = []
@@ -199,33 +242,30 @@ def _ingest(
         else:
             seen.add(row.content_hash)
             unique.append(row)
-    fresh: list[Any] = []
+    checked: list[Any] = []
     verdicts: list[Verdict] = []
     for row, verdict in zip(unique, check_rows(dataset, unique), strict=True):
         if verdict.problems:
             report.reject(row.row_number, verdict.problems)
         else:
-            _store_image(dataset, row.data, image_dir)
-            fresh.append(row)
+            checked.append(row)
             verdicts.append(verdict)
 
+    # Lock order, the same in every run and shard: the items' unique index (another shard's
+    # uncommitted copy of a row is waited for), the dataset's band lock, then the contribution
+    # row, FOR NO KEY UPDATE so the item inserts' foreign-key checks (KEY SHARE) never wait for
+    # it. Only the band lock and the last steps serialize concurrent shards.
     with transaction.atomic():
-        locked = Contribution.objects.select_for_update().filter(
-            pk=contribution.pk, validation_claim=claim
-        )
-        if not locked.exists():
-            raise ClaimLost
-        inserted = _insert_items(contribution, fresh, verdicts) if fresh else {}
-        store_bands(dataset, inserted, fresh, verdicts)
-        report.score_sum += sum(
-            v.score for r, v in zip(fresh, verdicts, strict=True) if r.content_hash in inserted
-        )
-        report.flagged += sum(
-            1
-            for r, v in zip(fresh, verdicts, strict=True)
-            if v.flags and r.content_hash in inserted
-        )
-        refused = [row for row in fresh if row.content_hash not in inserted]
+        with connection.cursor() as cursor:
+            # A crash may lose the last batches' commits, never half of one: the contribution's
+            # progress rides in the same transaction, and a stale run is redone from the start.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # Foreign keys checked as rows go in, not at commit while holding the band lock.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for row in checked:
+            _store_image(dataset, row.data, image_dir)
+        inserted = _insert_items(contribution, checked, verdicts) if checked else {}
+        refused = [row for row in checked if row.content_hash not in inserted]
         if refused:
             owners = dict(
                 Item.objects.filter(
@@ -238,14 +278,39 @@ def _ingest(
                     "duplicate of an earlier row in this file" if same_file
                     else "already in the dataset"
                 ])  # fmt: skip
-        contribution.rows_total += len(batch.rows)
-        contribution.rows_accepted += len(inserted)
-        contribution.rows_rejected = contribution.rows_total - contribution.rows_accepted
-        if batch.progress is not None:
-            contribution.progress = min(99, int(batch.progress * 100))
-        contribution.heartbeat_at = timezone.now()
-        contribution.report = report.as_json()
-        contribution.save(
+        new = [(r, v) for r, v in zip(checked, verdicts, strict=True) if r.content_hash in inserted]
+        fresh, verdicts = [r for r, _ in new], [v for _, v in new]
+        mark_near_duplicates(dataset, contribution.pk, fresh, verdicts, bands)
+        near = [r for r, v in zip(fresh, verdicts, strict=True) if v.problems]
+        if near:
+            items_delete(Item.objects.filter(pk__in=[inserted.pop(r.content_hash) for r in near]))
+            for row, verdict in zip(fresh, verdicts, strict=True):
+                if verdict.problems:
+                    report.reject(row.row_number, verdict.problems)
+            kept = [(r, v) for r, v in zip(fresh, verdicts, strict=True) if not v.problems]
+            fresh, verdicts = [r for r, _ in kept], [v for _, v in kept]
+        store_bands(dataset, inserted, fresh, verdicts, bands)
+        report.score_sum += sum(v.score for v in verdicts)
+        report.flagged += sum(1 for v in verdicts if v.flags)
+        locked = (
+            Contribution.objects.select_for_update(no_key=True)
+            .filter(pk=contribution.pk, validation_claim=claim)
+            .first()
+        )
+        if locked is None or (shard is not None and not shard.holds(locked)):
+            raise ClaimLost  # and the batch rolls back
+        # The row as locked, not ``contribution``: other shards add to the same counts.
+        locked.rows_total += len(batch.rows)
+        locked.rows_accepted += len(inserted)
+        locked.rows_rejected = locked.rows_total - locked.rows_accepted
+        locked.heartbeat_at = timezone.now()
+        if shard is None:
+            if batch.progress is not None:
+                locked.progress = min(99, int(batch.progress * 100))
+            locked.report = report.as_json()
+        else:
+            shard.record(locked, rows=len(batch.rows), accepted=len(inserted), report=report)
+        locked.save(
             update_fields=[
                 "rows_total",
                 "rows_accepted",
@@ -256,7 +321,13 @@ def _ingest(
                 "updated_at",
             ]
         )
+        contribution.rows_total, contribution.rows_accepted, contribution.rows_rejected = (
+            locked.rows_total,
+            locked.rows_accepted,
+            locked.rows_rejected,
+        )
         Dataset.objects.filter(pk=dataset.pk).update(items_count=F("items_count") + len(inserted))
+    bands.committed()
 
 
 def _discard_items(contribution: Contribution) -> None:
@@ -317,8 +388,13 @@ def contribution_validate(*, contribution_id: int) -> str | None:
     if claimed is None:
         return None
     contribution, claim = claimed
+    estimate, plan = _shard_plan(contribution)
+    if plan:
+        _shards_start(contribution, claim, estimate, plan)
+        return None  # the shards finish it
     dataset = contribution.dataset
     report = _Report()
+    bands = DatasetBands(dataset.pk)
     try:
         with _local_file(contribution) as path, tempfile.TemporaryDirectory() as images:
             for batch in read_rows(
@@ -328,7 +404,7 @@ def contribution_validate(*, contribution_id: int) -> str | None:
                 batch_size=settings.VALIDATION_BATCH_ROWS,
                 image_dir=Path(images),
             ):
-                _ingest(contribution, claim, batch, report, Path(images))
+                _ingest(contribution, claim, batch, report, Path(images), bands)
     except ClaimLost:
         logger.info("validation of contribution %s was taken over", contribution.pk)
         return None
@@ -368,6 +444,228 @@ def contribution_validate(*, contribution_id: int) -> str | None:
     if contribution.rows_total == 0:
         extra["error"] = {"code": "empty_file", "detail": "The file has no data rows."}
     _finish(contribution, claim, status=status, report=report.as_json(**extra))
+    return status
+
+
+# --- Big files: shards ---------------------------------------------------------------------
+#
+# A file of more than VALIDATION_SHARD_ROWS rows is cut into row ranges, one Celery task each
+# (``validate_contribution_shard``), so several worker processes share it. Each shard keeps its
+# state in ``report["shards"][n]`` (status, its own run id and heartbeat, its counts and report)
+# and claims itself as the whole run does: a duplicate or re-delivered shard finds it running
+# or done and returns; a shard that stops beating is taken over, its items deleted and its range
+# read again. Counts and progress are added to the contribution row under its lock, batch by
+# batch; the shard that finishes last merges the reports and sets the verdict (a chord without
+# a result backend, which re-delivery cannot confuse). Duplicates across shards: the unique
+# (dataset, content_hash) index; near-duplicates: the band lock (``row_quality``) makes each
+# batch see every batch committed before it, whichever shard wrote it.
+
+
+def _shard_rows() -> int:
+    return int(getattr(settings, "VALIDATION_SHARD_ROWS", 200_000))
+
+
+def _shard_plan(contribution: Contribution) -> tuple[int, list[tuple[int, int | None]]]:
+    """The estimated rows, and row ranges (after, up to) for a big file; [] to read it in one
+    run. The last range is open, so a low estimate still reads every row."""
+    if contribution.file_format not in ("csv", "tsv", "jsonl", "parquet"):
+        return 0, []
+    try:
+        with _local_file(contribution) as path:
+            estimate = estimated_rows(path, file_format=contribution.file_format)
+    except OSError:
+        return 0, []  # read as one run, which reports the missing file properly
+    limit = _shard_rows()
+    if not estimate or estimate <= limit:
+        return 0, []
+    count = math.ceil(estimate / limit)
+    size = math.ceil(estimate / count)
+    return estimate, [(n * size, (n + 1) * size if n < count - 1 else None) for n in range(count)]
+
+
+def _shards_start(
+    contribution: Contribution,
+    claim: uuid.UUID,
+    estimate: int,
+    plan: list[tuple[int, int | None]],
+) -> None:
+    from datasets_app.tasks import validate_contribution_shard
+
+    with transaction.atomic():
+        locked = (
+            Contribution.objects.select_for_update()
+            .filter(pk=contribution.pk, validation_claim=claim)
+            .first()
+        )
+        if locked is None:
+            return
+        locked.report = {
+            "estimated_rows": estimate,
+            "shards": {
+                str(n): {"start": start, "stop": stop, "status": "pending"}
+                for n, (start, stop) in enumerate(plan)
+            },
+        }
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["report", "heartbeat_at", "updated_at"])
+        pk, claim_text = locked.pk, str(claim)
+        transaction.on_commit(
+            lambda: group(
+                validate_contribution_shard.si(pk, claim_text, n) for n in range(len(plan))
+            ).apply_async()
+        )
+
+
+@dataclass
+class _Shard:
+    number: int
+    start: int
+    stop: int | None
+    run: str  # this run of the shard: a duplicate or taken-over run holds another
+
+    def state(self, contribution: Contribution) -> dict[str, Any]:
+        return cast(dict[str, Any], contribution.report["shards"][str(self.number)])
+
+    def holds(self, contribution: Contribution) -> bool:
+        shards = contribution.report.get("shards") or {}
+        return bool(shards.get(str(self.number), {}).get("run") == self.run)
+
+    def record(
+        self, contribution: Contribution, *, rows: int, accepted: int, report: _Report
+    ) -> None:
+        state = self.state(contribution)
+        state.update(report.as_state())
+        state["rows_total"] += rows
+        state["rows_accepted"] += accepted
+        state["heartbeat"] = timezone.now().isoformat()
+        estimate = contribution.report.get("estimated_rows") or 0
+        if estimate:
+            contribution.progress = min(99, contribution.rows_total * 100 // estimate)
+
+    def items(self, contribution: Contribution) -> Any:
+        items = Item.objects.filter(contribution=contribution, row_number__gt=self.start)
+        return items if self.stop is None else items.filter(row_number__lte=self.stop)
+
+
+def _shard_claim(
+    contribution_id: int, claim: uuid.UUID, number: int
+) -> tuple[Contribution, _Shard] | None:
+    stale_before = timezone.now() - timedelta(seconds=settings.VALIDATION_STALE_SECONDS)
+    with transaction.atomic():
+        contribution = (
+            Contribution.objects.select_for_update()
+            .select_related("dataset")
+            .filter(
+                pk=contribution_id,
+                validation_claim=claim,
+                status=ContributionStatus.VALIDATING,
+            )
+            .first()
+        )
+        if contribution is None:
+            return None  # finished, or the whole run was taken over
+        state = (contribution.report.get("shards") or {}).get(str(number))
+        if state is None or state["status"] == "done":
+            return None
+        if state["status"] == "running":
+            if datetime.fromisoformat(state["heartbeat"]) >= stale_before:
+                return None  # another run of this shard is alive
+            stale = _Shard(number, state["start"], state["stop"], state["run"])
+            deleted = items_delete(stale.items(contribution))
+            Dataset.objects.filter(pk=contribution.dataset_id).update(
+                items_count=F("items_count") - deleted
+            )
+            contribution.rows_total -= state["rows_total"]
+            contribution.rows_accepted -= state["rows_accepted"]
+            contribution.rows_rejected = contribution.rows_total - contribution.rows_accepted
+            logger.warning("taking over stale shard %s of contribution %s", number, contribution_id)
+        shard = _Shard(number, state["start"], state["stop"], uuid.uuid4().hex)
+        state.update(
+            status="running",
+            run=shard.run,
+            heartbeat=timezone.now().isoformat(),
+            rows_total=0,
+            rows_accepted=0,
+            **_Report().as_state(),
+        )
+        contribution.heartbeat_at = timezone.now()
+        contribution.save()
+    return contribution, shard
+
+
+def contribution_validate_shard(*, contribution_id: int, claim: str, shard: int) -> str | None:
+    """Validate one shard of a big contribution; returns the contribution's final status when
+    this shard was the last to finish, else None. Safe to run twice or at once."""
+    claim_id = uuid.UUID(claim)
+    claimed = _shard_claim(contribution_id, claim_id, shard)
+    if claimed is None:
+        return None
+    contribution, run = claimed
+    dataset = contribution.dataset
+    report = _Report()
+    bands = DatasetBands(dataset.pk)
+    try:
+        with _local_file(contribution) as path, tempfile.TemporaryDirectory() as images:
+            for batch in read_rows(
+                path,
+                file_format=contribution.file_format,
+                columns=dataset.columns,
+                batch_size=settings.VALIDATION_BATCH_ROWS,
+                start_row=run.start,
+                stop_row=run.stop,
+            ):
+                _ingest(contribution, claim_id, batch, report, Path(images), bands, run)
+    except ClaimLost:
+        logger.info("shard %s of contribution %s was taken over", shard, contribution.pk)
+        return None
+    except ReaderError as exc:
+        _finish(
+            contribution,
+            claim_id,
+            status=ContributionStatus.REJECTED,
+            report=report.as_json(error={"code": exc.code, "detail": exc.detail}),
+            discard=True,
+        )
+        return ContributionStatus.REJECTED
+    except Exception:
+        logger.exception("shard %s of contribution %s failed", shard, contribution.pk)
+        _finish(
+            contribution,
+            claim_id,
+            status=ContributionStatus.FAILED,
+            report=report.as_json(
+                error={
+                    "code": "internal_error",
+                    "detail": "Validation failed on our side; moderators were told.",
+                }
+            ),
+            discard=True,
+        )
+        raise
+    return _shard_done(contribution, claim_id, run)
+
+
+def _shard_done(contribution: Contribution, claim: uuid.UUID, shard: _Shard) -> str | None:
+    with transaction.atomic():
+        locked = (
+            Contribution.objects.select_for_update()
+            .filter(pk=contribution.pk, validation_claim=claim)
+            .first()
+        )
+        if locked is None or not shard.holds(locked):
+            return None
+        shard.state(locked)["status"] = "done"
+        states = list(locked.report["shards"].values())
+        if any(state["status"] != "done" for state in states):
+            locked.save(update_fields=["report", "updated_at"])
+            return None
+        report = _Report.merged(states)
+        locked.quality_score = (
+            round(report.score_sum / locked.rows_total, 4) if locked.rows_total else 0.0
+        )
+        locked.save(update_fields=["report", "quality_score", "updated_at"])
+        status = _outcome(locked)
+        _finish(locked, claim, status=status, report=report.as_json(shards=len(states)))
     return status
 
 

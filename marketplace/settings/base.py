@@ -141,6 +141,8 @@ SPECTACULAR_SETTINGS = {
         "BountyStatusEnum": "payments.enums.BountyStatus",
         "RewardStatusEnum": "payments.enums.RewardStatus",
         "PayoutStatusEnum": "payments.enums.PayoutStatus",
+        "PurchaseStatusEnum": "payments.enums.PurchaseStatus",
+        "ReleaseStatusEnum": "datasets_app.models.ReleaseStatus",
     },
 }
 
@@ -179,10 +181,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "datasets-expire-uploads": {"task": "datasets.expire_uploads", "schedule": 60 * 60},
     "datasets-refresh-consensus": {"task": "datasets.refresh_consensus", "schedule": 60 * 60},
+    "datasets-requeue-stuck-releases": {
+        "task": "datasets.requeue_stuck_releases",
+        "schedule": 5 * 60,
+    },
     "payments-process-payouts": {
         "task": "payments.process_payouts",
         "schedule": env.float("PAYOUT_POLL_SECONDS", default=30.0),
     },
+    "payments-scan-purchases": {
+        "task": "payments.scan_purchases",
+        "schedule": env.float("PURCHASE_SCAN_SECONDS", default=60.0),
+    },
+    "payments-expire-purchases": {"task": "payments.expire_purchases", "schedule": 5 * 60},
     "payments-compute-reward-epochs": {
         "task": "payments.compute_reward_epochs",
         "schedule": env.float("REWARD_EPOCH_POLL_SECONDS", default=5 * 60.0),
@@ -218,6 +229,17 @@ PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1)
 PAYOUT_STUCK_SECONDS = env.int("PAYOUT_STUCK_SECONDS", default=180)
 PAYOUT_FEE_BUMP_PERCENT = env.int("PAYOUT_FEE_BUMP_PERCENT", default=25)
 PAYOUT_BATCH_SIZE = env.int("PAYOUT_BATCH_SIZE", default=200)
+# Licence sales: how long an order waits for its payment, how long a submitted payment may stay
+# unconfirmed, and the split of every sale (basis points of the price): the platform's fee and the
+# contributors' share; the dataset's owner gets the rest (and every rounding remainder).
+PURCHASE_TTL_SECONDS = env.int("PURCHASE_TTL_SECONDS", default=60 * 60)
+PURCHASE_VERIFY_TIMEOUT_SECONDS = env.int("PURCHASE_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1_000)
+CONTRIBUTOR_SHARE_BPS = env.int("CONTRIBUTOR_SHARE_BPS", default=4_000)
+# Signs licence receipts (EIP-712); anyone can check them against its public address.
+PLATFORM_SIGNING_KEY = env("PLATFORM_SIGNING_KEY", default="")
+# The purchase scanner starts here on its first run (then it keeps its own cursor).
+CHAIN_SCAN_FROM_BLOCK = env.int("CHAIN_SCAN_FROM_BLOCK", default=0)
 # How long a funding transaction may stay unmined or unconfirmed before it is refused.
 FUNDING_VERIFY_TIMEOUT_SECONDS = env.int("FUNDING_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
 
@@ -260,6 +282,13 @@ VALIDATION_STALE_SECONDS = env.int("VALIDATION_STALE_SECONDS", default=900)
 # Labeling: how long a handed-out item stays reserved, and the share of gold items served.
 LABEL_RESERVATION_SECONDS = env.int("LABEL_RESERVATION_SECONDS", default=600)
 LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
+# How long a signed download link works (the licence is checked again when it is used).
+DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=600)
+# Files over this many rows are validated in shards, in parallel tasks.
+VALIDATION_SHARD_ROWS = env.int("VALIDATION_SHARD_ROWS", default=200_000)
+# Releases: rows per Parquet shard, and the silence after which a building release is re-sent.
+RELEASE_SHARD_ROWS = env.int("RELEASE_SHARD_ROWS", default=500_000)
+RELEASE_STUCK_SECONDS = env.int("RELEASE_STUCK_SECONDS", default=900)
 # The queue hands out a random one of the oldest this-many open items (1: strictly oldest first).
 LABEL_QUEUE_SPREAD = env.int("LABEL_QUEUE_SPREAD", default=32)
 LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=600)

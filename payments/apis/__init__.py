@@ -1,4 +1,5 @@
-"""The payments API: sign-in and tokens (``auth``); bounties, rewards and payouts (``money``)."""
+"""The payments API: sign-in and tokens (``auth``); bounties, rewards and payouts (``money``);
+licensed release files (``downloads``)."""
 
 from payments.apis.auth import (
     ApiTokenListCreateApi,
@@ -7,6 +8,16 @@ from payments.apis.auth import (
     LogoutApi,
     MeApi,
     NonceApi,
+)
+from payments.apis.downloads import ReleaseFileApi, ReleaseFilesApi
+from payments.apis.licences import (
+    LicenseClaimApi,
+    LicenseGrantListApi,
+    LicenseTierListCreateApi,
+    PurchaseConfirmApi,
+    PurchaseCreateApi,
+    PurchaseDetailApi,
+    PurchaseListApi,
 )
 from payments.apis.money import (
     BountyDetailApi,
@@ -23,11 +34,20 @@ __all__ = [
     "BountyDetailApi",
     "BountyFundApi",
     "BountyListCreateApi",
+    "LicenseClaimApi",
+    "LicenseGrantListApi",
+    "LicenseTierListCreateApi",
     "LoginApi",
     "LogoutApi",
     "MeApi",
     "NonceApi",
     "PayoutListApi",
+    "PurchaseConfirmApi",
+    "PurchaseCreateApi",
+    "PurchaseDetailApi",
+    "PurchaseListApi",
+    "ReleaseFileApi",
+    "ReleaseFilesApi",
     "RewardDetailApi",
     "RewardListApi",
 ]

@@ -232,21 +232,29 @@ class RewardLineOutput(serializers.ModelSerializer[RewardLine]):
 
 
 class RewardOutput(serializers.ModelSerializer[Reward]):
-    bounty = serializers.IntegerField(source="bounty_id")
-    dataset = serializers.CharField(source="bounty.dataset.slug")
-    epoch = serializers.IntegerField(source="epoch.number")
-    period_start = serializers.DateTimeField(source="epoch.period_start")
-    period_end = serializers.DateTimeField(source="epoch.period_end")
+    bounty = serializers.IntegerField(source="bounty_id", allow_null=True)
+    purchase = serializers.IntegerField(source="purchase_id", allow_null=True)
+    dataset = serializers.SerializerMethodField()
+    epoch = serializers.IntegerField(source="epoch.number", allow_null=True, default=None)
+    period_start = serializers.DateTimeField(
+        source="epoch.period_start", allow_null=True, default=None
+    )
+    period_end = serializers.DateTimeField(source="epoch.period_end", allow_null=True, default=None)
     token = TokenOutput()
     amount = BaseUnits()
     reversed_amount = BaseUnits()
     payable_amount = BaseUnits()
 
+    def get_dataset(self, reward: Reward) -> str:
+        return _reward_dataset(reward)
+
     class Meta:
         model = Reward
         fields: tuple[str, ...] = (
             "id",
+            "source",
             "bounty",
+            "purchase",
             "dataset",
             "epoch",
             "period_start",
@@ -262,7 +270,14 @@ class RewardOutput(serializers.ModelSerializer[Reward]):
         )
 
 
+def _reward_dataset(reward: Reward) -> str:
+    source = reward.bounty if reward.bounty is not None else reward.purchase
+    return source.dataset.slug if source is not None else ""
+
+
 class RewardDetailOutput(RewardOutput):
+    """A reward with its lines."""
+
     lines = RewardLineOutput(many=True)
 
     class Meta(RewardOutput.Meta):

@@ -3,6 +3,7 @@
 from payments.models.auth import ApiToken, ApiTokenScope, SiweNonce
 from payments.models.bounties import Bounty, Reward, RewardEpoch, RewardLine
 from payments.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Token
+from payments.models.licences import ChainCursor, LicenseGrant, LicenseTier, Purchase
 from payments.models.payouts import BountyFunding, CreditedTransfer, Payout, PayoutControl
 
 __all__ = [
@@ -10,12 +11,16 @@ __all__ = [
     "ApiTokenScope",
     "Bounty",
     "BountyFunding",
+    "ChainCursor",
     "CreditedTransfer",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "LicenseGrant",
+    "LicenseTier",
     "Payout",
     "PayoutControl",
+    "Purchase",
     "Reward",
     "RewardEpoch",
     "RewardLine",

@@ -11,7 +11,13 @@ from django.db.models import F, Q
 
 from datasets_app.models import Contribution, Dataset
 from marketplace.core.models import BaseModel
-from payments.enums import BountyPaysFor, BountyStatus, RewardLineKind, RewardStatus
+from payments.enums import (
+    BountyPaysFor,
+    BountyStatus,
+    RewardLineKind,
+    RewardSource,
+    RewardStatus,
+)
 from payments.models.ledger import Token, amount_field
 
 
@@ -115,8 +121,19 @@ class Reward(models.Model):
     """What one user earned from one bounty in one epoch. ``basis`` keeps every input of the
     computation, so the receipt can explain it; ``(epoch, user)`` is its unique key."""
 
-    epoch = models.ForeignKey(RewardEpoch, on_delete=models.PROTECT, related_name="rewards")
-    bounty = models.ForeignKey(Bounty, on_delete=models.PROTECT, related_name="rewards")
+    source = models.CharField(
+        max_length=8, choices=RewardSource.choices, default=RewardSource.BOUNTY
+    )
+    # A bounty epoch's reward, or a share of a sale (``purchase``): exactly one of the two.
+    epoch = models.ForeignKey(
+        RewardEpoch, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards"
+    )
+    bounty = models.ForeignKey(
+        Bounty, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards"
+    )
+    purchase = models.ForeignKey(
+        "payments.Purchase", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rewards"
     )
@@ -137,6 +154,24 @@ class Reward(models.Model):
         ordering = ("-created_at", "-id")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["epoch", "user"], name="reward_once_per_epoch"),
+            models.UniqueConstraint(fields=["purchase", "user"], name="reward_once_per_sale"),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        source="bounty",
+                        epoch__isnull=False,
+                        bounty__isnull=False,
+                        purchase__isnull=True,
+                    )
+                    | Q(
+                        source="sale",
+                        purchase__isnull=False,
+                        epoch__isnull=True,
+                        bounty__isnull=True,
+                    )
+                ),
+                name="reward_has_one_source",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="reward_positive"),
             models.CheckConstraint(
                 condition=Q(reversed_amount__gte=0) & Q(reversed_amount__lte=F("amount")),
@@ -173,7 +208,8 @@ class RewardLine(models.Model):
         ordering = ("reward", "kind", "id")
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(kind=RewardLineKind.LABELS) | Q(contribution__isnull=False),
+                condition=Q(kind__in=[RewardLineKind.LABELS, RewardLineKind.OWNER])
+                | Q(contribution__isnull=False),
                 name="reward_line_rows_name_a_contribution",
             ),
         ]

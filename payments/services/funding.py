@@ -28,6 +28,7 @@ from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
     erc20_transfer_verify,
+    transfer_credit_once,
     transfer_error_is_transient,
 )
 
@@ -114,18 +115,20 @@ def _refuse(funding: BountyFunding, error: TransferError | ChainError) -> None:
 
 def _credit(funding: BountyFunding, verified: VerifiedTransfer) -> None:
     bounty = funding.bounty
-    credited = CreditedTransfer.objects.create(
+    credited = transfer_credit_once(
         chain_id=funding.chain_id,
-        tx_hash=verified.tx_hash,
-        log_index=verified.log_index,
-        block_number=verified.block_number,
-        block_hash=verified.block_hash,
+        verified=verified,
         token=bounty.token,
-        sender=verified.sender,
-        recipient=verified.recipient,
-        amount=verified.amount,
         purpose=f"bounty:{bounty.pk}",
     )
+    if credited is None:
+        _refuse(
+            funding,
+            TransferError(
+                "This transaction has already paid for something else.", code="tx_already_used"
+            ),
+        )
+        return
     funding.status = FundingStatus.VERIFIED
     funding.credited = credited
     funding.confirmations = verified.confirmations
@@ -195,14 +198,5 @@ def _verify_locked(funding_id: int, client: ChainClient) -> str | TransferError 
             return exc
         _refuse(funding, exc)
         return funding.status
-    try:
-        with transaction.atomic():
-            _credit(funding, verified)
-    except IntegrityError:
-        _refuse(
-            funding,
-            TransferError(
-                "This transaction has already paid for something else.", code="tx_already_used"
-            ),
-        )
+    _credit(funding, verified)
     return funding.status

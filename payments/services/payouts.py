@@ -110,11 +110,16 @@ def payouts_create() -> list[Payout]:
 
 
 @contextmanager
-def _hot_wallet_lock() -> Iterator[bool]:
-    """Whether this process holds the hot wallet (session advisory lock, not waited for)."""
+def hot_wallet_lock(*, wait: bool = False) -> Iterator[bool]:
+    """Whether this process holds the hot wallet: a session advisory lock, tried (payout
+    passes skip when another process sends) or waited for (a staff refund)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [HOT_WALLET_LOCK])
-        held = bool(cursor.fetchone()[0])
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(%s), true", [HOT_WALLET_LOCK])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [HOT_WALLET_LOCK])
+        row = cursor.fetchone()
+        held = bool(row[-1]) if row else False
     try:
         yield held
     finally:
@@ -148,7 +153,7 @@ def payouts_process(*, client: ChainClient | None = None, limit: int | None = No
     """One pass: settle or re-send what was sent, then send what is queued (unless paused).
     A second process running at the same time skips the pass instead of waiting."""
     result = PayoutPass()
-    with _hot_wallet_lock() as held:
+    with hot_wallet_lock() as held:
         if not held:
             result.skipped = True
             return result

@@ -38,7 +38,14 @@ from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
 from payments.exceptions import RewardError
 from payments.models import Bounty, Reward, RewardEpoch, RewardLine
-from payments.services.ledger import Move, ledger_balance, ledger_post, ledger_post_many, user_code
+from payments.services.ledger import (
+    FEES,
+    Move,
+    ledger_balance,
+    ledger_post,
+    ledger_post_many,
+    user_code,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -326,13 +333,19 @@ def reward_epochs_compute_due(*, now: datetime | None = None) -> int:
     return done
 
 
+def _funded_from(reward: Reward) -> str:
+    """Where a reversed reward goes back to: its bounty's pool; a share of a sale goes to the
+    platform's fees account (the buyer paid; staff decide any refund)."""
+    return reward.bounty.ledger_code if reward.bounty is not None else FEES
+
+
 def _reverse_amount(
     reward: Reward, amount: int, *, key: str, actor: User | None, reason: str
 ) -> None:
     ledger_post(
         kind=LedgerKind.REVERSAL,
         token=reward.token,
-        moves=[Move(user_code(reward.user_id), reward.bounty.ledger_code, amount)],
+        moves=[Move(user_code(reward.user_id), _funded_from(reward), amount)],
         idempotency_key=key,
         memo=reason,
         actor=actor,
@@ -357,7 +370,11 @@ def rewards_reverse_for_contribution(
     reversed_total = 0
     already_paid = []
     for line in lines:
-        reward = Reward.objects.select_for_update().select_related("bounty").get(pk=line.reward_id)
+        reward = (
+            Reward.objects.select_for_update(of=("self",))
+            .select_related("bounty")
+            .get(pk=line.reward_id)
+        )
         if reward.status != RewardStatus.EARNED or reward.payout_id is not None:
             already_paid.append(reward.pk)  # paid, or in a payout already on its way
             continue
@@ -393,7 +410,9 @@ def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
         raise PermissionDeniedError("Only staff reverse rewards.")
     if not reason.strip():
         raise RewardError("Give a reason: it goes to the audit log.", code="reason_required")
-    reward = Reward.objects.select_for_update().select_related("bounty").get(pk=reward.pk)
+    reward = (
+        Reward.objects.select_for_update(of=("self",)).select_related("bounty").get(pk=reward.pk)
+    )
     if reward.status == RewardStatus.PAID:
         raise RewardError(
             "This reward is already paid: it can no longer be reversed.", code="already_paid"
@@ -405,6 +424,11 @@ def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
             "This reward is in a payout already: it can no longer be reversed.",
             code="in_payout",
         )
+    _reverse_rest(reward, actor=actor, reason=reason)
+    return reward
+
+
+def _reverse_rest(reward: Reward, *, actor: User | None, reason: str) -> None:
     remaining = reward.payable_amount
     _reverse_amount(
         reward, remaining, key=f"reversal:reward:{reward.pk}", actor=actor, reason=reason
@@ -418,7 +442,19 @@ def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
         target=reward,
         data={"amount": str(remaining), "reason": reason},
     )
-    return reward
+
+
+def reward_reverse_silently(*, reward: Reward, actor: User | None, reason: str) -> bool:
+    """Reverse what is left of a reward if it is still unpaid and in no payout (a refund's
+    shares); whether it did. The caller holds the transaction."""
+    reward = (
+        Reward.objects.select_for_update(of=("self",)).select_related("bounty").get(pk=reward.pk)
+    )
+    if reward.status != RewardStatus.EARNED or reward.payout_id is not None:
+        return False
+    if reward.payable_amount > 0:
+        _reverse_rest(reward, actor=actor, reason=reason)
+    return True
 
 
 __all__ = [

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
+
 from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError
 from payments.integrations.chain import ChainClient, ChainError, TokenTransferLog
+from payments.models import CreditedTransfer, Token
 
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -204,3 +207,27 @@ def erc20_transfer_verify(
         amount=log.value,
         confirmations=have,
     )
+
+
+def transfer_credit_once(
+    *, chain_id: int, verified: VerifiedTransfer, token: Token, purpose: str
+) -> CreditedTransfer | None:
+    """Record that this Transfer log paid for ``purpose`` ("bounty:12", "purchase:7"); None
+    when the (chain, hash, log index) already paid for something. Call inside the transaction
+    that credits the payment: the unique key is what makes a payment count once."""
+    try:
+        with transaction.atomic():  # a savepoint: only the unique key may fail here
+            return CreditedTransfer.objects.create(
+                chain_id=chain_id,
+                tx_hash=verified.tx_hash,
+                log_index=verified.log_index,
+                block_number=verified.block_number,
+                block_hash=verified.block_hash,
+                token=token,
+                sender=verified.sender,
+                recipient=verified.recipient,
+                amount=verified.amount,
+                purpose=purpose,
+            )
+    except IntegrityError:
+        return None

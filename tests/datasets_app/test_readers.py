@@ -1046,3 +1046,36 @@ def test_importing_the_readers_leaves_datasets_and_pyarrow_for_later() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- shards -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_shards_read_their_rows_and_together_the_whole_file(
+    upload_files: UploadFiles, file_format: str
+) -> None:
+    rows = [{"name": f"n{i}", "age": str(i), "score": "1.5", "active": "yes"} for i in range(25)]
+    rows[7]["age"] = "seven"  # a row error keeps its number in its shard
+    if file_format == "csv":
+        path = upload_files.csv("p.csv", list(rows[0]), [list(r.values()) for r in rows])
+    elif file_format == "jsonl":
+        lines = [json.dumps(r) for r in rows]
+        lines.insert(3, "")  # blank lines are not rows, in any shard
+        path = upload_files.raw("p.jsonl", "\n".join(lines) + "\n")
+    else:
+        import pyarrow.parquet as pq
+
+        path = upload_files.path("p.parquet")
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    whole = read_all(path, file_format, PEOPLE, batch_size=4)
+    ranges = [(0, 10), (10, 20), (20, None)]
+    shards = [
+        read_all(path, file_format, PEOPLE, batch_size=4, start_row=start, stop_row=stop)
+        for start, stop in ranges
+    ]
+    assert [[r.row_number for r in shard] for shard in shards] == [
+        list(range(1, 11)), list(range(11, 21)), list(range(21, 26))
+    ]  # fmt: skip
+    assert [r for shard in shards for r in shard] == whole
+    assert read_all(path, file_format, PEOPLE, start_row=30) == []

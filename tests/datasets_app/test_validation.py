@@ -273,3 +273,13 @@ def test_control_characters_are_rejected():
     contribution.refresh_from_db()
     assert contribution.rows_rejected == 1
     assert "control" in next(iter(contribution.report["reasons"]))
+
+
+def test_backslashes_tabs_and_quotes_reach_the_items_unchanged():
+    dataset = _text_dataset()
+    text = 'a \\"quoted\\" path C:\\temp\\new, a\ttab, \\\\N and \\u00e9 ünïcödé ✓'
+    contribution = submit(
+        dataset, "a.csv", b"text\n" + f'"{text.replace(chr(34), 2 * chr(34))}"\n'.encode()
+    )
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    assert Item.objects.get(dataset=dataset).data == {"text": text}

@@ -219,18 +219,18 @@ def test_the_sponsor_gets_exact_funding_instructions(client, owner, bounty, sett
     assert "5,000.000007 tUSD" in page and "5000000007 base units" in page
     assert 'data-amount="5000000007"' in page
     treasury = treasury_address()
-    assert f'value="{treasury}"' in page and f'data-treasury="{treasury}"' in page
+    assert f'value="{treasury}"' in page and f'data-pay-to="{treasury}"' in page
     assert f'data-token="{bounty.token.address}"' in page
     assert f"on chain {settings.CHAIN_ID}" in page
     assert f'action="{fund_url(bounty)}"' in page  # the manual form, which works without JS
-    assert "js/bounty_fund.js" in page
+    assert "js/erc20_pay.js" in page
     assert 'id="pool-empty"' in page and "bounty-pool" not in page  # no chart before funding
 
 
 def test_others_read_the_bounty_but_get_no_funding_card(client, bounty):
     page = client.get(detail_url(bounty)).content.decode()
     assert "Kitchen reviews" in page and "Awaiting funding" in page
-    assert "Fund this bounty" not in page and "bounty_fund.js" not in page
+    assert "Fund this bounty" not in page and "erc20_pay.js" not in page
     assert "waiting for its sponsor" in page
 
 

@@ -82,3 +82,38 @@ def test_payouts_show_on_the_earnings_page_with_explorer_links(client, settings)
     page = client.get(reverse("payouts")).content.decode()
     assert f'href="https://explorer.example/tx/{tx_hash}"' in page
     assert 'data-status="confirmed"' in page
+
+
+def test_a_sale_share_is_listed_and_explained(client):
+    from django.utils import timezone
+
+    from payments.models import Purchase, Reward
+    from payments.services.licences import license_tier_create
+    from payments.services.purchases import sale_share
+    from tests.factories import DatasetFactory, TokenFactory
+    from tests.payments.test_purchases import release
+
+    token = TokenFactory.create(decimals=6, symbol="tUSD")
+    dataset = DatasetFactory.create()
+    contributor = UserFactory.create()
+    contribution_with_items(dataset, contributor, [1.0, 0.5], validated_at=timezone.now())
+    release(dataset)
+    tier = license_tier_create(
+        dataset=dataset, actor=dataset.owner, name="Pro", spdx_id="CC-BY-4.0", price=10**6,
+        token=token,
+    )  # fmt: skip
+    purchase = Purchase.objects.create(
+        buyer=UserFactory.create(), tier=tier, dataset=dataset, token=token, amount=10**6,
+        pay_to="0x" + "11" * 20, chain_id=31337, expires_at=timezone.now(),
+    )  # fmt: skip
+    shares = sale_share(purchase=purchase, received=10**6)
+    assert shares[contributor.pk] == 400_000 and sum(shares.values()) == 900_000
+    reward = Reward.objects.get(user=contributor)
+    client.force_login(contributor)
+    page = client.get(reverse("earnings")).content.decode()
+    assert "Share of a sale" in page and "0.4 tUSD" in page
+    receipt = client.get(reverse("reward-receipt", kwargs={"reward_id": reward.pk})).content
+    text = receipt.decode()
+    assert "How the sale was shared" in text and "rows.csv" in text and "1 tUSD" in text
+    api = client.get(reverse("api-reward", kwargs={"reward_id": reward.pk})).json()
+    assert api["source"] == "sale" and api["dataset"] == dataset.slug and api["epoch"] is None

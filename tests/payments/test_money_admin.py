@@ -60,3 +60,25 @@ def test_admin_pauses_payouts_and_retries_a_failed_one(admin_client):
     act(admin_client, "payout", "retry", [payout.pk], reason="try")
     assert Payout.objects.get().status == PayoutStatus.QUEUED  # not failed: refused, unchanged
     assert not AuditLog.objects.filter(action="payout.retried").exists()
+
+
+def test_admin_revokes_a_licence_with_a_reason(admin_client):
+    from payments.models import LicenseGrant
+    from payments.services.licences import license_claim_free, license_tier_create
+    from tests.factories import DatasetFactory
+    from tests.payments.test_purchases import release
+
+    dataset = DatasetFactory.create()
+    release(dataset)
+    tier = license_tier_create(
+        dataset=dataset, actor=dataset.owner, name="Research", spdx_id="CC-BY-NC-4.0"
+    )
+    grant = license_claim_free(buyer=UserFactory.create(), tier=tier)
+    for page in ("purchase", "licensegrant", "licensetier"):
+        assert admin_client.get(f"/admin/payments/{page}/").status_code == 200
+    assert admin_client.get(f"/admin/payments/licensegrant/{grant.pk}/change/").status_code == 200
+    act(admin_client, "licensegrant", "revoke", [grant.pk], reason="")
+    assert LicenseGrant.objects.get().revoked_at is None
+    act(admin_client, "licensegrant", "revoke", [grant.pk], reason="leaked the data")
+    assert LicenseGrant.objects.get().revoke_reason == "leaked the data"
+    assert AuditLog.objects.filter(action="license.revoked").exists()

@@ -1,0 +1,141 @@
+"""Licensed downloads over the API: a release's file list, and each file (ranges, HEAD).
+
+Both take a session or an API token with the ``download`` scope. The file URLs work as
+``data_files`` for ``datasets.load_dataset("parquet", ..., storage_options={"headers":
+{"Authorization": "Bearer dbt_..."}})``: fsspec sends HEAD, then range GETs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpResponseBase
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments.download_views import file_response
+from payments.services.downloads import download_file_get, release_files_list
+
+ERROR_OUTPUT = inline_serializer(
+    "DownloadErrorOutput", {"detail": serializers.CharField(), "code": serializers.CharField()}
+)
+
+
+class FirstRenderer(BaseContentNegotiation):
+    """The file endpoint answers bytes whatever ``Accept`` says (fsspec, curl and browsers send
+    different ones); only its error bodies go through a renderer, the first configured one."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, str(renderer.media_type)
+
+
+class FileOutput(serializers.Serializer[Any]):
+    name = serializers.CharField(
+        help_text='Path in the release: "data/train-00000-of-00001.parquet"'
+    )
+    url = serializers.URLField(help_text="GET (ranges allowed) with the same credentials")
+    sha256 = serializers.CharField()
+    rows = serializers.IntegerField(allow_null=True, help_text="Rows in a Parquet shard")
+    size = serializers.IntegerField(help_text="Bytes")
+
+
+class ReleaseFilesOutput(serializers.Serializer[Any]):
+    dataset = serializers.CharField(help_text="The dataset's slug")
+    version = serializers.IntegerField(help_text="The release number (v1 is 1)")
+    content_hash = serializers.CharField()
+    files = FileOutput(many=True)
+
+
+class ReleaseFilesApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "download"  # noqa: S105 - a scope name
+
+    @extend_schema(
+        summary="A licensed release's files, with their download URLs",
+        description="The latest ready release you hold a licence for, or `?version=<n>`. "
+        "403 with code `license_required` without a licence covering it.",
+        parameters=[
+            OpenApiParameter(
+                "version",
+                int,
+                description="Release number; default: the latest you are licensed for",
+            )
+        ],
+        responses={200: ReleaseFilesOutput, 403: ERROR_OUTPUT, 404: ERROR_OUTPUT},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        raw_version = request.query_params.get("version")
+        version = None
+        if raw_version not in (None, ""):
+            version = serializers.IntegerField(min_value=1).run_validation(raw_version)
+        listing = release_files_list(user=request.user, dataset_slug=slug, version=version)
+        release = listing.release
+        return Response(
+            {
+                "dataset": release.dataset.slug,
+                "version": release.number,
+                "content_hash": release.content_hash,
+                "files": [
+                    {
+                        "name": f.name,
+                        "url": request.build_absolute_uri(reverse("api-file", args=[f.pk])),
+                        "sha256": f.sha256,
+                        "rows": f.rows,
+                        "size": f.size_bytes,
+                    }
+                    for f in listing.files
+                ],
+            },
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+
+class ReleaseFileApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "download"  # noqa: S105 - a scope name
+    content_negotiation_class = FirstRenderer
+
+    @extend_schema(
+        summary="Download one release file (HEAD and Range requests supported)",
+        description="Streams the file with `Content-Length`, `ETag` (its sha256) and "
+        "`Accept-Ranges: bytes`. `Range: bytes=a-b`, `a-` or `-n` answers 206 with "
+        "`Content-Range`; a range past the end answers 416.",
+        parameters=[
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=a-b"),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            (206, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The requested byte range"
+            ),
+            403: ERROR_OUTPUT,
+            404: ERROR_OUTPUT,
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+    )
+    def get(self, request: Request, file_id: int) -> HttpResponseBase:
+        release_file = download_file_get(user=request.user, file_id=file_id)
+        return file_response(
+            request._request,
+            release_file,
+            filename=release_file.name.rsplit("/", 1)[-1],
+        )

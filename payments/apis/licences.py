@@ -1,0 +1,271 @@
+"""Licence tiers, purchases and grants over the API. Amounts are decimal strings of base units."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datasets_app.selectors import dataset_visible
+from marketplace.core.api import Pagination
+from marketplace.core.exceptions import NotFoundError
+from marketplace.core.models import User
+from payments.apis.money import BaseUnits, TokenOutput
+from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.services.licences import license_claim_free, license_tier_create
+from payments.services.purchases import purchase_confirm, purchase_create
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+class LicenseTierOutput(serializers.ModelSerializer[LicenseTier]):
+    dataset = serializers.CharField(source="dataset.slug")
+    price = BaseUnits()
+    token = TokenOutput(allow_null=True)
+    terms = serializers.CharField()
+    terms_hash = serializers.CharField()
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LicenseTier
+        fields = (
+            "id",
+            "dataset",
+            "name",
+            "spdx_id",
+            "custom_terms",
+            "terms",
+            "terms_hash",
+            "commercial",
+            "price",
+            "token",
+            "duration_seconds",
+            "covers",
+            "is_active",
+        )
+
+    def get_duration_seconds(self, tier: LicenseTier) -> int | None:
+        return int(tier.duration.total_seconds()) if tier.duration else None
+
+
+class LicenseTierInput(serializers.Serializer[Any]):
+    dataset = serializers.SlugField()
+    name = serializers.CharField(max_length=80)
+    spdx_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    custom_terms = serializers.CharField(required=False, allow_blank=True, default="")
+    commercial = serializers.BooleanField(required=False, default=False)
+    price = BaseUnits(required=False, default=0)
+    token_address = serializers.CharField(required=False, allow_blank=True, default="")
+    duration_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    covers = serializers.ChoiceField(
+        choices=["all", "released", "latest"], required=False, default="released"
+    )
+
+
+class LicenseTierListCreateApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="A dataset's licence tiers",
+        parameters=[OpenApiParameter("dataset", str, required=True)],
+        responses=LicenseTierOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        dataset = dataset_visible(slug=request.query_params.get("dataset", ""), user=request.user)
+        tiers = LicenseTier.objects.filter(dataset=dataset, is_active=True).select_related(
+            "dataset", "token"
+        )
+        return Response(LicenseTierOutput(tiers, many=True).data)
+
+    @extend_schema(
+        summary="Offer a licence tier on your dataset",
+        request=LicenseTierInput,
+        responses={201: LicenseTierOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = LicenseTierInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
+        address = values.pop("token_address")
+        token = None
+        if address:
+            token = Token.objects.filter(
+                chain_id=settings.CHAIN_ID, address__iexact=address
+            ).first()
+            if token is None:
+                raise NotFoundError("This token is not accepted here.", code="token_not_accepted")
+        seconds = values.pop("duration_seconds", None)
+        tier = license_tier_create(
+            dataset=dataset,
+            actor=_user(request),
+            token=token,
+            duration=timedelta(seconds=seconds) if seconds else None,
+            **values,
+        )
+        return Response(LicenseTierOutput(tier).data, status=status.HTTP_201_CREATED)
+
+
+class PurchaseOutput(serializers.ModelSerializer[Purchase]):
+    license = serializers.IntegerField(source="tier_id")
+    dataset = serializers.CharField(source="dataset.slug")
+    amount = BaseUnits()
+    token_address = serializers.CharField(source="token.address")
+    decimals = serializers.IntegerField(source="token.decimals")
+    grant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Purchase
+        fields = (
+            "id",
+            "license",
+            "dataset",
+            "amount",
+            "token_address",
+            "decimals",
+            "pay_to",
+            "chain_id",
+            "status",
+            "expires_at",
+            "tx_hash",
+            "confirmations",
+            "error_code",
+            "error_detail",
+            "paid_at",
+            "grant",
+        )
+
+    def get_grant(self, purchase: Purchase) -> int | None:
+        grant = LicenseGrant.objects.filter(purchase=purchase).values_list("pk", flat=True)
+        return grant.first()
+
+
+def _purchase(request: Request, purchase_id: int) -> Purchase:
+    return get_object_or_404(
+        Purchase.objects.select_related("dataset", "token"), pk=purchase_id, buyer=_user(request)
+    )
+
+
+class PurchaseCreateApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "write"  # noqa: S105 - a scope name
+
+    @extend_schema(
+        summary="Order a licence: returns what to pay, in which token, to which address",
+        request=inline_serializer("PurchaseInput", {"license": serializers.IntegerField()}),
+        responses={201: PurchaseOutput},
+    )
+    def post(self, request: Request) -> Response:
+        tier_id = request.data.get("license")
+        if not isinstance(tier_id, int) and not str(tier_id or "").isdigit():
+            raise NotFoundError('Name the licence tier: {"license": <id>}.', code="no_license")
+        tier = get_object_or_404(LicenseTier, pk=int(str(tier_id)))
+        purchase = purchase_create(buyer=_user(request), tier=tier)
+        return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
+
+
+class PurchaseListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My purchases, newest first", responses=PurchaseOutput(many=True))
+    def get(self, request: Request) -> Response:
+        purchases = Purchase.objects.filter(buyer=_user(request)).select_related("dataset", "token")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(purchases, request, view=self)
+        return paginator.get_paginated_response(PurchaseOutput(page, many=True).data)
+
+
+class PurchaseDetailApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="A purchase: awaiting_payment, confirming, paid, failed or expired",
+        responses=PurchaseOutput,
+    )
+    def get(self, request: Request, purchase_id: int) -> Response:
+        return Response(PurchaseOutput(_purchase(request, purchase_id)).data)
+
+
+class PurchaseConfirmApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "write"  # noqa: S105 - a scope name
+
+    @extend_schema(
+        summary="Say which transaction paid; it is verified on chain",
+        request=inline_serializer("ConfirmInput", {"tx_hash": serializers.CharField()}),
+        responses={202: PurchaseOutput},
+    )
+    def post(self, request: Request, purchase_id: int) -> Response:
+        purchase = purchase_confirm(
+            purchase=_purchase(request, purchase_id),
+            user=_user(request),
+            tx_hash=str(request.data.get("tx_hash", "")),
+        )
+        return Response(PurchaseOutput(purchase).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LicenseGrantOutput(serializers.ModelSerializer[LicenseGrant]):
+    dataset = serializers.CharField(source="dataset.slug")
+    tier = serializers.CharField(source="tier.name")
+    versions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LicenseGrant
+        fields = (
+            "id",
+            "dataset",
+            "tier",
+            "purchase",
+            "versions",
+            "covers_future",
+            "expires_at",
+            "revoked_at",
+            "created_at",
+            "receipt",
+            "signature",
+            "signer",
+        )
+
+    def get_versions(self, grant: LicenseGrant) -> list[int]:
+        return sorted(r.number for r in grant.releases.all())
+
+
+class LicenseGrantListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="My licences, each with its signed EIP-712 receipt",
+        responses=LicenseGrantOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        grants = (
+            LicenseGrant.objects.filter(buyer=_user(request))
+            .select_related("dataset", "tier")
+            .prefetch_related("releases")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(grants, request, view=self)
+        return paginator.get_paginated_response(LicenseGrantOutput(page, many=True).data)
+
+
+class LicenseClaimApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    token_scope = "write"  # noqa: S105 - a scope name
+
+    @extend_schema(
+        summary="Take a free tier's licence", request=None, responses={201: LicenseGrantOutput}
+    )
+    def post(self, request: Request, tier_id: int) -> Response:
+        tier = get_object_or_404(LicenseTier, pk=tier_id)
+        grant = license_claim_free(buyer=_user(request), tier=tier)
+        return Response(LicenseGrantOutput(grant).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,336 @@
+"""Licence pages: the owner's tiers, the dataset page's "Licences" card, buying (an order, paid
+from the buyer's wallet or by pasting the hash, verified on chain by a task while the page polls
+its status), free claims, the buyer's purchases, and each licence's signed receipt as JSON.
+
+Every write goes through the licence and purchase services; these views parse, call one
+service and redirect (PRG)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from datasets_app.models import Dataset
+from datasets_app.selectors import dataset_visible
+from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from marketplace.core.models import User
+from marketplace.core.pages import show_error
+from payments.enums import PurchaseStatus
+from payments.forms import LicenseTierForm, PurchaseHashForm
+from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.services.licences import license_claim_free, license_tier_create
+from payments.services.purchases import purchase_confirm, purchase_create
+from payments.templatetags.money import format_amount
+
+PURCHASES_PER_PAGE = 25
+# purchase_confirm's refusals that are about the hash typed: shown beside the field.
+HASH_ERRORS = ("bad_tx_hash", "tx_already_used")
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _dataset_or_404(request: HttpRequest, slug: str) -> Dataset:
+    try:
+        return dataset_visible(slug=slug, user=request.user)
+    except NotFoundError:
+        raise Http404("No such dataset.") from None
+
+
+def _dataset_url(dataset: Dataset, anchor: str = "") -> str:
+    return reverse("datasets:detail", kwargs={"slug": dataset.slug}) + anchor
+
+
+def duration_text(duration: timedelta | None) -> str:
+    """ "Perpetual", "30 days", "1 year": what a tier's duration means to a buyer."""
+    if duration is None:
+        return "Perpetual"
+    days = duration.days
+    if days and days % 365 == 0:
+        years = days // 365
+        return f"{years} year{'s' if years != 1 else ''}"
+    if days and duration == timedelta(days=days):
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = int(duration.total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+# ---------- the dataset page's card ----------
+
+
+@dataclass(frozen=True)
+class LicenceOffer:
+    tier: LicenseTier
+    duration: str
+
+
+@dataclass(frozen=True)
+class LicenceCard:
+    """What the dataset page's "Licences" card shows: the active tiers, the viewer's active
+    licence on the dataset (if any) and whether they may manage the tiers. Two queries."""
+
+    offers: list[LicenceOffer]
+    grant: LicenseGrant | None
+    can_manage: bool
+
+
+def _active_grant(user: Any, dataset: Dataset) -> LicenseGrant | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        LicenseGrant.objects.filter(buyer=user, dataset=dataset, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("tier")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
+    user = request.user
+    tiers = LicenseTier.objects.filter(dataset=dataset, is_active=True).select_related("token")
+    return LicenceCard(
+        offers=[LicenceOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
+        grant=_active_grant(user, dataset),
+        can_manage=user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id),
+    )
+
+
+# ---------- the owner's tiers ----------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
+    """The dataset owner lists the tiers and adds one."""
+    dataset = _dataset_or_404(request, slug)
+    user = _user(request)
+    if dataset.owner_id != user.pk and not user.is_staff:
+        raise PermissionDenied("Only the dataset's owner sets its licences.")
+    tokens = Token.objects.filter(is_active=True, chain_id=settings.CHAIN_ID).order_by("symbol")
+    form = LicenseTierForm(request.POST or None, tokens=tokens)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tier = license_tier_create(dataset=dataset, actor=user, **form.tier_kwargs())
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(exc.detail) from exc
+        except ApplicationError as exc:
+            show_error(request, exc, form)
+        else:
+            messages.success(request, f"Licence tier “{tier.name}” is offered on the dataset page.")
+            return redirect("licence-tiers", slug=dataset.slug)
+    tiers = [
+        LicenceOffer(tier=tier, duration=duration_text(tier.duration))
+        for tier in LicenseTier.objects.filter(dataset=dataset)
+        .select_related("token")
+        .annotate(grant_count=Count("grants"))
+        .order_by("-is_active", "price", "name")
+    ]
+    return render(
+        request,
+        "payments/licence_tiers.html",
+        {"dataset": dataset, "form": form, "tiers": tiers, "has_tokens": tokens.exists()},
+    )
+
+
+# ---------- buying and claiming ----------
+
+
+def _offered_tier(request: HttpRequest, tier_id: int) -> LicenseTier:
+    tier = get_object_or_404(LicenseTier.objects.select_related("dataset"), pk=tier_id)
+    _dataset_or_404(request, tier.dataset.slug)  # a hidden dataset's tiers do not exist
+    return tier
+
+
+@login_required
+@require_POST
+def licence_buy(request: HttpRequest, tier_id: int) -> HttpResponse:
+    """Order a paid tier and go to the order's page. An order of the same tier still waiting
+    for payment is reused, so a second click does not make a second order."""
+    tier = _offered_tier(request, tier_id)
+    user = _user(request)
+    open_order = (
+        Purchase.objects.filter(
+            buyer=user,
+            tier=tier,
+            status=PurchaseStatus.AWAITING_PAYMENT,
+            expires_at__gt=timezone.now(),
+            amount=tier.price,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if open_order is not None and tier.is_active:
+        return redirect("purchase-detail", purchase_id=open_order.pk)
+    try:
+        purchase = purchase_create(buyer=user, tier=tier)
+    except ApplicationError as exc:
+        show_error(request, exc)
+        return redirect(_dataset_url(tier.dataset, "#licences"))
+    return redirect("purchase-detail", purchase_id=purchase.pk)
+
+
+@login_required
+@require_POST
+def licence_claim(request: HttpRequest, tier_id: int) -> HttpResponse:
+    """Take a free tier's licence; its files are then in the library."""
+    tier = _offered_tier(request, tier_id)
+    try:
+        license_claim_free(buyer=_user(request), tier=tier)
+    except ApplicationError as exc:
+        show_error(request, exc)
+        return redirect(_dataset_url(tier.dataset, "#licences"))
+    messages.success(
+        request, f"You hold the “{tier.name}” licence of {tier.dataset.title}: download it here."
+    )
+    return redirect("library")
+
+
+# ---------- an order ----------
+
+
+def _own_purchase(request: HttpRequest, purchase_id: int) -> Purchase:
+    """The buyer's own order; anyone else's does not exist (404, not 403)."""
+    return get_object_or_404(
+        Purchase.objects.select_related("dataset", "token", "tier"),
+        pk=purchase_id,
+        buyer=_user(request),
+    )
+
+
+def _stage(purchase: Purchase, now: Any) -> str:
+    """Which block the page shows: pay, confirming, paid, failed or expired. An order past its
+    expiry reads as expired before the beat task marks it."""
+    past_expiry = purchase.expires_at <= now
+    if purchase.status == PurchaseStatus.AWAITING_PAYMENT:
+        return "expired" if past_expiry else "pay"
+    return str(purchase.status)
+
+
+def _purchase_context(
+    request: HttpRequest, purchase: Purchase, pay_form: PurchaseHashForm | None = None
+) -> dict[str, Any]:
+    now = timezone.now()
+    grant = (
+        LicenseGrant.objects.filter(purchase=purchase).first()
+        if purchase.status == PurchaseStatus.PAID
+        else None
+    )
+    stage = _stage(purchase, now)
+    seconds_left = max(int((purchase.expires_at - now).total_seconds()), 0)
+    token = purchase.token
+    return {
+        "purchase": purchase,
+        "now": now,
+        # For copying into a wallet: exact, without thousands separators.
+        "amount_text": format_amount(int(purchase.amount), token.decimals).replace(",", ""),
+        "seconds_left": seconds_left,
+        "minutes_left": -(-seconds_left // 60),
+        "tier": purchase.tier,
+        "dataset": purchase.dataset,
+        "token": token,
+        "grant": grant,
+        "stage": stage,
+        # A failed order can be paid again (or given the right hash) until it expires.
+        "can_pay": stage == "pay" or (stage == "failed" and purchase.expires_at > now),
+        "duration": duration_text(purchase.tier.duration),
+        "confirmations_needed": int(settings.CHAIN_CONFIRMATIONS),
+        "pay_form": pay_form or PurchaseHashForm(),
+    }
+
+
+@login_required
+@require_GET
+def purchase_detail(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    """The order. htmx polls it for the status block alone while the payment confirms; once it
+    settles, the whole page reloads to show the outcome."""
+    purchase = _own_purchase(request, purchase_id)
+    if request.headers.get("HX-Request"):
+        response = render(
+            request, "payments/_purchase_status.html", _purchase_context(request, purchase)
+        )
+        if purchase.status != PurchaseStatus.CONFIRMING:
+            response["HX-Refresh"] = "true"
+        return response
+    response = render(
+        request, "payments/purchase_detail.html", _purchase_context(request, purchase)
+    )
+    response["Cache-Control"] = "private, no-store"  # the status changes under it
+    return response
+
+
+@login_required
+@require_POST
+def purchase_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    """The buyer submits the hash of the transfer that paid (the wallet button posts it too)."""
+    purchase = _own_purchase(request, purchase_id)
+    form = PurchaseHashForm(request.POST)
+    if form.is_valid():
+        try:
+            purchase_confirm(
+                purchase=purchase, user=_user(request), tx_hash=form.cleaned_data["tx_hash"]
+            )
+        except NotFoundError:
+            raise Http404("No such purchase.") from None
+        except ApplicationError as exc:
+            if exc.code not in HASH_ERRORS:
+                show_error(request, exc)
+                return redirect("purchase-detail", purchase_id=purchase.pk)
+            form.add_error("tx_hash", exc.detail)
+        else:
+            messages.success(request, "Payment received: it is being confirmed on chain.")
+            return redirect("purchase-detail", purchase_id=purchase.pk)
+    return render(
+        request,
+        "payments/purchase_detail.html",
+        _purchase_context(request, purchase, pay_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_GET
+def purchase_list(request: HttpRequest) -> HttpResponse:
+    purchases = Purchase.objects.filter(buyer=_user(request)).select_related(
+        "dataset", "token", "tier"
+    )
+    page = Paginator(purchases, PURCHASES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "payments/purchase_list.html", {"page": page, "now": timezone.now()})
+
+
+# ---------- receipts ----------
+
+
+@login_required
+@require_GET
+def licence_receipt(request: HttpRequest, grant_id: int) -> HttpResponse:
+    """The licence's EIP-712 receipt and the platform's signature, as a file to keep: anyone
+    can check it with the signer's address (``licence_receipt_verify``)."""
+    grant = get_object_or_404(
+        LicenseGrant.objects.select_related("dataset"), pk=grant_id, buyer=_user(request)
+    )
+    response = JsonResponse(
+        {"typed_data": grant.receipt, "signature": grant.signature, "signer": grant.signer},
+        json_dumps_params={"indent": 2},
+    )
+    filename = f"{grant.dataset.slug}-licence-{grant.pk}-receipt.json"
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

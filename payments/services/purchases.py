@@ -1,0 +1,475 @@
+"""Buying a licence on chain, exactly once, and sharing the sale.
+
+1. ``purchase_create``: an order with the amount (base units), token, pay-to address (the
+   treasury) and chain id, valid ``PURCHASE_TTL_SECONDS``.
+2. The buyer's wallet pays; ``purchase_confirm`` records the hash and queues
+   ``purchase_verify``, which checks the receipt and its ``Transfer`` log on our own RPC
+   (token, from = buyer, to = treasury, amount, ``CHAIN_CONFIRMATIONS``, hash never credited:
+   ``CreditedTransfer``'s unique key) and then, in one transaction: credits the sale to the
+   ledger split three ways, records the contributors' and owner's shares as rewards (paid by
+   the payout path), and grants the licence with its signed receipt.
+3. ``purchases_scan`` (beat) reads the ``Transfer`` logs to the treasury and matches payments
+   whose hash never reached us to the buyer's open order, so closing the tab loses nothing.
+   It also re-reads recent credited payments: one a re-org removed is flagged for staff.
+
+Split of a price P: fee = P * ``PLATFORM_FEE_BPS`` / 10,000; contributors = P *
+``CONTRIBUTOR_SHARE_BPS`` / 10,000, divided by each contributor's quality-weighted accepted rows
+in the sold version (items of the latest ready release, i.e. created before it was built);
+the owner gets the rest, including every rounding remainder: the parts always sum to P.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from datasets_app.enums import ContributionStatus
+from datasets_app.models import DatasetRelease
+from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
+from marketplace.core.models import User
+from marketplace.core.services import audit_log_record
+from payments.enums import LedgerKind, PurchaseStatus, RewardLineKind, RewardSource
+from payments.exceptions import PurchaseError
+from payments.integrations.chain import ChainClient, ChainError
+from payments.models import (
+    BountyFunding,
+    ChainCursor,
+    CreditedTransfer,
+    LicenseGrant,
+    LicenseTier,
+    Purchase,
+    Reward,
+    RewardLine,
+    Token,
+)
+from payments.services.funding import treasury_address
+from payments.services.ledger import FEES, WORLD, Move, ledger_post, user_code
+from payments.services.licences import license_grant_create, ready_releases
+from payments.services.payouts import hot_wallet_lock
+from payments.services.rewards import MICRO
+from payments.services.transfers import (
+    TransferError,
+    VerifiedTransfer,
+    erc20_transfer_verify,
+    transfer_credit_once,
+    transfer_error_is_transient,
+)
+
+logger = logging.getLogger(__name__)
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+OPEN = (PurchaseStatus.AWAITING_PAYMENT, PurchaseStatus.EXPIRED, PurchaseStatus.FAILED)
+SCANNER = "purchases"
+REORG_WINDOW = timedelta(hours=6)  # how far back credited payments are re-read
+
+
+@transaction.atomic
+def purchase_create(*, buyer: User, tier: LicenseTier) -> Purchase:
+    tier = LicenseTier.objects.select_related("dataset", "token").get(pk=tier.pk)
+    if not tier.is_active or not tier.dataset.is_public:
+        raise PurchaseError("This licence is not offered.", code="tier_unavailable")
+    if tier.is_free or tier.token is None:
+        raise PurchaseError("This licence is free: claim it instead.", code="free_tier")
+    if not tier.token.is_active:
+        raise PurchaseError("This licence's token is no longer accepted.", code="token_inactive")
+    if not ready_releases(tier.dataset):
+        raise PurchaseError(
+            "This dataset has no published version to license yet.", code="no_release"
+        )
+    purchase = Purchase.objects.create(
+        buyer=buyer,
+        tier=tier,
+        dataset=tier.dataset,
+        token=tier.token,
+        amount=tier.price,
+        pay_to=treasury_address(),
+        chain_id=settings.CHAIN_ID,
+        expires_at=timezone.now() + timedelta(seconds=settings.PURCHASE_TTL_SECONDS),
+    )
+    audit_log_record(
+        action="purchase.created",
+        actor=buyer,
+        target=purchase,
+        data={"tier": tier.pk, "amount": str(tier.price)},
+    )
+    return purchase
+
+
+@transaction.atomic
+def purchase_confirm(*, purchase: Purchase, user: User, tx_hash: str) -> Purchase:
+    """The buyer says which transaction paid; it is verified on chain by a task."""
+    from payments.tasks import verify_purchase
+
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if purchase.buyer_id != user.pk:
+        raise NotFoundError("No such purchase.")
+    if purchase.status not in OPEN:
+        raise PurchaseError(
+            "This purchase is already paid or being confirmed.",
+            code="not_awaiting_payment",
+            status_code=409,
+        )
+    tx_hash = tx_hash.strip().lower()
+    if not _TX_HASH.fullmatch(tx_hash):
+        raise PurchaseError(
+            "That is not a transaction hash (0x and 64 hex digits).", code="bad_tx_hash"
+        )
+    if (
+        CreditedTransfer.objects.filter(chain_id=purchase.chain_id, tx_hash=tx_hash).exists()
+        or BountyFunding.objects.filter(chain_id=purchase.chain_id, tx_hash=tx_hash).exists()
+        or Purchase.objects.filter(chain_id=purchase.chain_id, tx_hash=tx_hash)
+        .exclude(pk=purchase.pk)
+        .exists()
+    ):
+        raise PurchaseError(
+            "This transaction has already paid for something.",
+            code="tx_already_used",
+            status_code=409,
+        )
+    _start_confirming(purchase, tx_hash)
+    transaction.on_commit(lambda: verify_purchase.delay(purchase.pk))
+    return purchase
+
+
+def _start_confirming(purchase: Purchase, tx_hash: str) -> None:
+    purchase.tx_hash = tx_hash
+    purchase.status = PurchaseStatus.CONFIRMING
+    purchase.error_code = purchase.error_detail = ""
+    purchase.save(update_fields=["tx_hash", "status", "error_code", "error_detail"])
+    audit_log_record(action="purchase.payment_submitted", target=purchase, data={"tx": tx_hash})
+
+
+def purchase_verify(*, purchase_id: int, client: ChainClient | None = None) -> str:
+    """Check a confirming purchase's payment once; returns its status. Transient answers are
+    recorded and raised for the task to retry until ``PURCHASE_VERIFY_TIMEOUT_SECONDS``."""
+    with transaction.atomic():
+        outcome = _verify_locked(purchase_id, client or ChainClient.from_settings())
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError | ChainError:
+    purchase = (
+        Purchase.objects.select_for_update()
+        .select_related("buyer", "token", "tier__dataset")
+        .filter(pk=purchase_id)
+        .first()
+    )
+    if purchase is None:
+        raise NotFoundError("No such purchase.")
+    if purchase.status != PurchaseStatus.CONFIRMING:
+        return purchase.status
+    purchase.attempts += 1
+    try:
+        verified = erc20_transfer_verify(
+            client=client,
+            tx_hash=purchase.tx_hash,
+            token_address=purchase.token.address,
+            sender=purchase.buyer.address,
+            recipient=purchase.pay_to,
+            min_amount=int(purchase.amount),
+            confirmations=int(settings.CHAIN_CONFIRMATIONS),
+        )
+    except (TransferError, ChainError) as exc:
+        waited = (timezone.now() - purchase.created_at).total_seconds()
+        purchase.error_code = exc.code
+        purchase.error_detail = exc.detail[:500]
+        if transfer_error_is_transient(exc) and waited < settings.PURCHASE_VERIFY_TIMEOUT_SECONDS:
+            if exc.code == "not_confirmed":
+                purchase.confirmations = int(str(exc.extra.get("have", 0)))
+            purchase.save(update_fields=["attempts", "confirmations", "error_code", "error_detail"])
+            return exc
+        purchase.status = PurchaseStatus.FAILED
+        purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
+        audit_log_record(
+            action="purchase.failed",
+            target=purchase,
+            data={"code": exc.code, "detail": exc.detail},
+        )
+        return purchase.status
+    credited = transfer_credit_once(
+        chain_id=purchase.chain_id,
+        verified=verified,
+        token=purchase.token,
+        purpose=f"purchase:{purchase.pk}",
+    )
+    if credited is None:
+        purchase.status = PurchaseStatus.FAILED
+        purchase.error_code = "tx_already_used"
+        purchase.error_detail = "This transaction has already paid for something else."
+        purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
+        return purchase.status
+    _pay(purchase, verified, credited)
+    return purchase.status
+
+
+def _pay(purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTransfer) -> None:
+    purchase.status = PurchaseStatus.PAID
+    purchase.credited = credited
+    purchase.confirmations = verified.confirmations
+    purchase.paid_at = timezone.now()
+    purchase.error_code = purchase.error_detail = ""
+    purchase.save()
+    sale_share(purchase=purchase, received=verified.amount)
+    license_grant_create(buyer=purchase.buyer, tier=purchase.tier, purchase=purchase)
+    audit_log_record(
+        action="purchase.paid",
+        target=purchase,
+        data={"tx": verified.tx_hash, "amount": str(verified.amount)},
+    )
+
+
+def _contributor_weights(
+    purchase: Purchase,
+) -> tuple[DatasetRelease | None, dict[int, int], dict[int, list[tuple[int, int, int]]]]:
+    """The sold version, and per contributor: quality-weighted accepted rows (millionths) in
+    it, and per contribution (for the reward lines)."""
+    release = ready_releases(purchase.dataset)[-1:]
+    if not release:
+        return None, {}, {}
+    sold = release[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.contributor_id, c.id, count(i.id),
+                   sum(round(greatest(least(i.quality_score, 1), 0) * %s))::bigint
+              FROM datasets_app_item i
+              JOIN datasets_app_contribution c ON c.id = i.contribution_id
+             WHERE i.dataset_id = %s AND i.created_at <= %s
+               AND NOT i.is_hidden AND NOT i.is_gold AND c.status = ANY(%s)
+             GROUP BY c.contributor_id, c.id
+            """,
+            [
+                MICRO,
+                purchase.dataset_id,
+                sold.created_at,
+                [str(ContributionStatus.ACCEPTED), str(ContributionStatus.PARTIALLY_ACCEPTED)],
+            ],
+        )
+        rows = cursor.fetchall()
+    per_user: dict[int, int] = defaultdict(int)
+    per_contribution: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for user_id, contribution_id, units, weighted in rows:
+        per_user[user_id] += int(weighted)
+        per_contribution[user_id].append((contribution_id, int(units), int(weighted)))
+    return sold, dict(per_user), dict(per_contribution)
+
+
+def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
+    """Split a sale into fee, owner and contributors as one ledger transaction, and record each
+    person's part as a reward (paid by the payout path). Returns user id -> amount."""
+    fee = received * settings.PLATFORM_FEE_BPS // 10_000
+    pool = received * settings.CONTRIBUTOR_SHARE_BPS // 10_000
+    sold, weights, lines = _contributor_weights(purchase)
+    total_weight = sum(weights.values())
+    shares = {user: pool * w // total_weight for user, w in weights.items()} if total_weight else {}
+    owner_id = purchase.dataset.owner_id
+    owner_amount = received - fee - sum(shares.values())  # the rest, remainders included
+    by_user: dict[int, int] = defaultdict(int)
+    for user, amount in shares.items():
+        by_user[user] += amount
+    by_user[owner_id] += owner_amount
+    moves = [Move(WORLD, FEES, fee)] if fee else []
+    moves += [Move(WORLD, user_code(u), a) for u, a in sorted(by_user.items()) if a > 0]
+    ledger_post(
+        kind=LedgerKind.SALE,
+        token=purchase.token,
+        moves=moves,
+        idempotency_key=f"sale:{purchase.pk}",
+        memo=f"licence sale {purchase.pk}",
+    )
+    basis = {
+        "sale": {
+            "purchase": purchase.pk,
+            "price": str(received),
+            "platform_fee": str(fee),
+            "platform_fee_bps": settings.PLATFORM_FEE_BPS,
+            "contributors_share": str(pool),
+            "contributor_share_bps": settings.CONTRIBUTOR_SHARE_BPS,
+            "version": f"v{sold.number}" if sold else None,
+            "weighted_rows_total": total_weight / MICRO,
+        }
+    }
+    for user, amount in sorted(by_user.items()):
+        if amount <= 0:
+            continue
+        reward = Reward.objects.create(
+            source=RewardSource.SALE,
+            purchase=purchase,
+            user_id=user,
+            token=purchase.token,
+            amount=amount,
+            basis={
+                **basis,
+                "owner_share": str(owner_amount) if user == owner_id else None,
+                "your_weighted_rows": weights.get(user, 0) / MICRO,
+            },
+        )
+        if user == owner_id and owner_amount > 0:
+            RewardLine.objects.create(
+                reward=reward,
+                kind=RewardLineKind.OWNER,
+                units=0,
+                weighted_micro=0,
+                demand=owner_amount,
+                amount=owner_amount,
+            )
+        for contribution_id, units, weighted in lines.get(user, []):
+            part = pool * weighted // total_weight if total_weight else 0
+            RewardLine.objects.create(
+                reward=reward,
+                kind=RewardLineKind.ROWS,
+                contribution_id=contribution_id,
+                units=units,
+                weighted_micro=weighted,
+                demand=part,
+                amount=part,
+            )
+    return dict(by_user)
+
+
+def purchases_scan(*, client: ChainClient | None = None) -> int:
+    """Match transfers to the treasury whose hash never reached us to open orders (the buyer
+    closed the tab), then re-read recent credited payments for re-orgs. Returns matches."""
+    client = client or ChainClient.from_settings()
+    treasury = treasury_address()
+    head = client.block_number()
+    safe = head - int(settings.CHAIN_CONFIRMATIONS) + 1
+    cursor, _ = ChainCursor.objects.get_or_create(
+        name=SCANNER, defaults={"block": max(settings.CHAIN_SCAN_FROM_BLOCK - 1, 0)}
+    )
+    matched = 0
+    if safe > cursor.block:
+        tokens = Token.objects.filter(
+            pk__in=Purchase.objects.filter(status__in=OPEN).values("token")
+        )
+        for token in tokens:
+            logs = client.transfer_logs(
+                token_address=token.address,
+                to_address=treasury,
+                from_block=cursor.block + 1,
+                to_block=safe,
+            )
+            for log in logs:
+                matched += _match(log.tx_hash, log.from_address, log.value, token)
+        ChainCursor.objects.filter(pk=cursor.pk).update(block=safe, updated_at=timezone.now())
+    _reorg_check(client)
+    return matched
+
+
+def _match(tx_hash: str, sender: str, value: int, token: Token) -> int:
+    chain_id = settings.CHAIN_ID
+    with transaction.atomic():
+        if (
+            CreditedTransfer.objects.filter(chain_id=chain_id, tx_hash=tx_hash).exists()
+            or Purchase.objects.filter(chain_id=chain_id, tx_hash=tx_hash).exists()
+            or BountyFunding.objects.filter(chain_id=chain_id, tx_hash=tx_hash).exists()
+        ):
+            return 0
+        purchase = (
+            Purchase.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=OPEN,
+                token=token,
+                buyer__address__iexact=sender,
+                amount__lte=value,
+            )
+            .order_by("created_at")
+            .first()
+        )
+        if purchase is None:
+            return 0
+        _start_confirming(purchase, tx_hash)
+    try:
+        purchase_verify(purchase_id=purchase.pk)
+    except (TransferError, ChainError) as exc:
+        logger.info("scanned purchase %s not verified yet: %s", purchase.pk, exc.detail)
+    return 1
+
+
+def _reorg_check(client: ChainClient) -> None:
+    """A credited payment whose transaction left the chain (or moved to another block) is
+    flagged for staff; the licence stays until they decide (revoke, or nothing)."""
+    since = timezone.now() - REORG_WINDOW
+    recent = Purchase.objects.filter(
+        status=PurchaseStatus.PAID, paid_at__gte=since, flagged=""
+    ).select_related("credited")
+    for purchase in recent:
+        credited = purchase.credited
+        if credited is None:
+            continue
+        receipt = client.transfer_receipt(credited.tx_hash)
+        if receipt is not None and receipt.succeeded and receipt.block_hash == credited.block_hash:
+            continue
+        reason = (
+            "The payment is no longer on the chain (re-org)."
+            if receipt is None
+            else "The payment moved to another block (re-org): check it."
+        )
+        Purchase.objects.filter(pk=purchase.pk).update(flagged=reason)
+        audit_log_record(action="purchase.flagged", target=purchase, data={"reason": reason})
+
+
+def purchases_expire() -> int:
+    """Orders nobody paid in time are expired (a late payment is still matched by the scan)."""
+    return Purchase.objects.filter(
+        status=PurchaseStatus.AWAITING_PAYMENT, expires_at__lt=timezone.now()
+    ).update(status=PurchaseStatus.EXPIRED)
+
+
+@transaction.atomic
+def purchase_refund(*, purchase: Purchase, actor: User, reason: str) -> Purchase:
+    """Staff refund a paid purchase: the price goes back to the buyer's wallet on chain from
+    the hot wallet, the licence is revoked, and the sale is reversed in the ledger (the shares
+    not yet paid out are taken back; what was paid out is covered by the platform's fees)."""
+    from payments.services.licences import license_grant_revoke
+    from payments.services.rewards import reward_reverse_silently
+
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only staff refund purchases.")
+    if not reason.strip():
+        raise PurchaseError("Give a reason: it goes to the audit log.", code="reason_required")
+    purchase = (
+        Purchase.objects.select_for_update().select_related("buyer", "token").get(pk=purchase.pk)
+    )
+    if purchase.status != PurchaseStatus.PAID or purchase.refunded_at is not None:
+        raise PurchaseError("Only a paid purchase can be refunded, once.", code="not_refundable")
+    amount = int(purchase.credited.amount) if purchase.credited else int(purchase.amount)
+    # Shares not yet in a payout go back to the platform; paid ones are the platform's cost.
+    for reward in Reward.objects.filter(purchase=purchase):
+        reward_reverse_silently(reward=reward, actor=actor, reason=f"refund: {reason}")
+    purchase.refunded_at = timezone.now()
+    ledger_post(
+        kind=LedgerKind.REFUND,
+        token=purchase.token,
+        moves=[Move(FEES, WORLD, amount)],
+        idempotency_key=f"refund:{purchase.pk}",
+        memo=reason,
+        actor=actor,
+    )
+    grant = LicenseGrant.objects.filter(purchase=purchase).first()
+    if grant is not None:
+        license_grant_revoke(grant=grant, actor=actor, reason=f"refunded: {reason}")
+    # Last, so nothing after it can fail and roll the books back once the tokens left; sent
+    # under the hot wallet's lock so it never races a payout for a nonce.
+    with hot_wallet_lock(wait=True):
+        client = ChainClient.from_settings().with_token(purchase.token.address)
+        purchase.refund_tx_hash = client.token_transfer(
+            private_key=settings.HOT_WALLET_PRIVATE_KEY,
+            to=purchase.buyer.address,
+            amount=amount,
+        )
+    purchase.save(update_fields=["refunded_at", "refund_tx_hash"])
+    audit_log_record(
+        action="purchase.refunded",
+        actor=actor,
+        target=purchase,
+        data={"amount": str(amount), "tx": purchase.refund_tx_hash, "reason": reason},
+    )
+    return purchase
