@@ -59,7 +59,7 @@ class Dataset(BaseModel):
         default="reject",
     )
     near_duplicate_threshold = models.FloatField(
-        default=0.8,
+        default=0.7,
         validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
         help_text="Estimated Jaccard similarity above which a text row is a near-duplicate.",
     )

@@ -1,12 +1,13 @@
 """Consensus on labels, and the credibility of labelers.
 
 When an item has its k labels, ``item_consensus_update`` decides its label by majority weighted
-by each labeler's credibility, and moves every labeler's credibility towards what the round
-showed (agreement with consensus; gold answers count when they are given). Periodically,
-``dataset_consensus_refresh`` re-decides all finished items of a dataset together with
-Dawid-Skene (each labeler's confusion matrix, gold items clamped), which catches spammers and
-always-the-same-answer labelers that a plain majority follows, and stores the dataset's
-Krippendorff's alpha.
+by each labeler's credibility (a split vote below ``CONSENSUS_MIN_CONFIDENCE`` first asks for
+up to ``CONSENSUS_EXTRA_LABELS`` more labels, one at a time), and moves every labeler's
+credibility towards what the round showed (agreement with consensus; gold answers count when
+they are given). Periodically, ``dataset_consensus_refresh`` re-decides all finished items of a
+dataset together with Dawid-Skene (each labeler's confusion matrix, gold items clamped), which
+catches spammers and always-the-same-answer labelers that a plain majority follows, and stores
+the dataset's Krippendorff's alpha.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
@@ -106,6 +108,15 @@ def item_consensus_update(*, item_id: int) -> Any:
     if decided is None or decided[0] is None:
         return None  # no majority (free text that nobody agrees on): more labels may settle it
     label, confidence = decided
+    # (1e-9: a 3-of-4 share computed in floats is 0.7499..., and should count as 0.75.)
+    if confidence + 1e-9 < settings.CONSENSUS_MIN_CONFIDENCE and len(labels) < (
+        dataset.labels_per_item + settings.CONSENSUS_EXTRA_LABELS
+    ):
+        # A split vote: ask one more labeler rather than let the narrowest majority decide
+        # (a pair of colluding or careless accounts is outvoted by a third honest label).
+        if item.slots_open == 0:
+            Item.objects.filter(pk=item.pk).update(slots_open=F("slots_open") + 1)
+        return None
     item.consensus_label = _decoded(dataset, label)
     item.consensus_confidence = float(confidence)
     item.consensus_at = timezone.now()

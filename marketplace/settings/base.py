@@ -289,6 +289,10 @@ VALIDATION_SHARD_ROWS = env.int("VALIDATION_SHARD_ROWS", default=200_000)
 # Releases: rows per Parquet shard, and the silence after which a building release is re-sent.
 RELEASE_SHARD_ROWS = env.int("RELEASE_SHARD_ROWS", default=500_000)
 RELEASE_STUCK_SECONDS = env.int("RELEASE_STUCK_SECONDS", default=900)
+# A split vote (winning share of credibility below this) opens one more label slot, up to this
+# many beyond k, before consensus is decided.
+CONSENSUS_MIN_CONFIDENCE = env.float("CONSENSUS_MIN_CONFIDENCE", default=0.8)
+CONSENSUS_EXTRA_LABELS = env.int("CONSENSUS_EXTRA_LABELS", default=2)
 # The queue hands out a random one of the oldest this-many open items (1: strictly oldest first).
 LABEL_QUEUE_SPREAD = env.int("LABEL_QUEUE_SPREAD", default=32)
 LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=600)

@@ -27,6 +27,7 @@ def label(item: Item, user, value) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_an_item_with_k_labels_gets_the_majority_and_labelers_credibility_moves(settings):
+    settings.CONSENSUS_EXTRA_LABELS = 0  # a 2-1 split is decided at once here
     dataset = DatasetFactory.create(labels_per_item=3)
     item = ItemFactory.create(dataset=dataset)
     a, b, c = UserFactory.create_batch(3)
@@ -110,3 +111,29 @@ def test_dawid_skene_refresh_overrules_a_majority_of_spammers():
     assert sum(decided[i] == truth[i] for i in truth) / len(truth) >= 0.98
     dataset.refresh_from_db()
     assert dataset.agreement_alpha is not None and outcome["alpha"] == dataset.agreement_alpha
+
+
+def test_a_split_vote_asks_for_more_labels_before_deciding(settings):
+    settings.CONSENSUS_MIN_CONFIDENCE = 0.7
+    settings.CONSENSUS_EXTRA_LABELS = 2
+    dataset = DatasetFactory.create(labels_per_item=3)
+    item = ItemFactory.create(dataset=dataset, slots_open=0)
+    a, b, c, d, e = UserFactory.create_batch(5)
+    for user, value in ((a, "positive"), (b, "positive"), (c, "negative")):
+        label(item, user, value)
+    assert item_consensus_update(item_id=item.pk) is None  # 2-1: one more label is asked for
+    item.refresh_from_db()
+    assert item.slots_open == 1 and item.consensus_label is None
+    assert not LabelerCredibility.objects.filter(compared__gt=0).exists()
+    label(item, d, "positive")
+    assert item_consensus_update(item_id=item.pk) == "positive"  # 3-1 is clear enough
+    item.refresh_from_db()
+    assert item.consensus_at is not None
+
+    # A split that stays split is decided at k + CONSENSUS_EXTRA_LABELS labels.
+    tied = ItemFactory.create(dataset=dataset, slots_open=0)
+    for user, value in ((a, "positive"), (b, "negative"), (c, "neutral"), (d, "positive")):
+        label(tied, user, value)
+    assert item_consensus_update(item_id=tied.pk) is None
+    label(tied, e, "negative")
+    assert item_consensus_update(item_id=tied.pk) is not None
