@@ -244,7 +244,12 @@ def test_a_build_backs_off_while_another_run_holds_the_release(dataset):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_builds_at_once_make_one_release():
+def test_two_builds_at_once_make_one_release(monkeypatch: pytest.MonkeyPatch):
+    from datasets_app import release_tasks
+
+    # The publish's own enqueue would reach the session's real worker (if a test started one)
+    # and make it a third builder: this test races exactly two.
+    monkeypatch.setattr(release_tasks.build_release, "delay", lambda *args, **kwargs: None)
     dataset = DatasetFactory.create(columns=COLUMNS)
     add_items(dataset, ["positive", "neutral", None])
     release = release_publish(dataset=dataset, actor=dataset.owner)
