@@ -47,4 +47,9 @@ def test_seed_demo_funds_a_demo_bounty_on_the_local_chain(settings, anvil, tmp_p
     call_command("seed_demo", stdout=StringIO())  # idempotent
     bounty = Bounty.objects.get()
     assert bounty.status == "open"
+    from datasets_app.models import DatasetRelease
+    from payments.models import LicenseTier
+
+    assert DatasetRelease.objects.get().status == "ready"
+    assert sorted(LicenseTier.objects.values_list("name", flat=True)) == ["Commercial", "Research"]
     assert ledger_balance(token=token, code=bounty.ledger_code) == 10_000 * 10**token.decimals

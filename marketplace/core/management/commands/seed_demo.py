@@ -69,6 +69,7 @@ class Command(BaseCommand):
             created += 1
         self._seed_dataset()
         self._seed_bounty()
+        self._seed_release_and_licences()
         admin = dev_accounts()[0].address
         self.stdout.write(
             f"demo users: {created} created, {len(DEMO_NAMES) - created} already there"
@@ -186,3 +187,44 @@ class Command(BaseCommand):
             self.stdout.write(f"demo bounty: not funded ({exc.detail})")
             return
         self.stdout.write(f"demo bounty: /bounties/{bounty.pk}/ ({status})")
+
+    def _seed_release_and_licences(self) -> None:
+        """Version v1 of the demo dataset, built here, and two licences to buy or take: a paid
+        commercial one in the demo token and a free research one."""
+        from datetime import timedelta
+
+        from datasets_app.models import Dataset, DatasetRelease
+        from datasets_app.services.releases import release_build, release_publish
+        from payments.models import LicenseTier, Token
+        from payments.services.licences import license_tier_create
+
+        dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
+        if dataset is None:
+            return
+        owner = dataset.owner
+        if not DatasetRelease.objects.filter(dataset=dataset).exists():
+            release = release_publish(dataset=dataset, actor=owner, notes="First public version.")
+            release_build(release_id=release.pk)  # a worker would too; the second run is a no-op
+            self.stdout.write(f"demo release: /datasets/{dataset.slug}/versions/1/")
+        if LicenseTier.objects.filter(dataset=dataset).exists():
+            return
+        license_tier_create(
+            dataset=dataset,
+            actor=owner,
+            name="Research",
+            custom_terms="Non-commercial research and teaching; cite the dataset.",
+        )
+        token = Token.objects.filter(address=settings.TOKEN_ADDRESS).first()
+        if token is not None:
+            license_tier_create(
+                dataset=dataset,
+                actor=owner,
+                name="Commercial",
+                spdx_id="CC-BY-4.0",
+                commercial=True,
+                price=25 * 10**token.decimals,
+                token=token,
+                duration=timedelta(days=365),
+                covers="all",
+            )
+        self.stdout.write(f"demo licences: /datasets/{dataset.slug}/licences/")
