@@ -24,7 +24,7 @@ from payments.enums import BountyStatus
 from payments.forms import BountyForm, FundingHashForm
 from payments.integrations.chain import ChainError
 from payments.models import Bounty, BountyFunding, Token
-from payments.selectors import bounty_get, bounty_pool_progress
+from payments.selectors import bounty_get, bounty_pool_progress, tokens_accepted
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
 from payments.templatetags.money import format_amount
@@ -129,7 +129,7 @@ def bounty_new(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if dataset.owner_id != user.pk and not user.is_staff:
         raise PermissionDenied("Only the dataset's owner can put a bounty on it.")
-    tokens = Token.objects.filter(is_active=True, chain_id=settings.CHAIN_ID).order_by("symbol")
+    tokens = tokens_accepted()
     form = BountyForm(request.POST or None, tokens=tokens)
     if request.method == "POST" and form.is_valid():
         try:

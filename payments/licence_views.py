@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +30,8 @@ from marketplace.core.models import User
 from marketplace.core.pages import show_error
 from payments.enums import PurchaseStatus
 from payments.forms import LicenseTierForm, PurchaseHashForm
-from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.models import LicenseGrant, LicenseTier, Purchase
+from payments.selectors import license_grant_active, license_tier_list, tokens_accepted
 from payments.services.licences import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 from payments.templatetags.money import format_amount
@@ -89,24 +89,12 @@ class LicenceCard:
     can_manage: bool
 
 
-def _active_grant(user: Any, dataset: Dataset) -> LicenseGrant | None:
-    if not user.is_authenticated:
-        return None
-    return (
-        LicenseGrant.objects.filter(buyer=user, dataset=dataset, revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .select_related("tier")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
 def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
     user = request.user
-    tiers = LicenseTier.objects.filter(dataset=dataset, is_active=True).select_related("token")
+    tiers = license_tier_list(dataset=dataset)
     return LicenceCard(
         offers=[LicenceOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
-        grant=_active_grant(user, dataset),
+        grant=license_grant_active(user=user, dataset=dataset),
         can_manage=user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id),
     )
 
@@ -122,7 +110,7 @@ def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
     user = _user(request)
     if dataset.owner_id != user.pk and not user.is_staff:
         raise PermissionDenied("Only the dataset's owner sets its licences.")
-    tokens = Token.objects.filter(is_active=True, chain_id=settings.CHAIN_ID).order_by("symbol")
+    tokens = tokens_accepted()
     form = LicenseTierForm(request.POST or None, tokens=tokens)
     if request.method == "POST" and form.is_valid():
         try:
@@ -136,10 +124,7 @@ def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("licence-tiers", slug=dataset.slug)
     tiers = [
         LicenceOffer(tier=tier, duration=duration_text(tier.duration))
-        for tier in LicenseTier.objects.filter(dataset=dataset)
-        .select_related("token")
-        .annotate(grant_count=Count("grants"))
-        .order_by("-is_active", "price", "name")
+        for tier in license_tier_list(dataset=dataset, active_only=False)
     ]
     return render(
         request,
@@ -163,22 +148,8 @@ def licence_buy(request: HttpRequest, tier_id: int) -> HttpResponse:
     """Order a paid tier and go to the order's page. An order of the same tier still waiting
     for payment is reused, so a second click does not make a second order."""
     tier = _offered_tier(request, tier_id)
-    user = _user(request)
-    open_order = (
-        Purchase.objects.filter(
-            buyer=user,
-            tier=tier,
-            status=PurchaseStatus.AWAITING_PAYMENT,
-            expires_at__gt=timezone.now(),
-            amount=tier.price,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if open_order is not None and tier.is_active:
-        return redirect("purchase-detail", purchase_id=open_order.pk)
     try:
-        purchase = purchase_create(buyer=user, tier=tier)
+        purchase = purchase_create(buyer=_user(request), tier=tier)
     except ApplicationError as exc:
         show_error(request, exc)
         return redirect(_dataset_url(tier.dataset, "#licences"))

@@ -1,24 +1,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     CharField,
+    Count,
     DecimalField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
 
 from datasets_app.models import Dataset
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.enums import BountyStatus, LedgerKind
-from payments.models import ApiToken, Bounty, LedgerEntry, Payout, Reward, RewardLine, Token
+from payments.models import (
+    ApiToken,
+    Bounty,
+    LedgerEntry,
+    LicenseGrant,
+    LicenseTier,
+    Payout,
+    Reward,
+    RewardLine,
+    Token,
+)
 from payments.services.ledger import user_code
 
 
@@ -140,3 +155,29 @@ def bounty_pool_progress(*, bounty: Bounty) -> PoolProgress:
             }
         )
     return PoolProgress(funded=funded, awarded=funded - left, left=left, epochs=epochs)
+
+
+def tokens_accepted() -> QuerySet[Token]:
+    """The tokens bounties and licences may be priced in, on our chain."""
+    return Token.objects.filter(is_active=True, chain_id=settings.CHAIN_ID).order_by("symbol")
+
+
+def license_tier_list(*, dataset: Dataset, active_only: bool = True) -> QuerySet[LicenseTier]:
+    """A dataset's licence tiers with their token (and how many grants each has made)."""
+    tiers = LicenseTier.objects.filter(dataset=dataset).select_related("token")
+    if active_only:
+        return tiers.filter(is_active=True).order_by("price", "name")
+    return tiers.annotate(grant_count=Count("grants")).order_by("-is_active", "price", "name")
+
+
+def license_grant_active(*, user: User | Any, dataset: Dataset) -> LicenseGrant | None:
+    """The person's newest licence on the dataset that is neither revoked nor expired."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        LicenseGrant.objects.filter(buyer=user, dataset=dataset, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("tier")
+        .order_by("-created_at", "-id")
+        .first()
+    )

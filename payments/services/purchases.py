@@ -81,6 +81,21 @@ def purchase_create(*, buyer: User, tier: LicenseTier) -> Purchase:
         raise PurchaseError(
             "This dataset has no published version to license yet.", code="no_release"
         )
+    # An order of the same tier still waiting for its payment is the order: a second click (or
+    # a retried request) must not make a second one the buyer might pay twice.
+    open_order = (
+        Purchase.objects.filter(
+            buyer=buyer,
+            tier=tier,
+            status=PurchaseStatus.AWAITING_PAYMENT,
+            expires_at__gt=timezone.now(),
+            amount=tier.price,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if open_order is not None:
+        return open_order
     purchase = Purchase.objects.create(
         buyer=buyer,
         tier=tier,

@@ -302,3 +302,13 @@ def test_a_refund_pays_the_buyer_back_on_chain_and_revokes_the_licence(
     books_match(chain_token)
     with pytest.raises(PurchaseError):
         purchase_refund(purchase=purchase, actor=staff, reason="again")
+
+
+def test_ordering_the_same_tier_again_returns_the_open_order(
+    chain_token: ChainToken, tier: LicenseTier
+):
+    buyer = UserFactory.create()
+    first = purchase_create(buyer=buyer, tier=tier)
+    assert purchase_create(buyer=buyer, tier=tier) == first
+    Purchase.objects.filter(pk=first.pk).update(expires_at=timezone.now())
+    assert purchase_create(buyer=buyer, tier=tier) != first
