@@ -26,6 +26,17 @@ from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
+
+@pytest.fixture(autouse=True)
+def _verification_by_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test runs the verification itself, when it has mined the blocks it wants: the
+    submit's own enqueue must not reach a real worker another test left running (it would
+    check the payment on its own schedule, against its own settings)."""
+    from payments import tasks
+
+    monkeypatch.setattr(tasks.verify_bounty_funding, "delay", lambda *args, **kwargs: None)
+
+
 MINTED = 10_000 * 10**DECIMALS  # base units the wallet holds
 
 # Chart.js animates its first draw; screenshots wait until every chart has finished.

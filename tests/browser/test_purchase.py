@@ -28,6 +28,17 @@ from tests.payments.test_purchases import release
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
+
+@pytest.fixture(autouse=True)
+def _verification_by_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test runs the verification itself, when it has mined the blocks it wants: the
+    submit's own enqueue must not reach a real worker another test left running (it would
+    check the payment on its own schedule, against its own settings)."""
+    from payments import tasks
+
+    monkeypatch.setattr(tasks.verify_purchase, "delay", lambda *args, **kwargs: None)
+
+
 PRICE = 25_000_007  # 25.000007 tUSD (6 decimals): the odd digit shows the amount is exact
 
 
