@@ -34,10 +34,12 @@ from datasets_app.enums import ContributionStatus
 from datasets_app.integrations.readers import Batch, ReaderError, estimated_rows, read_rows
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Contribution, Dataset, Item
+from datasets_app.quality.images import perceptual_hash
 from datasets_app.services.row_quality import (
     DatasetBands,
     Verdict,
     check_rows,
+    mark_near_duplicate_images,
     mark_near_duplicates,
     store_bands,
 )
@@ -160,6 +162,7 @@ def _store_image(dataset: Dataset, data: dict[str, Any], image_dir: Path) -> Non
         if not (isinstance(value, dict) and value.get("stored_path")):
             continue
         source = image_dir / value.pop("stored_path")
+        value["phash"] = perceptual_hash(source)  # for near-duplicate images
         name = f"items/{dataset.pk}/{source.name}"
         thumb = f"items/{dataset.pk}/thumbs/{value['sha256']}.webp"
         if not default_storage.exists(name):
@@ -281,6 +284,7 @@ def _ingest(
         new = [(r, v) for r, v in zip(checked, verdicts, strict=True) if r.content_hash in inserted]
         fresh, verdicts = [r for r, _ in new], [v for _, v in new]
         mark_near_duplicates(dataset, contribution.pk, fresh, verdicts, bands)
+        mark_near_duplicate_images(dataset, fresh, verdicts, inserted)
         near = [r for r, v in zip(fresh, verdicts, strict=True) if v.problems]
         if near:
             items_delete(Item.objects.filter(pk__in=[inserted.pop(r.content_hash) for r in near]))

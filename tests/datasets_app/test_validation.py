@@ -283,3 +283,55 @@ def test_backslashes_tabs_and_quotes_reach_the_items_unchanged():
     )
     assert contribution_validate(contribution_id=contribution.pk) == "accepted"
     assert Item.objects.get(dataset=dataset).data == {"text": text}
+
+
+def _noise(seed: int, size: tuple[int, int] = (320, 240), fmt: str = "PNG") -> bytes:
+    """A picture of random blocks: its pHash is its own (unlike a flat colour's)."""
+    import random
+
+    rng = random.Random(seed)  # noqa: S311 - test pictures, not secrets
+    small = Image.new("L", (16, 12))
+    small.putdata([rng.randrange(256) for _ in range(16 * 12)])
+    out = io.BytesIO()
+    small.resize(size, Image.Resampling.BICUBIC).convert("RGB").save(out, format=fmt)
+    return out.getvalue()
+
+
+def _image_zip(members: dict[str, bytes]) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("metadata.csv", "file_name\n" + "".join(f"{n}\n" for n in members))
+        for name, data in members.items():
+            z.writestr(name, data)
+    return archive.getvalue()
+
+
+def test_perceptual_near_duplicate_images_are_rejected_in_the_file_and_the_dataset():
+    dataset = DatasetFactory.create(modality="image", columns=[{"name": "image", "dtype": "image"}])
+    first = submit(
+        dataset,
+        "first.zip",
+        _image_zip({
+            "a.png": _noise(1),
+            "b.png": _noise(2),
+            "a-small.jpg": _noise(1, (160, 120), "JPEG"),  # a resized, re-encoded copy of a
+        }),
+    )  # fmt: skip
+    assert contribution_validate(contribution_id=first.pk) == "partially_accepted"
+    first.refresh_from_db()
+    assert first.rows_accepted == 2
+    assert any("near-duplicate of an earlier image" in r for r in first.report["reasons"])
+    assert all(len(item.data["image"]["phash"]) == 16 for item in Item.objects.all())
+
+    second = submit(
+        dataset,
+        "second.zip",
+        _image_zip({"b-big.jpg": _noise(2, (640, 480), "JPEG"), "c.png": _noise(3)}),
+    )
+    assert contribution_validate(contribution_id=second.pk) == "partially_accepted"
+    second.refresh_from_db()
+    assert second.rows_accepted == 1
+    assert any("near-duplicate of an image already in" in r for r in second.report["reasons"]), (
+        second.report["reasons"]
+    )
+    assert Item.objects.count() == 3
