@@ -538,7 +538,7 @@ def read_rows(
         sep = "," if file_format == "csv" else "\t"
         header, estimate = _check_csv_file(path, sep=sep, columns=columns, label="the file")
         rows = _tabular_rows(
-            _csv_chunks(path, header=header, sep=sep, columns=columns),
+            _csv_chunks(path, header=header, sep=sep, columns=columns, skip_rows=start_row),
             columns,
             max_rows,
             start_row,
@@ -554,7 +554,11 @@ def read_rows(
         total = _check_parquet_file(path, columns=columns, max_rows=max_rows)
         exact_total = True
         rows = _tabular_rows(
-            _parquet_chunks(path, columns=columns), columns, max_rows, start_row, stop_row
+            _parquet_chunks(path, columns=columns, skip_rows=start_row),
+            columns,
+            max_rows,
+            start_row,
+            stop_row,
         )
     else:
         plan = _check_zip_file(path, columns=columns)
@@ -806,8 +810,14 @@ def _csv_header(head: bytes, *, whole: bool, sep: str, where: str) -> list[str]:
     return header
 
 
+def _skipped(num_rows: int, names: Sequence[str]) -> _Chunk:
+    """A chunk wholly before a shard's first row: counted, never turned into Python values
+    (``_tabular_rows`` drops it unread; converting it cost a shard as much as its own rows)."""
+    return [[] for _ in names], [[]] * num_rows
+
+
 def _csv_chunks(
-    path: Path, *, header: list[str], sep: str, columns: Sequence[ColumnSpec]
+    path: Path, *, header: list[str], sep: str, columns: Sequence[ColumnSpec], skip_rows: int = 0
 ) -> Iterator[_Chunk]:
     import datasets
 
@@ -824,8 +834,13 @@ def _csv_chunks(
         encoding="utf-8",
         encoding_errors="replace",  # bad bytes become U+FFFD and fail that cell, not the file
     )
+    seen = 0
     for table in tables:
         if table.num_rows:
+            seen += table.num_rows
+            if seen <= skip_rows:
+                yield _skipped(table.num_rows, names)
+                continue
             cells = [table.column(name).to_pylist() for name in names]
             yield cells, [[] for _ in range(table.num_rows)]
 
@@ -972,13 +987,20 @@ def _is_scalar_type(arrow_type: Any) -> bool:
     )
 
 
-def _parquet_chunks(path: Path, *, columns: Sequence[ColumnSpec]) -> Iterator[_Chunk]:
+def _parquet_chunks(
+    path: Path, *, columns: Sequence[ColumnSpec], skip_rows: int = 0
+) -> Iterator[_Chunk]:
     import pyarrow as pa
 
     names = [column["name"] for column in columns]
     tables = _hf_tables("parquet", path, label="Parquet", columns=names, batch_size=_HF_BATCH_ROWS)
+    seen = 0
     for table in tables:
         if not table.num_rows:
+            continue
+        seen += table.num_rows
+        if seen <= skip_rows:
+            yield _skipped(table.num_rows, names)
             continue
         cells: list[list[Cell]] = []
         for name in names:

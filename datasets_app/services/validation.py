@@ -453,7 +453,8 @@ def contribution_validate(*, contribution_id: int) -> str | None:
 
 # --- Big files: shards ---------------------------------------------------------------------
 #
-# A file of more than VALIDATION_SHARD_ROWS rows is cut into row ranges, one Celery task each
+# A file of more than VALIDATION_SHARD_ROWS rows is cut into row ranges (a multiple of
+# VALIDATION_PARALLELISM of them, each at most VALIDATION_SHARD_MAX_ROWS), one Celery task each
 # (``validate_contribution_shard``), so several worker processes share it. Each shard keeps its
 # state in ``report["shards"][n]`` (status, its own run id and heartbeat, its counts and report)
 # and claims itself as the whole run does: a duplicate or re-delivered shard finds it running
@@ -482,7 +483,12 @@ def _shard_plan(contribution: Contribution) -> tuple[int, list[tuple[int, int | 
     limit = _shard_rows()
     if not estimate or estimate <= limit:
         return 0, []
-    count = math.ceil(estimate / limit)
+    # As many shards as worker processes, or a multiple of it: 5 shards on 2 processes leave
+    # one process idle for the last third (1M rows: 87 s in 5 shards, 53 s in 2). No shard
+    # is larger than VALIDATION_SHARD_MAX_ROWS, so a huge file still spreads over rounds.
+    parallel = max(1, int(getattr(settings, "VALIDATION_PARALLELISM", 2)))
+    largest = max(limit, int(getattr(settings, "VALIDATION_SHARD_MAX_ROWS", 500_000)))
+    count = parallel * math.ceil(estimate / (parallel * largest))
     size = math.ceil(estimate / count)
     return estimate, [(n * size, (n + 1) * size if n < count - 1 else None) for n in range(count)]
 

@@ -284,8 +284,11 @@ LABEL_RESERVATION_SECONDS = env.int("LABEL_RESERVATION_SECONDS", default=600)
 LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
 # How long a signed download link works (the licence is checked again when it is used).
 DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=600)
-# Files over this many rows are validated in shards, in parallel tasks.
+# Files over this many rows are validated in shards, in parallel tasks: as many shards as the
+# worker processes that validate (a multiple of it for big files), each at most the max rows.
 VALIDATION_SHARD_ROWS = env.int("VALIDATION_SHARD_ROWS", default=200_000)
+VALIDATION_PARALLELISM = env.int("VALIDATION_PARALLELISM", default=2)
+VALIDATION_SHARD_MAX_ROWS = env.int("VALIDATION_SHARD_MAX_ROWS", default=500_000)
 # Releases: rows per Parquet shard, and the silence after which a building release is re-sent.
 RELEASE_SHARD_ROWS = env.int("RELEASE_SHARD_ROWS", default=500_000)
 RELEASE_STUCK_SECONDS = env.int("RELEASE_STUCK_SECONDS", default=900)

@@ -241,3 +241,19 @@ def test_shards_run_at_once_agree_with_one_run(celery_worker, settings, tmp_path
         item["text"].lower().rstrip("!")
         for item in theirs[7]  # type: ignore[attr-defined]
     }
+
+
+@pytest.mark.django_db
+def test_shards_come_in_multiples_of_the_worker_processes(settings):
+    """5 shards on 2 processes leave one idle for the last round: the plan avoids that."""
+    from datasets_app.services import validation
+
+    settings.VALIDATION_SHARD_ROWS = 10
+    settings.VALIDATION_PARALLELISM = 2
+    settings.VALIDATION_SHARD_MAX_ROWS = 25
+    contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())  # 45 rows
+    estimate, plan = validation._shard_plan(contribution)
+    assert estimate >= 45 and len(plan) == 2  # not 5 of 10: 2 processes, at most 25 rows each
+    assert plan[0] == (0, plan[1][0]) and plan[1][1] is None
+    settings.VALIDATION_SHARD_MAX_ROWS = 20
+    assert len(validation._shard_plan(contribution)[1]) == 4  # 45 rows over 20 max: 2 rounds
