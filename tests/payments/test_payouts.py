@@ -277,3 +277,68 @@ def test_the_ledger_check_command_proves_the_books(chain_token: ChainToken):
     chain_token.pay(chain_token.hot_wallet, chain_token.owner.address, 5)  # behind our back
     with pytest.raises(CommandError, match="do not balance"):
         call_command("ledger_check", stdout=StringIO())
+
+
+KILL_AFTER_BROADCAST = """
+import os, signal
+import django
+
+django.setup()
+from payments.integrations.chain import ChainClient
+from payments.services.payouts import payouts_process
+
+real_broadcast = ChainClient.broadcast
+
+
+def broadcast(self, raw):
+    real_broadcast(self, raw)
+    os.kill(os.getpid(), signal.SIGKILL)  # dies with the bytes sent and nothing else recorded
+
+
+ChainClient.broadcast = broadcast
+payouts_process()
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_right_after_sending_pays_once_after_restart(
+    chain_token: ChainToken, settings
+):
+    """A real process, killed with SIGKILL the moment its transfer reached the node; the next
+    pass (another process: this one) reconciles from the chain instead of sending again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    (user,) = earn(chain_token, [4])
+    (payout,) = payouts_create()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CHAIN_RPC_URL": settings.CHAIN_RPC_URL,
+        "CHAIN_ID": str(settings.CHAIN_ID),
+    }
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_BROADCAST], env=env, cwd=root, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.SENT  # recorded before the bytes went out
+    assert ChainClient.from_settings().transaction_known(payout.tx_hash)
+
+    deadline = time.monotonic() + 20
+    while (restarted := payouts_process()).skipped:  # until PostgreSQL drops the dead session
+        assert time.monotonic() < deadline, "the killed worker's lock was never released"
+        time.sleep(0.2)
+    assert restarted.sent == [] and restarted.rebroadcast == []
+    settle(chain_token)
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.CONFIRMED and len(payout.attempts) == 1
+    assert balance(chain_token, user) == 4 * RATE  # paid once
+    books_match_chain(chain_token)
