@@ -31,7 +31,13 @@ from marketplace.core.pages import show_error
 from payments.enums import PurchaseStatus
 from payments.forms import LicenseTierForm, PurchaseHashForm
 from payments.models import LicenseGrant, LicenseTier, Purchase
-from payments.selectors import license_grant_active, license_tier_list, tokens_accepted
+from payments.selectors import (
+    license_grant_active,
+    license_tier_list,
+    purchase_get,
+    tokens_accepted,
+)
+from payments.selectors import purchase_list as purchases_of
 from payments.services.licences import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 from payments.templatetags.money import format_amount
@@ -177,11 +183,10 @@ def licence_claim(request: HttpRequest, tier_id: int) -> HttpResponse:
 
 def _own_purchase(request: HttpRequest, purchase_id: int) -> Purchase:
     """The buyer's own order; anyone else's does not exist (404, not 403)."""
-    return get_object_or_404(
-        Purchase.objects.select_related("dataset", "token", "tier"),
-        pk=purchase_id,
-        buyer=_user(request),
-    )
+    try:
+        return purchase_get(user=_user(request), purchase_id=purchase_id)
+    except NotFoundError:
+        raise Http404("No such purchase.") from None
 
 
 def _stage(purchase: Purchase, now: Any) -> str:
@@ -197,11 +202,7 @@ def _purchase_context(
     request: HttpRequest, purchase: Purchase, pay_form: PurchaseHashForm | None = None
 ) -> dict[str, Any]:
     now = timezone.now()
-    grant = (
-        LicenseGrant.objects.filter(purchase=purchase).first()
-        if purchase.status == PurchaseStatus.PAID
-        else None
-    )
+    grant = getattr(purchase, "grant", None) if purchase.status == PurchaseStatus.PAID else None
     stage = _stage(purchase, now)
     seconds_left = max(int((purchase.expires_at - now).total_seconds()), 0)
     token = purchase.token
@@ -277,9 +278,7 @@ def purchase_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def purchase_list(request: HttpRequest) -> HttpResponse:
-    purchases = Purchase.objects.filter(buyer=_user(request)).select_related(
-        "dataset", "token", "tier"
-    )
+    purchases = purchases_of(user=_user(request))
     page = Paginator(purchases, PURCHASES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "payments/purchase_list.html", {"page": page, "now": timezone.now()})
 

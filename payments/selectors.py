@@ -10,14 +10,12 @@ from django.db.models import (
     DecimalField,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
-from django.utils import timezone
 
 from datasets_app.models import Dataset
 from marketplace.core.exceptions import NotFoundError
@@ -30,6 +28,7 @@ from payments.models import (
     LicenseGrant,
     LicenseTier,
     Payout,
+    Purchase,
     Reward,
     RewardLine,
     Token,
@@ -175,9 +174,26 @@ def license_grant_active(*, user: User | Any, dataset: Dataset) -> LicenseGrant 
     if not getattr(user, "is_authenticated", False):
         return None
     return (
-        LicenseGrant.objects.filter(buyer=user, dataset=dataset, revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        LicenseGrant.objects.active()
+        .filter(buyer=user, dataset=dataset)
         .select_related("tier")
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def purchase_list(*, user: User) -> QuerySet[Purchase]:
+    """The person's orders, newest first, with what their pages and the API show."""
+    return (
+        Purchase.objects.filter(buyer=user)
+        .select_related("dataset", "token", "tier", "grant")
+        .order_by("-created_at", "-id")
+    )
+
+
+def purchase_get(*, user: User, purchase_id: int) -> Purchase:
+    """One of the person's orders; anyone else's does not exist."""
+    purchase = purchase_list(user=user).filter(pk=purchase_id).first()
+    if purchase is None:
+        raise NotFoundError("No such purchase.")
+    return purchase

@@ -20,6 +20,7 @@ from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.apis.money import BaseUnits, TokenOutput
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.selectors import purchase_get, purchase_list
 from payments.services.licences import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 
@@ -146,14 +147,13 @@ class PurchaseOutput(serializers.ModelSerializer[Purchase]):
         )
 
     def get_grant(self, purchase: Purchase) -> int | None:
-        grant = LicenseGrant.objects.filter(purchase=purchase).values_list("pk", flat=True)
-        return grant.first()
+        # The reverse one-to-one, loaded with ``select_related("grant")`` by the views.
+        grant: LicenseGrant | None = getattr(purchase, "grant", None)
+        return grant.pk if grant is not None else None
 
 
 def _purchase(request: Request, purchase_id: int) -> Purchase:
-    return get_object_or_404(
-        Purchase.objects.select_related("dataset", "token"), pk=purchase_id, buyer=_user(request)
-    )
+    return purchase_get(user=_user(request), purchase_id=purchase_id)
 
 
 class PurchaseCreateApi(APIView):
@@ -179,7 +179,7 @@ class PurchaseListApi(APIView):
 
     @extend_schema(summary="My purchases, newest first", responses=PurchaseOutput(many=True))
     def get(self, request: Request) -> Response:
-        purchases = Purchase.objects.filter(buyer=_user(request)).select_related("dataset", "token")
+        purchases = purchase_list(user=_user(request))
         paginator = Pagination()
         page = paginator.paginate_queryset(purchases, request, view=self)
         return paginator.get_paginated_response(PurchaseOutput(page, many=True).data)

@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease
 from marketplace.core.models import BaseModel
@@ -112,6 +113,14 @@ class Purchase(models.Model):
         return f"purchase {self.pk} of {self.tier}"
 
 
+class LicenseGrantQuerySet(models.QuerySet["LicenseGrant"]):
+    def active(self) -> LicenseGrantQuerySet:
+        """Grants that are neither revoked nor expired: the one rule every reader uses."""
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
+
 class LicenseGrant(models.Model):
     """The right to download: from a paid purchase, or a free tier. ``releases`` are the
     versions it covers (``covers_future``: and every later one)."""
@@ -134,6 +143,8 @@ class LicenseGrant(models.Model):
     signature = models.CharField(max_length=140, blank=True)
     signer = models.CharField(max_length=42, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LicenseGrantQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -69,10 +69,9 @@ def _user_can_hold(user: Any) -> bool:
 
 
 def _active_grants(*, user: User, dataset_ids: list[int] | None = None) -> list[LicenseGrant]:
-    now = timezone.now()
     grants = (
-        LicenseGrant.objects.filter(buyer=user, revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        LicenseGrant.objects.active()
+        .filter(buyer=user)
         .select_related("tier")
         .prefetch_related(
             Prefetch("releases", queryset=DatasetRelease.objects.only("id", "dataset", "number"))
@@ -90,10 +89,8 @@ def license_for(*, user: User | Any, release: DatasetRelease) -> LicenseGrant | 
         return None
     listed = LicenseGrant.releases.through.objects.filter(licensegrant_id=OuterRef("pk"))
     return (
-        LicenseGrant.objects.filter(
-            buyer=user, dataset_id=release.dataset_id, revoked_at__isnull=True
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        LicenseGrant.objects.active()
+        .filter(buyer=user, dataset_id=release.dataset_id)
         .filter(
             Exists(listed.filter(datasetrelease_id=release.pk))
             | Q(covers_future=True)

@@ -198,14 +198,8 @@ def license_claim_free(*, buyer: User, tier: LicenseTier) -> LicenseGrant:
         raise LicenceError("This licence is not offered.", code="tier_unavailable")
     if not tier.is_free:
         raise LicenceError("This licence is paid: buy it.", code="not_free")
-    existing = (
-        LicenseGrant.objects.filter(buyer=buyer, tier=tier, revoked_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if existing is not None and (
-        existing.expires_at is None or existing.expires_at > timezone.now()
-    ):
+    existing = LicenseGrant.objects.active().filter(buyer=buyer, tier=tier).first()
+    if existing is not None:
         return existing
     return license_grant_create(buyer=buyer, tier=tier)
 

@@ -106,3 +106,28 @@ def test_bad_tiers_are_explained(client, dataset, change, code):
     body = {"dataset": dataset.slug, "name": "T", "spdx_id": "MIT", **change}
     response = client.post(reverse("api-licenses"), body, content_type="application/json")
     assert response.status_code in (400, 404) and response.json()["code"] == code
+
+
+def test_my_purchases_query_count_stays_flat(client, dataset, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments.services.licences import license_tier_create
+    from payments.services.purchases import purchase_create
+
+    token = TokenFactory.create(chain_id=settings.CHAIN_ID)
+    buyer = UserFactory.create()
+    client.force_login(buyer)
+
+    def order(count: int) -> int:
+        for n in range(count):
+            tier = license_tier_create(
+                dataset=dataset, actor=dataset.owner, name=f"T{Purchase.objects.count()}-{n}",
+                spdx_id="MIT", price=5, token=token,
+            )  # fmt: skip
+            purchase_create(buyer=buyer, tier=tier)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("api-my-purchases")).status_code == 200
+        return len(queries)
+
+    assert order(2) == order(5)
