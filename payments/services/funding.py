@@ -27,9 +27,8 @@ from payments.services.bounties import bounty_funding_credit
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
-    erc20_transfer_verify,
+    transfer_check,
     transfer_credit_once,
-    transfer_error_is_transient,
 )
 
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -169,34 +168,27 @@ def _verify_locked(funding_id: int, client: ChainClient) -> str | TransferError 
     bounty = funding.bounty
     funding.attempts += 1
     funding.checked_at = timezone.now()
-    try:
-        verified = erc20_transfer_verify(
-            client=client,
-            tx_hash=funding.tx_hash,
-            token_address=bounty.token.address,
-            sender=bounty.sponsor.address,
-            recipient=treasury_address(),
-            min_amount=int(bounty.pool_amount),
-            confirmations=int(settings.CHAIN_CONFIRMATIONS),
+    check = transfer_check(
+        client=client,
+        submitted_at=funding.created_at,
+        timeout_seconds=settings.FUNDING_VERIFY_TIMEOUT_SECONDS,
+        tx_hash=funding.tx_hash,
+        token_address=bounty.token.address,
+        sender=bounty.sponsor.address,
+        recipient=treasury_address(),
+        min_amount=int(bounty.pool_amount),
+    )
+    outcome = check.outcome
+    if not isinstance(outcome, VerifiedTransfer):
+        if not check.retry:
+            _refuse(funding, outcome)
+            return funding.status
+        funding.confirmations = check.confirmations or funding.confirmations
+        funding.error_code = outcome.code
+        funding.error_detail = outcome.detail[:500]
+        funding.save(
+            update_fields=["attempts", "checked_at", "confirmations", "error_code", "error_detail"]
         )
-    except (TransferError, ChainError) as exc:
-        waited = (timezone.now() - funding.created_at).total_seconds()
-        if transfer_error_is_transient(exc) and waited < settings.FUNDING_VERIFY_TIMEOUT_SECONDS:
-            if exc.code == "not_confirmed":
-                funding.confirmations = int(str(exc.extra.get("have", 0)))
-            funding.error_code = exc.code
-            funding.error_detail = exc.detail[:500]
-            funding.save(
-                update_fields=[
-                    "attempts",
-                    "checked_at",
-                    "confirmations",
-                    "error_code",
-                    "error_detail",
-                ]
-            )
-            return exc
-        _refuse(funding, exc)
-        return funding.status
-    _credit(funding, verified)
+        return outcome
+    _credit(funding, outcome)
     return funding.status

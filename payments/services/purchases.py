@@ -56,9 +56,8 @@ from payments.services.rewards import MICRO
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
-    erc20_transfer_verify,
+    transfer_check,
     transfer_credit_once,
-    transfer_error_is_transient,
 )
 
 logger = logging.getLogger(__name__)
@@ -181,36 +180,35 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
     if purchase.status != PurchaseStatus.CONFIRMING:
         return purchase.status
     purchase.attempts += 1
-    try:
-        verified = erc20_transfer_verify(
-            client=client,
-            tx_hash=purchase.tx_hash,
-            token_address=purchase.token.address,
-            sender=purchase.buyer.address,
-            recipient=purchase.pay_to,
-            min_amount=int(purchase.amount),
-            confirmations=int(settings.CHAIN_CONFIRMATIONS),
-        )
-    except (TransferError, ChainError) as exc:
-        waited = (timezone.now() - purchase.created_at).total_seconds()
-        purchase.error_code = exc.code
-        purchase.error_detail = exc.detail[:500]
-        if transfer_error_is_transient(exc) and waited < settings.PURCHASE_VERIFY_TIMEOUT_SECONDS:
-            if exc.code == "not_confirmed":
-                purchase.confirmations = int(str(exc.extra.get("have", 0)))
+    check = transfer_check(
+        client=client,
+        submitted_at=purchase.created_at,
+        timeout_seconds=settings.PURCHASE_VERIFY_TIMEOUT_SECONDS,
+        tx_hash=purchase.tx_hash,
+        token_address=purchase.token.address,
+        sender=purchase.buyer.address,
+        recipient=purchase.pay_to,
+        min_amount=int(purchase.amount),
+    )
+    outcome = check.outcome
+    if not isinstance(outcome, VerifiedTransfer):
+        purchase.error_code = outcome.code
+        purchase.error_detail = outcome.detail[:500]
+        if check.retry:
+            purchase.confirmations = check.confirmations or purchase.confirmations
             purchase.save(update_fields=["attempts", "confirmations", "error_code", "error_detail"])
-            return exc
+            return outcome
         purchase.status = PurchaseStatus.FAILED
         purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
         audit_log_record(
             action="purchase.failed",
             target=purchase,
-            data={"code": exc.code, "detail": exc.detail},
+            data={"code": outcome.code, "detail": outcome.detail},
         )
         return purchase.status
     credited = transfer_credit_once(
         chain_id=purchase.chain_id,
-        verified=verified,
+        verified=outcome,
         token=purchase.token,
         purpose=f"purchase:{purchase.pk}",
     )
@@ -220,7 +218,7 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
         purchase.error_detail = "This transaction has already paid for something else."
         purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
         return purchase.status
-    _pay(purchase, verified, credited)
+    _pay(purchase, outcome, credited)
     return purchase.status
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError
@@ -231,3 +234,49 @@ def transfer_credit_once(
             )
     except IntegrityError:
         return None
+
+
+@dataclass(frozen=True)
+class TransferCheck:
+    """One attempt at verifying a submitted payment, for a row that is re-checked by a task."""
+
+    outcome: VerifiedTransfer | TransferError | ChainError  # the paying log, or why not
+    retry: bool = False  # transient and still within the time allowed: check again later
+    confirmations: int | None = None  # while too few: how many it has
+
+
+def transfer_check(
+    *,
+    client: ChainClient,
+    submitted_at: datetime,
+    timeout_seconds: float,
+    tx_hash: str,
+    token_address: str,
+    sender: str,
+    recipient: str,
+    min_amount: int,
+) -> TransferCheck:
+    """``erc20_transfer_verify`` with ``CHAIN_CONFIRMATIONS``, its answer sorted for a caller
+    that records each attempt: paid, retry later (not mined, too few confirmations, node down,
+    until ``timeout_seconds`` after ``submitted_at``), or refused for good."""
+    try:
+        return TransferCheck(
+            outcome=erc20_transfer_verify(
+                client=client,
+                tx_hash=tx_hash,
+                token_address=token_address,
+                sender=sender,
+                recipient=recipient,
+                min_amount=min_amount,
+                confirmations=int(settings.CHAIN_CONFIRMATIONS),
+            )
+        )
+    except (TransferError, ChainError) as exc:
+        waited = (timezone.now() - submitted_at).total_seconds()
+        return TransferCheck(
+            outcome=exc,
+            retry=transfer_error_is_transient(exc) and waited < timeout_seconds,
+            confirmations=int(str(exc.extra.get("have", 0)))
+            if exc.code == "not_confirmed"
+            else None,
+        )
