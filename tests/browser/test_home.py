@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,12 @@ def test_wallet_sends_transactions_to_anvil(
     tx_hash = page.evaluate(
         REQUEST, ["eth_sendTransaction", [{"to": recipient, "value": hex(10**15)}]]
     )
-    receipt = page.evaluate(REQUEST, ["eth_getTransactionReceipt", [tx_hash]])
+    # anvil answers the send as soon as the transaction is in its pool and mines it a moment
+    # later, even with automine: a wallet (and this test) polls for the receipt.
+    deadline = time.monotonic() + 10
+    while (receipt := page.evaluate(REQUEST, ["eth_getTransactionReceipt", [tx_hash]])) is None:
+        assert time.monotonic() < deadline, f"{tx_hash} was never mined"
+        time.sleep(0.05)
 
     assert receipt["status"] == "0x1"
     assert receipt["from"].lower() == wallet.address.lower()
