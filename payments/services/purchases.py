@@ -26,7 +26,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
@@ -140,21 +140,32 @@ def purchase_confirm(*, purchase: Purchase, user: User, tx_hash: str) -> Purchas
         .exclude(pk=purchase.pk)
         .exists()
     ):
-        raise PurchaseError(
-            "This transaction has already paid for something.",
-            code="tx_already_used",
-            status_code=409,
-        )
+        raise _tx_already_used()
     _start_confirming(purchase, tx_hash)
     transaction.on_commit(lambda: verify_purchase.delay(purchase.pk))
     return purchase
 
 
+def _tx_already_used() -> PurchaseError:
+    return PurchaseError(
+        "This transaction has already paid for something.",
+        code="tx_already_used",
+        status_code=409,
+    )
+
+
 def _start_confirming(purchase: Purchase, tx_hash: str) -> None:
+    """Raises ``tx_already_used`` when another order took the hash since it was checked: two
+    confirms of one hash at once both pass the check, and the unique key refuses the second
+    once the first commits (a savepoint keeps the caller's transaction usable)."""
     purchase.tx_hash = tx_hash
     purchase.status = PurchaseStatus.CONFIRMING
     purchase.error_code = purchase.error_detail = ""
-    purchase.save(update_fields=["tx_hash", "status", "error_code", "error_detail"])
+    try:
+        with transaction.atomic():
+            purchase.save(update_fields=["tx_hash", "status", "error_code", "error_detail"])
+    except IntegrityError:
+        raise _tx_already_used() from None
     audit_log_record(action="purchase.payment_submitted", target=purchase, data={"tx": tx_hash})
 
 
@@ -398,7 +409,10 @@ def _match(tx_hash: str, sender: str, value: int, token: Token) -> int:
         )
         if purchase is None:
             return 0
-        _start_confirming(purchase, tx_hash)
+        try:
+            _start_confirming(purchase, tx_hash)
+        except PurchaseError:
+            return 0  # the buyer confirmed this hash on another order meanwhile
     try:
         purchase_verify(purchase_id=purchase.pk)
     except (TransferError, ChainError) as exc:
