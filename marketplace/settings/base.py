@@ -265,6 +265,9 @@ SIWE_STATEMENT = "Sign in to DataBounty."
 RATE_LIMIT_NONCE_PER_IP = env.int("RATE_LIMIT_NONCE_PER_IP", default=30)
 RATE_LIMIT_LOGIN_PER_IP = env.int("RATE_LIMIT_LOGIN_PER_IP", default=20)
 RATE_LIMIT_LOGIN_PER_ADDRESS = env.int("RATE_LIMIT_LOGIN_PER_ADDRESS", default=10)
+# Reverse proxies in front of the app that append to X-Forwarded-For; rate limits take the
+# client IP from the entry the outermost one wrote (marketplace/core/client_ip.py). 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=50)
 
 # Uploads: the largest contribution accepted, where chunks wait until complete, how long an

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.core.client_ip import client_ip
 from marketplace.core.models import User
 from marketplace.core.selectors import user_roles
 from marketplace.core.services import user_profile_update
@@ -24,12 +25,6 @@ from payments.selectors import api_token_list
 from payments.services import api_token_create, api_token_revoke, siwe_login, siwe_nonce_issue
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def client_ip(request: Request) -> str:
-    # Behind a proxy, set the proxy to overwrite REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips):
-    # trusting X-Forwarded-For as sent would let anyone dodge the rate limits.
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
 def _enforce_csrf(request: Request) -> None:
@@ -71,7 +66,7 @@ class NonceApi(APIView):
         if not request.session.session_key:
             request.session.save()
         issued = siwe_nonce_issue(
-            session_key=str(request.session.session_key), client_ip=client_ip(request)
+            session_key=str(request.session.session_key), client_ip=client_ip(request._request)
         )
         host = request.get_host()
         return Response(
@@ -110,7 +105,7 @@ class LoginApi(APIView):
             message=data.validated_data["message"],
             signature=data.validated_data["signature"],
             session_key=str(request.session.session_key or ""),
-            client_ip=client_ip(request),
+            client_ip=client_ip(request._request),
         )
         login(request._request, user, backend=MODEL_BACKEND)  # rotates the session key
         return Response({"address": user.address})

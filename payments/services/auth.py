@@ -22,7 +22,7 @@ from eth_account.messages import encode_defunct
 from siwe import SiweMessage
 
 from marketplace.core.models import User
-from marketplace.core.ratelimit import rate_limit_hit
+from marketplace.core.ratelimit import rate_limit_check, rate_limit_count, rate_limit_hit
 from marketplace.core.services import audit_log_record
 from payments.exceptions import SignatureError, SignInError
 from payments.integrations.chain import ChainClient, ChainError, eip191_message_hash
@@ -34,6 +34,7 @@ MAX_MESSAGE_LENGTH = 4096
 # Lines every EIP-4361 message carries; named in the error when one is missing.
 REQUIRED_FIELDS = ("URI", "Version", "Chain ID", "Nonce", "Issued At")
 HEADER_SUFFIX = " wants you to sign in with your Ethereum account:"
+ADDRESS_LIMIT_SCOPE = "siwe-login-address"
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,12 @@ def _check_signature(parsed: SiweMessage, signature: object) -> None:
 def siwe_login(*, message: str, signature: str, session_key: str, client_ip: str) -> User:
     """Verify a signed SIWE message and return its user, creating it on first sign-in.
 
-    The nonce is consumed only when every check has passed, with a conditional UPDATE, so the
-    same message can sign in once even when sent twice at the same moment.
+    The signature is verified before anything else, so the per-address limit counts only
+    failures that the address's own key signed (a reused, expired or foreign message): anyone
+    can name someone else's address with a junk signature, and that counts against their IP
+    alone, or they could lock any wallet out. The nonce is consumed only when every check has
+    passed, with a conditional UPDATE, so the same message can sign in once even when sent
+    twice at the same moment.
     """
     rate_limit_hit(
         scope="siwe-login-ip",
@@ -187,17 +192,27 @@ def siwe_login(*, message: str, signature: str, session_key: str, client_ip: str
         window_seconds=60,
     )
     parsed = _parse(message)
-    rate_limit_hit(
-        scope="siwe-login-address",
-        key=parsed.address.lower(),
+    address = parsed.address.lower()
+    rate_limit_check(
+        scope=ADDRESS_LIMIT_SCOPE,
+        key=address,
         limit=settings.RATE_LIMIT_LOGIN_PER_ADDRESS,
         window_seconds=60,
     )
+    _check_signature(parsed, signature)
+    try:
+        return _sign_in_verified(parsed, session_key=session_key)
+    except SignInError:
+        rate_limit_count(scope=ADDRESS_LIMIT_SCOPE, key=address, window_seconds=60)
+        raise
+
+
+def _sign_in_verified(parsed: SiweMessage, *, session_key: str) -> User:
+    """The checks after the address's signature has verified, then the user."""
     now = timezone.now()
     _check_origin(parsed)
     nonce = _check_nonce(parsed, session_key=session_key, now=now)
     _check_times(parsed, now)
-    _check_signature(parsed, signature)
 
     with transaction.atomic():
         user, created = User.objects.get_or_create(address=parsed.address)

@@ -252,15 +252,30 @@ def test_nonce_requests_are_rate_limited_per_ip(client, settings):
     assert other_ip.status_code == 200
 
 
-def test_login_attempts_are_rate_limited_per_address(settings, wallet):
+def test_garbage_signatures_for_an_address_do_not_lock_its_wallet_out(
+    settings, wallet, dev_wallets
+):
+    """Anyone can name a victim's address in a message; only the IP pays for a bad signature."""
+    settings.RATE_LIMIT_LOGIN_PER_ADDRESS = 2
+    for number in range(5):
+        attacker = Client(REMOTE_ADDR=f"10.0.0.{number + 1}")
+        message = build_message(address=wallet.address, nonce=nonce_for(attacker))
+        junk = "0x" + "11" * 65 if number % 2 else sign(message, dev_wallets[2].private_key)
+        assert_refused(login(attacker, message, junk), 401, "bad_signature")
+    owner = Client(REMOTE_ADDR="10.0.1.1")
+    assert login(owner, *signed_message(owner, wallet)).status_code == 200
+
+
+def test_failed_checks_of_a_verified_signature_count_against_the_address(settings, wallet):
     settings.RATE_LIMIT_LOGIN_PER_ADDRESS = 2
     for ip in ("10.0.0.1", "10.0.0.2"):
         client = Client(REMOTE_ADDR=ip)
-        message = build_message(address=wallet.address, nonce=nonce_for(client))
-        assert login(client, message, "0x" + "11" * 65).status_code == 401
+        response = login(client, *signed_message(client, wallet, domain="evil.example"))
+        assert_refused(response, 400, "domain_mismatch")
     client = Client(REMOTE_ADDR="10.0.0.3")
     response = login(client, *signed_message(client, wallet))
     assert_refused(response, 429, "rate_limited")
+    assert not User.objects.exists()
 
 
 def test_login_attempts_are_rate_limited_per_ip(settings, client, wallet):
