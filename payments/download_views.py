@@ -269,7 +269,7 @@ def release_downloads_fragment(request: HttpRequest, release_id: int) -> HttpRes
     """The release page's download box, for htmx (``_release_downloads.html`` loads it when the
     release page did not render it itself)."""
     try:
-        release = release_get(release_id=release_id)
+        release = release_get(release_id=release_id, user=request.user)
     except ApplicationError as exc:
         return HttpResponse(status=exc.status_code)
     downloads = release_downloads(user=request.user, release=release)

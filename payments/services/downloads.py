@@ -28,6 +28,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile, ReleaseStatus
+from datasets_app.release_selectors import can_manage_releases
 from datasets_app.selectors import dataset_visible
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
@@ -332,8 +333,13 @@ def release_downloads(*, user: User | Any, release: DatasetRelease) -> ReleaseDo
     return ReleaseDownloads(release=release, allowed=True, grant=grant, files=_linked(user, files))
 
 
-def release_get(*, release_id: int) -> DatasetRelease:
+def release_get(*, release_id: int, user: User | Any) -> DatasetRelease:
+    """Release ``release_id`` as ``user`` may see it: one that is building or failed is known
+    only to the dataset's owner and staff (the rule of ``release_selectors.release_list``)."""
     release = DatasetRelease.objects.select_related("dataset").filter(pk=release_id).first()
-    if release is None:
+    if release is None or (
+        release.status != ReleaseStatus.READY
+        and not can_manage_releases(dataset=release.dataset, user=user)
+    ):
         raise NotFoundError("No such release.", code="release_not_found")
     return release

@@ -603,6 +603,23 @@ def test_the_release_box_renders_in_place_or_loads_itself(buyer, release, licens
     assert "hx-get" not in inline and inline.count('href="/downloads/') == 3
 
 
+@pytest.mark.parametrize("status", ["building", "failed"])
+def test_an_unfinished_release_box_is_not_found_except_to_its_owner_and_staff(
+    client, dataset, status
+):
+    unfinished = DatasetRelease.objects.create(
+        dataset=dataset, number=2, created_by=dataset.owner, status=status
+    )
+    url = f"/releases/{unfinished.pk}/downloads"
+    assert Client().get(url).status_code == 404
+    client.force_login(UserFactory.create())
+    assert client.get(url).status_code == 404
+    for insider in (dataset.owner, UserFactory.create(is_staff=True)):
+        client.force_login(insider)
+        response = client.get(url)
+        assert response.status_code == 200 and 'data-allowed="false"' in response.content.decode()
+
+
 def test_a_hidden_drafts_release_box_is_not_found_to_strangers(client, release):
     Dataset.objects.filter(pk=release.dataset_id).update(status="draft")
     client.force_login(UserFactory.create())
