@@ -1,5 +1,6 @@
-"""Bounties: creation and crediting their funding. (Verifying the funding transfer on chain is
-``bounty_funding_verify``, which calls ``bounty_funding_credit`` once the transfer checks out.)"""
+"""Bounties: creation, crediting their funding, and staff changes to their schedule.
+(Verifying the funding transfer on chain is ``bounty_funding_verify``, which calls
+``bounty_funding_credit`` once the transfer checks out.)"""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from payments.enums import BountyPaysFor, BountyStatus, LedgerKind
 from payments.exceptions import BountyError
 from payments.models import Bounty, Token
 from payments.services.ledger import WORLD, Move, ledger_post
+from payments.services.rewards import epoch_bounds, epochs_computed_until
 
 MAX_EPOCHS = 10_000
 
@@ -119,4 +121,95 @@ def bounty_funding_credit(
             target=bounty,
             data={"amount": str(amount), "reference": reference},
         )
+    return bounty
+
+
+def _schedule(bounty: Bounty) -> dict[str, str | int]:
+    return {
+        "starts_at": bounty.starts_at.isoformat(),
+        "ends_at": bounty.ends_at.isoformat(),
+        "epoch_length_seconds": int(bounty.epoch_length.total_seconds()),
+    }
+
+
+@transaction.atomic
+def bounty_schedule_change(
+    *,
+    bounty: Bounty,
+    actor: User,
+    reason: str,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    epoch_length: timedelta | None = None,
+) -> Bounty:
+    """Staff move a bounty's start or end, or change its epoch length, with a reason for the
+    audit log. The pool, token and rates never change here (a bigger pool is another on-chain
+    funding). Computed epochs stay as they are: the next window starts where the last one
+    ended (``epoch_bounds``), so no row or label is paid twice or skipped, and the end cannot
+    move before what is already computed and paid."""
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only staff change a bounty's schedule.")
+    reason = reason.strip()
+    if not reason:
+        raise BountyError("Give a reason: it goes to the audit log.", code="reason_required")
+    bounty = Bounty.objects.select_for_update().get(pk=bounty.pk)
+    if bounty.status in (BountyStatus.CLOSED, BountyStatus.CANCELLED):
+        raise BountyError(
+            f"This bounty is {bounty.get_status_display().lower()}: its schedule is final.",
+            code="bounty_closed",
+        )
+    before = _schedule(bounty)
+    computed_until = epochs_computed_until(bounty)
+    if starts_at is not None and starts_at != bounty.starts_at:
+        if computed_until is not None:
+            raise BountyError(
+                "Epochs are computed already, so the start is fixed: change the epoch length "
+                "or the end instead.",
+                code="schedule_started",
+                extra={"field": "starts_at"},
+            )
+        bounty.starts_at = starts_at
+    if ends_at is not None:
+        bounty.ends_at = ends_at
+    if epoch_length is not None:
+        bounty.epoch_length = epoch_length
+    if bounty.epoch_length < timedelta(minutes=1):
+        raise BountyError(
+            "An epoch lasts at least one minute.",
+            code="bad_epoch_length",
+            extra={"field": "epoch_length"},
+        )
+    if bounty.ends_at <= bounty.starts_at:
+        raise BountyError(
+            "The end must come after the start.", code="bad_ends_at", extra={"field": "ends_at"}
+        )
+    if computed_until is not None and bounty.ends_at < computed_until:
+        raise BountyError(
+            f"Epochs until {computed_until:%Y-%m-%d %H:%M} UTC are computed and paid: the end "
+            "cannot move before that.",
+            code="ends_before_computed",
+            extra={"field": "ends_at"},
+        )
+    next_start = epoch_bounds(bounty)[0]
+    if (bounty.ends_at - next_start) / bounty.epoch_length > MAX_EPOCHS:
+        raise BountyError(
+            f"At most {MAX_EPOCHS:,} epochs: make epochs longer.",
+            code="bad_epoch_length",
+            extra={"field": "epoch_length"},
+        )
+    after = _schedule(bounty)
+    if after == before:
+        return bounty
+    fields = ["starts_at", "ends_at", "epoch_length", "updated_at"]
+    if computed_until is not None and bounty.ends_at == computed_until:
+        # Every window up to the new end is computed already: nothing is left to pay.
+        bounty.status = BountyStatus.CLOSED
+        fields.append("status")
+    bounty.save(update_fields=fields)
+    audit_log_record(
+        action="bounty.schedule_changed",
+        actor=actor,
+        target=bounty,
+        data={"from": before, "to": after, "reason": reason, "status": bounty.status},
+    )
     return bounty

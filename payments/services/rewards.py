@@ -101,9 +101,26 @@ def label_accuracy(credibility: float, *, gold_correct: int, gold_total: int) ->
     return min(credibility, gold)
 
 
-def epoch_bounds(bounty: Bounty, number: int) -> tuple[datetime, datetime]:
-    start = bounty.starts_at + number * bounty.epoch_length
+def epoch_bounds(bounty: Bounty) -> tuple[datetime, datetime]:
+    """The next window to compute, [start, end). It starts where the last computed epoch ended
+    (at ``starts_at`` before the first), never at ``starts_at + number * epoch_length``: staff
+    may change the epoch length or the end of a running bounty, and each row or label must still
+    fall in exactly one window (none paid twice, none skipped)."""
+    start = bounty.starts_at
+    if bounty.epochs_computed:
+        start = (
+            RewardEpoch.objects.filter(bounty=bounty, number=bounty.epochs_computed - 1)
+            .values_list("period_end", flat=True)
+            .get()
+        )
     return start, min(start + bounty.epoch_length, bounty.ends_at)
+
+
+def epochs_computed_until(bounty: Bounty) -> datetime | None:
+    """Where the computed (and paid) windows end: the schedule cannot move before it."""
+    if not bounty.epochs_computed:
+        return None
+    return epoch_bounds(bounty)[0]
 
 
 def _row_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
@@ -240,7 +257,7 @@ def reward_epoch_compute(*, bounty_id: int, now: datetime | None = None) -> Rewa
     if bounty is None:
         return None
     number = bounty.epochs_computed
-    start, end = epoch_bounds(bounty, number)
+    start, end = epoch_bounds(bounty)
     if start >= bounty.ends_at or end > now:
         return None
     pool = ledger_balance(token=bounty.token, code=bounty.ledger_code)
@@ -459,6 +476,7 @@ def reward_reverse_silently(*, reward: Reward, actor: User | None, reason: str) 
 
 __all__ = [
     "epoch_bounds",
+    "epochs_computed_until",
     "label_accuracy",
     "label_weight_micro",
     "reward_epoch_compute",
