@@ -680,6 +680,16 @@ class ChainClient:
                     ) from exc
                 raise
 
+    def transaction_value(self, tx_hash: str) -> int:
+        """The ether (wei) a transaction sent along: not in its receipt, so read from the
+        transaction itself; 0 for one the node does not know."""
+        with self._rpc("Reading a transaction"):
+            try:
+                transaction = self._w3.eth.get_transaction(self._tx_hash(tx_hash))
+            except TransactionNotFound:
+                return 0
+        return int(transaction.get("value", 0))
+
     def transaction_known(self, tx_hash: str) -> bool:
         """Whether the node has the transaction (in its pool or mined)."""
         with self._rpc("Reading a transaction"):

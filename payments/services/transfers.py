@@ -32,7 +32,8 @@ TRANSIENT_CHAIN_CODES = frozenset({"chain_unavailable", "chain_error", "tx_timeo
 
 class TransferError(ApplicationError):
     """A payment transaction does not (yet) pay what was asked. Codes: ``bad_tx_hash``,
-    ``invalid_input``, ``tx_not_found`` (transient), ``tx_reverted``, ``wrong_token``,
+    ``invalid_input``, ``tx_not_found`` (transient), ``tx_reverted``, ``not_a_token_transfer``
+    (it sent ether and moved no token at all), ``wrong_token``,
     ``wrong_sender``, ``wrong_recipient``, ``amount_short``, ``not_confirmed`` (transient,
     ``extra`` holds ``have`` and ``need``). Permanent refusals are 400; transient ones 409."""
 
@@ -85,6 +86,15 @@ def _positive_int(value: int, *, what: str) -> int:
 def _same_address(a: str, b: str) -> bool:
     """EIP-55 is only a checksum in the letter case: the address is the same either way."""
     return a.lower() == b.lower()
+
+
+def _token_symbol(client: ChainClient, token_address: str) -> str:
+    """The token's symbol for a message, read from its contract; a generic name if it cannot
+    be read, since the refusal stands either way."""
+    try:
+        return client.with_token(token_address).token_metadata().symbol
+    except ChainError:
+        return "the payment token"
 
 
 def erc20_transfer_verify(
@@ -148,6 +158,12 @@ def erc20_transfer_verify(
         log for log in receipt.transfers if _same_address(log.token_address, token)
     ]
     if not logs:
+        if not receipt.transfers and client.transaction_value(tx_hash) > 0:
+            raise TransferError(
+                f"That transaction sent ETH, not {_token_symbol(client, token)}: pay with the "
+                f"token (the ERC-20 contract {token}).",
+                code="not_a_token_transfer",
+            )
         if receipt.transfers:
             others = ", ".join(sorted({log.token_address for log in receipt.transfers}))
             detail = f"it moved other tokens ({others})"

@@ -245,7 +245,7 @@ def test_reverted_transaction_is_refused(
     assert not error.transient
 
 
-def test_plain_eth_transfer_is_refused_as_wrong_token(
+def test_plain_eth_transfer_is_refused_as_not_a_token_transfer(
     anvil: AnvilNode, buyer: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     tx_hash = str(
@@ -256,6 +256,27 @@ def test_plain_eth_transfer_is_refused_as_wrong_token(
         )
     )
     assert ChainClient.from_settings().wait_for_receipt(tx_hash).succeeded
+
+    error = _refusal(lambda: verify(tx_hash))
+
+    assert error.code == "not_a_token_transfer"
+    assert "sent ETH, not dbUSD: pay with the token" in error.detail
+    assert not error.transient
+
+
+def test_a_call_that_moves_no_tokens_and_no_eth_is_refused_as_wrong_token(
+    anvil: AnvilNode, token: ChainClient, buyer: DevAccount, verify: Verify
+) -> None:
+    # A zero-value self-send: no ETH and no token moved, so "pay with the token" is not the
+    # whole story; it stays wrong_token.
+    tx_hash = str(
+        rpc_call(
+            anvil.rpc_url,
+            "eth_sendTransaction",
+            [{"from": buyer.address, "to": buyer.address, "value": "0x0"}],
+        )
+    )
+    assert token.wait_for_receipt(tx_hash).succeeded
 
     error = _refusal(lambda: verify(tx_hash))
 
