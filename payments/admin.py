@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_actions import ModerationAdmin, ServiceChangeAdmin, run_with_reason
 from marketplace.core.exceptions import ApplicationError
+from payments.enums import BountyStatus
 from payments.models import (
     ApiToken,
     Bounty,
@@ -25,10 +26,12 @@ from payments.models import (
     Token,
 )
 from payments.services import api_token_revoke
+from payments.services.bounties import bounty_schedule_change
 from payments.services.licences import license_grant_revoke
 from payments.services.payouts import payout_retry, payouts_set_paused
 from payments.services.purchases import purchase_refund
 from payments.services.rewards import reward_epochs_compute_due, reward_reverse
+from payments.services.tokens import token_register, token_update
 
 
 @admin.register(ApiToken)
@@ -112,16 +115,94 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 
 @admin.register(Token)
-class TokenAdmin(admin.ModelAdmin[Token]):
+class TokenAdmin(ServiceChangeAdmin):
+    """Adding a token registers it from its contract (symbol and decimals read on chain); after
+    that only its symbol and whether it is accepted change, through ``token_update`` with a
+    reason. Chain, address and decimals are fixed: stored amounts are in its base units."""
+
     list_display = ("symbol", "address", "chain_id", "decimals", "is_active")
     list_filter = ("chain_id", "is_active")
+    actions = ("deactivate", "activate")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # deactivate instead: amounts refer to it
+    def get_fields(self, request: HttpRequest, obj: Token | None = None) -> Any:
+        if obj is None:
+            return ("address",)
+        return ("symbol", "is_active", "reason", "address", "chain_id", "decimals", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Token | None = None) -> Any:
+        if obj is None:
+            return ()
+        return ("address", "chain_id", "decimals", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: Token, form: Any, change: bool) -> None:
+        if not change:
+            registered = token_register(address=form.cleaned_data["address"])
+            obj.pk, obj.chain_id, obj.symbol, obj.decimals = (
+                registered.pk,
+                registered.chain_id,
+                registered.symbol,
+                registered.decimals,
+            )
+            return
+        changes = form.changes()
+        if changes:
+            token_update(
+                token=obj,
+                actor=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+                **changes,
+            )
+
+    @admin.action(description="Stop accepting the selected tokens (needs a reason)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda t, actor, reason: token_update(
+                token=t, actor=actor, reason=reason, is_active=False
+            ),
+        )
+
+    @admin.action(description="Accept the selected tokens again (needs a reason)")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
+        run_with_reason(
+            self,
+            request,
+            queryset,
+            lambda t, actor, reason: token_update(
+                token=t, actor=actor, reason=reason, is_active=True
+            ),
+        )
+
+
+# The money and dataset of a bounty are fixed at creation: the sponsor funds exactly this pool on
+# chain, and rewards already computed were priced at these rates (a bigger pool is another
+# on-chain funding). Only the schedule changes, through ``bounty_schedule_change``.
+BOUNTY_FIXED_FIELDS = (
+    "dataset",
+    "sponsor",
+    "title",
+    "description",
+    "token",
+    "pays_for",
+    "rate_per_row",
+    "rate_per_label",
+    "pool_amount",
+    "status",
+    "funded_at",
+    "epochs_computed",
+    "created_at",
+    "updated_at",
+)
+BOUNTY_SCHEDULE_FIELDS = ("starts_at", "ends_at", "epoch_length")
 
 
 @admin.register(Bounty)
-class BountyAdmin(ModerationAdmin):
+class BountyAdmin(ServiceChangeAdmin):
+    """Everything but the schedule is read-only; a schedule change needs a reason and goes
+    through ``bounty_schedule_change``, which keeps epoch windows contiguous."""
+
     list_display = (
         "title",
         "dataset",
@@ -136,11 +217,28 @@ class BountyAdmin(ModerationAdmin):
     list_filter = ("status", "pays_for")
     search_fields = ("title", "dataset__title", "sponsor__address")
     list_select_related = ("dataset", "sponsor", "token")
-    readonly_fields = ("status", "funded_at", "epochs_computed", "created_at", "updated_at")
+    fields = (*BOUNTY_SCHEDULE_FIELDS, "reason", *BOUNTY_FIXED_FIELDS)
     actions = ("compute_epochs",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Bounty | None = None) -> Any:
+        if obj is not None and obj.status in (BountyStatus.CLOSED, BountyStatus.CANCELLED):
+            return (*BOUNTY_SCHEDULE_FIELDS, *BOUNTY_FIXED_FIELDS)
+        if obj is not None and obj.epochs_computed:
+            return ("starts_at", *BOUNTY_FIXED_FIELDS)
+        return BOUNTY_FIXED_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sponsors create bounties on the site, and fund them on chain
+
+    def save_model(self, request: HttpRequest, obj: Bounty, form: Any, change: bool) -> None:
+        changes = form.changes()
+        if changes:
+            bounty_schedule_change(
+                bounty=obj,
+                actor=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+                **changes,
+            )
 
     @admin.action(description="Compute due reward epochs now")
     def compute_epochs(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:

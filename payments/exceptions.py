@@ -41,3 +41,8 @@ class LicenceError(ApplicationError):
 class PurchaseError(ApplicationError):
     default_code = "purchase_invalid"
     status_code = 400
+
+
+class TokenError(ApplicationError):
+    default_code = "token_invalid"
+    status_code = 400

@@ -10,8 +10,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from marketplace.core.exceptions import ApplicationError
 
@@ -46,3 +47,52 @@ class ModerationAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # moderate with actions (audited), never delete
+
+
+class ReasonChangeForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A change form with a reason: any change needs one, and it goes to the audit log."""
+
+    reason = forms.CharField(
+        required=False,
+        label="Reason for this change",
+        help_text="Required for any change; written to the audit log.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        reason = str(cleaned.get("reason") or "").strip()
+        if not self.instance._state.adding and self.changes() and not reason:
+            self.add_error("reason", "Give a reason: it goes to the audit log.")
+        return cleaned
+
+    def changes(self) -> dict[str, Any]:
+        """The model fields this submission changes, with their new values."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.changed_data
+            if name != "reason" and name in self.cleaned_data
+        }
+
+
+class ServiceChangeAdmin(ModerationAdmin):
+    """A change form whose ``save_model`` hands the changes to a service instead of saving the
+    row. A refusal from the service rolls the whole request back (the admin view runs in one
+    transaction) and comes back as a message on the same page."""
+
+    form = ReasonChangeForm
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())

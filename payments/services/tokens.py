@@ -1,4 +1,5 @@
-"""The allow-list of ERC-20 tokens bounties and licences are priced in."""
+"""The allow-list of ERC-20 tokens bounties and licences are priced in: registered from the
+contract, then only switched on or off (or their symbol fixed) by staff."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from django.conf import settings
 from django.db import transaction
 
 from marketplace.core.addresses import normalize_address
+from marketplace.core.exceptions import PermissionDeniedError
+from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
+from payments.exceptions import TokenError
 from payments.integrations.chain import ChainClient
 from payments.models import Token
 
@@ -28,5 +32,47 @@ def token_register(*, address: str, client: ChainClient | None = None) -> Token:
             action="token.registered",
             target=token,
             data={"symbol": token.symbol, "decimals": token.decimals},
+        )
+    return token
+
+
+@transaction.atomic
+def token_update(
+    *,
+    token: Token,
+    actor: User,
+    reason: str,
+    is_active: bool | None = None,
+    symbol: str | None = None,
+) -> Token:
+    """Staff accept or stop accepting a token, or fix how its symbol is shown, with a reason for
+    the audit log. Its chain, address and decimals never change: every stored amount is in its
+    base units, so a different address or decimals would change what those amounts mean."""
+    if not actor.is_staff:
+        raise PermissionDeniedError("Only staff change accepted tokens.")
+    reason = reason.strip()
+    if not reason:
+        raise TokenError("Give a reason: it goes to the audit log.", code="reason_required")
+    token = Token.objects.select_for_update().get(pk=token.pk)
+    changed: dict[str, dict[str, object]] = {}
+    if symbol is not None:
+        symbol = symbol.strip()
+        if not symbol or len(symbol) > 16:
+            raise TokenError(
+                "A symbol has 1 to 16 characters.", code="bad_symbol", extra={"field": "symbol"}
+            )
+        if symbol != token.symbol:
+            changed["symbol"] = {"from": token.symbol, "to": symbol}
+            token.symbol = symbol
+    if is_active is not None and is_active != token.is_active:
+        changed["is_active"] = {"from": token.is_active, "to": is_active}
+        token.is_active = is_active
+    if changed:
+        token.save(update_fields=list(changed))
+        audit_log_record(
+            action="token.updated",
+            actor=actor,
+            target=token,
+            data={**changed, "reason": reason, "address": token.address},
         )
     return token
