@@ -23,8 +23,13 @@ from marketplace.core.pages import show_error
 from payments.enums import BountyStatus
 from payments.forms import BountyForm, FundingHashForm
 from payments.integrations.chain import ChainError
-from payments.models import Bounty, BountyFunding, Token
-from payments.selectors import bounty_get, bounty_pool_progress, tokens_accepted
+from payments.models import Bounty, Token
+from payments.selectors import (
+    bounty_funding_latest,
+    bounty_get,
+    bounty_pool_progress,
+    tokens_accepted,
+)
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
 from payments.templatetags.money import format_amount
@@ -69,7 +74,7 @@ def _detail_context(
     token = bounty.token
     progress = bounty_pool_progress(bounty=bounty)
     is_sponsor = request.user.is_authenticated and request.user.pk == bounty.sponsor_id
-    funding = _latest_funding(bounty)
+    funding = bounty_funding_latest(bounty=bounty)
     treasury, treasury_error = "", ""
     needs_funding = bounty.status == BountyStatus.AWAITING_FUNDING
     if is_sponsor and needs_funding:
@@ -112,10 +117,6 @@ def _detail_context(
         "fund_form": fund_form or FundingHashForm(),
         "spent_percent": (progress.awarded * 100 // progress.funded) if progress.funded else 0,
     }
-
-
-def _latest_funding(bounty: Bounty) -> BountyFunding | None:
-    return bounty.fundings.order_by("-created_at", "-id").first()
 
 
 @login_required

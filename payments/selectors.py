@@ -24,6 +24,7 @@ from payments.enums import BountyStatus, LedgerKind
 from payments.models import (
     ApiToken,
     Bounty,
+    BountyFunding,
     LedgerEntry,
     LicenseGrant,
     LicenseTier,
@@ -121,6 +122,38 @@ def bounty_get(*, bounty_id: int) -> Bounty:
     if bounty is None:
         raise NotFoundError("No such bounty.")
     return bounty
+
+
+def bounty_funding_latest(*, bounty: Bounty) -> BountyFunding | None:
+    """The bounty's most recent funding claim: the one its page and API report on."""
+    return bounty.fundings.order_by("-created_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class FundingState:
+    """Where a bounty's funding stands for one reader: ``status`` of the latest claim (None
+    before any), and its error code and detail (a refusal, or while verifying the last
+    transient reason) for the sponsor and staff only. Another sponsor's refusals are theirs."""
+
+    status: str | None
+    error_code: str = ""
+    error_detail: str = ""
+
+
+def bounty_funding_state(*, bounty: Bounty, user: User | Any) -> FundingState:
+    funding = bounty_funding_latest(bounty=bounty)
+    if funding is None:
+        return FundingState(status=None)
+    insider = bool(
+        user is not None
+        and user.is_authenticated
+        and (user.is_staff or user.pk == bounty.sponsor_id)
+    )
+    if not insider or not funding.error_code:
+        return FundingState(status=funding.status)
+    return FundingState(
+        status=funding.status, error_code=funding.error_code, error_detail=funding.error_detail
+    )
 
 
 @dataclass(frozen=True)

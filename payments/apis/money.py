@@ -23,8 +23,10 @@ from datasets_app.selectors import dataset_visible
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
+from payments.enums import FundingStatus
 from payments.models import Bounty, Payout, Reward, RewardLine, Token
 from payments.selectors import (
+    bounty_funding_state,
     bounty_get,
     bounty_list,
     bounty_pool_progress,
@@ -168,6 +170,20 @@ class BountyDetailApi(APIView):
                 ),
                 "pay_to": serializers.CharField(),
                 "chain_id": serializers.IntegerField(),
+                "funding_status": serializers.ChoiceField(
+                    choices=FundingStatus.choices,
+                    allow_null=True,
+                    help_text="The latest funding transaction's state; null before any.",
+                ),
+                "funding_error": inline_serializer(
+                    "FundingErrorOutput",
+                    {"code": serializers.CharField(), "detail": serializers.CharField()},
+                    allow_null=True,
+                    help_text=(
+                        "Why the latest funding transaction was refused (or, while verifying, "
+                        "what it waits for): for the sponsor and staff; null otherwise."
+                    ),
+                ),
             },
         ),
     )
@@ -175,6 +191,7 @@ class BountyDetailApi(APIView):
         bounty = bounty_get(bounty_id=bounty_id)
         dataset_visible(slug=bounty.dataset.slug, user=request.user)  # hidden dataset: 404
         progress = bounty_pool_progress(bounty=bounty)
+        funding = bounty_funding_state(bounty=bounty, user=request.user)
         return Response(
             {
                 "bounty": BountyOutput(bounty).data,
@@ -185,6 +202,10 @@ class BountyDetailApi(APIView):
                 },
                 "pay_to": treasury_address(),
                 "chain_id": settings.CHAIN_ID,
+                "funding_status": funding.status,
+                "funding_error": {"code": funding.error_code, "detail": funding.error_detail}
+                if funding.error_code
+                else None,
             }
         )
 

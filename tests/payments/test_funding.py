@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from marketplace.core.models import User
 from payments.enums import BountyStatus, FundingStatus
 from payments.exceptions import BountyError
 from payments.integrations.anvil import DevAccount, rpc_call
@@ -17,7 +18,7 @@ from payments.services.ledger import ledger_balance, ledger_books_check
 from payments.services.payouts import payout_token_balance
 from payments.services.transfers import TransferError
 from tests.chain import ChainToken
-from tests.factories import BountyFactory, DatasetFactory
+from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -189,3 +190,41 @@ def test_bad_submissions_are_refused_with_clear_errors(bounty: Bounty, dev_walle
     with pytest.raises(PermissionDeniedError):
         bounty_funding_submit(bounty=bounty, user=UserFactory.create(), tx_hash="0x" + "ab" * 32)
     assert not BountyFunding.objects.exists()
+
+
+def test_a_refused_funding_is_explained_in_the_bounty_api_to_its_sponsor_only(
+    client,
+    chain_token: ChainToken,
+    sponsor: DevAccount,
+    bounty: Bounty,
+    django_capture_on_commit_callbacks,
+):
+    url = f"/api/v1/bounties/{bounty.pk}/"
+    client.force_login(bounty.sponsor)
+    before = client.get(url).json()
+    assert (before["funding_status"], before["funding_error"]) == (None, None)
+
+    tx_hash = chain_token.pay(sponsor, chain_token.hot_wallet.address, POOL - 1)
+    chain_token.mine(2)
+    with django_capture_on_commit_callbacks():
+        submitted = client.post(f"{url}fund", {"tx_hash": tx_hash}, content_type="application/json")
+    assert submitted.status_code == 202, submitted.content
+    assert client.get(url).json()["funding_status"] == "verifying"
+    assert bounty_funding_verify(funding_id=submitted.json()["id"]) == "refused"
+
+    body = client.get(url).json()
+    assert body["bounty"]["status"] == "awaiting_funding"
+    assert body["funding_status"] == "refused"
+    assert body["funding_error"]["code"] == "amount_short"
+    assert body["funding_error"]["detail"] == BountyFunding.objects.get().error_detail
+    assert str(POOL - 1) in body["funding_error"]["detail"]
+
+    for other in (UserFactory.create(), None):
+        if other is None:
+            client.logout()
+        else:
+            client.force_login(other)
+        seen = client.get(url).json()
+        assert (seen["funding_status"], seen["funding_error"]) == ("refused", None)
+    client.force_login(User.objects.create_user("0x" + "5" * 40, is_staff=True))
+    assert client.get(url).json()["funding_error"]["code"] == "amount_short"
