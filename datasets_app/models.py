@@ -61,8 +61,13 @@ class Dataset(BaseModel):
     near_duplicate_threshold = models.FloatField(
         default=0.7,
         validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
-        help_text="Estimated Jaccard similarity above which a text row is a near-duplicate.",
+        help_text="Jaccard similarity of word pairs at which a text row is a near-duplicate.",
     )
+    # The LSH layout (bands x rows) the dataset's stored band keys (ItemBand) are cut with:
+    # near_duplicates.lsh_layout(near_duplicate_threshold) once near_duplicate_bands_rebuild has
+    # caught up with a threshold change. The defaults are the layout of the default threshold.
+    near_duplicate_bands = models.PositiveSmallIntegerField(default=17, editable=False)
+    near_duplicate_rows = models.PositiveSmallIntegerField(default=4, editable=False)
     status = models.CharField(
         max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT, db_index=True
     )

@@ -27,6 +27,16 @@ def validate_contribution_shard(contribution_id: int, claim: str, shard: int) ->
     )
 
 
+@shared_task(
+    name="datasets.rebuild_near_duplicate_bands",
+    acks_late=True,  # idempotent: a second run finds the layout already rebuilt
+    soft_time_limit=3300,
+    time_limit=3400,
+)
+def rebuild_near_duplicate_bands(dataset_id: int) -> bool:
+    return services.near_duplicate_bands_rebuild(dataset_id=dataset_id)
+
+
 @shared_task(name="datasets.requeue_stuck_contributions", soft_time_limit=60, time_limit=90)
 def requeue_stuck_contributions() -> int:
     return services.contributions_requeue_stuck()

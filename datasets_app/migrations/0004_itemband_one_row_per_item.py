@@ -32,7 +32,7 @@ def rebuild_bands(apps, schema_editor):  # type: ignore[no-untyped-def]
                     for _, data in chunk
                 ]
                 signatures = near_duplicates.minhash_signatures(texts)
-                keys = near_duplicates.band_hashes(signatures, BANDS)
+                keys = near_duplicates.band_hashes(signatures, BANDS, 128 // BANDS)
                 words = near_duplicates.has_words(signatures)
                 band_model.objects.bulk_create(
                     band_model(dataset_id=dataset.pk, item_id=pk, band_keys=row_keys.tolist())

@@ -3,50 +3,50 @@
 A text becomes the set of its word 2-shingles (words are ``\\w+`` runs of
 ``normalise_for_hash``, so case, width, punctuation and spacing do not count). Bigrams, not
 3-shingles: one substituted word breaks two shingles instead of three, so a 25-word row with a
-word swapped stays near 0.85 rather than 0.8, at the threshold (measured by
-bench/bench_incentives.py's near-duplicate uploaders: 12 of 20 such copies got through).
+word swapped stays near 0.85 rather than 0.8.
 
-Its MinHash signature holds, for each of ``num_perm`` hash functions, the smallest hash over
+Its MinHash signature holds, for each of ``NUM_PERM`` hash functions, the smallest hash over
 the set; two signatures agree at a position with probability equal to the sets' Jaccard
-similarity (Broder 1997), so the share of equal
-positions estimates it (standard error sqrt(J(1-J)/num_perm): 0.035 at J = 0.8, 128 hashes).
+similarity J (Broder 1997).
 
-LSH: the signature is cut into ``bands`` bands of ``num_perm // bands`` rows, each hashed to a
-key. Two texts share at least one key with probability 1 - (1 - J^r)^b: for 32 bands of 4 rows,
-0.99999995 at J = 0.8, 0.87 at J = 0.5, 0.23 at J = 0.3, so candidates at the 0.8 threshold are
-never missed by the bands, and the candidates' signatures then decide. The app stores
-``(dataset_id, band_key) -> item`` rows and looks candidates up with ``band_key = ANY(%s)``.
+LSH: ``bands`` bands of ``rows`` signature positions each are hashed to one key per band, and
+two texts are candidates when they share a key, which happens with probability
+1 - (1 - J^rows)^bands. ``lsh_layout`` derives (bands, rows) from the dataset's threshold t, as
+datasketch's MinHashLSH does from its threshold, but for recall: the most rows per band (the
+fewest chance candidates) for which a pair at exactly t is a candidate with probability at
+least ``CANDIDATE_RECALL``, with the fewest bands that reach it. Candidates are then verified
+with the *exact* Jaccard of the two shingle sets (``exact_jaccard``), not the signatures'
+estimate (standard error 0.04 at J = 0.7 with 128 hashes, which let pairs on either side of the
+threshold through): precision is exact, and recall is the candidate probability.
 
-Everything is deterministic across processes, machines and library versions: words and bands
-are hashed with XXH3-64 (a frozen specification), and the MinHash parameters come from
-splitmix64 with a fixed seed, not from NumPy's random streams. Changing any of this (or
-``num_perm``/``bands``) makes stored band keys incomparable with new ones: bump ``LSH_SCHEME``
-and rebuild the index.
+Everything is deterministic across processes, machines and library versions: words are hashed
+with XXH3-64 (a frozen specification), and the MinHash parameters come from splitmix64 with a
+fixed seed, not from NumPy's random streams. Changing any of this (or ``lsh_layout``) makes
+stored band keys incomparable with new ones: bump ``BAND_SCHEME`` and rebuild the index.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable
-from typing import Generic, TypeVar
+from collections.abc import Iterable
 
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-LSH_SCHEME = "minhash-w2-xxh3-128x32-v2"  # store beside band keys; bump when anything changes
 NUM_PERM = 128
-BANDS = 32
 SHINGLE_WORDS = 2
 EMPTY_VALUE = np.uint64(np.iinfo(np.uint64).max)  # every position of a text with no words
+# A pair exactly at the threshold shares a band at least this often; more similar pairs more.
+CANDIDATE_RECALL = 0.99
 
 Signature = NDArray[np.uint64]
-K = TypeVar("K", bound=Hashable)
 
 _WORD_RE = re.compile(r"\w+")
-_SEED = 0x5EED_DA7A_B0B7_1E5  # fixes the hash parameters: never change (see LSH_SCHEME)
+_SEED = 0x5EED_DA7A_B0B7_1E5  # fixes the hash parameters: never change (see BAND_SCHEME)
 _MASK64 = (1 << 64) - 1
 # Shingles of this many words in total are hashed at once in ``minhash_signatures``:
 # NUM_PERM x this x 8 bytes of scratch (8 MiB).
@@ -57,7 +57,6 @@ _CHUNK_SHINGLES = 8_192
 _FMIX_1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 _SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-_BAND_PREFIXES = [bytes((band,)) for band in range(256)]
 _SHIFT_33 = np.uint64(33)
 _SHIFT_32 = np.uint64(32)
 
@@ -78,19 +77,33 @@ def minhash_signatures(texts: Iterable[str], num_perm: int = NUM_PERM) -> NDArra
     """Signatures of many texts, one row each (``len(texts) x num_perm``), equal to
     ``minhash_signature`` of each but hashing the words and shingles of the whole batch in a
     few NumPy passes (per-text NumPy calls cost more than the hashing itself)."""
-    multipliers, offsets = _permutations(num_perm)
+    return signatures_of_shingles(*batch_shingles(texts), num_perm=num_perm)
+
+
+def batch_shingles(texts: Iterable[str]) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """``shingle_hashes`` of every text at once: the hashes back to back, and how many each
+    text has (text ``i``'s are ``flat[ends[i] - sizes[i]:ends[i]]``)."""
     words = [_WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold()) for text in texts]
     if not words:
-        return np.full((0, num_perm), EMPTY_VALUE, dtype=np.uint64)
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     flat = [word for row in words for word in row]
     hashes = np.fromiter(map(_word_hash, flat), dtype=np.uint64, count=len(flat))
-    shingles, sizes = _batch_shingles(hashes, counts)
+    return _batch_shingles(hashes, counts)
+
+
+def signatures_of_shingles(
+    shingles: NDArray[np.uint64], sizes: NDArray[np.int64], num_perm: int = NUM_PERM
+) -> NDArray[np.uint64]:
+    """``minhash_signatures`` from ``batch_shingles``' output."""
+    multipliers, offsets = _permutations(num_perm)
+    if sizes.size == 0:
+        return np.full((0, num_perm), EMPTY_VALUE, dtype=np.uint64)
     rows: list[NDArray[np.uint64]] = []
     # Texts in groups of about _CHUNK_SHINGLES shingles: bounded scratch for _permute.
     ends = np.cumsum(sizes)
     first = 0
-    while first < len(words):
+    while first < sizes.size:
         base = ends[first - 1] if first else 0
         last = max(first + 1, int(np.searchsorted(ends, base + _CHUNK_SHINGLES, side="right")))
         stop = ends[last - 1]
@@ -152,23 +165,14 @@ def shingle_hashes(text: str, *, size: int = SHINGLE_WORDS) -> NDArray[np.uint64
     return _fmix(combined)
 
 
-def band_keys(signature: Signature, bands: int = BANDS) -> list[bytes]:
-    """The LSH keys of one signature: per band, its number (one byte) and the XXH3-64 of its
-    rows (8 bytes, big-endian), seeded with the band number. Two texts are candidates when they
-    share a key. Empty texts have none."""
-    if _is_empty(signature):
-        return []
-    raw, width = _band_bytes(signature, bands)
-    # xxh3_64_digest is the big-endian form of _band_hashes' integers.
-    return [
-        _BAND_PREFIXES[band] + xxhash.xxh3_64_digest(raw[band * width : (band + 1) * width], band)
-        for band in range(bands)
-    ]
-
-
-def band_keys_many(signatures: NDArray[np.uint64], bands: int = BANDS) -> list[list[bytes]]:
-    """``band_keys`` for each row of a ``n x num_perm`` array."""
-    return [band_keys(signature, bands) for signature in signatures]
+def exact_jaccard(shingles_a: NDArray[np.uint64], shingles_b: NDArray[np.uint64]) -> float:
+    """The Jaccard similarity of two texts' shingle sets, from their ``shingle_hashes``
+    (repeats allowed). 0.0 when either text had no words."""
+    a, b = np.unique(shingles_a), np.unique(shingles_b)
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    shared = np.intersect1d(a, b, assume_unique=True).size
+    return shared / (a.size + b.size - shared)
 
 
 def estimated_jaccard(sig_a: Signature, sig_b: Signature) -> float:
@@ -189,141 +193,6 @@ def signature_to_bytes(signature: Signature) -> bytes:
 def signature_from_bytes(data: bytes) -> Signature:
     signature: Signature = np.frombuffer(data, dtype="<u8").astype(np.uint64)
     return signature
-
-
-class NearDuplicateIndex(Generic[K]):
-    """An in-memory LSH index, for checks within one file and for tests; the app's PostgreSQL
-    index stores the same ``band_keys`` and should answer queries alike.
-
-    Compact, for files of millions of rows: the signatures sit in one growing array, and the
-    buckets in sorted NumPy runs of (bucket id, slot) pairs, 16 bytes per row and band, looked
-    up with binary search. The latest rows wait in a small dict until there are
-    ``FRESH_ROWS`` of them; runs of similar size are merged (as in an LSM tree), so a query
-    searches about log2(rows / FRESH_ROWS) runs and adding costs O(log n) amortised.
-    """
-
-    FRESH_ROWS = 2_048
-
-    def __init__(self, *, bands: int = BANDS) -> None:
-        self.bands = bands
-        self._keys: list[K] = []
-        self._slots: dict[K, int] = {}
-        self._signatures = np.empty((0, 0), dtype=np.uint64)  # capacity x num_perm
-        # The latest rows: bucket -> slots for lookups, and flat lists to freeze into a run.
-        self._fresh: dict[int, list[int]] = {}
-        self._fresh_buckets: list[int] = []
-        self._fresh_slots: list[int] = []
-        self._runs: list[tuple[NDArray[np.uint64], NDArray[np.int64]]] = []  # largest first
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._slots
-
-    def add(self, key: K, signature: Signature) -> None:
-        """Index ``signature`` under ``key``; a key is added once (``ValueError`` after that)."""
-        if key in self._slots:
-            raise ValueError(f"key {key!r} is already in the index")
-        self._check_length(signature)
-        slot = len(self._keys)
-        if slot == self._signatures.shape[0]:
-            grown = np.empty((max(1_024, 2 * slot), signature.size), dtype=np.uint64)
-            if slot:
-                grown[:slot] = self._signatures[:slot]
-            self._signatures = grown
-        self._signatures[slot] = signature
-        self._keys.append(key)
-        self._slots[key] = slot
-        if _is_empty(signature):
-            return  # no buckets: it can match nothing
-        buckets = _band_hashes(signature, self.bands)
-        for bucket in buckets:
-            self._fresh.setdefault(bucket, []).append(slot)
-        self._fresh_buckets.extend(buckets)
-        self._fresh_slots.extend([slot] * len(buckets))
-        if len(self._fresh_slots) >= self.FRESH_ROWS * self.bands:
-            self._freeze_fresh()
-
-    def query(self, signature: Signature, threshold: float = 0.8) -> list[tuple[K, float]]:
-        """Indexed keys whose estimated Jaccard similarity to ``signature`` is at least
-        ``threshold``, most similar first (equal ones in the order they were added)."""
-        self._check_length(signature)
-        if not self._keys or _is_empty(signature):
-            return []
-        bucket_list = _band_hashes(signature, self.bands)
-        found: list[NDArray[np.int64]] = []
-        fresh = [slot for bucket in bucket_list for slot in self._fresh.get(bucket, ())]
-        if fresh:
-            found.append(np.array(fresh, dtype=np.int64))
-        buckets = np.array(bucket_list, dtype=np.uint64)
-        for run_buckets, run_slots in self._runs:
-            starts = run_buckets.searchsorted(buckets)
-            hits = run_buckets[np.minimum(starts, run_buckets.size - 1)] == buckets
-            if not hits.any():
-                continue
-            ends = run_buckets.searchsorted(buckets[hits], side="right")
-            for start, end in zip(starts[hits].tolist(), ends.tolist(), strict=True):
-                found.append(run_slots[start:end])
-        if not found:
-            return []
-        slots = np.unique(np.concatenate(found))  # sorted: the order rows were added
-        agree = np.count_nonzero(self._signatures[slots] == signature, axis=1)
-        similarities = agree / signature.size
-        keep = np.flatnonzero(similarities >= threshold)
-        order = keep[np.argsort(-similarities[keep], kind="stable")]
-        return [
-            (self._keys[slot], float(similarities[i]))
-            for i, slot in zip(order.tolist(), slots[order].tolist(), strict=True)
-        ]
-
-    def _freeze_fresh(self) -> None:
-        buckets = np.array(self._fresh_buckets, dtype=np.uint64)
-        slots = np.array(self._fresh_slots, dtype=np.int64)
-        self._fresh.clear()
-        self._fresh_buckets.clear()
-        self._fresh_slots.clear()
-        self._runs.append(_sorted_run(buckets, slots))
-        while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
-            newer_buckets, newer_slots = self._runs.pop()
-            older_buckets, older_slots = self._runs.pop()
-            self._runs.append(
-                _sorted_run(
-                    np.concatenate([older_buckets, newer_buckets]),
-                    np.concatenate([older_slots, newer_slots]),
-                )
-            )
-
-    def _check_length(self, signature: Signature) -> None:
-        if self._keys and signature.size != self._signatures.shape[1]:
-            raise ValueError(
-                f"signature has {signature.size} hashes, the index {self._signatures.shape[1]}"
-            )
-
-
-def _sorted_run(
-    buckets: NDArray[np.uint64], slots: NDArray[np.int64]
-) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    order = np.argsort(buckets, kind="stable")
-    return buckets[order], slots[order]
-
-
-def _band_hashes(signature: Signature, bands: int) -> list[int]:
-    """XXH3-64 of each band's rows (little-endian bytes), seeded with the band number, so equal
-    rows in different bands hash apart."""
-    raw, width = _band_bytes(signature, bands)
-    return [
-        xxhash.xxh3_64_intdigest(raw[band * width : (band + 1) * width], seed=band)
-        for band in range(bands)
-    ]
-
-
-def _band_bytes(signature: Signature, bands: int) -> tuple[memoryview, int]:
-    """The signature as little-endian bytes, and the width of one band in them."""
-    if not 0 < bands <= 256 or signature.size % bands:
-        raise ValueError(f"{signature.size} hashes cannot be cut into {bands} equal bands (<= 256)")
-    raw = memoryview(signature.astype("<u8", copy=False).tobytes())
-    return raw, len(raw) // bands
 
 
 @functools.lru_cache(maxsize=1 << 16)  # ~10 MiB; words are Zipf-distributed: most lookups hit
@@ -397,28 +266,59 @@ def _splitmix64(state: int) -> tuple[int, int]:
 
 # --- The app's stored band index (scheme BAND_SCHEME) -------------------------------------------
 #
-# The app stores, per text item, ``bands`` 64-bit band hashes (``band_hashes``), computed for a
-# whole batch in NumPy rather than one XXH3 call per band and row; validation keeps a dataset's
-# hashes in a ``BandIndex`` in memory and asks it about every batch.
+# The app stores, per text item, its dataset's ``lsh_layout`` of 64-bit band hashes
+# (``band_hashes``), computed for a whole batch in NumPy; validation keeps a dataset's hashes in a
+# ``BandIndex`` in memory and asks it about every batch.
 
-BAND_SCHEME = "minhash-w2-xxh3-128-fmix-b16-v3"  # bump when band_hashes or the bands change
+BAND_SCHEME = "minhash-w2-xxh3-128-fmix-layout-v4"  # bump when band_hashes or lsh_layout change
 _BAND_SEED = 0xB4D5_EED0_1234_5678  # fixes band_hashes: never change (see BAND_SCHEME)
 
 
-def band_hashes(signatures: NDArray[np.uint64], bands: int) -> NDArray[np.int64]:
+def candidate_probability(similarity: float, bands: int, rows: int) -> float:
+    """How often two texts of Jaccard ``similarity`` share at least one of ``bands`` bands of
+    ``rows`` positions."""
+    return 1.0 - (1.0 - similarity**rows) ** bands
+
+
+@functools.cache
+def lsh_layout(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
+    """(bands, rows) for a near-duplicate threshold: the largest ``rows`` for which some
+    ``bands`` with ``bands * rows <= num_perm`` makes a pair at ``threshold`` a candidate with
+    probability >= ``CANDIDATE_RECALL``, and the fewest such bands. More rows per band make
+    chance candidates (dissimilar texts sharing a band) rarer; fewer bands store fewer keys."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"a Jaccard threshold is in (0, 1], not {threshold}")
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        agree = threshold**rows  # a band's chance of being equal for a pair at the threshold
+        if agree >= 1.0:
+            bands = 1
+        elif math.log1p(-agree) == 0.0:
+            break  # too small to ever reach the target
+        else:
+            bands = math.ceil(math.log1p(-CANDIDATE_RECALL) / math.log1p(-agree))
+        if bands * rows <= num_perm and candidate_probability(threshold, bands, rows) >= (
+            CANDIDATE_RECALL
+        ):
+            best = (bands, rows)
+    return best
+
+
+def band_hashes(signatures: NDArray[np.uint64], bands: int, rows: int) -> NDArray[np.int64]:
     """One 64-bit key per band of each signature (``n x bands``, as signed integers for a
-    ``bigint[]`` column): the band's rows folded in order through murmur3's finaliser, seeded
-    with the band number, so equal rows in different bands hash apart. Rows of texts without
-    words (``EMPTY_VALUE`` everywhere) get keys too: callers skip them (``has_words``)."""
+    ``bigint[]`` column), band ``i`` made of positions ``i * rows`` to ``(i + 1) * rows - 1``:
+    its values folded in order through murmur3's finaliser, seeded with the band number, so
+    equal values in different bands hash apart. Rows of texts without words (``EMPTY_VALUE``
+    everywhere) get keys too: callers skip them (``has_words``)."""
     count, num_perm = signatures.shape
-    if not 0 < bands <= 256 or num_perm % bands:
-        raise ValueError(f"{num_perm} hashes cannot be cut into {bands} equal bands (<= 256)")
-    rows = signatures.reshape(count, bands, num_perm // bands)
+    if bands < 1 or rows < 1 or bands * rows > num_perm:
+        raise ValueError(f"{bands} bands of {rows} rows do not fit in {num_perm} hashes")
+    cut = signatures[:, : bands * rows].reshape(count, bands, rows)
     seeds = _fmix(np.arange(bands, dtype=np.uint64) + np.uint64(_BAND_SEED))
     folded = np.broadcast_to(seeds, (count, bands)).copy()
     with np.errstate(over="ignore"):
-        for position in range(rows.shape[2]):
-            folded = _fmix(folded * _SHINGLE_MULTIPLIER + rows[:, :, position])
+        for position in range(rows):
+            folded = _fmix(folded * _SHINGLE_MULTIPLIER + cut[:, :, position])
     return folded.view(np.int64)
 
 

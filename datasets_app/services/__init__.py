@@ -12,6 +12,7 @@ from datasets_app.services.labeling import (
     labeling_next_item,
     reservations_release_expired,
 )
+from datasets_app.services.row_quality import near_duplicate_bands_rebuild
 from datasets_app.services.uploads import (
     contribution_submit,
     upload_chunk_append,
@@ -42,6 +43,7 @@ __all__ = [
     "label_submit",
     "label_undo",
     "labeling_next_item",
+    "near_duplicate_bands_rebuild",
     "reservations_release_expired",
     "upload_chunk_append",
     "upload_session_abort",

@@ -13,6 +13,7 @@ from datasets_app.enums import DatasetStatus, LabelTask, Modality
 from datasets_app.exceptions import DatasetError
 from datasets_app.integrations.readers import SUPPORTED_DTYPES
 from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
+from datasets_app.quality.near_duplicates import lsh_layout
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
@@ -197,7 +198,12 @@ def dataset_create(*, owner: User, **fields: Any) -> Dataset:
     data["label_classes"] = _clean_classes(data["label_task"], data.get("label_classes", []))
     if data.get("status") == DatasetStatus.HIDDEN:
         raise DatasetError("Only moderators hide datasets.", code="permission_denied")
-    dataset = Dataset.objects.create(owner=owner, slug=_unique_slug(data["title"]), **data)
+    dataset = Dataset(owner=owner, slug=_unique_slug(data["title"]), **data)
+    # No items, no stored keys yet: they start in the threshold's layout.
+    dataset.near_duplicate_bands, dataset.near_duplicate_rows = lsh_layout(
+        dataset.near_duplicate_threshold
+    )
+    dataset.save(force_insert=True)
     _refresh_search(dataset)
     audit_log_record(action="dataset.created", actor=owner, target=dataset)
     return dataset
@@ -238,6 +244,11 @@ def dataset_update(*, dataset: Dataset, actor: User, **fields: Any) -> Dataset:
     if changed:
         dataset.save()
         _refresh_search(dataset)
+        if lsh_layout(dataset.near_duplicate_threshold) != (
+            dataset.near_duplicate_bands,
+            dataset.near_duplicate_rows,
+        ):
+            _enqueue_bands_rebuild(dataset.pk)
         audit_log_record(
             action="dataset.updated",
             actor=actor,
@@ -245,6 +256,14 @@ def dataset_update(*, dataset: Dataset, actor: User, **fields: Any) -> Dataset:
             data={"fields": sorted(changed)},
         )
     return dataset
+
+
+def _enqueue_bands_rebuild(dataset_id: int) -> None:
+    """The stored band keys follow a threshold change in the background (validation would
+    otherwise rebuild them inside its next batch, holding the dataset's band lock meanwhile)."""
+    from datasets_app.tasks import rebuild_near_duplicate_bands
+
+    transaction.on_commit(lambda: rebuild_near_duplicate_bands.delay(dataset_id))
 
 
 def dataset_moderate(*, dataset: Dataset, actor: User, status: str, reason: str) -> Dataset:

@@ -2,37 +2,42 @@
 data (rejected or flagged per the dataset's policy), image size, and near-duplicates of text
 rows against the whole dataset (MinHash LSH, band keys stored in ``ItemBand``).
 
-Near-duplicates: ``check_rows`` computes each row's signature and band keys (NumPy, no
+Near-duplicates: ``check_rows`` computes each row's shingles and MinHash signature (NumPy, no
 database). ``mark_near_duplicates`` then runs inside the batch's transaction, holding the
-dataset's band lock until commit: it brings the run's in-memory ``DatasetBands`` up to date
-with every row committed so far (by this run, another shard of the file, or another
-contribution), asks it about the batch, and the batch's own rows about each other. The lock is
-what makes two concurrent runs see each other: of two near-duplicates written at once, the one
-committed second is rejected.
+dataset's band lock until commit: it cuts the signatures into the dataset's band layout (from
+its threshold, ``near_duplicates.lsh_layout``), brings the run's in-memory ``DatasetBands`` up to
+date with every row committed so far (by this run, another shard of the file, or another
+contribution), asks it about the batch, and the batch's own rows about each other; candidates
+are near-duplicates when the exact Jaccard of their shingle sets reaches the threshold. The lock
+is what makes two concurrent runs see each other: of two near-duplicates written at once, the
+one committed second is rejected.
+
+The stored keys (``ItemBand``) are cut with the layout recorded on the dataset
+(``near_duplicate_bands`` x ``near_duplicate_rows``). When the threshold changes the layout,
+``near_duplicate_bands_rebuild`` recomputes them from the items' text under the band lock: the
+dataset update enqueues it, and validation runs it itself when it finds the layout stale first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from numpy.typing import NDArray
 
-from datasets_app.models import Dataset, Item
+from datasets_app.models import Dataset, Item, ItemBand
 from datasets_app.quality import near_duplicates, pii, text
 from datasets_app.quality.images import image_problems
 
 PII_FLAG_PENALTY = 0.3  # a flagged row is worth less to reward and to buyers
-# 16 bands of 8 rows: a pair at 0.8 similarity shares a band with probability 0.95, at 0.9 with
-# 0.9998; half the stored keys of 32 bands of 4, which is what ingest speed pays for.
-BANDS = 16
 # pg_advisory_xact_lock(BAND_LOCK, dataset id): held from the near-duplicate lookup of a batch
 # to its commit, so ItemBand ids grow in commit order within a dataset.
 BAND_LOCK = 0x6E44
 REFRESH_PAGE = 50_000  # stored rows read at a time into DatasetBands
+REBUILD_PAGE = 20_000  # items re-keyed at a time by near_duplicate_bands_rebuild
 
 
 @dataclass(slots=True)
@@ -43,19 +48,20 @@ class Verdict:
     flags: list[str] = field(default_factory=list)
     score: float = 1.0
     signature: NDArray[np.uint64] | None = None  # MinHash signature of its text, if it has words
-    band_keys: NDArray[np.int64] | None = None  # BANDS keys, when it has a signature
+    shingles: NDArray[np.uint64] | None = None  # its text's shingle hashes, with the signature
+    band_keys: NDArray[np.int64] | None = None  # set by mark_near_duplicates: the dataset's layout
 
 
-def _texts(dataset: Dataset, data: dict[str, Any]) -> list[tuple[str, str]]:
+def _texts(columns: list[dict[str, str]], data: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (c["name"], data[c["name"]])
-        for c in dataset.columns
+        for c in columns
         if c["dtype"] == "string" and isinstance(data.get(c["name"]), str)
     ]
 
 
-def _joined_text(dataset: Dataset, data: dict[str, Any]) -> str:
-    return "\n".join(value for _, value in _texts(dataset, data))
+def _joined_text(columns: list[dict[str, str]], data: dict[str, Any]) -> str:
+    return "\n".join(value for _, value in _texts(columns, data))
 
 
 def check_rows(dataset: Dataset, rows: Sequence[Any]) -> list[Verdict]:
@@ -65,7 +71,7 @@ def check_rows(dataset: Dataset, rows: Sequence[Any]) -> list[Verdict]:
     language = dataset.language or None
     reject_pii = dataset.pii_policy == "reject"
     for row, verdict in zip(rows, verdicts, strict=True):
-        for name, value in _texts(dataset, row.data):
+        for name, value in _texts(dataset.columns, row.data):
             verdict.problems += [
                 f"column '{name}' {p}" for p in text.check_text(value, language=language)
             ]
@@ -86,29 +92,42 @@ def check_rows(dataset: Dataset, rows: Sequence[Any]) -> list[Verdict]:
 
 
 def _sign(dataset: Dataset, rows: Sequence[Any], verdicts: list[Verdict]) -> None:
-    """Signatures and band keys of the rows that passed so far and have words."""
+    """Shingles and signatures of the rows that passed so far and have words."""
     candidates = [i for i, v in enumerate(verdicts) if not v.problems]
-    texts = [_joined_text(dataset, rows[i].data) for i in candidates]
+    texts = [_joined_text(dataset.columns, rows[i].data) for i in candidates]
     if not any(texts):
         return
-    signatures = near_duplicates.minhash_signatures(texts)
-    keys = near_duplicates.band_hashes(signatures, BANDS)
+    shingles, sizes = near_duplicates.batch_shingles(texts)
+    signatures = near_duplicates.signatures_of_shingles(shingles, sizes)
+    ends = np.cumsum(sizes).tolist()
     for position in np.flatnonzero(near_duplicates.has_words(signatures)).tolist():
         verdict = verdicts[candidates[position]]
-        verdict.signature, verdict.band_keys = signatures[position], keys[position]
+        verdict.signature = signatures[position]
+        verdict.shingles = shingles[ends[position] - int(sizes[position]) : ends[position]]
+
+
+Layout = tuple[int, int]  # (bands, rows): near_duplicates.lsh_layout
 
 
 class DatasetBands:
-    """The stored band keys of one dataset, in memory for one validation run (16 bytes per key:
-    256 bytes per text item), read once and then only the rows committed since."""
+    """The stored band keys of one dataset, in memory for one validation run (16 bytes per key),
+    read once and then only the rows committed since; read again from the start when the
+    dataset's layout changed under it (``reset``)."""
 
     def __init__(self, dataset_id: int) -> None:
         self.dataset_id = dataset_id
+        self.layout: Layout | None = None
         self.index = near_duplicates.BandIndex()
         self.last_id = 0
         # The run's own rows of the open transaction: added once it commits (``committed``),
         # so they are never read back from the database.
         self._pending: tuple[NDArray[np.int64], NDArray[np.int64], int] | None = None
+
+    def reset(self, layout: Layout) -> None:
+        self.layout = layout
+        self.index = near_duplicates.BandIndex()
+        self.last_id = 0
+        self._pending = None
 
     def committed(self) -> None:
         """Call after the batch's transaction commits."""
@@ -119,6 +138,9 @@ class DatasetBands:
             self._pending = None
 
     def refresh(self) -> None:
+        if self.layout is None:
+            raise RuntimeError("DatasetBands.reset(layout) first: the keys' width is unknown")
+        bands = self.layout[0]
         with connection.cursor() as cursor:
             # In pages by id (the client would hold a whole result at once), each parsed by
             # NumPy in one pass from array_send, the arrays' binary form: a Python list per row
@@ -133,7 +155,7 @@ class DatasetBands:
                 if not page:
                     return
                 ids = np.fromiter((item_id for _, item_id, _ in page), np.int64, len(page))
-                self.index.add(_keys_from_binary([bytes(raw) for _, _, raw in page]), ids)
+                self.index.add(_keys_from_binary([bytes(raw) for _, _, raw in page], bands), ids)
                 self.last_id = page[-1][0]
 
 
@@ -144,20 +166,96 @@ _ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("nulls", ">i4"), ("oid", ">i4"), ("l
                           ("lower", ">i4")])  # fmt: skip
 
 
-def _keys_from_binary(arrays: list[bytes]) -> NDArray[np.int64]:
-    """``len(arrays) x BANDS`` keys from ``array_send`` outputs of BANDS bigints each."""
-    row = np.dtype([("header", _ARRAY_HEADER), ("keys", [("size", ">i4"), ("key", ">i8")], BANDS)])
-    parsed = np.frombuffer(b"".join(arrays), dtype=row)
+def _keys_from_binary(arrays: list[bytes], bands: int) -> NDArray[np.int64]:
+    """``len(arrays) x bands`` keys from ``array_send`` outputs of ``bands`` bigints each."""
+    element = np.dtype([("size", ">i4"), ("key", ">i8")])
+    row = np.dtype([("header", _ARRAY_HEADER), ("keys", element, (bands,))])
+    joined = b"".join(arrays)
+    if len(joined) != row.itemsize * len(arrays):
+        raise ValueError(f"stored band keys are not {bands} bigints each: rebuild them")
+    parsed = np.frombuffer(joined, dtype=row)
     header = parsed["header"]
-    if parsed.size != len(arrays) or not (
+    if not (
         (header["ndim"] == 1).all()
         and (header["nulls"] == 0).all()
         and (header["oid"] == 20).all()
-        and (header["length"] == BANDS).all()
+        and (header["length"] == bands).all()
     ):
-        raise ValueError(f"stored band keys are not {BANDS} bigints each: rebuild them")
-    keys: NDArray[np.int64] = parsed["keys"]["key"].astype(np.int64)
+        raise ValueError(f"stored band keys are not {bands} bigints each: rebuild them")
+    keys: NDArray[np.int64] = parsed["keys"]["key"].astype(np.int64).reshape(len(arrays), bands)
     return keys
+
+
+def _band_lock(dataset_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BAND_LOCK, dataset_id])
+
+
+def near_duplicate_bands_rebuild(*, dataset_id: int, skip_item_ids: Collection[int] = ()) -> bool:
+    """Re-key a dataset's stored band keys to the layout of its current threshold, from its
+    items' text, under the band lock; record the layout. True when it rebuilt, False when the
+    stored layout was already right (so running it twice, or after validation did it, is a
+    no-op). Called by the dataset update's task and by validation, whichever comes first;
+    validation passes the items of its open batch as ``skip_item_ids``: they are not checked
+    yet, and it stores their keys itself."""
+    with transaction.atomic():
+        _band_lock(dataset_id)
+        found = (
+            Dataset.objects.filter(pk=dataset_id)
+            .values_list(
+                "near_duplicate_threshold", "near_duplicate_bands", "near_duplicate_rows", "columns"
+            )
+            .first()
+        )
+        if found is None:
+            return False
+        threshold, bands, rows, columns = found
+        layout = near_duplicates.lsh_layout(threshold)
+        if (bands, rows) == layout:
+            return False
+        ItemBand.objects.filter(dataset_id=dataset_id).delete()
+        if any(column["dtype"] == "string" for column in columns):
+            last = 0
+            while page := list(
+                Item.objects.filter(dataset_id=dataset_id, pk__gt=last)
+                .exclude(pk__in=list(skip_item_ids))
+                .order_by("pk")
+                .values_list("pk", "data")[:REBUILD_PAGE]
+            ):
+                last = page[-1][0]
+                signatures = near_duplicates.minhash_signatures(
+                    [_joined_text(columns, data) for _, data in page]
+                )
+                keys = near_duplicates.band_hashes(signatures, *layout)
+                _copy_bands(
+                    dataset_id,
+                    [
+                        (page[i][0], keys[i])
+                        for i in np.flatnonzero(near_duplicates.has_words(signatures)).tolist()
+                    ],
+                )
+        Dataset.objects.filter(pk=dataset_id).update(
+            near_duplicate_bands=layout[0], near_duplicate_rows=layout[1]
+        )
+    return True
+
+
+def _current_layout(
+    dataset: Dataset, bands: DatasetBands, batch_item_ids: Collection[int]
+) -> tuple[float, Layout]:
+    """Under the band lock: make the stored keys match the dataset's threshold (rebuilding them
+    if a threshold change has not been applied yet) and ``bands`` match the stored keys; the
+    threshold to judge by, as of now (it may have changed since the run began)."""
+    threshold, stored_bands, stored_rows = Dataset.objects.filter(pk=dataset.pk).values_list(
+        "near_duplicate_threshold", "near_duplicate_bands", "near_duplicate_rows"
+    )[0]
+    layout = near_duplicates.lsh_layout(threshold)
+    rebuilt = (stored_bands, stored_rows) != layout and near_duplicate_bands_rebuild(
+        dataset_id=dataset.pk, skip_item_ids=batch_item_ids
+    )
+    if rebuilt or bands.layout != layout:
+        bands.reset(layout)
+    return float(threshold), layout
 
 
 def mark_near_duplicates(
@@ -166,31 +264,38 @@ def mark_near_duplicates(
     rows: Sequence[Any],
     verdicts: list[Verdict],
     bands: DatasetBands,
+    batch_item_ids: Collection[int],
 ) -> None:
-    """Reject text rows that nearly repeat a row already in the dataset or earlier in the
-    batch. Call inside the batch's transaction, before its rows are written: this takes the
-    dataset's band lock, which the transaction then holds until it commits."""
-    positions = [i for i, v in enumerate(verdicts) if not v.problems and v.band_keys is not None]
+    """Reject text rows whose shingle set's exact Jaccard similarity with a row already in the
+    dataset, or earlier in the batch, reaches the dataset's threshold. Call inside the batch's
+    transaction, after its items (``batch_item_ids``) are inserted and before their band keys
+    are stored: this takes the dataset's band lock, which the transaction then holds until it
+    commits."""
+    positions = [i for i, v in enumerate(verdicts) if not v.problems and v.signature is not None]
     bands._pending = None  # a batch whose transaction rolled back left nothing
     if not positions:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BAND_LOCK, dataset.pk])
+    _band_lock(dataset.pk)
+    threshold, layout = _current_layout(dataset, bands, batch_item_ids)
     bands.refresh()
-    signatures: list[NDArray[np.uint64]] = [verdicts[i].signature for i in positions]  # type: ignore[misc]
-    keys = np.stack([verdicts[i].band_keys for i in positions])  # type: ignore[misc]
+    keys = near_duplicates.band_hashes(
+        np.stack([verdicts[i].signature for i in positions]),  # type: ignore[misc]
+        *layout,
+    )
+    for position, index in enumerate(positions):
+        verdicts[index].band_keys = keys[position]
+    shingles: list[NDArray[np.uint64]] = [verdicts[i].shingles for i in positions]  # type: ignore[misc]
     found = bands.index.candidates(keys)
     stored = _stored(dataset, {item_id for ids in found.values() for item_id in ids})
     earlier_in_batch = near_duplicates.pairs_sharing_a_band(keys)
-    threshold = dataset.near_duplicate_threshold
     kept: set[int] = set()
     for position, index in enumerate(positions):
-        row, verdict, signature = rows[index], verdicts[index], signatures[position]
+        row, verdict, mine = rows[index], verdicts[index], shingles[position]
         matches = [stored[item_id] for item_id in found.get(position, ()) if item_id in stored]
         if any(match.content_hash == row.content_hash for match in matches):
             continue  # an exact duplicate, which the unique index names as such
         best, twin = max(
-            ((near_duplicates.estimated_jaccard(signature, m.signature), m) for m in matches),
+            ((near_duplicates.exact_jaccard(mine, m.shingles), m) for m in matches),
             default=(0.0, None),
             key=lambda pair: pair[0],
         )
@@ -202,7 +307,7 @@ def mark_near_duplicates(
             )
             continue
         similar = [
-            (near_duplicates.estimated_jaccard(signature, signatures[other]), other)
+            (near_duplicates.exact_jaccard(mine, shingles[other]), other)
             for other in earlier_in_batch.get(position, ())
             if other in kept
         ]
@@ -220,11 +325,11 @@ class _StoredRow:
     content_hash: str
     contribution_id: int
     row_number: int
-    signature: NDArray[np.uint64]
+    shingles: NDArray[np.uint64]
 
 
 def _stored(dataset: Dataset, item_ids: set[int]) -> dict[int, _StoredRow]:
-    """The candidates' signatures, from their text (there are few: most rows have none)."""
+    """The candidates' shingles, from their text (there are few: most rows have none)."""
     if not item_ids:
         return {}
     found = list(
@@ -232,18 +337,33 @@ def _stored(dataset: Dataset, item_ids: set[int]) -> dict[int, _StoredRow]:
             "pk", "data", "content_hash", "contribution_id", "row_number"
         )
     )
-    signatures = near_duplicates.minhash_signatures(
-        [_joined_text(dataset, data) for _, data, _, _, _ in found]
+    shingles, sizes = near_duplicates.batch_shingles(
+        [_joined_text(dataset.columns, data) for _, data, _, _, _ in found]
     )
+    ends = np.cumsum(sizes).tolist()
     return {
-        pk: _StoredRow(content_hash, contribution_id, row_number, signature)
-        for (pk, _, content_hash, contribution_id, row_number), signature in zip(
-            found, signatures, strict=True
+        pk: _StoredRow(content_hash, contribution_id, row_number, shingles[end - int(size) : end])
+        for (pk, _, content_hash, contribution_id, row_number), size, end in zip(
+            found, sizes, ends, strict=True
         )
     }
 
 
 COPY_BANDS = "COPY datasets_app_itemband (dataset_id, item_id, band_keys) FROM STDIN"
+
+
+def _copy_bands(dataset_id: int, stored: list[tuple[int, NDArray[np.int64]]]) -> None:
+    """Write ``(item id, band keys)`` rows with one COPY."""
+    if not stored:
+        return
+    prefix = f"{dataset_id}\t"
+    with connection.cursor() as cursor, cursor.copy(COPY_BANDS) as copy:
+        copy.write(  # one block of COPY text: {a,b,...} is a bigint[] literal
+            "".join(
+                f"{prefix}{item_id}\t{{{','.join(map(str, keys.tolist()))}}}\n"
+                for item_id, keys in stored
+            )
+        )
 
 
 def store_bands(
@@ -262,15 +382,8 @@ def store_bands(
     ]
     if not stored:
         return
+    _copy_bands(dataset.pk, stored)
     with connection.cursor() as cursor:
-        prefix = f"{dataset.pk}\t"
-        with cursor.copy(COPY_BANDS) as copy:
-            copy.write(  # one block of COPY text: {a,b,...} is a bigint[] literal
-                "".join(
-                    f"{prefix}{item_id}\t{{{','.join(map(str, keys.tolist()))}}}\n"
-                    for item_id, keys in stored
-                )
-            )
         # Under the band lock nobody else writes this dataset's keys, and everything committed
         # before was read by the refresh: the newest id is ours, and the index is whole up to it.
         cursor.execute(

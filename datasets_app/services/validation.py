@@ -283,7 +283,7 @@ def _ingest(
                 ])  # fmt: skip
         new = [(r, v) for r, v in zip(checked, verdicts, strict=True) if r.content_hash in inserted]
         fresh, verdicts = [r for r, _ in new], [v for _, v in new]
-        mark_near_duplicates(dataset, contribution.pk, fresh, verdicts, bands)
+        mark_near_duplicates(dataset, contribution.pk, fresh, verdicts, bands, inserted.values())
         mark_near_duplicate_images(dataset, fresh, verdicts, inserted)
         near = [r for r, v in zip(fresh, verdicts, strict=True) if v.problems]
         if near:

@@ -1,6 +1,7 @@
-"""MinHash LSH near-duplicate detection: precision and recall on a generated corpus with planted
-paraphrases, the accuracy of the Jaccard estimate, and the stability of the stored band keys.
-No database needed."""
+"""MinHash LSH near-duplicate detection, the parts validation uses: the band layout derived from
+the threshold, precision and recall of band keys + ``BandIndex`` + exact Jaccard on a generated
+corpus with planted paraphrases, the accuracy of the Jaccard estimate, and the stability of the
+stored band keys. No database needed (validation itself: test_validation_near_duplicates.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,29 @@ import numpy as np
 import pytest
 
 from datasets_app.quality.near_duplicates import (
+    CANDIDATE_RECALL,
     EMPTY_VALUE,
-    NearDuplicateIndex,
-    band_keys,
-    band_keys_many,
+    NUM_PERM,
+    BandIndex,
+    band_hashes,
+    batch_shingles,
+    candidate_probability,
     estimated_jaccard,
+    exact_jaccard,
+    has_words,
+    lsh_layout,
     minhash_signature,
     minhash_signatures,
+    pairs_sharing_a_band,
+    shingle_hashes,
     signature_from_bytes,
     signature_to_bytes,
+    signatures_of_shingles,
 )
 
 BASE_TEXTS = 2_000
-LIGHT_COPIES = 120  # true Jaccard >= 0.85 with their source: must be found
-HEAVY_COPIES = 80  # true Jaccard 0.5 to 0.7: must not be reported
+LIGHT_COPIES = 120  # true Jaccard 0.8-0.9 with their source: must be found
+HEAVY_COPIES = 80  # true Jaccard 0.6 to just below 0.8: must not be reported
 THRESHOLD = 0.8
 
 
@@ -94,10 +104,9 @@ def corpus() -> list[str]:
     generator = Corpus(seed=20240611)
     bases = [generator.sentence_words() for _ in range(BASE_TEXTS)]
     sources = generator.rng.sample(range(BASE_TEXTS), LIGHT_COPIES + HEAVY_COPIES)
-    # Close to the threshold on both sides: light copies mostly at 0.85-0.95, heavy ones up to
-    # 0.7, 2.5 standard errors of the estimate below it.
-    copies = [generator.planted_copy(bases[i], (1, 2), 0.85, 1.0) for i in sources[:LIGHT_COPIES]]
-    copies += [generator.planted_copy(bases[i], (3, 8), 0.5, 0.7) for i in sources[LIGHT_COPIES:]]
+    # Close to the threshold on both sides.
+    copies = [generator.planted_copy(bases[i], (1, 4), 0.80, 0.9) for i in sources[:LIGHT_COPIES]]
+    copies += [generator.planted_copy(bases[i], (2, 8), 0.6, 0.79) for i in sources[LIGHT_COPIES:]]
     texts = [generator.render(words) for words in bases + copies]
     generator.rng.shuffle(texts)
     return texts
@@ -120,31 +129,88 @@ def test_planted_near_duplicates_are_found_with_high_precision_and_recall(
     corpus: list[str],
 ) -> None:
     truth = true_similar_pairs(corpus)
-    positives = {pair for pair, similarity in truth.items() if similarity >= 0.85}
+    positives = {pair for pair, similarity in truth.items() if similarity >= THRESHOLD}
     assert len(positives) >= LIGHT_COPIES  # the planted pairs are really there
 
-    # As in one file's validation: each row is checked against the rows before it, then added.
-    index: NearDuplicateIndex[int] = NearDuplicateIndex()
-    reported: dict[tuple[int, int], float] = {}
-    for position, signature in enumerate(minhash_signatures(corpus)):
-        for other, estimate in index.query(signature, threshold=THRESHOLD):
-            reported[(other, position)] = estimate
-        index.add(position, signature)
+    # As validation does: each row is checked against the rows before it, then added.
+    layout = lsh_layout(THRESHOLD)
+    shingles_of = [shingle_hashes(text) for text in corpus]
+    keys = band_hashes(minhash_signatures(corpus), *layout)
+    index = BandIndex()
+    reported: set[tuple[int, int]] = set()
+    for position in range(len(corpus)):
+        for other in index.candidates(keys[position : position + 1]).get(0, ()):
+            if exact_jaccard(shingles_of[position], shingles_of[other]) >= THRESHOLD:
+                reported.add((other, position))
+        index.add(keys[position : position + 1], np.array([position]))
 
-    true_positives = positives & reported.keys()
+    true_positives = positives & reported
     recall = len(true_positives) / len(positives)
-    precision = len(true_positives) / len(reported) if reported else 0.0
-    planted_errors = [abs(reported[pair] - truth[pair]) for pair in true_positives]
     print(
-        f"\nnear duplicates over {len(corpus)} texts at threshold {THRESHOLD}: "
-        f"{len(positives)} true pairs (Jaccard >= 0.85), {len(reported)} reported, "
-        f"recall {recall:.3f}, precision {precision:.3f}, "
-        f"mean |estimate - true| on found pairs {np.mean(planted_errors):.3f}"
+        f"\nnear duplicates over {len(corpus)} texts at threshold {THRESHOLD}, {layout[0]} bands "
+        f"of {layout[1]}: {len(positives)} true pairs, {len(reported)} reported, "
+        f"recall {recall:.3f}"
     )
-    assert recall >= 0.9
-    assert precision >= 0.95
-    # Every reported pair is at least a heavily edited copy; random texts never meet.
-    assert all(truth.get(pair, 0.0) >= 0.5 for pair in reported)
+    assert recall >= 0.95
+    assert reported <= positives  # exact verification: no false positives at all
+
+
+def test_the_layout_makes_a_pair_at_the_threshold_a_candidate_99_times_in_100() -> None:
+    for step in range(50, 101):
+        threshold = step / 100
+        bands, rows = lsh_layout(threshold)
+        assert bands * rows <= NUM_PERM
+        assert candidate_probability(threshold, bands, rows) >= CANDIDATE_RECALL
+        # As many rows per band as the target allows (fewest chance candidates) ...
+        more = rows + 1
+        assert all(
+            candidate_probability(threshold, b, more) < CANDIDATE_RECALL
+            for b in range(1, NUM_PERM // more + 1)
+        )
+        # ... and no more bands than needed (fewest keys to store).
+        assert bands == 1 or candidate_probability(threshold, bands - 1, rows) < CANDIDATE_RECALL
+    assert lsh_layout(0.7) == (17, 4)  # the model's default layout is the default threshold's
+    assert lsh_layout(0.9) == (11, 10)
+    assert lsh_layout(0.5) == (35, 3)
+    assert lsh_layout(1.0) == (1, NUM_PERM)
+    with pytest.raises(ValueError, match="threshold"):
+        lsh_layout(0.0)
+
+
+def test_the_layout_s_candidate_probability_is_what_the_band_keys_deliver() -> None:
+    """Measured on signatures, not taken from the formula: copies with exact Jaccard just above
+    0.7 share one of the 17 x 4 band keys with their source about 99 times in 100."""
+    generator = Corpus(seed=21)
+    bands, rows = lsh_layout(0.7)
+    hits = trials = 0
+    while trials < 400:
+        words = generator.sentence_words()
+        copy = generator.planted_copy(words, (3, 9), 0.70, 0.72)
+        keys = band_hashes(minhash_signatures([" ".join(words), " ".join(copy)]), bands, rows)
+        hits += bool((keys[0] == keys[1]).any())
+        trials += 1
+    assert hits / trials >= 0.97
+
+
+def test_exact_jaccard_is_the_jaccard_of_the_word_bigram_sets() -> None:
+    generator = Corpus(seed=4)
+    for operations in range(0, 20, 3):
+        words = generator.sentence_words()
+        copy = generator.edit(words, operations)
+        a, b = " ".join(words), " ".join(copy)
+        expected = jaccard(shingles(a), shingles(b))
+        assert exact_jaccard(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(expected)
+    assert exact_jaccard(shingle_hashes("a b a b a b"), shingle_hashes("a b a")) == 1.0
+    assert exact_jaccard(shingle_hashes(""), shingle_hashes("")) == 0.0
+
+
+def test_batch_shingles_are_shingle_hashes_back_to_back() -> None:
+    texts = ["alpha beta gamma", "", "one", "Two, words", "x y z w"]
+    flat, sizes = batch_shingles(texts)
+    ends = np.cumsum(sizes)
+    for text, size, end in zip(texts, sizes, ends, strict=True):
+        assert np.array_equal(flat[end - size : end], shingle_hashes(text))
+    assert np.array_equal(signatures_of_shingles(flat, sizes), minhash_signatures(texts))
 
 
 def test_the_estimate_tracks_exact_jaccard_across_the_range() -> None:
@@ -185,17 +251,6 @@ def test_signatures_are_uint64_and_batch_equals_one_by_one() -> None:
     assert minhash_signature("a b c d", num_perm=64).shape == (64,)
 
 
-def test_texts_without_words_have_no_band_keys_and_match_nothing() -> None:
-    empty = minhash_signature(" ... ")
-    assert (empty == EMPTY_VALUE).all()
-    assert band_keys(empty) == []
-    assert estimated_jaccard(empty, empty) == 0.0
-    index: NearDuplicateIndex[str] = NearDuplicateIndex()
-    index.add("blank", empty)
-    assert index.query(empty) == []
-    assert "blank" in index and len(index) == 1
-
-
 def test_short_texts_are_one_shingle_and_still_match_themselves() -> None:
     assert (
         estimated_jaccard(minhash_signature("hello world"), minhash_signature("Hello, world")) == 1
@@ -205,32 +260,6 @@ def test_short_texts_are_one_shingle_and_still_match_themselves() -> None:
     )
 
 
-def test_band_keys_are_band_numbered_and_stable_across_processes_and_versions() -> None:
-    keys = band_keys(minhash_signature("the quick brown fox jumps over the lazy dog"))
-    assert len(keys) == 32
-    assert all(len(key) == 9 for key in keys)
-    assert [key[0] for key in keys] == list(range(32))
-    # The app stores these keys: if this changes, bump LSH_SCHEME and rebuild the stored index.
-    assert keys[0].hex() == GOLDEN_FIRST_KEY
-    assert keys[31].hex() == GOLDEN_LAST_KEY
-
-
-GOLDEN_FIRST_KEY = "00a8d6f1825e0b87a1"
-GOLDEN_LAST_KEY = "1f91e95e53a953f9a8"
-
-
-def test_band_keys_many_equals_band_keys_per_row() -> None:
-    signatures = minhash_signatures(["alpha beta gamma delta", "", "one two three four five"])
-    assert band_keys_many(signatures) == [band_keys(signature) for signature in signatures]
-    assert len(band_keys_many(signatures, bands=16)[0]) == 16
-
-
-def test_band_counts_that_do_not_divide_the_signature_are_refused() -> None:
-    signature = minhash_signature("alpha beta gamma delta")
-    with pytest.raises(ValueError, match="equal bands"):
-        band_keys(signature, bands=30)
-
-
 def test_signatures_round_trip_through_bytes() -> None:
     signature = minhash_signature("alpha beta gamma delta epsilon")
     data = signature_to_bytes(signature)
@@ -238,61 +267,64 @@ def test_signatures_round_trip_through_bytes() -> None:
     assert np.array_equal(signature_from_bytes(data), signature)
 
 
-def test_index_returns_matches_above_the_threshold_most_similar_first() -> None:
-    generator = Corpus(seed=3)
-    words = generator.sentence_words()
-    index: NearDuplicateIndex[str] = NearDuplicateIndex()
-    index.add("original", minhash_signature(" ".join(words)))
-    index.add("one word changed", minhash_signature(" ".join(generator.edit(words, 1))))
-    index.add("rewritten", minhash_signature(" ".join(generator.edit(words, 25))))
-    index.add("unrelated", minhash_signature(" ".join(generator.sentence_words())))
-
-    found = index.query(minhash_signature(" ".join(words)), threshold=0.8)
-    assert [key for key, _ in found] == ["original", "one word changed"]
-    assert found[0][1] == 1.0 and 0.8 <= found[1][1] < 1.0
-    assert [key for key, _ in index.query(minhash_signature(" ".join(words)), 0.0)][:2] == [
-        "original",
-        "one word changed",
-    ]
+def test_texts_without_words_have_keys_that_are_skipped() -> None:
+    signatures = minhash_signatures(["", " ... ", "some words here"])
+    assert (signatures[:2] == EMPTY_VALUE).all()
+    assert has_words(signatures).tolist() == [False, False, True]
 
 
-def test_index_refuses_a_key_twice_and_signatures_of_another_length() -> None:
-    index: NearDuplicateIndex[int] = NearDuplicateIndex()
-    index.add(1, minhash_signature("alpha beta gamma"))
-    with pytest.raises(ValueError, match="already"):
-        index.add(1, minhash_signature("delta epsilon zeta"))
-    with pytest.raises(ValueError, match="hashes"):
-        index.query(minhash_signature("alpha beta gamma", num_perm=64))
+def test_band_hashes_cut_the_first_bands_x_rows_positions_and_are_stable() -> None:
+    signatures = minhash_signatures(["the quick brown fox jumps over the lazy dog", "a b c d e"])
+    keys = band_hashes(signatures, 17, 4)
+    assert keys.shape == (2, 17) and keys.dtype == np.int64
+    # Positions past bands x rows do not count.
+    changed = signatures.copy()
+    changed[:, 68:] = 0
+    assert np.array_equal(band_hashes(changed, 17, 4), keys)
+    changed[0, 67] += np.uint64(1)
+    assert (band_hashes(changed, 17, 4)[0] != keys[0]).tolist() == [False] * 16 + [True]
+    # The app stores these keys: if they change, bump BAND_SCHEME and rebuild the stored index.
+    assert keys[0, 0] == GOLDEN_FIRST_KEY and keys[0, 16] == GOLDEN_LAST_KEY
+    with pytest.raises(ValueError, match="do not fit"):
+        band_hashes(signatures, 17, 8)
 
 
-def test_index_answers_like_a_band_key_table_through_freezes_and_merges() -> None:
-    """The reference is what the app does in PostgreSQL: rows sharing any band key are
-    candidates, kept when their estimated Jaccard reaches the threshold."""
+GOLDEN_FIRST_KEY = -8983817962734663623
+GOLDEN_LAST_KEY = 5642980735501227941
+
+
+def test_band_index_answers_like_a_key_table_through_merges() -> None:
     generator = Corpus(seed=11)
     bases = [generator.sentence_words() for _ in range(150)]
     texts = [" ".join(words) for words in bases]
-    texts += [
-        " ".join(generator.edit(words, generator.rng.randint(0, 12))) for words in bases[:150]
-    ]
-    texts += ["", "...", "one", "one two"]
-    signatures = minhash_signatures(texts)
+    texts += [" ".join(generator.edit(words, generator.rng.randint(0, 12))) for words in bases]
+    keys = band_hashes(minhash_signatures(texts), *lsh_layout(0.6))
+    index = BandIndex()
+    index.MAX_RUN = 200  # many runs, merged until they reach it
+    table: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(texts), 7):
+        batch = keys[start : start + 7]
+        expected = {
+            row: found
+            for row in range(len(batch))
+            if (found := set().union(*(table[key] for key in batch[row].tolist())))
+        }
+        assert index.candidates(batch) == expected
+        index.add(batch, np.arange(start, start + len(batch)))
+        for row, row_keys in enumerate(batch.tolist()):
+            for key in row_keys:
+                table[key].add(start + row)
+    assert len(index) == keys.size
+    assert len(index._runs) > 1
 
-    index: NearDuplicateIndex[int] = NearDuplicateIndex()
-    index.FRESH_ROWS = 8  # many sorted runs, merged many times
-    table: dict[bytes, list[int]] = defaultdict(list)
-    for position, signature in enumerate(signatures):
-        expected = sorted(
-            {
-                other
-                for key in band_keys(signature)
-                for other in table[key]
-                if estimated_jaccard(signature, signatures[other]) >= 0.5
-            },
-            key=lambda other: (-estimated_jaccard(signature, signatures[other]), other),
-        )
-        assert [key for key, _ in index.query(signature, threshold=0.5)] == expected
-        index.add(position, signature)
-        for key in band_keys(signature):
-            table[key].append(position)
-    assert len(index) == len(texts)
-    assert any(index.query(signature, 0.5) for signature in signatures[150:300])
+
+def test_pairs_sharing_a_band_lists_each_earlier_row_once() -> None:
+    keys = np.array([[1, 2, 3], [4, 2, 6], [1, 8, 6], [9, 10, 11], [1, 2, 6]], dtype=np.int64)
+    found = pairs_sharing_a_band(keys)
+    assert {row: sorted(earlier) for row, earlier in found.items()} == {
+        1: [0],
+        2: [0, 1],
+        4: [0, 1, 2],
+    }
+    assert all(len(set(earlier)) == len(earlier) for earlier in found.values())
+    assert pairs_sharing_a_band(np.empty((0, 3), dtype=np.int64)) == {}
