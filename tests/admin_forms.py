@@ -19,6 +19,8 @@ class _FormFields(HTMLParser):
         a = {k: v or "" for k, v in attrs}
         if tag == "form" and a.get("id", "").endswith("_form"):
             self._in_form = True
+        if tag == "option" and self._select and "selected" in a:
+            self.data[self._select] = a.get("value", "")
         if not self._in_form or "name" not in a:
             return
         name = a["name"]
@@ -31,8 +33,6 @@ class _FormFields(HTMLParser):
             self.data[name] = a.get("value", "on" if kind == "checkbox" else "")
         elif tag == "select":
             self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.data[self._select] = a.get("value", "")
         elif tag == "textarea":
             self._textarea = name
             self.data[name] = ""

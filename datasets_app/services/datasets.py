@@ -210,7 +210,9 @@ def dataset_create(*, owner: User, **fields: Any) -> Dataset:
 
 
 @transaction.atomic
-def dataset_update(*, dataset: Dataset, actor: User, **fields: Any) -> Dataset:
+def dataset_update(*, dataset: Dataset, actor: User, reason: str = "", **fields: Any) -> Dataset:
+    """Change a dataset's editable fields (the owner on the site, staff in admin, who give a
+    ``reason`` for the audit log). The schema is frozen once items exist."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if actor.pk != dataset.owner_id and not actor.is_staff:
         raise PermissionDeniedError("Only the dataset's owner can edit it.")
@@ -253,7 +255,7 @@ def dataset_update(*, dataset: Dataset, actor: User, **fields: Any) -> Dataset:
             action="dataset.updated",
             actor=actor,
             target=dataset,
-            data={"fields": sorted(changed)},
+            data={"fields": sorted(changed), **({"reason": reason.strip()} if reason else {})},
         )
     return dataset
 

@@ -116,3 +116,20 @@ def label_reject(*, label: Label, actor: User, reason: str) -> None:
     reason = _check(actor, reason)
     Label.objects.filter(pk=label.pk).update(is_rejected=True)
     audit_log_record(action="label.rejected", actor=actor, target=label, data={"reason": reason})
+
+
+@transaction.atomic
+def dataset_consensus_refresh_queue(*, dataset: Dataset, actor: User, reason: str) -> None:
+    """Queue Dawid-Skene over one dataset for a worker: it reads every label of the dataset, far
+    too slow for an admin request (the hourly beat task does all datasets the same way)."""
+    from datasets_app.tasks import refresh_dataset_consensus
+
+    reason = _check(actor, reason)
+    audit_log_record(
+        action="dataset.consensus_refresh_queued",
+        actor=actor,
+        target=dataset,
+        data={"reason": reason},
+    )
+    dataset_id = dataset.pk
+    transaction.on_commit(lambda: refresh_dataset_consensus.delay(dataset_id))
