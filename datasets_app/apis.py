@@ -307,6 +307,11 @@ class UploadChunkApi(APIView):
                 code="content_range_missing",
             )
         start, end, _total = (int(g) for g in match.groups())
+        content_length = request.META.get("CONTENT_LENGTH") or ""
+        # Before reading the body, so an oversize chunk is refused with the chunk limit.
+        services.upload_chunk_size_check(
+            size=max(end - start + 1, int(content_length) if content_length.isdigit() else 0)
+        )
         body = request._request.body  # raw bytes; capped by DATA_UPLOAD_MAX_MEMORY_SIZE
         if end - start + 1 != len(body):
             raise UploadError(

@@ -15,6 +15,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("datasets_app.api_urls")),
 ]
 
+handler400 = "marketplace.core.views.bad_request"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

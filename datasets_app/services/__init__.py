@@ -16,6 +16,7 @@ from datasets_app.services.row_quality import near_duplicate_bands_rebuild
 from datasets_app.services.uploads import (
     contribution_submit,
     upload_chunk_append,
+    upload_chunk_size_check,
     upload_session_abort,
     upload_session_complete,
     upload_session_create,
@@ -46,6 +47,7 @@ __all__ = [
     "near_duplicate_bands_rebuild",
     "reservations_release_expired",
     "upload_chunk_append",
+    "upload_chunk_size_check",
     "upload_session_abort",
     "upload_session_complete",
     "upload_session_create",

@@ -27,19 +27,11 @@ from datasets_app.models import Contribution, Dataset, UploadSession
 from marketplace.core.exceptions import ConflictError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
+from marketplace.core.sizes import sizes_human
 
 logger = logging.getLogger(__name__)
 HEAD_BYTES = 8192
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet", ".zip": "zip"}
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
 
 
 def _check_dataset_open(dataset: Dataset) -> None:
@@ -60,8 +52,9 @@ def _check_name_and_size(filename: str, size: int) -> str:
     if size <= 0:
         raise UploadError(f"{name} is empty.", code="empty_file")
     if size > settings.UPLOAD_MAX_BYTES:
+        shown_size, shown_limit = sizes_human(size, settings.UPLOAD_MAX_BYTES)
         raise UploadError(
-            f"{name} is {_human(size)}; the limit is {_human(settings.UPLOAD_MAX_BYTES)}.",
+            f"{name} is {shown_size}; the limit is {shown_limit}.",
             code="too_large",
             status_code=413,
         )
@@ -180,6 +173,19 @@ def _locked_session(session_id: UUID | str, user: User) -> UploadSession:
     return session
 
 
+def upload_chunk_size_check(*, size: int) -> None:
+    """Refuse a chunk above ``UPLOAD_CHUNK_BYTES`` (the size the upload's start told the client
+    to send), naming that limit; the API checks the declared length before reading the body."""
+    if size > settings.UPLOAD_CHUNK_BYTES:
+        shown_size, shown_limit = sizes_human(size, settings.UPLOAD_CHUNK_BYTES)
+        raise UploadError(
+            f"The chunk is {shown_size}; the limit is {shown_limit} per chunk.",
+            code="chunk_too_large",
+            status_code=413,
+            extra={"chunk_size": settings.UPLOAD_CHUNK_BYTES},
+        )
+
+
 @transaction.atomic
 def upload_chunk_append(
     *, session_id: UUID | str, user: User, offset: int, data: bytes
@@ -196,6 +202,7 @@ def upload_chunk_append(
         )
     if not data:
         raise UploadError("The chunk is empty.", code="empty_chunk")
+    upload_chunk_size_check(size=len(data))
     if offset + len(data) > session.total_size:
         raise UploadError(
             f"The chunk runs past the declared size of {session.total_size} bytes.",

@@ -12,7 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from marketplace.core.exceptions import ApplicationError
+from marketplace.core.exceptions import ApplicationError, request_limit_error
 
 
 def _first_message(detail: Any) -> str:
@@ -26,6 +26,7 @@ def _first_message(detail: Any) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = request_limit_error(exc) or exc
     if isinstance(exc, ApplicationError):
         body: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **exc.extra}
         return Response(body, status=exc.status_code)

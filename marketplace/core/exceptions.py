@@ -1,6 +1,13 @@
 """Errors raised by services. The API's exception handler and the pages' helper turn them into
 ``{"detail", "code"}`` answers and messages; services never raise DRF or HTTP errors."""
 
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+from marketplace.core.sizes import size_human
+
 
 class ApplicationError(Exception):
     """A failure a person can act on: ``detail`` is shown to them, ``code`` is for programs."""
@@ -37,3 +44,27 @@ class PermissionDeniedError(ApplicationError):
 class ConflictError(ApplicationError):
     default_code = "conflict"
     status_code = 409
+
+
+def request_limit_error(exc: BaseException) -> ApplicationError | None:
+    """Django's own limits on a request, raised lazily wherever the body, form or query string is
+    first read (a parser, the CSRF check, a view), as the refusal they are, naming the limit.
+    Django would answer them as a bare "Bad Request (400)", even for a body that is too large."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = size_human(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return ApplicationError(
+            f"The request body is larger than the limit of {limit}.",
+            code="request_too_large",
+            status_code=413,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return ApplicationError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields.",
+            code="too_many_fields",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return ApplicationError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files.",
+            code="too_many_files",
+        )
+    return None

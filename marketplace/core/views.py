@@ -7,13 +7,30 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from marketplace.core.exceptions import request_limit_error
 from marketplace.core.forms import ProfileForm
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
 from marketplace.core.selectors import user_roles
 from marketplace.core.services import user_profile_update
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 handler (``handler400``; DEBUG off). A request over Django's own body, field
+    or file limits gets the same refusal a service would give: JSON ``{"detail", "code"}`` on
+    the API, the site's error page elsewhere, 413 when it is too large. DRF views answer these
+    through the API's exception handler already; this covers what is read outside them."""
+    error = request_limit_error(exception)
+    if request.path.startswith("/api/"):
+        if error is None:
+            return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+        return JsonResponse({"detail": error.detail, "code": error.code}, status=error.status_code)
+    if error is None:  # e.g. a disallowed Host: nothing here may ask for the host again
+        return defaults.bad_request(request, exception)
+    return render(request, "core/request_refused.html", {"error": error}, status=error.status_code)
 
 
 @require_GET
