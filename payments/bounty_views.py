@@ -32,6 +32,7 @@ from payments.selectors import (
 )
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
+from payments.services.rewards import epoch_bounds
 from payments.templatetags.money import format_amount
 
 
@@ -55,7 +56,10 @@ def _amount_text(amount: int, token: Token) -> str:
 
 
 def _epoch_count(bounty: Bounty) -> int:
-    return max(1, math.ceil((bounty.ends_at - bounty.starts_at) / bounty.epoch_length))
+    """The epochs computed plus those left at the current length: staff may have changed the
+    length of a running bounty, and each window starts where the last computed one ended."""
+    left = max(timedelta(0), bounty.ends_at - epoch_bounds(bounty)[0])
+    return max(1, bounty.epochs_computed + math.ceil(left / bounty.epoch_length))
 
 
 def _duration_text(length: timedelta) -> str:

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import pytest
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.core.exceptions import PermissionDeniedError
@@ -169,3 +170,15 @@ def test_the_start_can_move_before_the_first_epoch(admin_user):
     compute_until(bounty, START + timedelta(hours=3))
     epochs = list(RewardEpoch.objects.filter(bounty=bounty).order_by("number"))
     assert [e.period_start - START for e in epochs] == [timedelta(hours=1), timedelta(hours=2)]
+
+
+def test_the_bounty_page_counts_epochs_left_from_the_last_computed_window(admin_user, client):
+    bounty = running_bounty()
+    compute_until(bounty, START + timedelta(hours=2))
+    bounty_schedule_change(
+        bounty=bounty, actor=admin_user, reason="shorter", epoch_length=timedelta(minutes=30)
+    )
+
+    page = client.get(reverse("bounty-detail", kwargs={"bounty_id": bounty.pk})).content.decode()
+
+    assert "2 of 18 epochs computed" in page  # 2 hours done, then 8 hours of 30 minutes
