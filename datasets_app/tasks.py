@@ -1,29 +1,38 @@
 """Thin tasks: take ids, call one service."""
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from datasets_app import services
+from marketplace.core.retries import RetryTransient
 
 
 @shared_task(
     name="datasets.validate_contribution",
+    bind=True,
+    base=RetryTransient,  # a database error is retried; the retry takes its own claim over
     acks_late=True,  # the service is idempotent: a redelivered task finds the row claimed or done
     soft_time_limit=3300,
     time_limit=3400,
 )
-def validate_contribution(contribution_id: int) -> str | None:
-    return services.contribution_validate(contribution_id=contribution_id)
+def validate_contribution(self: Task[Any, Any], contribution_id: int) -> str | None:
+    return services.contribution_validate(contribution_id=contribution_id, task_id=self.request.id)
 
 
 @shared_task(
     name="datasets.validate_contribution_shard",
+    bind=True,
+    base=RetryTransient,
     acks_late=True,  # idempotent: a redelivered shard finds itself running (alive) or done
     soft_time_limit=3300,
     time_limit=3400,
 )
-def validate_contribution_shard(contribution_id: int, claim: str, shard: int) -> str | None:
+def validate_contribution_shard(
+    self: Task[Any, Any], contribution_id: int, claim: str, shard: int
+) -> str | None:
     return services.contribution_validate_shard(
-        contribution_id=contribution_id, claim=claim, shard=shard
+        contribution_id=contribution_id, claim=claim, shard=shard, task_id=self.request.id
     )
 
 

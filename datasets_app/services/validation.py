@@ -43,6 +43,7 @@ from datasets_app.services.row_quality import (
     mark_near_duplicates,
     store_bands,
 )
+from marketplace.core.retries import DATABASE_ERRORS
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,17 @@ class ClaimLost(Exception):
     """Another run took the contribution over; this one stops without touching it."""
 
 
-def _claim(contribution_id: int) -> tuple[Contribution, uuid.UUID] | None:
+def _run_id(task_id: str | None) -> uuid.UUID:
+    """The claim of a run: derived from its task's id when there is one, so the task's own
+    retry (Celery keeps the id) recognises the claim it left and takes over at once instead of
+    waiting ``VALIDATION_STALE_SECONDS`` for it to look dead."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"celery-task:{task_id}") if task_id else uuid.uuid4()
+
+
+def _claim(
+    contribution_id: int, task_id: str | None = None
+) -> tuple[Contribution, uuid.UUID] | None:
+    claim = _run_id(task_id)
     stale_before = timezone.now() - timedelta(seconds=settings.VALIDATION_STALE_SECONDS)
     with transaction.atomic():
         contribution = (
@@ -72,7 +83,9 @@ def _claim(contribution_id: int) -> tuple[Contribution, uuid.UUID] | None:
         if contribution is None:
             return None
         taking_over = contribution.status == ContributionStatus.VALIDATING and (
-            contribution.heartbeat_at is None or contribution.heartbeat_at < stale_before
+            contribution.heartbeat_at is None
+            or contribution.heartbeat_at < stale_before
+            or (task_id is not None and contribution.validation_claim == claim)  # our retry
         )
         if contribution.status != ContributionStatus.UPLOADED and not taking_over:
             return None  # finished, or another run is alive: nothing to do
@@ -82,7 +95,6 @@ def _claim(contribution_id: int) -> tuple[Contribution, uuid.UUID] | None:
                 items_count=F("items_count") - deleted
             )
             logger.warning("taking over stale validation of contribution %s", contribution.pk)
-        claim = uuid.uuid4()
         contribution.status = ContributionStatus.VALIDATING
         contribution.validation_claim = claim
         contribution.heartbeat_at = timezone.now()
@@ -385,10 +397,13 @@ def _outcome(contribution: Contribution) -> str:
     return ContributionStatus.PARTIALLY_ACCEPTED
 
 
-def contribution_validate(*, contribution_id: int) -> str | None:
+def contribution_validate(*, contribution_id: int, task_id: str | None = None) -> str | None:
     """Validate one contribution; returns its final status, or None if there was nothing to do
-    (already finished, or another live run holds it)."""
-    claimed = _claim(contribution_id)
+    (already finished, or another live run holds it). ``task_id``: the Celery task's id, kept
+    by its retries. A database error is raised as it is, leaving the claim for the retry to take
+    over (its committed batches are deleted and the file read again); any other error fails
+    the contribution."""
+    claimed = _claim(contribution_id, task_id)
     if claimed is None:
         return None
     contribution, claim = claimed
@@ -412,6 +427,8 @@ def contribution_validate(*, contribution_id: int) -> str | None:
     except ClaimLost:
         logger.info("validation of contribution %s was taken over", contribution.pk)
         return None
+    except DATABASE_ERRORS:
+        raise  # transient: the task retries under the same claim
     except ReaderError as exc:
         _finish(
             contribution,
@@ -558,8 +575,9 @@ class _Shard:
 
 
 def _shard_claim(
-    contribution_id: int, claim: uuid.UUID, number: int
+    contribution_id: int, claim: uuid.UUID, number: int, task_id: str | None = None
 ) -> tuple[Contribution, _Shard] | None:
+    run_id = _run_id(task_id).hex
     stale_before = timezone.now() - timedelta(seconds=settings.VALIDATION_STALE_SECONDS)
     with transaction.atomic():
         contribution = (
@@ -578,7 +596,8 @@ def _shard_claim(
         if state is None or state["status"] == "done":
             return None
         if state["status"] == "running":
-            if datetime.fromisoformat(state["heartbeat"]) >= stale_before:
+            ours = task_id is not None and state["run"] == run_id  # our own retry
+            if datetime.fromisoformat(state["heartbeat"]) >= stale_before and not ours:
                 return None  # another run of this shard is alive
             stale = _Shard(number, state["start"], state["stop"], state["run"])
             deleted = items_delete(stale.items(contribution))
@@ -589,7 +608,7 @@ def _shard_claim(
             contribution.rows_accepted -= state["rows_accepted"]
             contribution.rows_rejected = contribution.rows_total - contribution.rows_accepted
             logger.warning("taking over stale shard %s of contribution %s", number, contribution_id)
-        shard = _Shard(number, state["start"], state["stop"], uuid.uuid4().hex)
+        shard = _Shard(number, state["start"], state["stop"], run_id)
         state.update(
             status="running",
             run=shard.run,
@@ -603,11 +622,14 @@ def _shard_claim(
     return contribution, shard
 
 
-def contribution_validate_shard(*, contribution_id: int, claim: str, shard: int) -> str | None:
+def contribution_validate_shard(
+    *, contribution_id: int, claim: str, shard: int, task_id: str | None = None
+) -> str | None:
     """Validate one shard of a big contribution; returns the contribution's final status when
-    this shard was the last to finish, else None. Safe to run twice or at once."""
+    this shard was the last to finish, else None. Safe to run twice or at once. ``task_id``
+    and database errors: as in ``contribution_validate``, for the shard."""
     claim_id = uuid.UUID(claim)
-    claimed = _shard_claim(contribution_id, claim_id, shard)
+    claimed = _shard_claim(contribution_id, claim_id, shard, task_id)
     if claimed is None:
         return None
     contribution, run = claimed
@@ -628,6 +650,8 @@ def contribution_validate_shard(*, contribution_id: int, claim: str, shard: int)
     except ClaimLost:
         logger.info("shard %s of contribution %s was taken over", shard, contribution.pk)
         return None
+    except DATABASE_ERRORS:
+        raise  # transient: the task retries under the same shard run
     except ReaderError as exc:
         _finish(
             contribution,

@@ -1,0 +1,89 @@
+"""A database error during validation is retried by Celery at once (with backoff), and the retry
+takes its own half-done run over: every row is stored once, and nothing waits for the sweeper."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from django.db import OperationalError
+
+from datasets_app.models import Contribution, Item
+from datasets_app.services import validation
+from datasets_app.tasks import validate_contribution
+from tests.datasets_app.test_validation import TABULAR, submit
+from tests.factories import DatasetFactory
+from tests.faults import flaky_database, start_worker_behind
+
+ROWS = 7
+CSV = b"text,stars\n" + "".join(f"row {n},{n % 5 + 1}\n" for n in range(ROWS)).encode()
+
+
+@pytest.mark.django_db
+def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(settings):
+    """The task runs eagerly (its retry too, under the same task id); the error is raised by a
+    stand-in for one batch, after two batches committed: what is real is the claim, the
+    committed batches and the retry's take-over."""
+    settings.VALIDATION_BATCH_ROWS = 2
+    dataset = DatasetFactory.create(columns=TABULAR, modality="tabular")
+    contribution = submit(dataset, "rows.csv", CSV)
+    ingest = validation._ingest
+    batches: list[int] = []
+
+    def third_batch_fails_once(*args: Any, **kwargs: Any) -> None:
+        batches.append(1)
+        if len(batches) == 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        ingest(*args, **kwargs)
+
+    with patch.object(validation, "_ingest", third_batch_fails_once):
+        result = validate_contribution.apply(args=[contribution.pk])
+
+    assert result.successful(), result.traceback
+    assert result.get() == "accepted"
+    contribution.refresh_from_db()
+    assert contribution.status == "accepted" and contribution.validation_claim is None
+    assert (contribution.rows_total, contribution.rows_accepted) == (ROWS, ROWS)
+    rows = sorted(
+        Item.objects.filter(contribution=contribution).values_list("row_number", flat=True)
+    )
+    assert rows == list(range(1, ROWS + 1))  # the first two batches were redone, not doubled
+    dataset.refresh_from_db()
+    assert dataset.items_count == ROWS
+    assert len(batches) == 3 + 4  # 4 batches of 2 rows, the first three tried before the error
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_whose_database_refuses_its_first_connection_validates_at_once(
+    settings, tmp_path: Path
+):
+    """Real: a Celery worker process over Redis, PostgreSQL behind a loopback proxy that closes
+    the worker's first connection (psycopg raises a real OperationalError), Celery's autoretry
+    with backoff, and the same claim taken over by the retry. No sweeper runs."""
+    dataset = DatasetFactory.create(columns=TABULAR, modality="tabular")
+    with flaky_database() as proxy:
+        worker = start_worker_behind(proxy, tmp_path / "worker.log", VALIDATION_BATCH_ROWS="2")
+        try:
+            worker.wait_for_log("ready.", timeout=60)
+            settings.MEDIA_ROOT = worker.media_root
+            with patch("datasets_app.tasks.validate_contribution.delay"):
+                contribution = submit(dataset, "rows.csv", CSV)
+            proxy.cut()
+            proxy.refuse_next(1)
+            validate_contribution.apply_async((contribution.pk,), queue=worker.queue)
+            deadline = time.monotonic() + 60
+            while Contribution.objects.get(pk=contribution.pk).status in ("uploaded", "validating"):
+                assert time.monotonic() < deadline, worker.log()[-3000:]
+                time.sleep(0.2)
+            log = worker.log()
+        finally:
+            worker.stop()
+    assert proxy.refused == 1
+    assert "retry: Retry in" in log and "OperationalError" in log, log[-3000:]
+    contribution.refresh_from_db()
+    assert contribution.status == "accepted", contribution.report
+    assert Item.objects.filter(contribution=contribution).count() == ROWS
