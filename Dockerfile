@@ -27,4 +27,5 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
  && mkdir -p /app/var/media && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "marketplace.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and the access log: gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS).
+CMD ["gunicorn", "--bind", "0.0.0.0:8000"]

@@ -123,6 +123,8 @@ def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[
                 f"127.0.0.1:{port}",
                 "-w",
                 "2",
+                "-k",
+                "sync",  # gunicorn.conf.py asks for gthread; this measures plain sync workers
                 "--timeout",
                 "120",
                 "--log-level",

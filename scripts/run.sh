@@ -68,7 +68,14 @@ pids+=($!)
 
 $PY manage.py health_check --timeout 60 | sed 's/^/[run] /'
 echo "[run] DataBounty at http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/) — Ctrl-C stops everything"
-$PY manage.py runserver "127.0.0.1:$PORT" &
+# gunicorn (gunicorn.conf.py: WEB_CONCURRENCY processes x GUNICORN_THREADS threads, one database
+# pool each), not runserver: the same bounded server as production. WhiteNoise serves /static/.
+# With DEBUG on (the local default) it restarts when code changes; GUNICORN_RELOAD=0 turns that off.
+reload=()
+if [ "${GUNICORN_RELOAD:-$($PY -c 'from django.conf import settings; print(int(settings.DEBUG))')}" = 1 ]; then
+  reload=(--reload)
+fi
+.venv/bin/gunicorn --bind "127.0.0.1:$PORT" "${reload[@]}" &
 pids+=($!)
 wait -n "${pids[@]}" || true
 echo "[run] a process exited; see var/log/" >&2

@@ -34,6 +34,12 @@ CHAIN_DEPLOYER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efc
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Two suites on one machine at once (two checkouts, or CI beside a developer) need two names.
 DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", default=None)}  # noqa: F405
+# No pool in the suite unless DATABASE_POOL says so: a test's threads would each keep a pooled
+# connection until the pool runs dry. tests/core/test_connections.py serves with the pool on.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if not DATABASE_POOL:
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
 HOT_WALLET_PRIVATE_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
 CHAIN_CONFIRMATIONS = 2
 PLATFORM_SIGNING_KEY = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97"
