@@ -7,7 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -16,9 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import selectors, services
-from datasets_app.enums import LabelTask, Modality
+from datasets_app.enums import FINISHED_CONTRIBUTION_STATUSES, LabelTask, Modality
 from datasets_app.exceptions import UploadError
 from datasets_app.models import Contribution, Dataset, Item, Label, UploadSession
+from datasets_app.quality.pii import PiiKind
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
@@ -150,8 +156,59 @@ class DatasetStatsApi(APIView):
         return Response(selectors.dataset_stats(dataset=dataset))
 
 
+class ScoreBucketOutput(serializers.Serializer[dict[str, Any]]):
+    low = serializers.FloatField()
+    high = serializers.FloatField(help_text="Exclusive, except for the last bucket (1.0).")
+    rows = serializers.IntegerField()
+
+
+class ScoreDistributionOutput(serializers.Serializer[dict[str, Any]]):
+    rows = serializers.IntegerField(help_text="Accepted rows: the buckets add up to it.")
+    min = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True, help_text="Mean score of the accepted rows.")
+    buckets = ScoreBucketOutput(many=True, help_text="Ten buckets over 0..1.")
+
+
+class PersonalDataOutput(serializers.Serializer[dict[str, Any]]):
+    kind = serializers.ChoiceField(choices=[kind.value for kind in PiiKind])
+    name = serializers.CharField(help_text='The kind as people read it, e.g. "card number".')
+    action = serializers.ChoiceField(
+        choices=["rejected", "flagged"],
+        help_text="Rejected rows, or accepted rows flagged, per the dataset's policy.",
+    )
+    rows = serializers.IntegerField()
+    sample_rows = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The first row numbers in the file."
+    )
+
+
 class ContributionOutput(serializers.ModelSerializer[Contribution]):
     dataset = serializers.CharField(source="dataset.slug")
+    quality_score = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="0..1: the mean score of all rows read, a rejected row counting 0. "
+        "Null until validation finishes.",
+    )
+    score_distribution = serializers.SerializerMethodField(
+        help_text="The accepted rows' quality scores. Null until validation finishes."
+    )
+    personal_data = serializers.SerializerMethodField(
+        help_text="Rows with personal data, per kind: rejected or flagged per the dataset's policy."
+    )
+
+    @extend_schema_field(ScoreDistributionOutput(allow_null=True))
+    def get_score_distribution(self, contribution: Contribution) -> dict[str, Any] | None:
+        if contribution.status not in FINISHED_CONTRIBUTION_STATUSES:
+            return None
+        distribution: dict[str, Any] | None = contribution.report.get("score_distribution")
+        return distribution
+
+    @extend_schema_field(PersonalDataOutput(many=True))
+    def get_personal_data(self, contribution: Contribution) -> list[dict[str, Any]]:
+        return list(contribution.report.get("personal_data", []))
 
     class Meta:
         model = Contribution
@@ -167,6 +224,9 @@ class ContributionOutput(serializers.ModelSerializer[Contribution]):
             "rows_total",
             "rows_accepted",
             "rows_rejected",
+            "quality_score",
+            "score_distribution",
+            "personal_data",
             "report",
             "created_at",
             "validated_at",

@@ -43,6 +43,22 @@ class PiiKind(StrEnum):
     SECRET = "secret"  # noqa: S105 - the name of a kind, not a password
     NATIONAL_ID = "national_id"
 
+    @property
+    def label(self) -> str:
+        """The kind as people read it in reports and on pages ("card number", not
+        "credit_card")."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    PiiKind.EMAIL: "email",
+    PiiKind.PHONE: "phone number",
+    PiiKind.CREDIT_CARD: "card number",
+    PiiKind.IBAN: "IBAN",
+    PiiKind.SECRET: "API key or secret",
+    PiiKind.NATIONAL_ID: "national ID number",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class PiiHit:

@@ -223,7 +223,7 @@ def test_personal_data_is_rejected_or_flagged_per_policy():
     contribution = submit(strict, "a.csv", csv)
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()
-    assert contribution.report["reasons"] == {"column 'text' contains personal data": 1}
+    assert contribution.report["reasons"] == {"column 'text' contains personal data (email)": 1}
     lenient = _text_dataset(pii_policy="flag")
     contribution = submit(lenient, "a.csv", csv)
     assert contribution_validate(contribution_id=contribution.pk) == "accepted"
