@@ -1,15 +1,21 @@
 from dataclasses import asdict
 from typing import Any
 
-from celery import Task, shared_task
+from celery import shared_task
 
+from marketplace.core.retries import DATABASE_ERRORS, RetryTransient
 from payments.integrations.chain import ChainError
 from payments.services import siwe_nonces_purge
-from payments.services.funding import bounty_funding_verify
+from payments.services.funding import bounty_funding_verify, fundings_requeue_verifying
 from payments.services.payouts import payouts_create, payouts_process
-from payments.services.purchases import purchase_verify, purchases_expire, purchases_scan
+from payments.services.purchases import (
+    purchase_verify,
+    purchases_expire,
+    purchases_requeue_confirming,
+    purchases_scan,
+)
 from payments.services.rewards import reward_epochs_compute_due
-from payments.services.transfers import TransferError, transfer_error_is_transient
+from payments.services.transfers import TransferError
 
 
 @shared_task(name="payments.purge_expired_nonces", soft_time_limit=60, time_limit=90)
@@ -28,26 +34,41 @@ def compute_reward_epochs() -> int:
     return reward_epochs_compute_due()
 
 
+# The payment checks retry the database's transient errors and the chain's: a transaction not
+# mined or not confirmed yet, or the node unreachable. The service raises those only while they
+# are transient and within its timeout (PURCHASE_ / FUNDING_VERIFY_TIMEOUT_SECONDS); anything
+# final it records on the row and returns. 5 s doubling to 60 s, fully jittered: about 60
+# retries cover the 30-minute timeout; 200 leave room, and the minute sweeper
+# (requeue_confirming) picks up a row whose task was lost anyway.
+VERIFY_RETRY: dict[str, Any] = {
+    "base": RetryTransient,
+    "autoretry_for": (*DATABASE_ERRORS, TransferError, ChainError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 60,
+    "max_retries": 200,
+}
+
+
 @shared_task(
     name="payments.verify_bounty_funding",
-    bind=True,
     acks_late=True,
-    max_retries=None,  # bounded by FUNDING_VERIFY_TIMEOUT_SECONDS inside the service
     soft_time_limit=60,
     time_limit=90,
+    **VERIFY_RETRY,
 )
-def verify_bounty_funding(self: Task[Any, Any], funding_id: int) -> str:
+def verify_bounty_funding(funding_id: int) -> str:
     """Verify a bounty's funding transaction; retried while it is unmined or unconfirmed."""
-    try:
-        return bounty_funding_verify(funding_id=funding_id)
-    except (TransferError, ChainError) as exc:
-        if transfer_error_is_transient(exc):
-            countdown = min(5 * 2 ** min(self.request.retries, 5), 60)
-            raise self.retry(exc=exc, countdown=countdown) from exc
-        raise
+    return bounty_funding_verify(funding_id=funding_id)
 
 
-@shared_task(name="payments.process_payouts", acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    name="payments.process_payouts",
+    base=RetryTransient,
+    acks_late=True,
+    soft_time_limit=240,
+    time_limit=300,
+    max_retries=3,  # beat runs it every PAYOUT_POLL_SECONDS anyway
+)
 def process_payouts() -> dict[str, object]:
     """Queue payable rewards as payouts, then settle and send (one sender at a time)."""
     created = payouts_create()
@@ -57,21 +78,20 @@ def process_payouts() -> dict[str, object]:
 
 @shared_task(
     name="payments.verify_purchase",
-    bind=True,
     acks_late=True,
-    max_retries=None,  # bounded by PURCHASE_VERIFY_TIMEOUT_SECONDS inside the service
     soft_time_limit=60,
     time_limit=90,
+    **VERIFY_RETRY,
 )
-def verify_purchase(self: Task[Any, Any], purchase_id: int) -> str:
+def verify_purchase(purchase_id: int) -> str:
     """Verify a purchase's payment; retried while it is unmined or unconfirmed."""
-    try:
-        return purchase_verify(purchase_id=purchase_id)
-    except (TransferError, ChainError) as exc:
-        if transfer_error_is_transient(exc):
-            countdown = min(5 * 2 ** min(self.request.retries, 5), 60)
-            raise self.retry(exc=exc, countdown=countdown) from exc
-        raise
+    return purchase_verify(purchase_id=purchase_id)
+
+
+@shared_task(name="payments.requeue_confirming", soft_time_limit=60, time_limit=90)
+def requeue_confirming() -> int:
+    """Beat, every minute: payments being verified whose task was lost are sent again."""
+    return purchases_requeue_confirming() + fundings_requeue_verifying()
 
 
 @shared_task(name="payments.scan_purchases", acks_late=True, soft_time_limit=240, time_limit=300)

@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": env.float("PURCHASE_SCAN_SECONDS", default=60.0),
     },
     "payments-expire-purchases": {"task": "payments.expire_purchases", "schedule": 5 * 60},
+    "payments-requeue-confirming": {"task": "payments.requeue_confirming", "schedule": 60},
     "payments-compute-reward-epochs": {
         "task": "payments.compute_reward_epochs",
         "schedule": env.float("REWARD_EPOCH_POLL_SECONDS", default=5 * 60.0),
@@ -258,6 +259,9 @@ PLATFORM_SIGNING_KEY = env("PLATFORM_SIGNING_KEY", default="")
 CHAIN_SCAN_FROM_BLOCK = env.int("CHAIN_SCAN_FROM_BLOCK", default=0)
 # How long a funding transaction may stay unmined or unconfirmed before it is refused.
 FUNDING_VERIFY_TIMEOUT_SECONDS = env.int("FUNDING_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
+# A confirming purchase or funding whose check nobody touched for this long lost its task (its
+# retries ran out, the broker dropped it): the minute sweeper sends it again.
+VERIFY_REQUEUE_AFTER_SECONDS = env.int("VERIFY_REQUEUE_AFTER_SECONDS", default=2 * 60)
 
 LOG_LEVEL = env("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -86,6 +86,9 @@ class Purchase(models.Model):
     expires_at = models.DateTimeField()
     tx_hash = models.CharField(max_length=66, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When the payment was submitted or last checked: a confirming order left untouched for
+    # long lost its task, and the sweeper sends another.
+    checked_at = models.DateTimeField(null=True, blank=True)
     confirmations = models.PositiveIntegerField(default=0)
     error_code = models.CharField(max_length=40, blank=True)
     error_detail = models.CharField(max_length=500, blank=True)

@@ -24,9 +24,11 @@ import logging
 import re
 from collections import defaultdict
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
@@ -160,10 +162,13 @@ def _start_confirming(purchase: Purchase, tx_hash: str) -> None:
     once the first commits (a savepoint keeps the caller's transaction usable)."""
     purchase.tx_hash = tx_hash
     purchase.status = PurchaseStatus.CONFIRMING
+    purchase.checked_at = timezone.now()
     purchase.error_code = purchase.error_detail = ""
     try:
         with transaction.atomic():
-            purchase.save(update_fields=["tx_hash", "status", "error_code", "error_detail"])
+            purchase.save(
+                update_fields=["tx_hash", "status", "checked_at", "error_code", "error_detail"]
+            )
     except IntegrityError:
         raise _tx_already_used() from None
     audit_log_record(action="purchase.payment_submitted", target=purchase, data={"tx": tx_hash})
@@ -191,6 +196,7 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
     if purchase.status != PurchaseStatus.CONFIRMING:
         return purchase.status
     purchase.attempts += 1
+    purchase.checked_at = timezone.now()
     check = transfer_check(
         client=client,
         submitted_at=purchase.created_at,
@@ -207,10 +213,20 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
         purchase.error_detail = outcome.detail[:500]
         if check.retry:
             purchase.confirmations = check.confirmations or purchase.confirmations
-            purchase.save(update_fields=["attempts", "confirmations", "error_code", "error_detail"])
+            purchase.save(
+                update_fields=[
+                    "attempts",
+                    "checked_at",
+                    "confirmations",
+                    "error_code",
+                    "error_detail",
+                ]
+            )
             return outcome
         purchase.status = PurchaseStatus.FAILED
-        purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
+        purchase.save(
+            update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"]
+        )
         audit_log_record(
             action="purchase.failed",
             target=purchase,
@@ -227,7 +243,9 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
         purchase.status = PurchaseStatus.FAILED
         purchase.error_code = "tx_already_used"
         purchase.error_detail = "This transaction has already paid for something else."
-        purchase.save(update_fields=["attempts", "status", "error_code", "error_detail"])
+        purchase.save(
+            update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"]
+        )
         return purchase.status
     _pay(purchase, outcome, credited)
     return purchase.status
@@ -441,6 +459,29 @@ def _reorg_check(client: ChainClient) -> None:
         )
         Purchase.objects.filter(pk=purchase.pk).update(flagged=reason)
         audit_log_record(action="purchase.flagged", target=purchase, data={"reason": reason})
+
+
+def purchases_requeue_confirming() -> int:
+    """Beat: send the check again for payments whose task was lost (its retries ran out, the
+    broker dropped it, its worker died): a live task touches ``checked_at`` at least every
+    minute (its longest backoff), so only an order silent for ``VERIFY_REQUEUE_AFTER_SECONDS``
+    is sent, and then marked so it is sent again only after as long. Duplicates are harmless:
+    the check locks the row and returns once it is no longer confirming. Returns how many."""
+    from payments.tasks import verify_purchase
+
+    now = timezone.now()
+    silent = now - timedelta(seconds=settings.VERIFY_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Purchase.objects.select_for_update(skip_locked=True)
+            .filter(status=PurchaseStatus.CONFIRMING)
+            .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=silent))
+            .values_list("pk", flat=True)[:500]
+        )
+        Purchase.objects.filter(pk__in=ids).update(checked_at=now)
+        for pk in ids:
+            transaction.on_commit(partial(verify_purchase.delay, pk))
+    return len(ids)
 
 
 def purchases_expire() -> int:
