@@ -1,9 +1,10 @@
-"""Incentive integrity: who gets the bounty when 30 % of the crowd games it (real services, real
-PostgreSQL).
+"""Incentive integrity: who gets the bounty when a third of the crowd games it (real services,
+real PostgreSQL).
 
     .venv/bin/python bench/bench_incentives.py [--rows-per-upload 40] [--honest-uploaders 8]
         [--honest-labelers 20] [--random 2] [--constant 2] [--duplicate 2] [--near-duplicate 2]
-        [--sybils 4] [--gold-items 24] [--gold-rate 0.1] [--seed 7] [--keep-db]
+        [--near-duplicate-farmers 2] [--sybils 4] [--gold-items 24] [--gold-rate 0.1] [--seed 7]
+        [--keep-db]
 
 Builds a 3-class text dataset whose true classes only this script knows, a bounty paying rows and
 labels (funded through ``bounty_funding_credit``), and a crowd:
@@ -16,6 +17,9 @@ labels (funded through ``bounty_funding_credit``), and a crowd:
   duplicate uploaders  the same file again, then files of rows already in the dataset
   near-dup uploaders   rows already in the dataset with small edits (case and punctuation, a
                        word appended, one or two words swapped)
+  near-dup farmers     copies of honest rows with two words changed, a whole file of them each:
+                       at the default 0.7 threshold copies of the shortest rows (22-23 words,
+                       the two apart: exact word-pair Jaccard 0.68-0.69) are not near-duplicates
   sybil ring           accounts that label in a burst, one after the other: the first to reach an
                        item picks a class at random, the others copy it on the items they share
 
@@ -29,7 +33,8 @@ of the first one's demand, shows the pool capping it.
 
 Prints, per group, users, tokens and share of what was awarded; consensus accuracy against the
 hidden truth (and plain majority for comparison); the ledger books check; PASS/FAIL for the
-targets (adversaries < 3 % of the awarded pool, consensus >= 95 % correct). Exits 1 on a miss.
+targets (adversaries < 3 % of the awarded pool, consensus >= 95 % correct, >= 95 % of the farmed
+copies at or above the threshold rejected). Exits 1 on a miss.
 Uses its own database (bench_incentives, recreated, dropped unless --keep-db) and a temporary
 media folder.
 """
@@ -38,8 +43,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -67,7 +74,7 @@ RATE_PER_ROW = 10**18  # base units: one token per quality-weighted accepted row
 RATE_PER_LABEL = 4 * 10**17  # 0.4 token per credibility-weighted agreeing label
 HONEST = ("honest uploaders", "honest labelers")
 ADVERSARIES = ("random labelers", "constant labelers", "duplicate uploaders",
-               "near-duplicate uploaders", "sybil ring")  # fmt: skip
+               "near-duplicate uploaders", "near-duplicate farmers", "sybil ring")  # fmt: skip
 
 
 @dataclass
@@ -85,6 +92,7 @@ class World:
     truth: dict[str, str] = field(default_factory=dict)  # text -> true class
     ring_choice: dict[int, str] = field(default_factory=dict)  # item id -> the ring's answer
     upload_notes: list[str] = field(default_factory=list)
+    farmed_through: list[float] = field(default_factory=list)  # Jaccard of accepted farmed rows
 
 
 def configure(media: Path, gold_rate: float) -> None:
@@ -224,7 +232,29 @@ def run_uploads(
         for copy, kind in edited.items():
             outcome[f"near-duplicate: {kind}"]["offered"] += 1
             outcome[f"near-duplicate: {kind}"]["accepted"] += int(copy in accepted)
+    threshold = dataset.near_duplicate_threshold
+    for n, member in enumerate(m for m in crowd if m.group == "near-duplicate farmers"):
+        sources = world.rng.sample(honest_texts, min(rows, len(honest_texts)))
+        farmed = {near_duplicate(world, text, "two words swapped"): text for text in sources}
+        for copy, text in farmed.items():
+            world.truth[copy] = world.truth[text]
+        path = tmp / f"near-duplicate-farm-{n}.csv"
+        write_csv(path, list(farmed))
+        status, accepted = submit(dataset, member, path)
+        at_threshold = {copy for copy, text in farmed.items() if jaccard(copy, text) >= threshold}
+        counts = outcome["near-duplicate farmers"]
+        counts["offered"] += len(farmed)
+        counts["accepted"] += len(accepted)
+        counts["offered at or above the threshold"] += len(at_threshold)
+        counts["accepted at or above the threshold"] += len(accepted & at_threshold)
+        world.farmed_through += [jaccard(copy, farmed[copy]) for copy in accepted]
     return outcome
+
+
+def jaccard(a: str, b: str) -> float:
+    """Exact Jaccard of the two texts' word pairs (case-folded), as validation defines it."""
+    x, y = (set(itertools.pairwise(re.findall(r"\w+", t.casefold()))) for t in (a, b))
+    return len(x & y) / len(x | y)
 
 
 # -- labeling --------------------------------------------------------------------------------
@@ -360,7 +390,9 @@ def print_shares(title: str, epoch: RewardEpoch, crowd: list[Member]) -> float:
         )
     share = adversaries / max(1, awarded)
     print(f"  {'adversaries together':<38}{adversaries / 10**DECIMALS:>14,.2f}{share:>12.2%}")
-    uploaders = sum(paid.get(g, (0, 0))[1] for g in ADVERSARIES if g.endswith("uploaders"))
+    uploaders = sum(
+        paid.get(g, (0, 0))[1] for g in ADVERSARIES if g.endswith(("uploaders", "farmers"))
+    )
     labelers = adversaries - uploaders
     print(
         f"  of which rows that validation accepted from (near-)duplicate uploaders "
@@ -381,6 +413,7 @@ def build_crowd(args: argparse.Namespace, rng: random.Random) -> list[Member]:
                          ("random labelers", args.random), ("constant labelers", args.constant),
                          ("duplicate uploaders", args.duplicate),
                          ("near-duplicate uploaders", args.near_duplicate),
+                         ("near-duplicate farmers", args.near_duplicate_farmers),
                          ("sybil ring", args.sybils)):  # fmt: skip
         for n in range(count):
             crowd.append(
@@ -428,6 +461,7 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
         owner=owner, title="Sentiment of short reviews", description="Three-class sentiment.",
         modality="text", columns=[{"name": "text", "dtype": "string"}],
         label_task="single_label", label_classes=CLASSES, status="open",
+        near_duplicate_threshold=args.near_duplicate_threshold,
     )  # fmt: skip
     bounty = make_bounty(dataset, token, "Rows and labels")
     capped_bounty = make_bounty(dataset, token, "Rows and labels, small pool")
@@ -446,6 +480,12 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
     print(f"\nuploads ({time.perf_counter() - started:.1f} s): rows accepted / offered")
     for group, counts in outcome.items():
         print(f"  {group:<44}{counts['accepted']:>5} / {counts['offered']}")
+        if "offered at or above the threshold" in counts:
+            print(
+                f"    {'of which at or above the dataset threshold':<42}"
+                f"{counts['accepted at or above the threshold']:>5} / "
+                f"{counts['offered at or above the threshold']}"
+            )
     for note in world.upload_notes:
         print(f"  {note}")
 
@@ -494,11 +534,34 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
     capped_share = print_shares("capped bounty (pool = half the demand)", capped, crowd)
     assert Bounty.objects.filter(pk__in=[bounty.pk, capped_bounty.pk], status="closed").count()
     books = ledger_books_check(token=token)
+    farmed = outcome["near-duplicate farmers"]
+    caught = 1 - farmed["accepted at or above the threshold"] / max(
+        1, farmed["offered at or above the threshold"]
+    )
+    farmers_paid = [
+        shares(e, crowd).get("near-duplicate farmers", (0, 0))[1] / max(1, int(e.awarded))
+        for e in (epoch, capped)
+    ]
+    print(
+        f"\nnear-duplicate farmers: {farmed['accepted']} of {farmed['offered']} rows got through "
+        f"({farmed['accepted at or above the threshold']} of the "
+        f"{farmed['offered at or above the threshold']} at or above the "
+        f"{dataset.near_duplicate_threshold} threshold); {farmers_paid[0]:.2%} of the awarded "
+        f"pool uncapped, {farmers_paid[1]:.2%} capped"
+        + (
+            f"; exact Jaccard of the accepted copies with their source "
+            f"{min(world.farmed_through):.2f}-{max(world.farmed_through):.2f}"
+            if world.farmed_through
+            else ""
+        )
+    )
 
     results = [
         ("adversaries' share of the awarded pool < 3 %", max(share, capped_share) < 0.03,
          f"{share:.2%} uncapped, {capped_share:.2%} capped"),
         ("consensus >= 95 % correct", final >= 0.95, f"{final:.2%}"),
+        ("farmed near-duplicates at or above the threshold caught >= 95 %", caught >= 0.95,
+         f"{caught:.1%}"),
         ("ledger books balance", books.ok, f"unbalanced transactions: {books.unbalanced}"),
     ]  # fmt: skip
     print()
@@ -516,6 +579,10 @@ def main() -> None:
     parser.add_argument("--constant", type=int, default=2, help="always-same-label labelers")
     parser.add_argument("--duplicate", type=int, default=2, help="duplicate uploaders")
     parser.add_argument("--near-duplicate", type=int, default=2, help="near-duplicate uploaders")
+    parser.add_argument("--near-duplicate-farmers", type=int, default=2,
+                        help="uploaders of honest rows with two words changed")  # fmt: skip
+    parser.add_argument("--near-duplicate-threshold", type=float, default=0.7,
+                        help="the dataset's (0.7 is the default of new datasets)")  # fmt: skip
     parser.add_argument("--sybils", type=int, default=4, help="accounts in the sybil ring")
     parser.add_argument("--gold-items", type=int, default=24)
     parser.add_argument("--gold-rate", type=float, default=0.1, help="LABEL_GOLD_RATE")
