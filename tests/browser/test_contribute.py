@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from datasets_app.models import Contribution, UploadSession
+from datasets_app.services.validation import score_distribution
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -38,12 +39,16 @@ def _words(n: int) -> str:
     return " ".join(rng.choice(VOCABULARY) for _ in range(14))
 
 
-def reviews_csv(rows: int, *, bad: int = 0, duplicates: int = 0) -> bytes:
+def reviews_csv(rows: int, *, bad: int = 0, duplicates: int = 0, emails: int = 0) -> bytes:
     """A CSV for the dataset's text:string, stars:int64 schema; ``bad`` rows have a non-integer
-    star count and ``duplicates`` repeat earlier rows, so validation rejects them."""
+    star count and ``duplicates`` repeat earlier rows, so validation rejects them; the first
+    ``emails`` reviews end with an e-mail address (personal data)."""
     lines = ["text,stars"]
     # Each review draws its own words, so no two are near-duplicates of each other.
-    lines += [f"{_words(n)},{n % 5 + 1}" for n in range(rows)]
+    lines += [
+        f"{_words(n)}{f' mail me at reviewer{n}@example.org' if n < emails else ''},{n % 5 + 1}"
+        for n in range(rows)
+    ]
     lines += [f"Review {n} with a typo in its stars,lots" for n in range(bad)]
     lines += lines[1 : 1 + duplicates]
     return ("\n".join(lines) + "\n").encode()
@@ -118,7 +123,9 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     screenshot: Callable[..., Path],
 ) -> None:
     page = contribute_page
-    content = reviews_csv(4000, bad=3, duplicates=2)
+    dataset.pii_policy = "flag"  # rows with personal data are kept, flagged and score less
+    dataset.save(update_fields=["pii_policy"])
+    content = reviews_csv(4000, bad=3, duplicates=2, emails=40)
     assert len(content) > 3 * CHUNK  # four chunks
     ranges: list[str] = []
 
@@ -192,7 +199,28 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(page.locator("#contribution-status")).not_to_have_attribute(
         "hx-trigger", re.compile(".")
     )
+    # Row quality: the score, a drawn chart of the accepted rows' scores, its table, and the
+    # personal data that was kept but flagged.
+    contribution.refresh_from_db()
+    assert contribution.quality_score is not None
+    expect(page.locator("[data-quality-score]")).to_have_text(f"{contribution.quality_score:.2f}")
+    quality = page.locator("#quality")
+    expect(quality.locator("[data-score-chart]")).to_have_class(re.compile(r"\bis-ready\b"))
+    assert page.evaluate(
+        "() => Chart.getChart(document.querySelector('[data-score-chart] canvas'))"
+        ".data.datasets[0].data"
+    ) == [None] * 7 + [40, None, 3960]  # empty buckets draw no bar
+    expect(quality.locator(".quality-facts")).to_contain_text("Lowest0.70")
+    quality.get_by_text("Show as a table").click()
+    expect(quality.locator("#score-table tbody tr").nth(7)).to_have_text("0.7\u20130.840")
+    expect(quality.locator("#score-table tbody tr").nth(9)).to_have_text("0.9\u20131.03,960")
+    flagged = page.locator("#personal-data .personal-data__item")
+    expect(flagged).to_have_count(1)
+    expect(flagged).to_contain_text("Flagged: personal data (email)")
+    expect(flagged).to_contain_text("40 rows")
+    expect(flagged).to_contain_text("in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …")
     page_log.assert_clean()
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top of the shot
     screenshot(page, "contribution-report")
 
 
@@ -395,6 +423,7 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
                 "examples": [{"row": 7, "errors": ["text is empty"]}]},
     )  # fmt: skip
     sign_in(page, contributor)
+    page.emulate_media(reduced_motion="reduce")  # the chart is drawn at once, not grown
     page.goto(f"/contributions/{running.pk}/")
 
     status = page.locator("#contribution-status")
@@ -405,12 +434,26 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     )
     screenshot(page, "contribution-validating")
 
+    expect(page.locator("[data-quality-score]")).to_have_text("—")
+    expect(page.locator("#quality")).to_have_count(0)  # no distribution before the end
+
     Contribution.objects.filter(pk=running.pk).update(
-        status="partially_accepted", progress=100, rows_total=3000, rows_accepted=2980
-    )
+        status="partially_accepted", progress=100, rows_total=3000, rows_accepted=2980,
+        quality_score=0.9864,
+        report={**running.report,
+                "score_distribution": score_distribution({700: 80, 1000: 2900}),
+                "personal_data": [{"kind": "iban", "name": "IBAN", "action": "flagged",
+                                   "rows": 80, "sample_rows": [3, 9]}]},
+    )  # fmt: skip
     expect(page.get_by_role("heading", name="Partly accepted")).to_be_visible(timeout=8_000)
     expect(status).not_to_have_attribute("hx-trigger", re.compile("."))
     expect(page.locator(".stat--success .stat__value")).to_have_text("2,980")
+    # The report swapped in by htmx draws its chart too.
+    expect(page.locator("[data-quality-score]")).to_have_text("0.99")
+    expect(page.locator("[data-score-chart]")).to_have_class(re.compile(r"\bis-ready\b"))
+    expect(page.locator("#personal-data")).to_contain_text("Flagged: personal data (IBAN)")
+    expect(page.locator("#personal-data")).to_contain_text("in rows 3, 9, …")
+    screenshot(page, "contribution-validated-live")
 
     rejected = make_contribution(
         dataset, contributor, "scan.parquet", status="rejected", rows_total=0,
