@@ -22,13 +22,19 @@ from payments.services.funding import (
     fundings_requeue_verifying,
     treasury_address,
 )
-from payments.services.purchases import purchase_confirm, purchases_requeue_confirming
+from payments.services.licences import license_tier_create
+from payments.services.purchases import (
+    purchase_confirm,
+    purchase_create,
+    purchases_requeue_confirming,
+)
 from payments.tasks import process_payouts, verify_bounty_funding, verify_purchase
 from tests.chain import ChainToken
 from tests.conftest import CeleryProcess
+from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
 from tests.faults import FlakyDatabaseProxy, flaky_database, start_worker_behind
 from tests.payments.test_funding import POOL, bounty, sponsor  # noqa: F401 - fixtures
-from tests.payments.test_purchases import buy, buyer_wallet, tier  # noqa: F401 - fixtures
+from tests.payments.test_purchases import buy, buyer_wallet, release, tier  # noqa: F401
 
 
 def wait_for(
@@ -127,16 +133,10 @@ def test_a_worker_whose_database_fails_first_still_pays_funds_and_pays_out(
 def test_a_check_whose_task_was_lost_is_sent_again_by_the_minute_sweeper(
     settings, django_capture_on_commit_callbacks
 ):
-    from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
-    from tests.payments.test_purchases import release
-
     settings.VERIFY_REQUEUE_AFTER_SECONDS = 120
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)
     dataset = DatasetFactory.create()
     release(dataset)
-    from payments.services.licences import license_tier_create
-    from payments.services.purchases import purchase_create
-
     offered = license_tier_create(
         dataset=dataset, actor=dataset.owner, name="Paid", price=10, token=token, spdx_id="MIT"
     )
@@ -144,10 +144,10 @@ def test_a_check_whose_task_was_lost_is_sent_again_by_the_minute_sweeper(
     with patch("payments.tasks.verify_purchase.delay"):
         for n, order in enumerate(orders):
             purchase_confirm(purchase=order, user=order.buyer, tx_hash=f"0x{n:064x}")
-    lost, live, _ = orders
+    lost, _live, paid = orders  # the second was checked a moment ago: left alone
     long_ago = timezone.now() - timedelta(minutes=10)
     Purchase.objects.filter(pk=lost.pk).update(checked_at=long_ago)
-    Purchase.objects.filter(pk=orders[2].pk).update(status=PurchaseStatus.PAID, checked_at=long_ago)
+    Purchase.objects.filter(pk=paid.pk).update(status=PurchaseStatus.PAID, checked_at=long_ago)
     fundings = []
     with patch("payments.tasks.verify_bounty_funding.delay"):
         for n in range(2):
@@ -170,4 +170,3 @@ def test_a_check_whose_task_was_lost_is_sent_again_by_the_minute_sweeper(
             assert fundings_requeue_verifying() == 0
     purchase_sent.assert_called_once_with(lost.pk)
     funding_sent.assert_called_once_with(fundings[0].pk)
-    assert live.pk != lost.pk
