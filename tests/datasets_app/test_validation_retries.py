@@ -13,7 +13,7 @@ from django.db import OperationalError
 
 from datasets_app.models import Contribution, Item
 from datasets_app.services import validation
-from datasets_app.tasks import validate_contribution
+from datasets_app.tasks import validate_contribution, validate_contribution_shard
 from tests.datasets_app.test_validation import TABULAR, submit
 from tests.factories import DatasetFactory
 from tests.faults import flaky_database, start_worker_behind
@@ -87,3 +87,43 @@ def test_a_real_worker_whose_database_refuses_its_first_connection_validates_at_
     contribution.refresh_from_db()
     assert contribution.status == "accepted", contribution.report
     assert Item.objects.filter(contribution=contribution).count() == ROWS
+
+
+@pytest.mark.django_db
+def test_a_database_error_in_a_shard_is_retried_and_the_verdict_matches_one_run(settings):
+    """As above, for one shard of a big file (eagerly; the error raised by a stand-in): the
+    shard's retry takes its own running state over at once, and the result equals a run
+    without any error."""
+    from tests.datasets_app.test_validation_shards import (
+        _csv,
+        _outcome,
+        _submit,
+        _validated_in_one_run,
+    )
+
+    single = _validated_in_one_run(settings)
+    settings.VALIDATION_SHARD_ROWS = 10
+    settings.VALIDATION_BATCH_ROWS = 3
+    sharded = _submit(DatasetFactory.create(columns=TABULAR), _csv())
+    assert validation.contribution_validate(contribution_id=sharded.pk) is None
+    sharded.refresh_from_db()
+    claim = str(sharded.validation_claim)
+    ingest = validation._ingest
+    batches: list[int] = []
+
+    def second_batch_fails_once(*args: Any, **kwargs: Any) -> None:
+        batches.append(1)
+        if len(batches) == 2:
+            raise OperationalError("could not serialize access due to concurrent update")
+        ingest(*args, **kwargs)
+
+    results = []
+    for shard in sharded.report["shards"]:
+        with patch.object(validation, "_ingest", second_batch_fails_once):
+            result = validate_contribution_shard.apply(args=[sharded.pk, claim, int(shard)])
+        assert result.successful(), result.traceback
+        results.append(result.get())
+    assert results[-1] == "partially_accepted" and set(results[:-1]) == {None}
+    assert _outcome(sharded) == _outcome(single)
+    sharded.dataset.refresh_from_db()
+    assert sharded.dataset.items_count == single.rows_accepted
