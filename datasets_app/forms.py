@@ -57,9 +57,9 @@ class DatasetForm(forms.Form):
         label="Near-duplicate similarity",
         min_value=0.5,
         max_value=1.0,
-        initial=0.8,
-        help_text="Text rows at least this similar (estimated Jaccard) to an existing row are "
-        "refused.",
+        initial=Dataset._meta.get_field("near_duplicate_threshold").default,
+        help_text="Text rows whose word pairs overlap an existing row's at least this much "
+        "(Jaccard similarity) are refused.",
     )
     accepting_contributions = forms.BooleanField(required=False, initial=True)
     status = forms.ChoiceField(choices=STATUS_CHOICES, initial="draft")

@@ -214,3 +214,11 @@ def test_an_edit_that_keeps_the_threshold_enqueues_no_rebuild(django_capture_on_
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         dataset_update(dataset=dataset, actor=dataset.owner, description="Reviews, shorter.")
     assert callbacks == []
+
+
+def test_the_new_dataset_form_offers_the_model_s_default_threshold(client):
+    """The form used to preselect 0.8: datasets made on the site missed copies at 0.7-0.8."""
+    client.force_login(UserFactory.create())
+    form = client.get("/datasets/new/").context["form"]
+    assert form["near_duplicate_threshold"].value() == 0.7
+    assert "estimated" not in form.fields["near_duplicate_threshold"].help_text
