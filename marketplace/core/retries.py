@@ -29,9 +29,7 @@ class RetryTransient(Task[Any, Any]):
     retry_jitter = True
     max_retries = 10  # with the delays above: about 3 minutes on average, 6 at most
 
-    def on_retry(
-        self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any
-    ) -> None:
+    def on_retry(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """A database error may leave this process's connection broken: drop it so the retry
         connects afresh (eager runs share the caller's connection and transaction: kept)."""
         if isinstance(exc, DATABASE_ERRORS) and not self.request.is_eager:

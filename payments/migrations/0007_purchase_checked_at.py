@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0006_licences_purchases'),
+        ("payments", "0006_licences_purchases"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='purchase',
-            name='checked_at',
+            model_name="purchase",
+            name="checked_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

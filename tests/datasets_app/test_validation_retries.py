@@ -40,7 +40,7 @@ def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(
         ingest(*args, **kwargs)
 
     with patch.object(validation, "_ingest", third_batch_fails_once):
-        result = validate_contribution.apply(args=[contribution.pk])
+        result = validate_contribution.apply(args=(contribution.pk,))
 
     assert result.successful(), result.traceback
     assert result.get() == "accepted"
@@ -120,7 +120,7 @@ def test_a_database_error_in_a_shard_is_retried_and_the_verdict_matches_one_run(
     results = []
     for shard in sharded.report["shards"]:
         with patch.object(validation, "_ingest", second_batch_fails_once):
-            result = validate_contribution_shard.apply(args=[sharded.pk, claim, int(shard)])
+            result = validate_contribution_shard.apply(args=(sharded.pk, claim, int(shard)))
         assert result.successful(), result.traceback
         results.append(result.get())
     assert results[-1] == "partially_accepted" and set(results[:-1]) == {None}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from django.db.models import Count
@@ -129,7 +130,7 @@ def test_schedule_changes_that_would_reopen_or_skip_paid_windows_are_refused(adm
     compute_until(bounty, START + timedelta(hours=3))
     before = Bounty.objects.values().get(pk=bounty.pk)
 
-    refusals = {
+    refusals: dict[str, dict[str, Any]] = {
         "ends_before_computed": {"ends_at": START + timedelta(hours=2)},
         "schedule_started": {"starts_at": START + timedelta(minutes=30)},
         "bad_epoch_length": {"epoch_length": timedelta(seconds=30)},
