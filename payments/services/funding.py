@@ -11,12 +11,9 @@ purchases, in the same transaction that credits the ledger).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
@@ -31,6 +28,7 @@ from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
     transfer_check,
+    transfer_checks_requeue,
     transfer_credit_once,
 )
 
@@ -158,23 +156,12 @@ def bounty_funding_verify(*, funding_id: int, client: ChainClient | None = None)
 
 
 def fundings_requeue_verifying() -> int:
-    """Beat: send the check again for funding transactions whose task was lost; the same rule
-    as ``purchases_requeue_confirming`` (silent for ``VERIFY_REQUEUE_AFTER_SECONDS``)."""
+    """Beat: send the check again for funding transactions whose task was lost."""
     from payments.tasks import verify_bounty_funding
 
-    now = timezone.now()
-    silent = now - timedelta(seconds=settings.VERIFY_REQUEUE_AFTER_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            BountyFunding.objects.select_for_update(skip_locked=True)
-            .filter(status=FundingStatus.VERIFYING)
-            .filter(Q(checked_at__lt=silent) | Q(checked_at__isnull=True, created_at__lt=silent))
-            .values_list("pk", flat=True)[:500]
-        )
-        BountyFunding.objects.filter(pk__in=ids).update(checked_at=now)
-        for pk in ids:
-            transaction.on_commit(partial(verify_bounty_funding.delay, pk))
-    return len(ids)
+    return transfer_checks_requeue(
+        BountyFunding.objects.filter(status=FundingStatus.VERIFYING), verify_bounty_funding.delay
+    )
 
 
 def _verify_locked(funding_id: int, client: ChainClient) -> str | TransferError | ChainError:

@@ -24,11 +24,9 @@ import logging
 import re
 from collections import defaultdict
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
@@ -59,6 +57,7 @@ from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
     transfer_check,
+    transfer_checks_requeue,
     transfer_credit_once,
 )
 
@@ -462,26 +461,12 @@ def _reorg_check(client: ChainClient) -> None:
 
 
 def purchases_requeue_confirming() -> int:
-    """Beat: send the check again for payments whose task was lost (its retries ran out, the
-    broker dropped it, its worker died): a live task touches ``checked_at`` at least every
-    minute (its longest backoff), so only an order silent for ``VERIFY_REQUEUE_AFTER_SECONDS``
-    is sent, and then marked so it is sent again only after as long. Duplicates are harmless:
-    the check locks the row and returns once it is no longer confirming. Returns how many."""
+    """Beat: send the check again for payments whose task was lost."""
     from payments.tasks import verify_purchase
 
-    now = timezone.now()
-    silent = now - timedelta(seconds=settings.VERIFY_REQUEUE_AFTER_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Purchase.objects.select_for_update(skip_locked=True)
-            .filter(status=PurchaseStatus.CONFIRMING)
-            .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=silent))
-            .values_list("pk", flat=True)[:500]
-        )
-        Purchase.objects.filter(pk__in=ids).update(checked_at=now)
-        for pk in ids:
-            transaction.on_commit(partial(verify_purchase.delay, pk))
-    return len(ids)
+    return transfer_checks_requeue(
+        Purchase.objects.filter(status=PurchaseStatus.CONFIRMING), verify_purchase.delay
+    )
 
 
 def purchases_expire() -> int:

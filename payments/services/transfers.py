@@ -9,11 +9,15 @@ contract that emitted the ``Transfer`` log (the allow-listed token), its ``from`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from marketplace.core.addresses import InvalidAddressError, normalize_address
@@ -296,3 +300,28 @@ def transfer_check(
             if exc.code == "not_confirmed"
             else None,
         )
+
+
+REQUEUE_BATCH = 500  # rows re-sent per sweep at most
+
+
+def transfer_checks_requeue(pending: QuerySet[Any], send: Callable[[int], object]) -> int:
+    """Beat: send the check again for payments (purchases, fundings) whose task was lost (its
+    retries ran out, the broker dropped it, its worker died). A live check touches
+    ``checked_at`` at least every minute (its longest backoff), so only a row silent for
+    ``VERIFY_REQUEUE_AFTER_SECONDS`` is sent, and then marked so it is sent again only after as
+    long. Duplicates are harmless: the check locks the row and returns once it is settled.
+    ``pending``: the rows still being verified; ``send``: enqueues one check by id. Returns how
+    many were sent."""
+    now = timezone.now()
+    silent = now - timedelta(seconds=settings.VERIFY_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            pending.select_for_update(skip_locked=True)
+            .filter(Q(checked_at__lt=silent) | Q(checked_at__isnull=True, created_at__lt=silent))
+            .values_list("pk", flat=True)[:REQUEUE_BATCH]
+        )
+        pending.model.objects.filter(pk__in=ids).update(checked_at=now)
+        for pk in ids:
+            transaction.on_commit(partial(send, pk))
+    return len(ids)
