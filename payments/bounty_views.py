@@ -26,6 +26,7 @@ from payments.integrations.chain import ChainError
 from payments.models import Bounty, Token
 from payments.selectors import (
     bounty_funding_latest,
+    bounty_funding_state,
     bounty_get,
     bounty_pool_progress,
     tokens_accepted,
@@ -114,6 +115,8 @@ def _detail_context(
         ],
         "is_sponsor": is_sponsor,
         "funding": funding,
+        # A refusal's reason: the sponsor's and staff's only, as in the API.
+        "funding_state": bounty_funding_state(bounty=bounty, user=request.user),
         "confirmations_needed": int(settings.CHAIN_CONFIRMATIONS),
         "chain_id": int(settings.CHAIN_ID),
         "treasury": treasury,

@@ -356,6 +356,24 @@ def test_a_refused_funding_says_why_and_offers_another_try(client, owner, bounty
     assert "hx-trigger" not in page
 
 
+def test_a_refused_funding_s_reason_is_the_sponsor_s_and_staff_s_only(
+    client, owner, bounty, admin_user
+):
+    BountyFunding.objects.create(
+        bounty=bounty,
+        chain_id=31337,
+        tx_hash=TX_HASH,
+        status=FundingStatus.REFUSED,
+        error_code="wrong_sender",
+        error_detail="The transfer came from 0xdead…, not the sponsor.",
+    )
+    client.force_login(UserFactory.create())  # a stranger: the same rule as the bounty API
+    page = client.get(detail_url(bounty)).content.decode()
+    assert "The funding transaction was refused." not in page and "wrong_sender" not in page
+    client.force_login(admin_user)
+    assert "wrong_sender" in client.get(detail_url(bounty)).content.decode()
+
+
 # ---------- the pool ----------
 
 
