@@ -19,7 +19,8 @@ labels (funded through ``bounty_funding_credit``), and a crowd:
                        word appended, one or two words swapped)
   near-dup farmers     copies of honest rows with two words changed, a whole file of them each:
                        at the default 0.7 threshold copies of the shortest rows (22-23 words,
-                       the two apart: exact word-pair Jaccard 0.68-0.69) are not near-duplicates
+                       the two apart: exact word-pair Jaccard 0.68-0.69) are not near-duplicates,
+                       and are accepted scored down (row_quality.novelty_scaled)
   sybil ring           accounts that label in a burst, one after the other: the first to reach an
                        item picks a class at random, the others copy it on the items they share
 

@@ -27,6 +27,7 @@ from datasets_app.release_selectors import (
 )
 from datasets_app.release_selectors import release_list as release_list_select
 from datasets_app.services.releases import release_publish as release_publish_service
+from datasets_app.services.row_quality import NOVELTY_MARGIN
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
@@ -251,7 +252,11 @@ def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpRespo
         if request.headers.get("HX-Request")
         else "datasets_app/contribution_detail.html"
     )
-    return render(request, template, {"contribution": contribution})
+    return render(
+        request,
+        template,
+        {"contribution": contribution, "novelty_margin_percent": round(NOVELTY_MARGIN * 100)},
+    )
 
 
 @login_required

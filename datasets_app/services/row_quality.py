@@ -38,6 +38,10 @@ PII_FLAG_PENALTY = 0.3  # a flagged row is worth less to reward and to buyers
 BAND_LOCK = 0x6E44
 REFRESH_PAGE = 50_000  # stored rows read at a time into DatasetBands
 REBUILD_PAGE = 20_000  # items re-keyed at a time by near_duplicate_bands_rebuild
+# A row just under the near-duplicate threshold is accepted but earns less: its score is scaled
+# by (threshold - similarity) / NOVELTY_MARGIN when its closest candidate is within this margin
+# below the threshold, so a copy edited just enough to slip under it earns next to nothing.
+NOVELTY_MARGIN = 0.15
 
 
 @dataclass(slots=True)
@@ -50,6 +54,7 @@ class Verdict:
     signature: NDArray[np.uint64] | None = None  # MinHash signature of its text, if it has words
     shingles: NDArray[np.uint64] | None = None  # its text's shingle hashes, with the signature
     band_keys: NDArray[np.int64] | None = None  # set by mark_near_duplicates: the dataset's layout
+    similarity: float = 0.0  # set by mark_near_duplicates: the closest earlier row's Jaccard
 
 
 def _texts(columns: list[dict[str, str]], data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -265,16 +270,19 @@ def mark_near_duplicates(
     verdicts: list[Verdict],
     bands: DatasetBands,
     batch_item_ids: Collection[int],
-) -> None:
+) -> list[int]:
     """Reject text rows whose shingle set's exact Jaccard similarity with a row already in the
-    dataset, or earlier in the batch, reaches the dataset's threshold. Call inside the batch's
+    dataset, or earlier in the batch, reaches the dataset's threshold, and score down the rows
+    just under it (``novelty_scaled``). Returns the indices of the rows scored down, whose
+    stored items still carry the score they were inserted with. Call inside the batch's
     transaction, after its items (``batch_item_ids``) are inserted and before their band keys
     are stored: this takes the dataset's band lock, which the transaction then holds until it
     commits."""
     positions = [i for i, v in enumerate(verdicts) if not v.problems and v.signature is not None]
     bands._pending = None  # a batch whose transaction rolled back left nothing
+    scored_down: list[int] = []
     if not positions:
-        return
+        return scored_down
     _band_lock(dataset.pk)
     threshold, layout = _current_layout(dataset, bands, batch_item_ids)
     bands.refresh()
@@ -294,16 +302,16 @@ def mark_near_duplicates(
         matches = [stored[item_id] for item_id in found.get(position, ()) if item_id in stored]
         if any(match.content_hash == row.content_hash for match in matches):
             continue  # an exact duplicate, which the unique index names as such
-        best, twin = max(
+        stored_best, twin = max(
             ((near_duplicates.exact_jaccard(mine, m.shingles), m) for m in matches),
             default=(0.0, None),
             key=lambda pair: pair[0],
         )
-        if twin is not None and best >= threshold:
+        if twin is not None and stored_best >= threshold:
             verdict.problems.append(
                 f"near-duplicate of row {twin.row_number} in this file"
                 if twin.contribution_id == contribution_id
-                else f"near-duplicate of a row already in the dataset ({best:.0%} similar)"
+                else f"near-duplicate of a row already in the dataset ({stored_best:.0%} similar)"
             )
             continue
         similar = [
@@ -311,13 +319,29 @@ def mark_near_duplicates(
             for other in earlier_in_batch.get(position, ())
             if other in kept
         ]
-        best, other = max(similar, default=(0.0, -1), key=lambda pair: (pair[0], -pair[1]))
-        if other >= 0 and best >= threshold:
+        batch_best, other = max(similar, default=(0.0, -1), key=lambda pair: (pair[0], -pair[1]))
+        if other >= 0 and batch_best >= threshold:
             verdict.problems.append(
                 f"near-duplicate of row {rows[positions[other]].row_number} in this file"
             )
             continue
         kept.add(position)
+        verdict.similarity = max(stored_best, batch_best)
+        scaled = novelty_scaled(verdict.score, verdict.similarity, threshold)
+        if scaled != verdict.score:
+            verdict.score = scaled
+            scored_down.append(index)
+    return scored_down
+
+
+def novelty_scaled(score: float, similarity: float, threshold: float) -> float:
+    """``score`` scaled down for a row whose closest earlier row is within ``NOVELTY_MARGIN``
+    below the threshold: linearly from the full score at ``threshold - NOVELTY_MARGIN`` to 0 at
+    the threshold (rounded to the thousandth, as row scores are)."""
+    shortfall = threshold - similarity
+    if similarity <= 0.0 or shortfall >= NOVELTY_MARGIN:
+        return score
+    return round(score * max(0.0, shortfall) / NOVELTY_MARGIN, 3)
 
 
 @dataclass

@@ -176,6 +176,9 @@ class _Report:
         self.score_sum = 0.0  # quality scores of the accepted rows
         self.scores: Counter[int] = Counter()  # accepted rows per score, in thousandths
         self.flagged = 0  # accepted rows carrying flags (personal data under a flag policy)
+        self.scored_down = (
+            0  # accepted rows scored down for being just under the near-dup threshold
+        )
         # "rejected" or "flagged" -> kind of personal data -> rows and their first row numbers
         self.personal_data: dict[str, dict[str, dict[str, Any]]] = {}
 
@@ -242,6 +245,7 @@ class _Report:
             "reasons": dict(self.reasons.most_common(50)),
             "examples": self.examples,
             "flagged": self.flagged if kept else 0,
+            "scored_down": self.scored_down if kept else 0,
             "personal_data": self._personal_data_json(
                 ("rejected", "flagged") if kept else ("rejected",)
             ),
@@ -255,6 +259,7 @@ class _Report:
             "reasons": dict(self.reasons),
             "examples": self.examples,
             "flagged": self.flagged,
+            "scored_down": self.scored_down,
             "score_sum": self.score_sum,
             "scores": {str(milli): count for milli, count in self.scores.items()},
             "personal_data": self.personal_data,
@@ -267,6 +272,7 @@ class _Report:
             report.reasons.update(state["reasons"])
             report.examples += state["examples"]
             report.flagged += state["flagged"]
+            report.scored_down += state.get("scored_down", 0)
             report.score_sum += state["score_sum"]
             report.scores.update({int(milli): n for milli, n in state.get("scores", {}).items()})
             for action, kinds in state.get("personal_data", {}).items():
@@ -280,6 +286,14 @@ class _Report:
                     ]
         report.examples = sorted(report.examples, key=lambda e: e["row"])[:REPORT_EXAMPLES]
         return report
+
+
+def _rescore(scores: Mapping[int, float]) -> None:
+    """Store the scores ``mark_near_duplicates`` lowered on items inserted with their first."""
+    if scores:
+        Item.objects.bulk_update(
+            [Item(pk=pk, quality_score=score) for pk, score in scores.items()], ["quality_score"]
+        )
 
 
 def _store_image(dataset: Dataset, data: dict[str, Any], image_dir: Path) -> None:
@@ -410,7 +424,11 @@ def _ingest(
                 ])  # fmt: skip
         new = [(r, v) for r, v in zip(checked, verdicts, strict=True) if r.content_hash in inserted]
         fresh, verdicts = [r for r, _ in new], [v for _, v in new]
-        mark_near_duplicates(dataset, contribution.pk, fresh, verdicts, bands, inserted.values())
+        scored_down = mark_near_duplicates(
+            dataset, contribution.pk, fresh, verdicts, bands, inserted.values()
+        )
+        _rescore({inserted[fresh[i].content_hash]: verdicts[i].score for i in scored_down})
+        report.scored_down += len(scored_down)
         mark_near_duplicate_images(dataset, fresh, verdicts, inserted)
         near = [r for r, v in zip(fresh, verdicts, strict=True) if v.problems]
         if near:

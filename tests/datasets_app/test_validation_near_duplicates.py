@@ -222,3 +222,37 @@ def test_the_new_dataset_form_offers_the_model_s_default_threshold(client):
     form = client.get("/datasets/new/").context["form"]
     assert form["near_duplicate_threshold"].value() == 0.7
     assert "estimated" not in form.fields["near_duplicate_threshold"].help_text
+
+
+def test_copies_just_under_the_threshold_are_kept_but_scored_down(client):
+    """At 0.7, copies at 0.60-0.69 are accepted, scored (0.7 - J) / 0.15 of a full row's score
+    (stored on the item, counted in the report and in the contribution's quality score); fresh
+    rows in the same file keep a full score."""
+    writer = Writer(seed=71)
+    dataset = DatasetFactory.create(near_duplicate_threshold=0.7)
+    sources = [writer.row() for _ in range(40)]
+    validate(dataset, sources)
+    close = [writer.copy(text, 0.60, 0.69) for text in sources]
+    fresh = [writer.row() for _ in range(40)]
+
+    contribution = validate(dataset, close + fresh)
+
+    scores = dict(
+        Item.objects.filter(contribution=contribution).values_list("data__text", "quality_score")
+    )
+    assert set(scores) == set(close + fresh)  # nothing under the threshold is rejected
+    assert {scores[text] for text in fresh} == {1.0}
+    expected = {
+        copy: round((0.7 - jaccard(src, copy)) / 0.15, 3)
+        for src, copy in zip(sources, close, strict=True)
+    }
+    caught = [copy for copy in close if scores[copy] == pytest.approx(expected[copy], abs=0.002)]
+    # A pair under the threshold is a candidate a little less often than one at it.
+    assert len(caught) >= 0.9 * len(close), (len(caught), [scores[c] for c in close])
+    assert all(scores[copy] in (1.0, pytest.approx(expected[copy], abs=0.002)) for copy in close)
+    assert contribution.report["scored_down"] == len(caught)
+    assert contribution.quality_score == pytest.approx(sum(scores.values()) / 80, abs=1e-4)
+    assert contribution.report["score_distribution"]["min"] < 0.7
+    client.force_login(contribution.contributor)
+    page = client.get(f"/contributions/{contribution.pk}/").content.decode()
+    assert f"{len(caught)} rows scored down as near copies." in page
