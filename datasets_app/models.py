@@ -128,7 +128,8 @@ class Contribution(BaseModel):
     rows_accepted = models.IntegerField(default=0)
     rows_rejected = models.IntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
-    quality_score = models.FloatField(null=True, blank=True)  # 0..1, mean of accepted rows
+    # 0..1: the mean row score over all rows read, a rejected row counting 0; null until validated
+    quality_score = models.FloatField(null=True, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     # Which validation run owns the row, and when it last made progress: a run that stops
     # beating is taken over (its items deleted and redone), and a duplicate run backs off.

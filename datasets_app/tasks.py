@@ -38,6 +38,7 @@ def validate_contribution_shard(
 
 @shared_task(
     name="datasets.rebuild_near_duplicate_bands",
+    base=RetryTransient,  # a database error is retried: validation would otherwise rebuild inline
     acks_late=True,  # idempotent: a second run finds the layout already rebuilt
     soft_time_limit=3300,
     time_limit=3400,

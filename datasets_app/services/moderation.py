@@ -8,7 +8,7 @@ from django.db.models import F
 from datasets_app.enums import ContributionStatus
 from datasets_app.exceptions import DatasetError
 from datasets_app.models import Contribution, Dataset, Item, Label
-from datasets_app.services.validation import items_delete
+from datasets_app.services.validation import contribution_results_clear, items_delete
 from datasets_app.signals import contribution_rejected
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
@@ -85,9 +85,7 @@ def contribution_revalidate(*, contribution: Contribution, actor: User, reason: 
     )
     contribution.status = ContributionStatus.UPLOADED
     contribution.validation_claim = None
-    contribution.progress = 0
-    contribution.rows_total = contribution.rows_accepted = contribution.rows_rejected = 0
-    contribution.report = {}
+    contribution_results_clear(contribution)
     contribution.save()
     audit_log_record(
         action="contribution.revalidate",

@@ -59,6 +59,14 @@ def items_delete(items: Any) -> int:
     return int(per_model.get(Item._meta.label, 0))
 
 
+def contribution_results_clear(contribution: Contribution) -> None:
+    """Forget a run's results (unsaved): counts, progress, report and score start afresh."""
+    contribution.progress = 0
+    contribution.rows_total = contribution.rows_accepted = contribution.rows_rejected = 0
+    contribution.report = {}
+    contribution.quality_score = None
+
+
 class ClaimLost(Exception):
     """Another run took the contribution over; this one stops without touching it."""
 
@@ -100,9 +108,7 @@ def _claim(
         contribution.status = ContributionStatus.VALIDATING
         contribution.validation_claim = claim
         contribution.heartbeat_at = timezone.now()
-        contribution.progress = 0
-        contribution.rows_total = contribution.rows_accepted = contribution.rows_rejected = 0
-        contribution.report = {}
+        contribution_results_clear(contribution)
         contribution.save()
     return contribution, claim
 

@@ -122,6 +122,8 @@ def test_revalidation_redoes_items(dataset):
         contribution=contribution, actor=UserFactory.create(is_staff=True), reason="reader fixed"
     )
     assert not Item.objects.exists()
+    contribution.refresh_from_db()
+    assert contribution.quality_score is None  # the last run's score is gone with its items
     assert contribution_validate(contribution_id=contribution.pk) == "accepted"
     assert Item.objects.count() == 1
 
