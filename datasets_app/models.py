@@ -49,6 +49,18 @@ class Dataset(BaseModel):
         default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_LABELS_PER_ITEM)]
     )
     accepting_contributions = models.BooleanField(default=True)
+    # What the row viewer shows a visitor without a licence: the first N rows, 0 for none.
+    preview_rows = models.PositiveIntegerField(
+        default=10,
+        validators=[MaxValueValidator(1000)],
+        help_text="Rows a visitor without a licence sees in the viewer (0: none, at most 1000).",
+    )
+    # Publishing a release with a smaller share of rows carrying a consensus label asks first.
+    min_labelled_share = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Publishing a release with fewer rows labelled than this share asks to confirm.",
+    )
     # Quality policy for validation.
     language = models.CharField(
         max_length=8, blank=True, help_text="ISO 639-1 code text rows must be in; blank: any."
@@ -374,6 +386,8 @@ class DatasetRelease(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)  # sha256 over the shards' hashes
     features = models.JSONField(default=dict, blank=True)  # HF datasets Features, as a dict
     quality = models.JSONField(default=dict, blank=True)  # the figures on the card
+    # Per-column statistics computed while the release is built (type, nulls, histograms…).
+    statistics = models.JSONField(default=dict, blank=True)
     card = models.TextField(blank=True)  # README.md with YAML metadata
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
