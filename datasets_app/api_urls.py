@@ -1,11 +1,12 @@
 from django.urls import path
 
-from datasets_app import apis, release_apis
+from datasets_app import apis, release_apis, row_apis
 
 urlpatterns = [
     path("datasets/", apis.DatasetListCreateApi.as_view(), name="dataset-list"),
     path("datasets/<slug:slug>/", apis.DatasetDetailApi.as_view(), name="dataset-detail"),
     path("datasets/<slug:slug>/stats", apis.DatasetStatsApi.as_view(), name="dataset-stats"),
+    path("datasets/<slug:slug>/rows/", row_apis.DatasetRowsApi.as_view(), name="dataset-rows"),
     path(
         "datasets/<slug:slug>/contributions/",
         apis.ContributionCreateApi.as_view(),

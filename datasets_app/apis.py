@@ -57,6 +57,7 @@ class DatasetOutput(serializers.ModelSerializer[Dataset]):
             "language",
             "pii_policy",
             "near_duplicate_threshold",
+            "preview_rows",
             "agreement_alpha",
             "owner",
             "items_count",
@@ -82,6 +83,7 @@ class DatasetInput(serializers.Serializer[Any]):
     language = serializers.CharField(required=False, allow_blank=True, max_length=8)
     pii_policy = serializers.ChoiceField(choices=["reject", "flag"], required=False)
     near_duplicate_threshold = serializers.FloatField(required=False, min_value=0.5, max_value=1)
+    preview_rows = serializers.IntegerField(required=False, min_value=0, max_value=1000)
 
 
 class DatasetListCreateApi(APIView):

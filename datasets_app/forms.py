@@ -61,6 +61,14 @@ class DatasetForm(forms.Form):
         help_text="Text rows whose word pairs overlap an existing row's at least this much "
         "(Jaccard similarity) are refused.",
     )
+    preview_rows = forms.IntegerField(
+        label="Preview rows",
+        min_value=0,
+        max_value=1000,
+        initial=Dataset._meta.get_field("preview_rows").default,
+        help_text="How many of the first rows people without a licence see in the row viewer "
+        "(0 for none, at most 1000).",
+    )
     accepting_contributions = forms.BooleanField(required=False, initial=True)
     status = forms.ChoiceField(choices=STATUS_CHOICES, initial="draft")
 
@@ -91,6 +99,7 @@ class DatasetForm(forms.Form):
                     "labels_per_item",
                     "guidelines",
                     "card_markdown",
+                    "preview_rows",
                     "accepting_contributions",
                     "status",
                 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datasets_app import views
+from datasets_app import viewer, views
 
 app_name = "datasets"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("datasets/new/", views.dataset_create, name="create"),
     path("datasets/<slug:slug>/", views.dataset_detail, name="detail"),
     path("datasets/<slug:slug>/edit/", views.dataset_edit, name="edit"),
+    path("datasets/<slug:slug>/rows/", viewer.dataset_rows, name="rows"),
     path("datasets/<slug:slug>/contribute/", views.contribute, name="contribute"),
     path("datasets/<slug:slug>/contribute/rows", views.contribution_rows, name="contribution-rows"),
     path("datasets/<slug:slug>/label/", views.label, name="label"),
@@ -22,6 +23,11 @@ urlpatterns = [
         "datasets/<slug:slug>/versions/<int:number>/",
         views.release_detail,
         name="release",
+    ),
+    path(
+        "datasets/<slug:slug>/versions/<int:number>/rows/",
+        viewer.release_rows,
+        name="release-rows",
     ),
     path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution"),
     path("me/contributions/", views.my_contributions, name="my-contributions"),

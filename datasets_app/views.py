@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from datasets_app import selectors, services
-from datasets_app.apis import item_payload
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
 from datasets_app.models import Dataset, ReleaseStatus
@@ -28,6 +27,7 @@ from datasets_app.release_selectors import (
 from datasets_app.release_selectors import release_list as release_list_select
 from datasets_app.services.releases import release_publish as release_publish_service
 from datasets_app.services.row_quality import NOVELTY_MARGIN
+from datasets_app.viewer import dataset_viewer_context, release_viewer_context
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
@@ -89,7 +89,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "dataset": dataset,
             "stats": stats,
-            "sample": [item_payload(item) for item in selectors.dataset_sample(dataset=dataset)],
+            **dataset_viewer_context(request, dataset),
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "chart_data": json.dumps(stats["labels_per_day"]),
             "bounties": bounty_list(dataset=dataset),
@@ -170,6 +170,7 @@ def release_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
             "files": list(release.files.all()),
             "card_yaml": card_yaml,
             "card_body": card_body,
+            **(release_viewer_context(request, release) if release.status == "ready" else {}),
         },
     )
 

@@ -37,8 +37,10 @@ EDITABLE_FIELDS = frozenset(
         "language",
         "pii_policy",
         "near_duplicate_threshold",
+        "preview_rows",
     }
 )
+MAX_PREVIEW_ROWS = 1000  # the row viewer counts within the preview; keep that cheap
 # Changing these once rows exist would make the stored items and labels mean something else.
 FROZEN_ONCE_ITEMS_EXIST = frozenset({"columns", "modality", "label_task", "label_classes"})
 
@@ -141,6 +143,13 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         raise DatasetError(f"Modality must be one of {', '.join(Modality.values)}.")
     if "label_task" in out and out["label_task"] not in LabelTask.values:
         raise DatasetError(f"Label task must be one of {', '.join(LabelTask.values)}.")
+    if "preview_rows" in out and not (
+        isinstance(out["preview_rows"], int) and 0 <= out["preview_rows"] <= MAX_PREVIEW_ROWS
+    ):
+        raise DatasetError(
+            f"Preview rows must be a whole number from 0 to {MAX_PREVIEW_ROWS}.",
+            extra={"field": "preview_rows"},
+        )
     if "status" in out and out["status"] not in DatasetStatus.values:
         raise DatasetError(f"Status must be one of {', '.join(DatasetStatus.values)}.")
     if out.get("language"):

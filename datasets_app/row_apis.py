@@ -1,0 +1,162 @@
+"""The row viewer's API: a dataset's rows a keyset page at a time (row_selectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import QueryDict
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datasets_app import selectors
+from datasets_app.apis import item_payload
+from datasets_app.models import Item
+from datasets_app.row_selectors import (
+    CONSENSUS_STATES,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    Cursor,
+    RowPage,
+    consensus_state,
+    cursor_decode,
+    page_size_parse,
+    row_filters_parse,
+    row_page,
+)
+
+
+def row_output(item: Item, page: RowPage) -> dict[str, Any]:
+    """One row as the API and the viewer's table show it."""
+    payload = item_payload(item)
+    thumbnail = next(
+        (v["thumbnail_url"] for v in payload["data"].values() if isinstance(v, dict)), None
+    )
+    agree, labels = page.agreement.get(item.pk, (0, 0))
+    return {
+        "id": item.pk,
+        "data": payload["data"],
+        "thumbnail_url": thumbnail,
+        "consensus": consensus_state(item),
+        "label": item.consensus_label,
+        "agreement": round(agree / labels, 3) if labels else None,
+        "agreeing_labels": agree if labels else None,
+        "labels": item.labels_count,
+        "confidence": item.consensus_confidence,
+        "flags": item.flags or [],
+    }
+
+
+def page_link(request: Any, cursor: Cursor | None) -> str | None:
+    """The current URL with ``page`` set to ``cursor`` (None: no such page)."""
+    if cursor is None:
+        return None
+    params: QueryDict = request.GET.copy()
+    params["page"] = cursor.encode()
+    return str(request.build_absolute_uri(f"{request.path}?{params.urlencode()}"))
+
+
+ROW_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "id": serializers.IntegerField(),
+    "data": serializers.DictField(
+        help_text="The row; an image value has url and thumbnail_url instead of a path."
+    ),
+    "thumbnail_url": serializers.CharField(allow_null=True),
+    "consensus": serializers.ChoiceField(choices=list(CONSENSUS_STATES)),
+    "label": serializers.JSONField(allow_null=True, help_text="The consensus label."),
+    "agreement": serializers.FloatField(
+        allow_null=True, help_text="Share of the row's labels equal to its consensus label."
+    ),
+    "agreeing_labels": serializers.IntegerField(allow_null=True),
+    "labels": serializers.IntegerField(),
+    "confidence": serializers.FloatField(
+        allow_null=True,
+        help_text="The consensus round's confidence (weighted share or Dawid-Skene posterior).",
+    ),
+    "flags": serializers.ListField(child=serializers.CharField()),
+}
+
+
+class DatasetRowsApi(APIView):
+    permission_classes = (IsAuthenticatedOrReadOnly,)
+
+    @extend_schema(
+        summary="A dataset's rows, a keyset page at a time, with consensus labels",
+        description=(
+            "Rows in id order. `page` is an opaque cursor taken from `next` or `previous`. "
+            "Without a licence (and unless you own the dataset) only the owner's preview, the "
+            "first `preview_rows` rows, is shown, and search and filters apply within it. "
+            "`count` is the number of rows when it is cheap to know (unfiltered, or within the "
+            "preview), else null."
+        ),
+        parameters=[
+            OpenApiParameter("page", str, required=False, description="Opaque cursor."),
+            OpenApiParameter(
+                "page_size",
+                int,
+                required=False,
+                description=f"Rows per page, default {PAGE_SIZE}, at most {MAX_PAGE_SIZE}.",
+            ),
+            OpenApiParameter(
+                "q",
+                str,
+                required=False,
+                description="Full-text search over the row's text (websearch syntax: "
+                '"a phrase", or, -word); whole words, no stemming.',
+            ),
+            OpenApiParameter("label", str, required=False, description="Consensus label."),
+            OpenApiParameter(
+                "consensus",
+                str,
+                required=False,
+                enum=list(CONSENSUS_STATES),
+                description="decided: has a consensus label; pending: labelled, not decided; "
+                "none: no labels yet.",
+            ),
+            OpenApiParameter("flagged", bool, required=False, description="Rows with flags."),
+        ],
+        responses={
+            200: inline_serializer(
+                "DatasetRowPage",
+                {
+                    "count": serializers.IntegerField(allow_null=True),
+                    "total": serializers.IntegerField(help_text="Rows in the dataset."),
+                    "preview": serializers.BooleanField(
+                        help_text="True when only the first preview_rows rows are shown."
+                    ),
+                    "preview_rows": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                    "previous_cursor": serializers.CharField(allow_null=True),
+                    "results": inline_serializer("DatasetRow", ROW_FIELDS, many=True),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        params = request.query_params
+        page = row_page(
+            dataset=dataset,
+            user=request.user,
+            filters=row_filters_parse(dataset=dataset, params=params),
+            cursor=cursor_decode(params.get("page", "")),
+            size=page_size_parse(params.get("page_size")),
+        )
+        return Response(
+            {
+                "count": page.count,
+                "total": page.total,
+                "preview": not page.full,
+                "preview_rows": page.preview_rows,
+                "next": page_link(request, page.next),
+                "previous": page_link(request, page.previous),
+                "next_cursor": page.next.encode() if page.next else None,
+                "previous_cursor": page.previous.encode() if page.previous else None,
+                "results": [row_output(item, page) for item in page.rows],
+            }
+        )

@@ -1,0 +1,173 @@
+"""The row viewer on the dataset and release pages (templates/datasets_app/_row_viewer.html).
+
+Without JS the viewer is a GET form and links on the page itself (``?q=…&page=…#viewer``); with
+htmx the same form and links ask the fragment views below for just the viewer, which answer
+with ``HX-Push-Url`` set to the page's own address, so reloading or sharing the URL works.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from datasets_app import selectors
+from datasets_app.models import Dataset, DatasetRelease
+from datasets_app.release_selectors import release_get
+from datasets_app.row_apis import row_output
+from datasets_app.row_selectors import (
+    CONSENSUS_STATES,
+    Cursor,
+    RowFilters,
+    RowQueryError,
+    cursor_decode,
+    label_choices,
+    release_row_page,
+    row_filters_parse,
+    row_page,
+)
+from marketplace.core.exceptions import NotFoundError
+
+LONG_TEXT = 160  # characters shown before "more"
+
+
+def _cells(dataset: Dataset, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's values in the schema's column order, as the table shows them."""
+    cells: list[dict[str, Any]] = []
+    for column in dataset.columns:
+        value = data.get(column["name"])
+        if isinstance(value, dict) and "thumbnail_url" in value:
+            cells.append({"kind": "image", **value})
+        elif value is None:
+            cells.append({"kind": "empty"})
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            cells.append({"kind": "text", "text": text, "long": len(text) > LONG_TEXT})
+    return cells
+
+
+def _query(params: dict[str, str], cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    query = QueryDict(mutable=True)
+    query.update({**params, "page": cursor.encode()})
+    return query.urlencode()
+
+
+def dataset_viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, Any]:
+    error = ""
+    try:
+        filters = row_filters_parse(dataset=dataset, params=request.GET)
+        cursor = cursor_decode(request.GET.get("page", ""))
+    except RowQueryError as exc:
+        error, filters, cursor = exc.detail, RowFilters(), None
+    page = row_page(dataset=dataset, user=request.user, filters=filters, cursor=cursor)
+    params = filters.as_params()
+    rows = []
+    for item in page.rows:
+        row = row_output(item, page)
+        rows.append({**row, "number": item.pk, "cells": _cells(dataset, row["data"])})
+    return {
+        "viewer": {
+            "kind": "dataset",
+            "page_url": reverse("datasets:detail", kwargs={"slug": dataset.slug}),
+            "fragment_url": reverse("datasets:rows", kwargs={"slug": dataset.slug}),
+            # No form over an empty preview: there is nothing to search in.
+            "search": page.full or page.preview_rows > 0,
+            "filters": filters,
+            "flagged": params.get("flagged", ""),
+            "labels": label_choices(dataset),
+            "free_text_labels": not label_choices(dataset),
+            "consensus_states": CONSENSUS_STATES,
+            "columns": [column["name"] for column in dataset.columns],
+            "rows": rows,
+            "count": page.count,
+            "total": page.total,
+            "preview": not page.full,
+            "preview_rows": page.preview_rows,
+            "next_query": _query(params, page.next),
+            "previous_query": _query(params, page.previous),
+            "first_query": _first(params, cursor),
+            "error": error,
+        }
+    }
+
+
+def _first(params: dict[str, str], cursor: Cursor | None) -> str | None:
+    """The first page's query, when this is not the first page."""
+    if cursor is None:
+        return None
+    query = QueryDict(mutable=True)
+    query.update(params)
+    return query.urlencode() or "page="
+
+
+def release_viewer_context(request: HttpRequest, release: DatasetRelease) -> dict[str, Any]:
+    dataset = release.dataset
+    error = ""
+    try:
+        cursor = cursor_decode(request.GET.get("page", ""), keys=("offset",))
+    except RowQueryError as exc:
+        error, cursor = exc.detail, None
+    page = release_row_page(release=release, user=request.user, cursor=cursor)
+    rows = [
+        {**row, "cells": _cells(dataset, row["data"]), "consensus": "" if row["label"] is None
+         else "decided"}
+        for row in page.rows
+    ]  # fmt: skip
+    kwargs = {"slug": dataset.slug, "number": release.number}
+    return {
+        "viewer": {
+            "kind": "release",
+            "page_url": reverse("datasets:release", kwargs=kwargs),
+            "fragment_url": reverse("datasets:release-rows", kwargs=kwargs),
+            "search": False,
+            "columns": [column["name"] for column in dataset.columns],
+            "rows": rows,
+            "count": page.count,
+            "total": page.total,
+            "last_number": page.offset + len(rows),
+            "preview": not page.full,
+            "preview_rows": page.preview_rows,
+            "next_query": _query({}, page.next),
+            "previous_query": _query({}, page.previous),
+            "first_query": _first({}, cursor),
+            "release": release,
+            "error": error,
+        }
+    }
+
+
+def _fragment(request: HttpRequest, page_url: str, context: dict[str, Any]) -> HttpResponse:
+    """The viewer alone for htmx; a plain visit goes to the page, which shows it."""
+    target = f"{page_url}?{request.GET.urlencode()}" if request.GET else page_url
+    if not request.headers.get("HX-Request"):
+        return redirect(f"{target}#viewer")
+    response = render(request, "datasets_app/_row_viewer.html", context)
+    response["HX-Push-Url"] = target
+    return response
+
+
+@require_GET
+def dataset_rows(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+    except NotFoundError:
+        raise Http404("No such dataset.") from None
+    context = {"dataset": dataset, **dataset_viewer_context(request, dataset)}
+    return _fragment(request, context["viewer"]["page_url"], context)
+
+
+@require_GET
+def release_rows(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    try:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        release = release_get(dataset=dataset, number=number, user=request.user)
+    except NotFoundError:
+        raise Http404("No such version.") from None
+    context = {"dataset": dataset, **release_viewer_context(request, release)}
+    return _fragment(request, context["viewer"]["page_url"], context)
