@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from datasets_app.models import Dataset
+from datasets_app.models import Dataset, DatasetRelease
 from datasets_app.selectors import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
@@ -35,6 +35,7 @@ from payments.selectors import (
     license_grant_active,
     license_tier_list,
     purchase_get,
+    release_latest_ready,
     tokens_accepted,
 )
 from payments.selectors import purchase_list as purchases_of
@@ -87,12 +88,24 @@ class LicenceOffer:
 
 @dataclass(frozen=True)
 class LicenceCard:
-    """What the dataset page's "Licences" card shows: the active tiers, the viewer's active
-    licence on the dataset (if any) and whether they may manage the tiers. Two queries."""
+    """What the dataset page's "Licences" card (and the buyer's licences page) shows: the active
+    tiers, the viewer's active licence on the dataset (if any), whether they may manage the
+    tiers, and the latest ready release, which every tier covers when bought (its
+    ``quality["labelled_share"]`` shows beside the price). Three queries."""
 
     offers: list[LicenceOffer]
     grant: LicenseGrant | None
     can_manage: bool
+    release: DatasetRelease | None = None
+
+    @property
+    def labelled_share(self) -> float | None:
+        share = (self.release.quality or {}).get("labelled_share") if self.release else None
+        return float(share) if isinstance(share, int | float) else None
+
+
+def _can_manage(user: Any, dataset: Dataset) -> bool:
+    return bool(user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id))
 
 
 def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
@@ -101,21 +114,28 @@ def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
     return LicenceCard(
         offers=[LicenceOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
         grant=license_grant_active(user=user, dataset=dataset),
-        can_manage=user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id),
+        can_manage=_can_manage(user, dataset),
+        release=release_latest_ready(dataset=dataset),
     )
 
 
 # ---------- the owner's tiers ----------
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
-    """The dataset owner lists the tiers and adds one."""
+    """The dataset owner lists the tiers and adds one; anyone else sees the tiers on offer,
+    each with its Buy (or sign-in) button."""
     dataset = _dataset_or_404(request, slug)
+    if not _can_manage(request.user, dataset):
+        if request.method == "POST":
+            raise PermissionDenied("Only the dataset's owner sets its licences.")
+        return render(
+            request,
+            "payments/licence_offers.html",
+            {"dataset": dataset, "licences": licence_card(request=request, dataset=dataset)},
+        )
     user = _user(request)
-    if dataset.owner_id != user.pk and not user.is_staff:
-        raise PermissionDenied("Only the dataset's owner sets its licences.")
     tokens = tokens_accepted()
     form = LicenseTierForm(request.POST or None, tokens=tokens)
     if request.method == "POST" and form.is_valid():

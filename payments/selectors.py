@@ -17,7 +17,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 
-from datasets_app.models import Dataset
+from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.enums import BountyStatus, LedgerKind
@@ -230,3 +230,13 @@ def purchase_get(*, user: User, purchase_id: int) -> Purchase:
     if purchase is None:
         raise NotFoundError("No such purchase.")
     return purchase
+
+
+def release_latest_ready(*, dataset: Dataset) -> DatasetRelease | None:
+    """The dataset's newest ready release: the version a licence bought now covers (whatever
+    its tier's coverage). One query."""
+    return (
+        DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
+        .order_by("-number")
+        .first()
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import bounty_views, download_views, licence_views, views
+from payments import bounty_views, download_views, licence_views, views, wallet_views
 
 urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api-tokens"),
@@ -35,4 +35,10 @@ urlpatterns += [
     path("purchases/<int:purchase_id>/", licence_views.purchase_detail, name="purchase-detail"),
     path("purchases/<int:purchase_id>/pay", licence_views.purchase_pay, name="purchase-pay"),
     path("me/purchases/", licence_views.purchase_list, name="purchases"),
+]
+
+# The pay cards' JSON: a balance, and the DEBUG-only dev wallet relay (payments/wallet_views.py).
+urlpatterns += [
+    path("me/balances/<int:token_id>", wallet_views.token_balance, name="token-balance"),
+    path("dev/chain-rpc", wallet_views.dev_chain_rpc, name="dev-chain-rpc"),
 ]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files
     "marketplace.core",
     "datasets_app",
     "payments",
@@ -160,6 +161,11 @@ SPECTACULAR_SETTINGS = {
         "PurchaseStatusEnum": "payments.enums.PurchaseStatus",
         "ReleaseStatusEnum": "datasets_app.models.ReleaseStatus",
     },
+    # /api/v1/docs/ and /api/v1/redoc/ load their scripts from our static files (the
+    # drf-spectacular-sidecar package), not a CDN: they work offline and pin the version.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: Redis broker, JSON only, explicit task names, time limits on every task.

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -21,6 +23,52 @@ def format_amount(amount: int | Decimal, decimals: int, symbol: str = "") -> str
     if decimals and fraction:
         text += "." + f"{fraction:0{decimals}d}".rstrip("0")
     return f"{text} {symbol}".strip()
+
+
+# Places shown where an amount is read at a glance (lists, totals, balances); the exact amount is
+# in the title attribute, and exact everywhere it is paid or signed (pay cards, prices, receipts).
+DISPLAY_PLACES = 2
+
+
+def format_amount_short(amount: int | Decimal, decimals: int, symbol: str = "") -> str:
+    """``9950975006, 6, "DBT"`` → ``"9,950.98 DBT"``: rounded half up to two places when the
+    token has more; a non-zero amount that rounds to nothing reads ``"<0.01 DBT"``. Amounts
+    with at most two places come out exactly as ``format_amount`` writes them."""
+    amount = int(amount)
+    step = 10 ** max(decimals - DISPLAY_PLACES, 0)
+    hundredths, rest = divmod(abs(amount), step)
+    if decimals <= DISPLAY_PLACES or rest == 0:
+        return format_amount(amount, decimals, symbol)
+    hundredths += 1 if 2 * rest >= step else 0
+    if hundredths == 0:
+        return f"{'>-' if amount < 0 else '<'}0.{'0' * (DISPLAY_PLACES - 1)}1 {symbol}".strip()
+    whole, fraction = divmod(hundredths, 10**DISPLAY_PLACES)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole:,}.{fraction:0{DISPLAY_PLACES}d} {symbol}".strip()
+
+
+@register.filter(name="token_amount_short")
+def token_amount_short(amount: Any, token: Any) -> str:
+    """``{{ balance|token_amount_short:token }}``: two places at most, the exact amount on hover
+    (``title``) where it was rounded."""
+    if amount is None or amount == "":
+        return "—"
+    exact = format_amount(Decimal(amount), token.decimals, token.symbol)
+    short = format_amount_short(Decimal(amount), token.decimals, token.symbol)
+    if short == exact:
+        return exact
+    return SafeString(
+        format_html('<span class="amount" title="{} (exact)">{}</span>', exact, short)
+    )
+
+
+@register.filter(name="share_percent")
+def share_percent(value: Any) -> str:
+    """A share in [0, 1] as a percentage with one place at most: 0.6667 → "66.7 %"."""
+    if value is None or value == "":
+        return "—"
+    text = f"{float(value) * 100:.1f}".removesuffix(".0")
+    return f"{text} %"
 
 
 @register.filter(name="token_amount")

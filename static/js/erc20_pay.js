@@ -11,6 +11,8 @@
      data-refused      optional selector of the "this hash was refused" message
      data-expires-in   optional seconds left to pay (from the server's clock, so a wrong clock
                        here cannot loop): a countdown in [data-pay-countdown], then a reload
+     data-balance-url  optional JSON endpoint of the payer's token balance (payments.wallet_views
+                       .token_balance), shown in [data-pay-balance] beside the button
    and, for the messages: data-subject ("this bounty"), data-verb ("funded"), data-goal ("fund
    this bounty"), data-payer-role ("its sponsor’s address"), data-amount-label ("the pool").
    Inside it: [data-pay-wallet-box] (shown when this script runs), [data-pay-wallet] (the
@@ -41,6 +43,13 @@
   });
   window.dispatchEvent(new Event("eip6963:requestProvider"));
 
+  // With DEBUG on a local chain, a person signed in with the dev wallet pays with it too
+  // (wallet.js: it signs in the page and sends through the server's dev relay).
+  function devWallet() {
+    var api = window.DataBounty;
+    return api && typeof api.devWallet === "function" ? api.devWallet() : null;
+  }
+
   function findWallet() {
     var remembered = null;
     try {
@@ -48,13 +57,15 @@
     } catch (error) {
       /* private mode */
     }
+    var dev = remembered === "dev" ? devWallet() : null;
+    if (dev) return dev;
     if (remembered && announced.has(remembered)) return announced.get(remembered);
     var first = announced.values().next();
     if (!first.done) return first.value;
     if (window.ethereum && typeof window.ethereum.request === "function") {
       return { info: { name: "your wallet", rdns: "window.ethereum" }, provider: window.ethereum };
     }
-    return null;
+    return devWallet();
   }
 
   function request(provider, method, params) {
@@ -195,6 +206,31 @@
       });
     }
 
+    // The payer's balance beside the button, read on the server's node (whatever the wallet).
+    var balanceLine = card.querySelector("[data-pay-balance]");
+    function showBalance() {
+      if (!balanceLine || !data.balanceUrl) return;
+      window
+        .fetch(data.balanceUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (info) {
+          if (!info || typeof info.balance !== "string") {
+            balanceLine.hidden = true;
+            return;
+          }
+          var balance = BigInt(info.balance);
+          var enough = balance >= config.amount;
+          balanceLine.hidden = false;
+          balanceLine.classList.toggle("pay-balance--short", !enough);
+          balanceLine.textContent = "Your balance: " + formatAmount(balance) + (enough ? "" : " \u2014 not enough for " + config.amountLabel);
+        })
+        .catch(function () {
+          balanceLine.hidden = true;
+        });
+    }
+
     function submitHash(hash) {
       // The same POST as the manual form (CSRF token included): the server redirects back here.
       hashInput.value = hash;
@@ -241,7 +277,13 @@
         })
         .then(function () {
           step = "send";
-          show("", "Confirm the transfer of " + formatAmount(config.amount) + " to the treasury in your wallet\u2026", true);
+          show(
+            "",
+            wallet.info.dev
+              ? "The dev wallet is sending " + formatAmount(config.amount) + " to the treasury\u2026"
+              : "Confirm the transfer of " + formatAmount(config.amount) + " to the treasury in your wallet\u2026",
+            true
+          );
           return request(provider, "eth_sendTransaction", [
             { from: account, to: config.token, data: TRANSFER + word(config.payTo) + word(config.amount.toString(16)), value: "0x0" },
           ]);
@@ -256,6 +298,7 @@
           busy = false;
           button.disabled = expired;
           show("error", describe(error, step));
+          showBalance();
         });
     }
 
@@ -290,6 +333,7 @@
     button.addEventListener("click", pay);
     box.hidden = false;
     startCountdown();
+    showBalance();
 
     // A hash sent earlier whose submission never finished (the page was closed mid-way) goes
     // back in the field; one the server already saw (and refused: it is named there) is forgotten.

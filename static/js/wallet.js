@@ -5,7 +5,9 @@
    reports in the dialog (templates/includes/wallet_dialog.html), and every failure says what
    happened and offers a way on. Signed in, it runs the header menu and watches the wallet for
    account and network changes. Pages work without it: the header links to /signin/ and
-   sign-out is a plain form. ethers (500 kB) loads only for the DEBUG dev wallet. */
+   sign-out is a plain form. ethers (500 kB) loads only for the DEBUG dev wallet, which also pays
+   (DataBounty.devWallet(): an EIP-1193 provider for static/js/erc20_pay.js that signs with the
+   dev key and sends through the server's DEBUG-only JSON-RPC relay). */
 (function () {
   "use strict";
 
@@ -33,6 +35,7 @@
     logoutUrl: dialog.dataset.logoutUrl,
     ethersSrc: dialog.dataset.ethersSrc,
     debug: dialog.hasAttribute("data-debug"),
+    devRpcUrl: dialog.dataset.devRpcUrl || "", // only with DEBUG on a local chain
   };
   var devWallets = readJson("dev-wallets") || [];
   var signedInChip = document.querySelector("#wallet-slot [data-address]");
@@ -829,6 +832,73 @@
       });
   }
 
+  // ---------- the dev wallet pays (DEBUG on a local chain only) ----------
+
+  // The signed-in dev account as a wallet for erc20_pay.js: {info, provider}, provider an
+  // EIP-1193 subset. ethers signs with the dev key; reads and the raw transaction go through
+  // the same-origin relay (CSRF header included), which forwards them to our node.
+  function devWallet() {
+    if (!config.debug || !config.devRpcUrl || !sessionAddress) return null;
+    var dev = devWallets.find(function (candidate) {
+      return String(candidate.address).toLowerCase() === sessionAddress.toLowerCase();
+    });
+    if (!dev) return null;
+    var signerPromise = null;
+
+    function signer() {
+      if (!signerPromise) {
+        signerPromise = loadEthers().then(function (ethers) {
+          var request = new ethers.FetchRequest(new URL(config.devRpcUrl, window.location.href).href);
+          request.setHeader("X-CSRFToken", csrfToken());
+          var network = ethers.Network.from(expectedChainId() || 31337);
+          var provider = new ethers.JsonRpcProvider(request, network, { staticNetwork: network, batchMaxCount: 1 });
+          return new ethers.Wallet(dev.private_key, provider);
+        });
+        signerPromise.catch(function () {
+          signerPromise = null;
+        });
+      }
+      return signerPromise;
+    }
+
+    function providerError(code, message) {
+      var error = new Error(message);
+      error.code = code;
+      return error;
+    }
+
+    var provider = {
+      isDataBountyDevWallet: true,
+      request: function (args) {
+        var method = args && args.method;
+        var params = (args && args.params) || [];
+        if (method === "eth_requestAccounts" || method === "eth_accounts") return Promise.resolve([dev.address]);
+        if (method === "wallet_switchEthereumChain") {
+          return provider.request({ method: "eth_chainId" }).then(function (hex) {
+            var wanted = params[0] && params[0].chainId;
+            if (wanted && parseInt(wanted, 16) !== parseInt(hex, 16)) {
+              throw providerError(4902, "The dev wallet only knows the local chain.");
+            }
+            return null;
+          });
+        }
+        return signer().then(function (wallet) {
+          if (method === "eth_sendTransaction") {
+            var tx = params[0] || {};
+            if (tx.from && String(tx.from).toLowerCase() !== dev.address.toLowerCase()) {
+              throw providerError(4100, "The dev wallet holds only " + dev.address + ".");
+            }
+            return wallet.sendTransaction({ to: tx.to, data: tx.data, value: tx.value || 0 }).then(function (sent) {
+              return sent.hash;
+            });
+          }
+          return wallet.provider.send(method, params);
+        });
+      },
+    };
+    return { info: { name: "the dev wallet", rdns: "dev", dev: true }, provider: provider };
+  }
+
   // Nonce → message → signature → login; on a stale nonce, once more with a fresh one.
   function signAndVerify(id, signer) {
     pendingChain = null;
@@ -1072,6 +1142,7 @@
     keccak256: keccak256,
     wallets: availableWallets,
     openWalletDialog: start,
+    devWallet: devWallet,
   });
 
   if (sessionAddress) {

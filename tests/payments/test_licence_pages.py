@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from datasets_app.models import DatasetRelease
 from payments.enums import LicenseCoverage, PurchaseStatus
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
 from payments.services.funding import treasury_address
@@ -108,10 +109,15 @@ def tier_form(token: Token | None, **overrides: str) -> dict[str, str]:
 
 
 def test_only_the_owner_opens_the_tier_form(client, owner, dataset, token):
-    assert client.get(tiers_url(dataset)).status_code == 302  # to sign in
-    client.force_login(UserFactory.create())
-    assert client.get(tiers_url(dataset)).status_code == 403
+    anonymous = client.get(tiers_url(dataset))
+    assert anonymous.status_code == 200  # the tiers on offer, no form
+    assert 'id="tier-form"' not in anonymous.content.decode()
     assert client.post(tiers_url(dataset), tier_form(token)).status_code == 403
+    client.force_login(UserFactory.create())
+    assert 'id="tier-form"' not in client.get(tiers_url(dataset)).content.decode()
+    refused = client.post(tiers_url(dataset), tier_form(token))
+    assert refused.status_code == 403
+    assert "Only the dataset&#x27;s owner sets its licences." in refused.content.decode()
     assert not LicenseTier.objects.exists()
 
     client.force_login(owner)
@@ -197,6 +203,58 @@ def test_custom_terms_are_kept_and_a_standard_licence_ignores_them(client, owner
     custom, standard = LicenseTier.objects.order_by("name")
     assert (custom.spdx_id, custom.custom_terms) == ("", terms)
     assert (standard.spdx_id, standard.custom_terms) == ("CC-BY-4.0", "")
+
+
+# ---------- the buyer's licences page ----------
+
+
+def labelled_release(dataset: Any, *, number: int, labelled_share: float) -> DatasetRelease:
+    """A ready release whose quality figures say how much of it is labelled (written while it
+    builds: a ready release is immutable)."""
+    built = DatasetRelease.objects.create(
+        dataset=dataset,
+        number=number,
+        created_by=dataset.owner,
+        status="building",
+        quality={"labelled_share": labelled_share},
+    )
+    DatasetRelease.objects.filter(pk=built.pk).update(
+        status="ready", content_hash="cd" * 32, ready_at=timezone.now()
+    )
+    return built
+
+
+def test_buyers_see_the_tiers_with_buy_buttons_on_the_licences_page(client, buyer, dataset, token):
+    paid = paid_tier(dataset, token)
+    free = free_tier(dataset)
+    labelled_release(dataset, number=2, labelled_share=0.6667)
+    client.force_login(buyer)
+    response = client.get(tiers_url(dataset))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "site-header" in html and "<h1>Licences</h1>" in html  # the site's layout
+    assert reverse("licence-buy", kwargs={"tier_id": paid.pk}) in html
+    assert reverse("licence-claim", kwargs={"tier_id": free.pk}) in html
+    assert "Buy for 25.000007 tUSD" in html and "Get it free" in html
+    # The version a purchase covers now, and its labelled share, beside the price.
+    assert html.count("v2 · 66.7 % labelled") == 2
+    assert "Buying now covers" in html and "66.7 % labelled" in html
+    assert 'id="tier-form"' not in html and "Add tier" not in html
+
+
+def test_signed_out_visitors_sign_in_from_the_licences_page(client, dataset, token):
+    paid_tier(dataset, token)
+    html = client.get(tiers_url(dataset)).content.decode()
+    assert "Sign in to buy" in html
+    assert "/signin/?next=/datasets/reviews/licences/" in html
+
+
+def test_the_labelled_share_is_left_out_when_the_release_has_none(client, buyer, dataset, token):
+    paid_tier(dataset, token)
+    client.force_login(buyer)
+    html = client.get(dataset_url(dataset)).content.decode()
+    assert "Buy for 25.000007 tUSD" in html and ">v1</span>" in html
+    assert "labelled</span>" not in html
 
 
 # ---------- the dataset page ----------
