@@ -147,7 +147,11 @@ class DatasetStatsApi(APIView):
                 "contributors": serializers.IntegerField(),
                 "labelers": serializers.IntegerField(),
                 "fully_labelled": serializers.IntegerField(),
-                "agreement": serializers.FloatField(allow_null=True),
+                "agreement": serializers.FloatField(
+                    allow_null=True,
+                    help_text="Krippendorff's alpha (nominal) over the labels, gold checks "
+                    "left out; null before the first consensus round.",
+                ),
                 "with_consensus": serializers.IntegerField(),
                 "labels_per_day": serializers.ListField(child=serializers.DictField()),
             },

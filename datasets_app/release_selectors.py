@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from datasets_app.enums import ContributionStatus, LabelTask
 from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, ReleaseStatus
@@ -127,6 +127,147 @@ def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def dataset_agreement(*, dataset: Dataset) -> float | None:
+    """The one label-agreement figure every page, card and API shows for a dataset:
+    Krippendorff's alpha (nominal) over its labels, gold checks left out, as the last consensus
+    round stored it (``services.consensus.dataset_consensus_refresh``). None before any round.
+    A release freezes the value it had when it was built (``quality["agreement_alpha"]``)."""
+    alpha = dataset.agreement_alpha
+    return None if alpha is None else round(float(alpha), 4)
+
+
+def labelled_share(*, dataset: Dataset) -> dict[str, Any]:
+    """What a release built now would hold: rows, rows with a consensus label and their share,
+    against the dataset's ``min_labelled_share`` (one aggregate query)."""
+    counts = release_items(dataset=dataset).aggregate(
+        rows=Count("id"), labelled=Count("id", filter=Q(consensus_label__isnull=False))
+    )
+    rows, labelled = int(counts["rows"]), int(counts["labelled"])
+    ratio = share(labelled, rows)
+    minimum = float(dataset.min_labelled_share)
+    return {
+        "rows": rows,
+        "labelled_rows": labelled,
+        "labelled_share": ratio,
+        "minimum": minimum,
+        "below_minimum": bool(rows) and (labelled / rows) < minimum,
+    }
+
+
+# The Hugging Face Hub's ``license:`` vocabulary for cards (lower-case; most are SPDX ids
+# lower-cased). https://huggingface.co/docs/hub/repositories-licenses
+HF_LICENSES = frozenset(
+    (
+        "apache-2.0",
+        "mit",
+        "openrail",
+        "bigscience-openrail-m",
+        "creativeml-openrail-m",
+        "bigscience-bloom-rail-1.0",
+        "bigcode-openrail-m",
+        "afl-3.0",
+        "artistic-2.0",
+        "bsl-1.0",
+        "bsd",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "bsd-3-clause-clear",
+        "c-uda",
+        "cc",
+        "cc0-1.0",
+        "cc-by-2.0",
+        "cc-by-2.5",
+        "cc-by-3.0",
+        "cc-by-4.0",
+        "cc-by-sa-3.0",
+        "cc-by-sa-4.0",
+        "cc-by-nc-2.0",
+        "cc-by-nc-3.0",
+        "cc-by-nc-4.0",
+        "cc-by-nd-4.0",
+        "cc-by-nc-nd-3.0",
+        "cc-by-nc-nd-4.0",
+        "cc-by-nc-sa-2.0",
+        "cc-by-nc-sa-3.0",
+        "cc-by-nc-sa-4.0",
+        "cdla-sharing-1.0",
+        "cdla-permissive-1.0",
+        "cdla-permissive-2.0",
+        "wtfpl",
+        "ecl-2.0",
+        "epl-1.0",
+        "epl-2.0",
+        "etalab-2.0",
+        "eupl-1.1",
+        "eupl-1.2",
+        "agpl-3.0",
+        "gfdl",
+        "gpl",
+        "gpl-2.0",
+        "gpl-3.0",
+        "lgpl",
+        "lgpl-2.1",
+        "lgpl-3.0",
+        "isc",
+        "lppl-1.3c",
+        "ms-pl",
+        "mpl-2.0",
+        "odc-by",
+        "odbl",
+        "openrail++",
+        "osl-3.0",
+        "postgresql",
+        "ofl-1.1",
+        "ncsa",
+        "unlicense",
+        "zlib",
+        "pddl",
+        "unknown",
+        "other",
+    )
+)
+# SPDX ids whose Hub id is not simply the lower-cased SPDX id.
+SPDX_TO_HF = {
+    "odbl-1.0": "odbl",
+    "odc-by-1.0": "odc-by",
+    "pddl-1.0": "pddl",
+    "gpl-2.0-only": "gpl-2.0",
+    "gpl-2.0-or-later": "gpl-2.0",
+    "gpl-3.0-only": "gpl-3.0",
+    "gpl-3.0-or-later": "gpl-3.0",
+    "lgpl-2.1-only": "lgpl-2.1",
+    "lgpl-2.1-or-later": "lgpl-2.1",
+    "lgpl-3.0-only": "lgpl-3.0",
+    "lgpl-3.0-or-later": "lgpl-3.0",
+    "agpl-3.0-only": "agpl-3.0",
+    "agpl-3.0-or-later": "agpl-3.0",
+}
+
+
+def hf_license_id(spdx_id: str) -> str:
+    """The Hub's ``license:`` id for an SPDX id (``CC-BY-4.0`` → ``cc-by-4.0``); ``other`` for
+    an id the Hub does not know (and for custom terms)."""
+    key = spdx_id.strip().lower()
+    key = SPDX_TO_HF.get(key, key)
+    return key if key in HF_LICENSES else "other"
+
+
+def release_licences(*, dataset: Dataset) -> list[dict[str, str]]:
+    """The licence tiers a release built now is sold under: every active tier of the dataset
+    (each coverage, "every version", "the versions released when bought" and "the latest when
+    bought", includes the newest version). Per tier its name, SPDX id (blank for custom terms)
+    and Hub licence id, in price order."""
+    tiers = dataset.license_tiers.filter(is_active=True).order_by("price", "name")
+    return [
+        {
+            "tier": name,
+            "spdx_id": spdx_id,
+            "license": hf_license_id(spdx_id) if spdx_id else "other",
+        }
+        for name, spdx_id in tiers.values_list("name", "spdx_id")
+    ]
+
+
 def label_feature_description(dataset: Dataset) -> str:
     """The release's label column type, in the Hugging Face ``datasets`` vocabulary."""
     if dataset.label_task == LabelTask.SINGLE_LABEL:
@@ -164,8 +305,104 @@ def dataset_quality_card(*, dataset: Dataset) -> dict[str, Any]:
         "duplicate_rate": share(figures["duplicate_rows"], figures["rows_submitted"]),
         "pii_rate": share(figures["pii_rows"], figures["rows_submitted"]),
         "flagged_share": share(figures["flagged_rows"], figures["rows_accepted"]),
-        "agreement_alpha": dataset.agreement_alpha,
+        "agreement_alpha": dataset_agreement(dataset=dataset),
         "contributors": contributors,
         "labelled_rows": labelled,
         "labelled_share": share(labelled, rows),
     }
+
+
+# --- Per-column statistics, for the pages ------------------------------------------------------
+
+KIND_NAMES = {
+    "text": "Text",
+    "number": "Number",
+    "boolean": "Yes / no",
+    "image": "Image",
+    "label": "Consensus label",
+    "other": "Other",
+}
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
+
+
+def _bin_label(low: float, high: float) -> str:
+    return _number(low) if low == high else f"{_number(low)}\N{EN DASH}{_number(high)}"
+
+
+def _chart(bars: list[tuple[str, int]], **options: Any) -> dict[str, Any]:
+    return {"bars": [{"label": label, "count": count} for label, count in bars], **options}
+
+
+def _column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
+    """What column_stats.js draws for a column (the table beside it shows the same ``bars``):
+    ``bars`` [{label, count}], ``horizontal``, axis titles ``x`` and ``y``, a ``description``."""
+    kind = column.get("kind")
+    if kind == "label" and column.get("classes"):
+        return _chart(
+            [(c["name"], c["count"]) for c in column["classes"]],
+            horizontal=True,
+            x="Rows",
+            y="Class",
+            description="Class balance of the consensus labels",
+        )
+    if kind in ("text", "label") and column.get("length"):
+        return _chart(
+            [(_bin_label(b["low"], b["high"]), b["count"]) for b in column["length"]["histogram"]],
+            horizontal=False,
+            x="Length (characters)",
+            y="Rows",
+            description="Histogram of text lengths in characters",
+        )
+    histogram = column.get("histogram") if kind == "number" else None
+    if histogram and histogram.get("bins"):
+        estimated = bool(histogram.get("approximate"))
+        return _chart(
+            [(_bin_label(b["low"], b["high"]), b["count"]) for b in histogram["bins"]],
+            horizontal=False,
+            x="Value",
+            y="Rows (estimated)" if estimated else "Rows",
+            description="Histogram of the values"
+            + (", estimated from a sample" if estimated else ""),
+        )
+    return None
+
+
+def release_statistics_view(*, release: DatasetRelease, prefix: str = "column") -> dict[str, Any]:
+    """A release's stored statistics for ``_column_statistics.html``: per column its figures, a
+    display name for its kind, and (where a chart says more than numbers) the chart's data and
+    a page-unique id. Empty ``columns`` for a release built before statistics existed."""
+    stored = release.statistics or {}
+    columns = []
+    for index, column in enumerate(stored.get("columns") or []):
+        chart = _column_chart(column)
+        if chart is not None:
+            chart["description"] = f"{chart['description']} of column {column['name']}"
+        columns.append(
+            {
+                **column,
+                "kind_name": KIND_NAMES.get(str(column.get("kind")), "Other"),
+                "chart": chart,
+                "chart_id": f"{prefix}-chart-{index}",
+            }
+        )
+    return {"release": release, "rows": stored.get("rows"), "columns": columns}
+
+
+def latest_ready_release(*, dataset: Dataset) -> DatasetRelease | None:
+    """The newest ready version of a dataset (ready versions are public), or None."""
+    return (
+        DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
+        .order_by("-number")
+        .first()
+    )
+
+
+def latest_release_statistics(*, dataset: Dataset) -> dict[str, Any] | None:
+    """``release_statistics_view`` of the newest ready version, for the dataset page."""
+    release = latest_ready_release(dataset=dataset)
+    return None if release is None else release_statistics_view(release=release)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.release_selectors import dataset_agreement
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 
@@ -102,29 +103,11 @@ def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
         "contributors": contributors,
         "labelers": Label.objects.filter(dataset=dataset).values("labeler").distinct().count(),
         "fully_labelled": labelled.count(),
-        "agreement": _agreement(dataset),
-        "alpha": dataset.agreement_alpha,  # refreshed with each Dawid-Skene round
+        # Krippendorff's alpha, the one agreement figure of every page and API.
+        "agreement": dataset_agreement(dataset=dataset),
         "with_consensus": with_consensus,
         "labels_per_day": [{"day": row["day"].isoformat(), "labels": row["n"]} for row in per_day],
     }
-
-
-def _agreement(dataset: Dataset) -> float | None:
-    """Share of label pairs on the same item that agree, over items with two or more labels."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT sum(CASE WHEN a.value = b.value THEN 1 ELSE 0 END)::float, count(*)
-            FROM datasets_app_label a
-            JOIN datasets_app_label b ON a.item_id = b.item_id AND a.id < b.id
-            WHERE a.dataset_id = %s AND NOT a.is_gold_check
-            """,
-            [dataset.pk],
-        )
-        agreeing, pairs = cursor.fetchone()
-    return round(agreeing / pairs, 3) if pairs else None
 
 
 def contribution_list(*, user: User, dataset: Dataset | None = None) -> QuerySet[Contribution]:

@@ -21,8 +21,11 @@ from datasets_app.models import Dataset, ReleaseStatus
 from datasets_app.release_selectors import (
     can_manage_releases,
     dataset_quality_card,
+    labelled_share,
+    latest_release_statistics,
     release_card_parts,
     release_get,
+    release_statistics_view,
 )
 from datasets_app.release_selectors import release_list as release_list_select
 from datasets_app.services.releases import release_publish as release_publish_service
@@ -95,6 +98,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "bounties": bounty_list(dataset=dataset),
             "licences": licence_card(request=request, dataset=dataset),
             "quality_card": dataset_quality_card(dataset=dataset),
+            "latest_column_stats": latest_release_statistics(dataset=dataset),
             **_versions_context(request, dataset),
         },
     )
@@ -105,10 +109,13 @@ RELEASES_SHOWN = 20
 
 def _versions_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
     releases = list(release_list_select(dataset=dataset, user=request.user)[:RELEASES_SHOWN])
+    can_publish = can_manage_releases(dataset=dataset, user=request.user)
     return {
         "releases": releases,
         "releases_building": any(r.status == ReleaseStatus.BUILDING for r in releases),
-        "can_publish": can_manage_releases(dataset=dataset, user=request.user),
+        "can_publish": can_publish,
+        # What the next version would hold, for the publish form's confirmation step.
+        "next_release": labelled_share(dataset=dataset) if can_publish else None,
     }
 
 
@@ -137,7 +144,10 @@ def release_publish(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         release = release_publish_service(
-            dataset=dataset, actor=user, notes=request.POST.get("notes", "")
+            dataset=dataset,
+            actor=user,
+            notes=request.POST.get("notes", ""),
+            confirm_low_labelled_share=request.POST.get("confirm_low_labelled_share") == "1",
         )
     except ApplicationError as exc:
         show_error(request, exc)
@@ -170,6 +180,7 @@ def release_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
             "files": list(release.files.all()),
             "card_yaml": card_yaml,
             "card_body": card_body,
+            "column_stats": release_statistics_view(release=release),
             **(release_viewer_context(request, release) if release.status == "ready" else {}),
         },
     )

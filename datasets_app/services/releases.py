@@ -51,6 +51,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import slugify
 
 from datasets_app.enums import DatasetStatus, LabelTask, Modality
 from datasets_app.exceptions import ReleaseError
@@ -65,10 +66,15 @@ from datasets_app.models import (
 )
 from datasets_app.release_selectors import (
     can_manage_releases,
+    dataset_agreement,
+    label_feature_description,
+    labelled_share,
     rejection_figures,
     release_items,
+    release_licences,
     share,
 )
+from datasets_app.services.release_statistics import ReleaseStatistics
 from marketplace.core.exceptions import ConflictError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
@@ -125,9 +131,19 @@ def release_features(dataset: Dataset) -> tuple[datasets.Features, str]:
 
 @transaction.atomic
 def release_publish(
-    *, dataset: Dataset, actor: User, notes: str = "", license_id: str = "other"
+    *,
+    dataset: Dataset,
+    actor: User,
+    notes: str = "",
+    license_id: str = "other",
+    confirm_low_labelled_share: bool = False,
 ) -> DatasetRelease:
-    """Start version N+1 of ``dataset``; the build runs in a worker."""
+    """Start version N+1 of ``dataset``; the build runs in a worker.
+
+    ``license_id`` (a Hub licence id) goes on the card only when the dataset has no active
+    licence tier at build time: tiers are what buyers get, so their licences win. A release
+    in which fewer than ``dataset.min_labelled_share`` of the rows carry a consensus label is
+    refused (409 ``labelled_share_below_minimum``) unless ``confirm_low_labelled_share``."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if not can_manage_releases(dataset=dataset, user=actor):
         raise PermissionDeniedError("Only the dataset's owner can publish a version.")
@@ -152,22 +168,43 @@ def release_publish(
             f"Version v{current} is still being built; publish again once it is done.",
             code="release_in_progress",
         )
-    if not release_items(dataset=dataset).exists():
+    labelled = labelled_share(dataset=dataset)
+    if not labelled["rows"]:
         raise ReleaseError("There are no accepted rows to release yet.", code="nothing_to_release")
+    if labelled["below_minimum"] and not confirm_low_labelled_share:
+        raise ConflictError(
+            f"Only {labelled['labelled_rows']:,} of {labelled['rows']:,} rows "
+            f"({labelled['labelled_share']:.0%}) have a consensus label, below this dataset's "
+            f"minimum of {labelled['minimum']:.0%}. Confirm to publish it anyway, or label "
+            "more rows first.",
+            code="labelled_share_below_minimum",
+            extra={
+                "labelled_rows": labelled["labelled_rows"],
+                "rows": labelled["rows"],
+                "labelled_share": labelled["labelled_share"],
+                "min_labelled_share": labelled["minimum"],
+            },
+        )
     latest = DatasetRelease.objects.filter(dataset=dataset).aggregate(n=Max("number"))["n"]
     release = DatasetRelease.objects.create(
         dataset=dataset,
         number=(latest or 0) + 1,
         notes=notes,
         created_by=actor,
-        # Kept here until the build writes it into the card (licence tiers live in payments).
+        # Kept here until the build: the card's licence when no licence tier exists by then.
         quality={"license": license_id},
     )
     audit_log_record(
         action="release.published",
         actor=actor,
         target=release,
-        data={"dataset": dataset.slug, "number": release.number, "license": license_id},
+        data={
+            "dataset": dataset.slug,
+            "number": release.number,
+            "license": license_id,
+            "labelled_share": labelled["labelled_share"],
+            "confirmed_low_labelled_share": bool(labelled["below_minimum"]),
+        },
     )
 
     def enqueue() -> None:
@@ -416,6 +453,14 @@ def _build(release: DatasetRelease) -> None:
     image_columns = [c["name"] for c in dataset.columns if c["dtype"] == "image"]
     plain_columns = [c["name"] for c in dataset.columns if c["dtype"] != "image"]
     classes = {name: index for index, name in enumerate(dataset.label_classes or [])}
+    statistics = ReleaseStatistics(
+        columns=dataset.columns,
+        label_name=label_name,
+        label_task=dataset.label_task,
+        label_classes=list(dataset.label_classes or []),
+        label_dtype=label_feature_description(dataset),
+        seed=release.pk,
+    )
     items = release_items(dataset=dataset)
     expected = items.count() or 1  # for the progress bar only; the cursor below is the truth
     contribution_ids: set[int] = set()
@@ -432,9 +477,10 @@ def _build(release: DatasetRelease) -> None:
                 value = data.get(name)
                 row[name] = value
                 size += len(value) if isinstance(value, str) else 8
+            image_sizes: dict[str, int] = {}
             for name in image_columns:
-                row[name], image_size = _image_value(data.get(name))
-                size += image_size
+                row[name], image_sizes[name] = _image_value(data.get(name))
+                size += image_sizes[name]
             try:
                 row[label_name] = _label_value(dataset, label, classes)
             except (KeyError, TypeError, ValueError) as exc:
@@ -442,6 +488,7 @@ def _build(release: DatasetRelease) -> None:
                     f"A row's consensus label {label!r} is not one of the dataset's classes."
                 ) from exc
             writer.add(row, size=size, labelled=label is not None)
+            statistics.add(data, row[label_name], image_sizes)
             if contribution_id is not None:
                 contribution_ids.add(contribution_id)
             flagged += bool(flags)
@@ -493,7 +540,17 @@ def _build(release: DatasetRelease) -> None:
     )
     readme.file.save(README, ContentFile(card_bytes), save=False)
     files.append(readme)
-    _finish(release, files, rows_total, labelled, content_hash, features, quality, card)
+    _finish(
+        release,
+        files,
+        rows_total,
+        labelled,
+        content_hash,
+        features,
+        quality,
+        statistics.result(),
+        card,
+    )
 
 
 def _quality(
@@ -514,7 +571,7 @@ def _quality(
         else 0
     )
     return {
-        "license": str((release.quality or {}).get("license") or "other"),
+        **_licence_figures(release),
         "rows": rows,
         "labelled_rows": labelled,
         "labelled_share": share(labelled, rows),
@@ -525,10 +582,33 @@ def _quality(
         "duplicate_rate": share(figures["duplicate_rows"], figures["rows_submitted"]),
         "pii_rejected_rows": figures["pii_rows"],
         "pii_rate": share(figures["pii_rows"], figures["rows_submitted"]),
-        "agreement_alpha": (
-            round(dataset.agreement_alpha, 4) if dataset.agreement_alpha is not None else None
-        ),
+        "agreement_alpha": dataset_agreement(dataset=dataset),
         "contributors": contributors,
+    }
+
+
+def _licence_figures(release: DatasetRelease) -> dict[str, Any]:
+    """The release's licences, decided when it is built (a ready release never changes):
+
+    * ``licence_tiers``: the dataset's active licence tiers at that moment, each with its name,
+      SPDX id and Hub licence id (``other`` for custom terms or an id the Hub lacks);
+    * ``licenses``: their distinct Hub ids, in price order, or, with no tier, the licence
+      given at publish (``license_source`` ``"publisher"``), or ``unknown`` (``"none"``);
+    * ``license``: the same ids joined by ", " (one string, for pages and older readers)."""
+    tiers = release_licences(dataset=release.dataset)
+    given = str((release.quality or {}).get("license") or "other")
+    if tiers:
+        ids = list(dict.fromkeys(tier["license"] for tier in tiers))
+        source = "tiers"
+    elif given != "other":
+        ids, source = [given], "publisher"
+    else:
+        ids, source = ["unknown"], "none"
+    return {
+        "license": ", ".join(ids),
+        "licenses": ids,
+        "license_source": source,
+        "licence_tiers": tiers,
     }
 
 
@@ -540,6 +620,7 @@ def _finish(
     content_hash: str,
     features: datasets.Features,
     quality: dict[str, Any],
+    statistics: dict[str, Any],
     card: str,
 ) -> None:
     with transaction.atomic():
@@ -555,6 +636,7 @@ def _finish(
             content_hash=content_hash,
             features=features.to_dict(),
             quality=quality,
+            statistics=statistics,
             card=card,
             progress=100,
             error="",
@@ -607,6 +689,31 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def _tier_terms(spdx_id: str) -> str:
+    return f"`{spdx_id}`" if spdx_id else "its own terms (see the dataset page)"
+
+
+def _licence_lines(quality: dict[str, Any]) -> list[str]:
+    tiers = quality["licence_tiers"]
+    if tiers:
+        return [
+            "Sold under these licence tiers (as they were when this version was built):",
+            "",
+            "| tier | licence |",
+            "|---|---|",
+            *(f"| {tier['tier']} | {_tier_terms(tier['spdx_id'])} |" for tier in tiers),
+        ]
+    if quality["license_source"] == "publisher":
+        return [
+            f"No licence tier existed when this version was built; the owner gave "
+            f"`{quality['licenses'][0]}`."
+        ]
+    return [
+        "No licence tier existed when this version was built, so its licence is `unknown`; "
+        "the dataset's page lists the licences on sale now."
+    ]
+
+
 def release_card(
     release: DatasetRelease,
     *,
@@ -632,8 +739,14 @@ def release_card(
         features=features, splits=splits, download_size=download_size, dataset_size=arrow_bytes
     )
     free_text = dataset.label_task == LabelTask.FREE_TEXT
+    licenses: list[str] = quality["licenses"]
+    custom = [tier["tier"] for tier in quality["licence_tiers"] if tier["license"] == "other"]
+    # The Hub asks `other` to be named (license_name): the first tier with its own terms.
+    extra: dict[str, Any] = {"license_name": slugify(custom[0]) or "custom"} if custom else {}
     metadata = DatasetCardData(
-        license=quality["license"],
+        # One licence as a string; several tiers with different licences as a YAML list.
+        license=licenses[0] if len(licenses) == 1 else licenses,
+        **extra,
         pretty_name=dataset.title,
         task_categories=[TASK_CATEGORIES[(Modality(dataset.modality), free_text)]],
         task_ids=[TASK_IDS[LabelTask(dataset.label_task)]] if not free_text else None,
@@ -659,11 +772,14 @@ def release_card(
         dataset.description,
         "",
         f"Version {release.version} of this DataBounty dataset: {rows:,} rows frozen on "
-        f"{timezone.localdate(timezone.now()).isoformat()}, licence `{quality['license']}`.",
+        f"{timezone.localdate(timezone.now()).isoformat()}, "
+        f"{'licences' if len(licenses) > 1 else 'licence'} "
+        f"{', '.join(f'`{name}`' for name in licenses)}.",
         "",
     ]
     if release.notes:
         lines += ["## Release notes", "", release.notes, ""]
+    lines += ["## Licences", "", *_licence_lines(quality), ""]
     lines += [
         "## Data",
         "",

@@ -64,6 +64,8 @@ def add_items(dataset: Any, labels: list[Any], **extra: Any) -> list[Item]:
 
 
 def publish_and_build(dataset: Any, actor: Any = None, **kwargs: Any) -> DatasetRelease:
+    """Publish (past the labelled-share check: these tests are about the build) and build."""
+    kwargs.setdefault("confirm_low_labelled_share", True)
     release = release_publish(dataset=dataset, actor=actor or dataset.owner, **kwargs)
     assert release_build(release_id=release.pk) == "ready"
     release.refresh_from_db()
@@ -252,7 +254,7 @@ def test_two_builds_at_once_make_one_release(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(release_tasks.build_release, "delay", lambda *args, **kwargs: None)
     dataset = DatasetFactory.create(columns=COLUMNS)
     add_items(dataset, ["positive", "neutral", None])
-    release = release_publish(dataset=dataset, actor=dataset.owner)
+    release = release_publish(dataset=dataset, actor=dataset.owner, confirm_low_labelled_share=True)
     results: list[str | None] = []
     start = threading.Barrier(2)
 
@@ -362,6 +364,9 @@ def test_the_card_is_a_hugging_face_dataset_card_with_the_quality_figures(datase
 
     assert release.quality == {
         "license": "cc-by-4.0",
+        "licenses": ["cc-by-4.0"],
+        "license_source": "publisher",  # no licence tier: the licence given at publish
+        "licence_tiers": [],
         "rows": 3,
         "labelled_rows": 2,
         "labelled_share": 0.6667,

@@ -1,0 +1,348 @@
+"""Per-column statistics of a release, gathered in the build's one pass over its rows.
+
+A build can stream millions of rows, so every accumulator here holds a bounded amount whatever
+the row count: counters, running min/max/sum, and
+
+* text lengths counted per length (at most ``readers.MAX_STRING_LENGTH + 1`` distinct lengths,
+  usually a few hundred), folded into at most ``HISTOGRAM_BINS`` equal-width bins at the end, so
+  the length histogram is exact;
+* numbers counted per distinct value while there are at most ``EXACT_VALUES`` of them (stars,
+  years, flags: one bar per value, exact), then a reservoir sample of ``SAMPLE_SIZE`` values
+  (Algorithm R, seeded, so a rebuild of the same rows gives the same figures) binned into equal
+  widths between the exact min and max and scaled to the count; ``approximate`` says so;
+* label classes counted per class (the class list is the dataset's, so bounded).
+
+``ReleaseStatistics.result()`` is what ``DatasetRelease.statistics`` stores (JSON)::
+
+    {"rows": 3, "label_column": "label", "columns": [
+        {"name": "text", "dtype": "string", "kind": "text", "count": 3, "nulls": 0,
+         "null_share": 0.0, "empty": 0, "length": {"min": 5, "max": 9, "mean": 7.0,
+         "histogram": [{"low": 5, "high": 5, "count": 1}, ...]}},
+        {"name": "stars", "dtype": "int64", "kind": "number", ..., "min": 1, "max": 5,
+         "mean": 3.0, "histogram": {"kind": "values", "approximate": false,
+         "bins": [{"low": 1, "high": 1, "count": 1}, ...]}},
+        {"name": "verified", "dtype": "bool", "kind": "boolean", ..., "true": 2, "false": 1},
+        {"name": "image", "dtype": "image", "kind": "image", ..., "width": {...},
+         "height": {...}, "bytes": {...}, "formats": {"PNG": 3}},
+        {"name": "label", "dtype": "ClassLabel", "kind": "label", "task": "single_label", ...,
+         "classes": [{"name": "negative", "count": 1, "share": 0.5}, ...]}]}
+
+``count`` is the non-null values, ``null_share`` the share of rows without one (for the label
+column: rows without a consensus label).
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import random
+from collections import Counter
+from typing import Any
+
+from datasets_app.enums import LabelTask
+
+HISTOGRAM_BINS = 20
+EXACT_VALUES = 20  # distinct numbers counted exactly, one bar each
+SAMPLE_SIZE = 4_096  # reservoir for the histogram of numbers with more distinct values
+MAX_FORMATS = 12  # image formats named; the rest count as "other"
+NICE_STEPS = (1, 2, 5)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _round(value: float) -> float | int:
+    """Six significant digits: enough for a page, stable in JSON."""
+    if isinstance(value, int):
+        return value
+    if value == 0 or not math.isfinite(value):
+        return 0.0
+    return round(value, max(0, 5 - math.floor(math.log10(abs(value)))))
+
+
+def nice_width(span: int, bins: int = HISTOGRAM_BINS) -> int:
+    """The smallest width of 1, 2, 5, 10, 20, 50, ... that covers ``span`` integers in at most
+    ``bins`` bins."""
+    scale = 1
+    while True:
+        for step in NICE_STEPS:
+            if step * scale * bins >= span:
+                return step * scale
+        scale *= 10
+
+
+class Lengths:
+    """Integer lengths (characters, labels per row): exact counts per length."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.total = 0
+        self.n = 0
+
+    def add(self, length: int) -> None:
+        self.counts[length] += 1
+        self.total += length
+        self.n += 1
+
+    def result(self) -> dict[str, Any] | None:
+        if not self.n:
+            return None
+        low, high = min(self.counts), max(self.counts)
+        width = nice_width(high - low + 1)
+        start = low - low % width
+        bins = [
+            {"low": edge, "high": edge + width - 1, "count": 0}
+            for edge in range(start, high + 1, width)
+        ]
+        for length, count in self.counts.items():
+            bins[(length - start) // width]["count"] += count
+        return {
+            "min": low,
+            "max": high,
+            "mean": _round(self.total / self.n),
+            "histogram": bins,
+        }
+
+
+class Numbers:
+    """int64 / float64 values: min, max, mean, and a histogram (exact per value while there are
+    few distinct values, else from a reservoir sample)."""
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.n = 0
+        self.total: float = 0
+        self.low: float | None = None
+        self.high: float | None = None
+        self.exact: Counter[float] | None = Counter()
+        self.sample: list[float] = []
+        self.random = random.Random(seed)  # noqa: S311 - sampling for a chart, not secrets
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        self.total += value
+        self.low = value if self.low is None or value < self.low else self.low
+        self.high = value if self.high is None or value > self.high else self.high
+        if self.exact is not None:
+            self.exact[value] += 1
+            if len(self.exact) > EXACT_VALUES:
+                self.exact = None
+        # Algorithm R: every value seen so far is in the sample with the same probability.
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(value)
+        else:
+            slot = self.random.randrange(self.n)
+            if slot < SAMPLE_SIZE:
+                self.sample[slot] = value
+
+    def result(self) -> dict[str, Any]:
+        if not self.n or self.low is None or self.high is None:
+            return {"min": None, "max": None, "mean": None, "histogram": None}
+        return {
+            "min": _round(self.low),
+            "max": _round(self.high),
+            "mean": _round(self.total / self.n),
+            "histogram": self._histogram(self.low, self.high),
+        }
+
+    def _histogram(self, low: float, high: float) -> dict[str, Any]:
+        if self.exact is not None:
+            return {
+                "kind": "values",
+                "approximate": False,
+                "bins": [
+                    {"low": _round(v), "high": _round(v), "count": c}
+                    for v, c in sorted(self.exact.items())
+                ],
+            }
+        width = (high - low) / HISTOGRAM_BINS
+        counts = [0] * HISTOGRAM_BINS
+        for value in self.sample:
+            counts[min(int((value - low) / width), HISTOGRAM_BINS - 1)] += 1
+        approximate = self.n > len(self.sample)
+        scale = self.n / len(self.sample)
+        return {
+            "kind": "ranges",
+            "approximate": approximate,
+            "bins": [
+                {
+                    "low": _round(low + i * width),
+                    "high": _round(low + (i + 1) * width),
+                    "count": round(count * scale),
+                }
+                for i, count in enumerate(counts)
+            ],
+        }
+
+
+class Column:
+    """One source column: nulls plus what its type allows."""
+
+    def __init__(self, name: str, dtype: str, *, seed: int = 0) -> None:
+        self.name, self.dtype = name, dtype
+        self.nulls = 0
+        self.count = 0
+        self.empty = 0
+        self.lengths = Lengths()
+        self.numbers = Numbers(seed=seed)
+        self.true = 0
+        self.widths = Numbers(seed=seed)
+        self.heights = Numbers(seed=seed)
+        self.sizes = Numbers(seed=seed)
+        self.formats: Counter[str] = Counter()
+
+    @property
+    def kind(self) -> str:
+        return {
+            "string": "text",
+            "int64": "number",
+            "float64": "number",
+            "bool": "boolean",
+            "image": "image",
+        }.get(self.dtype, "other")
+
+    def add(self, value: Any, *, image_bytes: int = 0) -> None:
+        if value is None:
+            self.nulls += 1
+            return
+        self.count += 1
+        kind = self.kind
+        if kind == "text":
+            text = str(value)
+            self.empty += not text
+            self.lengths.add(len(text))
+        elif kind == "number" and isinstance(value, int | float) and math.isfinite(value):
+            self.numbers.add(value)
+        elif kind == "boolean":
+            self.true += bool(value)
+        elif kind == "image" and isinstance(value, dict):
+            self._add_image(value, image_bytes)
+
+    def _add_image(self, value: dict[str, Any], size: int) -> None:
+        for key, numbers in (("width", self.widths), ("height", self.heights)):
+            if isinstance(value.get(key), int):
+                numbers.add(value[key])
+        self.sizes.add(size)
+        name = str(value.get("format") or "")
+        if not name:
+            extension = posixpath.splitext(str(value.get("file_name") or value.get("path")))[1]
+            name = extension.lstrip(".").upper() or "unknown"
+        if name not in self.formats and len(self.formats) >= MAX_FORMATS:
+            name = "other"
+        self.formats[name] += 1
+
+    def result(self, rows: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "kind": self.kind,
+            "count": self.count,
+            "nulls": self.nulls,
+            "null_share": _share(self.nulls, rows),
+        }
+        kind = self.kind
+        if kind == "text":
+            out |= {"empty": self.empty, "length": self.lengths.result()}
+        elif kind == "number":
+            out |= self.numbers.result()
+        elif kind == "boolean":
+            out |= {"true": self.true, "false": self.count - self.true}
+        elif kind == "image":
+            out |= {
+                "width": _without_histogram(self.widths),
+                "height": _without_histogram(self.heights),
+                "bytes": _without_histogram(self.sizes),
+                "formats": dict(self.formats.most_common()),
+            }
+        return out
+
+
+def _without_histogram(numbers: Numbers) -> dict[str, Any] | None:
+    if not numbers.n:
+        return None  # not known (images added without their dimensions)
+    figures = numbers.result()
+    figures.pop("histogram")
+    return {**figures, "count": numbers.n}
+
+
+class LabelColumn:
+    """The consensus label: class balance (single- and multi-label) or text lengths."""
+
+    def __init__(self, name: str, task: str, classes: list[str], dtype: str) -> None:
+        self.name, self.task, self.classes, self.dtype = name, task, classes, dtype
+        self.nulls = 0
+        self.count = 0
+        self.per_class = [0] * len(classes)
+        self.per_row = Lengths()  # multi-label: labels per row
+        self.lengths = Lengths()  # free text
+
+    def add(self, label: Any) -> None:
+        """``label`` as the release stores it: a class index, a list of them, or text."""
+        if label is None:
+            self.nulls += 1
+            return
+        self.count += 1
+        if self.task == LabelTask.SINGLE_LABEL:
+            self.per_class[label] += 1
+        elif self.task == LabelTask.MULTI_LABEL:
+            for index in label:
+                self.per_class[index] += 1
+            self.per_row.add(len(label))
+        else:
+            self.lengths.add(len(label))
+
+    def result(self, rows: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "kind": "label",
+            "task": str(self.task),
+            "count": self.count,
+            "nulls": self.nulls,
+            "null_share": _share(self.nulls, rows),
+        }
+        if self.task == LabelTask.FREE_TEXT:
+            return out | {"length": self.lengths.result()}
+        # Shares are of labelled rows (multi-label: rows carrying the class).
+        out["classes"] = [
+            {"name": name, "count": count, "share": _share(count, self.count)}
+            for name, count in zip(self.classes, self.per_class, strict=True)
+        ]
+        if self.task == LabelTask.MULTI_LABEL:
+            out["labels_per_row"] = self.per_row.result()
+        return out
+
+
+class ReleaseStatistics:
+    """Fed one row at a time by the build; ``result()`` once at the end."""
+
+    def __init__(
+        self,
+        *,
+        columns: list[dict[str, Any]],
+        label_name: str,
+        label_task: str,
+        label_classes: list[str],
+        label_dtype: str,
+        seed: int = 0,
+    ) -> None:
+        self.rows = 0
+        self.columns = [Column(c["name"], c["dtype"], seed=seed) for c in columns]
+        self.label = LabelColumn(label_name, label_task, list(label_classes), label_dtype)
+
+    def add(self, data: dict[str, Any], label: Any, image_bytes: dict[str, int]) -> None:
+        """``data``: the item's stored values; ``label``: as written to the release."""
+        self.rows += 1
+        for column in self.columns:
+            column.add(data.get(column.name), image_bytes=image_bytes.get(column.name, 0))
+        self.label.add(label)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "label_column": self.label.name,
+            "columns": [
+                *(column.result(self.rows) for column in self.columns),
+                self.label.result(self.rows),
+            ],
+        }
