@@ -142,6 +142,8 @@ class RowResult:
     data: dict[str, Any] | None  # typed, JSON-serialisable; None when the row has errors
     errors: list[str]  # human-readable; empty means accepted
     content_hash: str | None  # see content_hash(); None when the row has errors
+    # A rejected row's cells as read (text, before any cast), for the report's examples.
+    raw: dict[str, str | None] | None = None
 
     @property
     def accepted(self) -> bool:
@@ -636,14 +638,25 @@ def _tabular_rows(
         ]
         accepted = [index for index, row_errors in enumerate(errors) if not row_errors]
         hashes = iter(hasher.hashes(typed, None if len(accepted) == len(errors) else accepted))
-        for values, row_errors in zip(zip(*typed, strict=True), errors, strict=True):
+        for index, (values, row_errors) in enumerate(
+            zip(zip(*typed, strict=True), errors, strict=True)
+        ):
             number += 1
             if row_errors:
-                yield RowResult(number, None, row_errors, None)
+                yield RowResult(number, None, row_errors, None, _raw_cells(names, cells, index))
             else:
                 yield RowResult(number, dict(zip(names, values, strict=True)), [], next(hashes))
     if number == 0:
         raise ReaderError("The file has no data rows.", code="empty_file")
+
+
+def _raw_cells(names: list[str], cells: list[list[Cell]], index: int) -> dict[str, str | None]:
+    """Row ``index`` of a chunk as read, leaving out the cells that are not there at all."""
+    return {
+        name: cell
+        for name, column in zip(names, cells, strict=True)
+        if not isinstance(cell := column[index], _Absent)
+    }
 
 
 def _too_many_rows(max_rows: int) -> ReaderError:

@@ -8,6 +8,7 @@ the row's progress, and only while the claim still holds; a run that stops beati
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import logging
@@ -32,11 +33,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
-from datasets_app.integrations.readers import Batch, ReaderError, estimated_rows, read_rows
+from datasets_app.integrations.readers import (
+    Batch,
+    ReaderError,
+    RowResult,
+    estimated_rows,
+    read_rows,
+)
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Contribution, Dataset, Item
 from datasets_app.quality.images import perceptual_hash
-from datasets_app.quality.pii import PiiKind
+from datasets_app.quality.pii import PiiKind, find_pii, redact
 from datasets_app.services.row_quality import (
     DatasetBands,
     Verdict,
@@ -49,7 +56,9 @@ from marketplace.core.retries import DATABASE_ERRORS
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
-REPORT_EXAMPLES = 20
+REPORT_EXAMPLES = 20  # the rejected rows with the lowest row numbers
+EXAMPLE_CHARS = 200  # of a rejected row's content shown beside its reasons
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def items_delete(items: Any) -> int:
@@ -175,6 +184,29 @@ def score_distribution(scores: Mapping[int, int]) -> dict[str, Any]:
     }
 
 
+def _excerpt(content: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a report shows of a rejected row: ``excerpt``, its cells as ``name: value`` cut to
+    EXAMPLE_CHARS, and ``redacted`` when personal data in it was replaced by its kind
+    (``[EMAIL]``): the report never echoes personal data back, whether or not that is why the
+    row was rejected. Redaction runs before any cut, so a cut cannot hide a hit from it."""
+    if not content:
+        return {}
+    parts: list[str] = []
+    redacted = False
+    for name, value in content.items():
+        if isinstance(value, dict):  # an image: its name in the ZIP
+            value = value.get("file_name") or value.get("path") or "image"
+        text = value if isinstance(value, str) else json.dumps(value)
+        text = _CONTROL.sub(" ", text[: EXAMPLE_CHARS * 4]).encode("utf-8", "replace").decode()
+        if hits := find_pii(text):
+            text, redacted = redact(text, hits), True
+        parts.append(f"{name}: {text}")
+    excerpt = " · ".join(parts)
+    if len(excerpt) > EXAMPLE_CHARS:
+        excerpt = excerpt[: EXAMPLE_CHARS - 1].rstrip() + "…"
+    return {"excerpt": excerpt, "redacted": redacted}
+
+
 class _Report:
     def __init__(self) -> None:
         self.reasons: Counter[str] = Counter()
@@ -196,7 +228,8 @@ class _Report:
         if len(entry["sample_rows"]) < PERSONAL_DATA_SAMPLES:
             entry["sample_rows"].append(row_number)
 
-    def reject(self, row_number: int, errors: list[str]) -> None:
+    def reject(self, row: RowResult, errors: list[str]) -> None:
+        row_number = row.row_number
         kinds: set[str] = set()
         named: list[str] = []
         for error in errors:
@@ -215,8 +248,11 @@ class _Report:
             named.append(error)
         for kind in sorted(kinds):  # a row counts once per kind, in however many columns
             self._personal("rejected", kind, row_number)
-        if len(self.examples) < REPORT_EXAMPLES:
-            self.examples.append({"row": row_number, "errors": named})
+        # Keep the first REPORT_EXAMPLES rejected rows by number, whatever order they come in.
+        if len(self.examples) < REPORT_EXAMPLES or row_number < self.examples[-1]["row"]:
+            example = {"row": row_number, "errors": named, **_excerpt(row.data or row.raw)}
+            bisect.insort(self.examples, example, key=lambda e: e["row"])
+            del self.examples[REPORT_EXAMPLES:]
 
     def accept(self, rows: list[Any], verdicts: list[Verdict]) -> None:
         """Count the rows that became items (``verdicts`` in the same order)."""
@@ -386,9 +422,9 @@ def _ingest(
     unique: list[Any] = []
     for row in batch.rows:
         if row.errors or row.data is None or row.content_hash is None:
-            report.reject(row.row_number, row.errors or ["unreadable row"])
+            report.reject(row, row.errors or ["unreadable row"])
         elif row.content_hash in seen:
-            report.reject(row.row_number, ["duplicate of an earlier row in this file"])
+            report.reject(row, ["duplicate of an earlier row in this file"])
         else:
             seen.add(row.content_hash)
             unique.append(row)
@@ -396,7 +432,7 @@ def _ingest(
     verdicts: list[Verdict] = []
     for row, verdict in zip(unique, check_rows(dataset, unique), strict=True):
         if verdict.problems:
-            report.reject(row.row_number, verdict.problems)
+            report.reject(row, verdict.problems)
         else:
             checked.append(row)
             verdicts.append(verdict)
@@ -424,7 +460,7 @@ def _ingest(
             )
             for row in refused:
                 same_file = owners.get(row.content_hash) == contribution.pk
-                report.reject(row.row_number, [
+                report.reject(row, [
                     "duplicate of an earlier row in this file" if same_file
                     else "already in the dataset"
                 ])  # fmt: skip
@@ -441,7 +477,7 @@ def _ingest(
             items_delete(Item.objects.filter(pk__in=[inserted.pop(r.content_hash) for r in near]))
             for row, verdict in zip(fresh, verdicts, strict=True):
                 if verdict.problems:
-                    report.reject(row.row_number, verdict.problems)
+                    report.reject(row, verdict.problems)
             kept = [(r, v) for r, v in zip(fresh, verdicts, strict=True) if not v.problems]
             fresh, verdicts = [r for r, _ in kept], [v for _, v in kept]
         store_bands(dataset, inserted, fresh, verdicts, bands)

@@ -14,6 +14,7 @@ forwards chain reads and transactions to the test's anvil node. A test steers it
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -527,3 +528,62 @@ def sign_in(live_server: Any) -> Callable[..., None]:
         )
 
     return login
+
+
+# axe-core (npm devDependency, pinned in package-lock.json), read once and injected on demand.
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_FAILING_IMPACTS = frozenset({"serious", "critical"})
+
+
+def assert_accessible(
+    page: Page,
+    *,
+    include: str | None = None,
+    disable: tuple[str, ...] = (),
+    impacts: frozenset[str] = AXE_FAILING_IMPACTS,
+) -> None:
+    """Run axe-core over what ``page`` shows now and fail on any WCAG 2.x A/AA violation whose
+    impact is serious or critical (colour contrast is one: 4.5:1 for text, 3:1 for large text).
+
+    Call it after the page has settled in the state you want checked (a dialog open, a report
+    swapped in): axe only judges what is rendered and visible, so call it again for each state
+    worth checking. ``include`` limits the check to a CSS selector's subtree; ``disable`` names
+    axe rules to skip (say why in the test). The failure lists each violation with its help
+    text, the failing elements' selectors and axe's own summary (e.g. the measured contrast
+    ratio and the colours), so it can be fixed from the test output alone::
+
+        page.goto("/")
+        assert_accessible(page)
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(_axe_source())  # through the DevTools protocol: no <script> tag left behind
+    options: dict[str, Any] = {
+        "runOnly": {"type": "tag", "values": AXE_TAGS},
+        "resultTypes": ["violations"],
+        "rules": {rule: {"enabled": False} for rule in disable},
+    }
+    violations = page.evaluate(
+        "([context, options]) => axe.run(context || document, options).then((r) => r.violations"
+        ".map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ("
+        "{target: n.target.join(' '), summary: n.failureSummary}))})))",
+        [include, options],
+    )
+    failing = [v for v in violations if v["impact"] in impacts]
+    if failing:
+        lines = [f"axe found {len(failing)} accessibility problem(s) on {page.url}:"]
+        for violation in failing:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"][:8]:
+                summary = " ".join((node["summary"] or "").split())
+                lines.append(f"    {node['target']}: {summary}")
+            if len(violation["nodes"]) > 8:
+                lines.append(f"    … and {len(violation['nodes']) - 8} more")
+        raise AssertionError("\n".join(lines))
+
+
+@functools.cache
+def _axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        raise RuntimeError(f"{AXE_SCRIPT} is missing: run `npm ci` (scripts/setup.sh does)")
+    return AXE_SCRIPT.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, Request, Route, expect
 
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.services.validation import score_distribution
+from tests.browser.conftest import assert_accessible
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -141,6 +142,7 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(page.get_by_role("heading", level=1)).to_have_text("Contribute data")
     expect(page.locator("#contributions-empty")).to_contain_text("No contributions yet")
     expect(page.locator(".dropzone")).to_contain_text("up to 2.0 GB")
+    assert_accessible(page)
     screenshot(page, "contribute")
 
     choose_file(page, "reviews.csv", content)
@@ -158,6 +160,7 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     detail = page.locator("[data-upload-detail]")
     expect(detail).to_contain_text(re.compile(r"KB of \d+ KB · [\d.]+ KB/s · about \d+ s left"))
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    assert_accessible(page)
     screenshot(page, "contribute-uploading", full_page=False)
 
     success = page.locator("[data-upload-success]")
@@ -176,6 +179,7 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(row.locator("td.num").nth(0)).to_have_text("4,000")
     expect(row.locator("td.num").nth(1)).to_have_text("5")
     expect(page.locator("#contribution-rows")).not_to_have_attribute("hx-trigger", re.compile("."))
+    assert_accessible(page)
     screenshot(page, "contribute-validated")
 
     contribution = Contribution.objects.get(dataset=dataset)
@@ -221,6 +225,7 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(flagged).to_contain_text("in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …")
     page_log.assert_clean()
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top of the shot
+    assert_accessible(page)
     screenshot(page, "contribution-report")
 
 
@@ -300,6 +305,7 @@ def test_choosing_the_same_file_after_a_reload_resumes_the_upload(
 
     state = page.locator("[data-upload-state]")
     expect(state).to_contain_text("Connection lost: retrying in")
+    assert_accessible(page)
     screenshot(page, "contribute-retrying", full_page=False)
     upload_id = page.evaluate(
         "Object.entries(localStorage).find(([k]) => k.startsWith('databounty:upload:'))[1]"
@@ -342,6 +348,7 @@ def test_files_that_cannot_be_accepted_are_refused_before_uploading(
     )
     expect(error).to_have_attribute("role", "alert")
     expect(page.get_by_role("progressbar", name="Upload progress")).to_be_hidden()
+    assert_accessible(page)
     screenshot(page, "contribute-too-large", full_page=False)
 
     choose_file(page, "notes.txt", b"hello")
@@ -432,6 +439,7 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(page.get_by_role("progressbar", name="Validation progress")).to_have_attribute(
         "aria-valuenow", "40"
     )
+    assert_accessible(page)
     screenshot(page, "contribution-validating")
 
     expect(page.locator("[data-quality-score]")).to_have_text("—")
@@ -453,6 +461,7 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(page.locator("[data-score-chart]")).to_have_class(re.compile(r"\bis-ready\b"))
     expect(page.locator("#personal-data")).to_contain_text("Flagged: personal data (IBAN)")
     expect(page.locator("#personal-data")).to_contain_text("in rows 3, 9, …")
+    assert_accessible(page)
     screenshot(page, "contribution-validated-live")
 
     rejected = make_contribution(
@@ -469,6 +478,7 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(error).to_contain_text("schema_mismatch")
     expect(page.locator(".reasons-table")).to_have_count(0)
     page_log.assert_clean()
+    assert_accessible(page)
     screenshot(page, "contribution-rejected")
 
 
@@ -485,6 +495,7 @@ def test_my_contributions_lists_every_dataset_with_pages(
     empty = page.locator("#contributions-empty")
     expect(empty.get_by_role("heading", name="You haven\u2019t contributed yet")).to_be_visible()
     expect(empty.get_by_role("link", name="Browse open datasets")).to_have_attribute("href", "/")
+    assert_accessible(page)
     screenshot(page, "my-contributions-empty")
 
     other = DatasetFactory.create(title="Street photos", modality="image",
@@ -506,6 +517,7 @@ def test_my_contributions_lists_every_dataset_with_pages(
     pages = page.get_by_role("navigation", name="Contribution pages")
     expect(pages).to_contain_text("Page 1 of 2")
     page_log.assert_clean()
+    assert_accessible(page)
     screenshot(page, "my-contributions")
     pages.get_by_role("link", name="Next page").click()
     expect(rows).to_have_count(1)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from datasets_app.models import Dataset, Item, Label
-from tests.browser.conftest import MOBILE
+from tests.browser.conftest import MOBILE, assert_accessible
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -68,6 +68,7 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("Create a dataset")
     expect(page.get_by_label("Labels per item")).to_have_value("3")
     expect(page.get_by_label("Accept contributions")).to_be_checked()
+    assert_accessible(page)
     screenshot(page, "dataset-form")
 
     fill_dataset_form(
@@ -112,6 +113,7 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     assert dataset.label_classes == ["billing", "shipping", "returns"]
     assert (dataset.labels_per_item, dataset.status) == (2, "open")
     page_log.assert_clean()
+    assert_accessible(page)
     screenshot(page, "dataset-detail-new")
 
     # The owner edits it; the form comes back filled in.
@@ -157,6 +159,7 @@ def test_bad_form_input_shows_errors_beside_the_fields(
         re.compile("less than or equal to 15")
     )
     expect(page.get_by_label("Description")).not_to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)
     screenshot(page, "dataset-form-errors")
 
     # The form is fine, the service is not: an unknown column type comes back beside Columns.
@@ -217,6 +220,7 @@ def test_catalogue_searches_filters_and_pages(
     expect(page.get_by_role("link", name="Create a dataset")).to_have_count(0)  # not signed in
     pages = page.get_by_role("navigation", name="Catalogue pages")
     expect(pages).to_contain_text("Page 1 of 2")
+    assert_accessible(page)
     screenshot(page, "catalogue")
 
     pages.get_by_role("link", name="Next page").click()
@@ -231,6 +235,7 @@ def test_catalogue_searches_filters_and_pages(
     expect(cards.first).to_contain_text("Multi-label classification")
     expect(results).to_contain_text("1 dataset matches “bird”")
     expect(page).to_have_url(re.compile(r"q=bird"))
+    assert_accessible(page)
     screenshot(page, "catalogue-search")
 
     page.get_by_role("searchbox", name="Search datasets").fill("")
@@ -241,6 +246,7 @@ def test_catalogue_searches_filters_and_pages(
     page.get_by_label("Label task").select_option("free_text")
     empty = page.locator("#catalogue-no-match")
     expect(empty.get_by_role("heading", name="No datasets match")).to_be_visible()
+    assert_accessible(page)
     screenshot(page, "catalogue-no-match")
     empty.get_by_role("link", name="Clear filters").click()
     expect(cards).to_have_count(12)
@@ -269,6 +275,7 @@ def test_catalogue_fits_a_phone(
     mobile_page.goto("/")
     expect(mobile_page.locator(".dataset-card")).to_have_count(3)
     assert no_horizontal_scroll(mobile_page)
+    assert_accessible(mobile_page)
     screenshot(mobile_page, "catalogue-mobile")
 
 
@@ -375,8 +382,10 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     page.wait_for_function(CHART_SETTLED)
     screenshot(page, "dataset-detail")
 
+    assert_accessible(page)
     page.set_viewport_size(MOBILE)
     assert no_horizontal_scroll(page)
     page.wait_for_timeout(100)  # Chart.js redraws for the new size
     page.wait_for_function(CHART_SETTLED)
     screenshot(page, "dataset-detail-mobile")
+    assert_accessible(page)

@@ -192,7 +192,12 @@ def test_duplicates_across_batches_of_one_file_are_named_as_such(dataset, settin
     contribution.refresh_from_db()
     assert contribution.report["reasons"] == {"duplicate of an earlier row in this file": 1}
     assert contribution.report["examples"] == [
-        {"row": 4, "errors": ["duplicate of an earlier row in this file"]}
+        {
+            "row": 4,
+            "errors": ["duplicate of an earlier row in this file"],
+            "excerpt": "text: a · stars: 1",
+            "redacted": False,
+        }
     ]
 
 
