@@ -13,6 +13,11 @@ urlpatterns = [
         name="dataset-contributions",
     ),
     path(
+        "datasets/<slug:slug>/contributions/check",
+        apis.ContributionFileCheckApi.as_view(),
+        name="dataset-contributions-check",
+    ),
+    path(
         "datasets/<slug:slug>/releases/",
         release_apis.DatasetReleaseListCreateApi.as_view(),
         name="dataset-releases",

@@ -284,6 +284,53 @@ class ContributionListApi(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(
             selectors.contribution_list(user=_user(request)), request, view=self
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class ContributionFileCheckApi(APIView):
+    """Asked by the contribute page before it uploads: has this very file (its SHA-256, hashed
+    in the browser) been contributed to the dataset already? Only an answer to save a wasted
+    upload; the upload itself is refused with 409 ``duplicate_file`` all the same."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="Was a file with this SHA-256 contributed to the dataset already?",
+        parameters=[OpenApiParameter("sha256", str, required=True, description="64 hex digits")],
+        responses=inline_serializer(
+            "ContributionFileCheck",
+            {
+                "sha256": serializers.CharField(),
+                "duplicate": serializers.BooleanField(),
+                "detail": serializers.CharField(allow_null=True),
+                "code": serializers.CharField(allow_null=True),
+                "contribution": serializers.IntegerField(
+                    allow_null=True, help_text="The earlier contribution, when it is yours."
+                ),
+            },
+        ),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_visible(slug=slug, user=request.user)
+        sha256 = request.query_params.get("sha256", "")
+        if not SHA256_HEX.match(sha256):
+            raise UploadError("Give the file's SHA-256 as 64 hex digits.", code="invalid_sha256")
+        earlier = selectors.contribution_same_file(dataset=dataset, sha256=sha256)
+        refusal = services.duplicate_file_error("This file") if earlier else None
+        return Response(
+            {
+                "sha256": sha256.lower(),
+                "duplicate": earlier is not None,
+                "detail": refusal.detail if refusal else None,
+                "code": refusal.code if refusal else None,
+                # Someone else's contribution stays theirs: only its existence is told.
+                "contribution": earlier.pk
+                if earlier and earlier.contributor_id == request.user.pk
+                else None,
+            }
+        )
+
+
         )
         return paginator.get_paginated_response(ContributionOutput(page, many=True).data)
 

@@ -42,8 +42,8 @@ MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "simple"
 CONSENSUS_STATES = {
-    "decided": "a consensus label is decided",
-    "pending": "labelled, no consensus yet",
+    "decided": "label decided",
+    "pending": "labelled, undecided",
     "none": "no labels yet",
 }
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -134,6 +134,21 @@ def contribution_visible(*, contribution_id: int, user: User | Any) -> Contribut
     ):
         raise NotFoundError("No such contribution.")
     return contribution
+
+
+def contribution_same_file(*, dataset: Dataset, sha256: str) -> Contribution | None:
+    """An earlier contribution of the very same file (SHA-256) to ``dataset``, by anyone."""
+    return (
+        Contribution.objects.filter(dataset=dataset, sha256=sha256.lower()).order_by("id").first()
+    )
+
+
+def catalogue_totals() -> dict[str, int]:
+    """Figures across the public catalogue, from the datasets' counters (one query)."""
+    totals = Dataset.objects.filter(status__in=PUBLIC_STATUSES).aggregate(
+        datasets=Count("id"), items=Sum("items_count"), labels=Sum("labels_count")
+    )
+    return {name: int(value or 0) for name, value in totals.items()}
 
 
 def label_list(*, user: User) -> QuerySet[Label]:

@@ -46,7 +46,14 @@ def _cells(dataset: Dataset, data: dict[str, Any]) -> list[dict[str, Any]]:
             cells.append({"kind": "empty"})
         else:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            cells.append({"kind": "text", "text": text, "long": len(text) > LONG_TEXT})
+            cells.append(
+                {
+                    "kind": "text",
+                    "text": text,
+                    "long": len(text) > LONG_TEXT,
+                    "wide": len(text) > 30,
+                }
+            )
     return cells
 
 

@@ -15,6 +15,7 @@ from datasets_app.services.labeling import (
 from datasets_app.services.row_quality import near_duplicate_bands_rebuild
 from datasets_app.services.uploads import (
     contribution_submit,
+    duplicate_file_error,
     upload_chunk_append,
     upload_chunk_size_check,
     upload_session_abort,
@@ -38,6 +39,7 @@ __all__ = [
     "dataset_moderate",
     "dataset_update",
     "datasets_consensus_refresh_all",
+    "duplicate_file_error",
     "item_consensus_update",
     "item_set_gold",
     "label_skip",

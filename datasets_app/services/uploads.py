@@ -77,6 +77,16 @@ def _sha256(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+def duplicate_file_error(name: str) -> UploadError:
+    """The same file (same SHA-256) was contributed to this dataset before: 409, as a conflict
+    with what the server holds (the contribute page asks before uploading, from the hash)."""
+    return UploadError(
+        f"{name} was already contributed to this dataset (same SHA-256).",
+        code="duplicate_file",
+        status_code=409,
+    )
+
+
 def contribution_submit(
     *, dataset: Dataset, contributor: User, file: IO[bytes], filename: str, size: int
 ) -> Contribution:
@@ -93,9 +103,7 @@ def contribution_submit(
     file_format = _sniff(name, file.read(HEAD_BYTES))
     sha256 = _sha256(file)
     if Contribution.objects.filter(dataset=dataset, sha256=sha256).exists():
-        raise UploadError(
-            f"{name} was already contributed to this dataset (same SHA-256).", code="duplicate_file"
-        )
+        raise duplicate_file_error(name)
     stored_name = ""
     try:
         with transaction.atomic():
@@ -123,9 +131,7 @@ def contribution_submit(
     except IntegrityError:
         if stored_name:
             default_storage.delete(stored_name)
-        raise UploadError(
-            f"{name} was already contributed to this dataset (same SHA-256).", code="duplicate_file"
-        ) from None
+        raise duplicate_file_error(name) from None
     except BaseException:
         if stored_name:
             default_storage.delete(stored_name)

@@ -99,7 +99,7 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     expect(page.locator(".prose h3")).to_have_text("Where it comes from")
     expect(page.locator(".prose strong").first).to_have_text("billing")
     expect(page.locator("#chart-empty")).to_contain_text("No labels in the last 30 days")
-    expect(page.locator("#sample-empty")).to_contain_text("No rows yet")
+    expect(page.locator("#viewer-empty")).to_contain_text("No rows yet")
     expect(page.get_by_role("link", name="Contribute data")).to_be_visible()
     expect(page.get_by_role("link", name="Label items")).to_be_visible()
     expect(page.get_by_role("link", name="Edit dataset")).to_be_visible()
@@ -372,8 +372,10 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     page.get_by_text("Show as a table").click()
     expect(page.locator(".chart-table tbody tr")).to_have_count(4)
 
-    sample = page.locator("#sample")
-    expect(sample.locator("thead th")).to_have_text(["#", "text", "stars"])
+    sample = page.locator("#viewer-table")
+    expect(sample.locator("thead th")).to_have_text(
+        ["Id", "text", "stars", "Label", "Agreement", "Flags"]
+    )
     expect(sample.locator("tbody tr")).to_have_count(10)
     expect(sample.locator("tbody tr").first).to_contain_text("Battery died after two days.")
     expect(page.locator(".prose table td").first).to_have_text("train")

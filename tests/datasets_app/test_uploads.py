@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -74,10 +75,63 @@ def test_bad_files_are_refused_with_a_reason_and_nothing_is_stored(
 def test_the_same_file_twice_is_refused(client, dataset, contributor):
     assert post_file(client, dataset, "a.csv", CSV).status_code == 201
     response = post_file(client, dataset, "b.csv", CSV)
-    assert response.status_code == 400
-    assert response.json()["code"] == "duplicate_file"
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "b.csv was already contributed to this dataset (same SHA-256).",
+        "code": "duplicate_file",
+    }
     assert Contribution.objects.count() == 1
     assert len(stored_files()) == 1
+
+
+def test_the_same_file_is_refused_at_the_end_of_a_chunked_upload(client, dataset, contributor):
+    assert post_file(client, dataset, "a.csv", CSV).status_code == 201
+    upload = start_upload(client, dataset, "again.csv", len(CSV)).json()
+    assert put_chunk(client, upload["id"], CSV, 0, len(CSV)).status_code == 200
+    response = client.post(f"/api/v1/uploads/{upload['id']}/complete")
+    assert response.status_code == 409
+    assert response.json()["code"] == "duplicate_file"
+    assert Contribution.objects.count() == 1
+
+
+def check_file(client, dataset, sha256: str):  # type: ignore[no-untyped-def]
+    return client.get(f"/api/v1/datasets/{dataset.slug}/contributions/check", {"sha256": sha256})
+
+
+def test_the_page_can_ask_whether_a_file_was_contributed_before_uploading(
+    client, dataset, contributor
+):
+    digest = hashlib.sha256(CSV).hexdigest()
+    fresh = check_file(client, dataset, digest)
+    assert fresh.status_code == 200
+    assert fresh.json() == {
+        "sha256": digest, "duplicate": False, "detail": None, "code": None, "contribution": None
+    }  # fmt: skip
+
+    mine = post_file(client, dataset, "a.csv", CSV).json()["id"]
+    body = check_file(client, dataset, digest.upper()).json()
+    assert body == {
+        "sha256": digest,
+        "duplicate": True,
+        "detail": "This file was already contributed to this dataset (same SHA-256).",
+        "code": "duplicate_file",
+        "contribution": mine,
+    }
+    # Someone else learns that the file is there, not whose contribution it is.
+    client.force_login(UserFactory.create())
+    assert check_file(client, dataset, digest).json()["contribution"] is None
+    # The hash is per dataset.
+    assert check_file(client, DatasetFactory.create(), digest).json()["duplicate"] is False
+
+
+def test_the_file_check_refuses_a_malformed_hash_and_strangers(client, dataset, contributor):
+    response = check_file(client, dataset, "abc")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_sha256"
+    hidden = DatasetFactory.create(status="draft")
+    assert check_file(client, hidden, "0" * 64).status_code == 404
+    client.logout()
+    assert check_file(client, dataset, "0" * 64).status_code in (401, 403)
 
 
 def test_closed_dataset_refuses_uploads(client, contributor):
