@@ -325,7 +325,7 @@ def test_owner_sets_preview_rows_on_the_edit_form(dataset: Any) -> None:
         "labels_per_item": 3,
         "pii_policy": "reject",
         "near_duplicate_threshold": 0.7,
-        "min_labelled_share": 0.8,
+        "min_labelled_share": 80,  # percent, when the form has the field
         "status": "open",
         "preview_rows": 25,
     }
