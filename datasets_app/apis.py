@@ -58,6 +58,7 @@ class DatasetOutput(serializers.ModelSerializer[Dataset]):
             "pii_policy",
             "near_duplicate_threshold",
             "preview_rows",
+            "min_labelled_share",
             "agreement_alpha",
             "owner",
             "items_count",
@@ -84,6 +85,13 @@ class DatasetInput(serializers.Serializer[Any]):
     pii_policy = serializers.ChoiceField(choices=["reject", "flag"], required=False)
     near_duplicate_threshold = serializers.FloatField(required=False, min_value=0.5, max_value=1)
     preview_rows = serializers.IntegerField(required=False, min_value=0, max_value=1000)
+    min_labelled_share = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text="Publishing a release with a smaller share of rows carrying a consensus label "
+        "needs confirm_low_labelled_share.",
+    )
 
 
 class DatasetListCreateApi(APIView):

@@ -69,6 +69,14 @@ class DatasetForm(forms.Form):
         help_text="How many of the first rows people without a licence see in the row viewer "
         "(0 for none, at most 1000).",
     )
+    min_labelled_share = forms.IntegerField(
+        label="Labelled rows before a release, %",
+        min_value=0,
+        max_value=100,
+        initial=round(Dataset._meta.get_field("min_labelled_share").default * 100),
+        help_text="Publishing a version in which a smaller share of rows has a consensus label "
+        "asks you to confirm first (0 never asks).",
+    )
     accepting_contributions = forms.BooleanField(required=False, initial=True)
     status = forms.ChoiceField(choices=STATUS_CHOICES, initial="draft")
 
@@ -82,6 +90,9 @@ class DatasetForm(forms.Form):
                 raise forms.ValidationError(f"Line {number}: write it as name:type.")
             columns.append({"name": name.strip(), "dtype": dtype.strip()})
         return columns
+
+    def clean_min_labelled_share(self) -> float:
+        return int(self.cleaned_data["min_labelled_share"]) / 100  # the model keeps a share
 
     def clean_label_classes(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]
@@ -104,6 +115,7 @@ class DatasetForm(forms.Form):
                     "status",
                 )
             },
+            "min_labelled_share": round(dataset.min_labelled_share * 100),
             "columns": "\n".join(f"{c['name']}:{c['dtype']}" for c in dataset.columns),
             "label_classes": "\n".join(dataset.label_classes),
         }

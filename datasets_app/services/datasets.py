@@ -38,6 +38,7 @@ EDITABLE_FIELDS = frozenset(
         "pii_policy",
         "near_duplicate_threshold",
         "preview_rows",
+        "min_labelled_share",
     }
 )
 MAX_PREVIEW_ROWS = 1000  # the row viewer counts within the preview; keep that cheap
@@ -150,6 +151,18 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             f"Preview rows must be a whole number from 0 to {MAX_PREVIEW_ROWS}.",
             extra={"field": "preview_rows"},
         )
+    if "min_labelled_share" in out:
+        minimum = out["min_labelled_share"]
+        if (
+            isinstance(minimum, bool)
+            or not isinstance(minimum, int | float)
+            or not (0 <= float(minimum) <= 1)
+        ):
+            raise DatasetError(
+                "The minimum labelled share is a number from 0 to 1.",
+                extra={"field": "min_labelled_share"},
+            )
+        out["min_labelled_share"] = float(minimum)
     if "status" in out and out["status"] not in DatasetStatus.values:
         raise DatasetError(f"Status must be one of {', '.join(DatasetStatus.values)}.")
     if out.get("language"):

@@ -37,6 +37,18 @@ DEMO_REVIEWS = [
     ("Replaced my old one and it is far better.", "positive"),
 ]
 
+# Who labels the demo reviews, in order (indexes into DEMO_NAMES / anvil's accounts): the labeler
+# and a contributor label every review; the buyer and the first contributor break split votes.
+DEMO_LABELERS = (5, 2, 4, 1)
+# Reviews a labeler reads differently from the answer above, so agreement is high but not
+# perfect (their votes split, and more labels settle them).
+DEMO_MISREADS = {
+    2: {
+        "Packaging was recyclable.": "positive",
+        "Fits in a coat pocket.": "positive",
+    },
+}
+
 DEMO_ADMIN_PASSWORD = "databounty-demo-admin"  # noqa: S105 - a public demo credential, DEBUG only
 DEMO_NAMES = (
     "Demo Admin",
@@ -69,7 +81,8 @@ class Command(BaseCommand):
             created += 1
         self._seed_dataset()
         self._seed_bounty()
-        self._seed_release_and_licences()
+        self._seed_licences()
+        self._seed_release()
         admin = dev_accounts()[0].address
         self.stdout.write(
             f"demo users: {created} created, {len(DEMO_NAMES) - created} already there"
@@ -86,8 +99,6 @@ class Command(BaseCommand):
             contribution_submit,
             contribution_validate,
             dataset_create,
-            label_submit,
-            labeling_next_item,
         )
 
         if Dataset.objects.filter(slug="product-review-sentiment").exists():
@@ -120,14 +131,34 @@ class Command(BaseCommand):
             size=len(csv.encode()),
         )
         contribution_validate(contribution_id=contribution.pk)
-        answers = dict(DEMO_REVIEWS)
-        labeler = User.objects.get(address=accounts[5].address)
-        for _ in range(8):
-            item = labeling_next_item(dataset=dataset, user=labeler)
-            if item is None:
-                break
-            label_submit(item=item, user=labeler, value=answers[item.data["text"]])
+        self._label_to_consensus(dataset)
         self.stdout.write(f"demo dataset: /datasets/{dataset.slug}/")
+
+    def _label_to_consensus(self, dataset: Any) -> None:
+        """Demo labelers work the real queue (``labeling_next_item`` / ``label_submit``) until
+        it is empty: two labels per review (k), and where the first two disagree the split vote
+        asks for more (CONSENSUS_MIN_CONFIDENCE), which the next labelers give. Consensus runs
+        here after each label, as the worker's task would (it is idempotent, so the task the
+        submit enqueues changes nothing later); then one Dawid-Skene round stores the dataset's
+        Krippendorff's alpha. Every review ends with a consensus label."""
+        from datasets_app.models import Item
+        from datasets_app.services import label_submit, labeling_next_item
+        from datasets_app.services.consensus import (
+            dataset_consensus_refresh,
+            item_consensus_update,
+        )
+
+        answers = dict(DEMO_REVIEWS)
+        accounts = dev_accounts()
+        for index in DEMO_LABELERS:
+            labeler = User.objects.get(address=accounts[index].address)
+            misreads = DEMO_MISREADS.get(index, {})
+            while (item := labeling_next_item(dataset=dataset, user=labeler)) is not None:
+                text = item.data["text"]
+                label_submit(item=item, user=labeler, value=misreads.get(text, answers[text]))
+                if Item.objects.get(pk=item.pk).labels_count >= dataset.labels_per_item:
+                    item_consensus_update(item_id=item.pk)
+        dataset_consensus_refresh(dataset_id=dataset.pk)
 
     def _seed_bounty(self) -> None:
         """A bounty on the demo dataset, funded on the local chain by its sponsor's wallet and
@@ -188,30 +219,25 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"demo bounty: /bounties/{bounty.pk}/ ({status})")
 
-    def _seed_release_and_licences(self) -> None:
-        """Version v1 of the demo dataset, built here, and two licences to buy or take: a paid
-        commercial one in the demo token and a free research one."""
+    def _seed_licences(self) -> None:
+        """Two licences to take or buy: a free non-commercial one (CC BY-NC 4.0) and, with the
+        demo token deployed, a paid commercial one (CC BY 4.0). Before the release: a version's
+        card names the licences of the tiers that exist when it is built."""
         from datetime import timedelta
 
-        from datasets_app.models import Dataset, DatasetRelease
-        from datasets_app.services.releases import release_build, release_publish
+        from datasets_app.models import Dataset
         from payments.models import LicenseTier, Token
         from payments.services.licences import license_tier_create
 
         dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
-        if dataset is None:
+        if dataset is None or LicenseTier.objects.filter(dataset=dataset).exists():
             return
         owner = dataset.owner
-        if not DatasetRelease.objects.filter(dataset=dataset).exists():
-            release = release_publish(dataset=dataset, actor=owner, notes="First public version.")
-            release_build(release_id=release.pk)  # a worker would too; the second run is a no-op
-            self.stdout.write(f"demo release: /datasets/{dataset.slug}/versions/1/")
-        if LicenseTier.objects.filter(dataset=dataset).exists():
-            return
         license_tier_create(
             dataset=dataset,
             actor=owner,
             name="Research",
+            spdx_id="CC-BY-NC-4.0",
             custom_terms="Non-commercial research and teaching; cite the dataset.",
         )
         token = Token.objects.filter(address=settings.TOKEN_ADDRESS).first()
@@ -228,3 +254,18 @@ class Command(BaseCommand):
                 covers="all",
             )
         self.stdout.write(f"demo licences: /datasets/{dataset.slug}/licences/")
+
+    def _seed_release(self) -> None:
+        """Version v1 of the demo dataset, built here from the labelled reviews (a worker would
+        build it too; the second run is a no-op)."""
+        from datasets_app.models import Dataset, DatasetRelease
+        from datasets_app.services.releases import release_build, release_publish
+
+        dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
+        if dataset is None or DatasetRelease.objects.filter(dataset=dataset).exists():
+            return
+        release = release_publish(
+            dataset=dataset, actor=dataset.owner, notes="First public version."
+        )
+        release_build(release_id=release.pk)
+        self.stdout.write(f"demo release: /datasets/{dataset.slug}/versions/1/")
