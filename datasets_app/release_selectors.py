@@ -386,6 +386,7 @@ def release_statistics_view(*, release: DatasetRelease, prefix: str = "column") 
             {
                 **column,
                 "kind_name": KIND_NAMES.get(str(column.get("kind")), "Other"),
+                "present_share": share(int(column.get("count") or 0), int(stored.get("rows") or 0)),
                 "chart": chart,
                 "chart_id": f"{prefix}-chart-{index}",
             }

@@ -3,6 +3,7 @@ build (htmx polling) until it is ready, and opens it; the quality card before bu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,8 @@ def test_owner_publishes_a_version_sees_it_build_and_opens_it(
     expect(card).to_contain_text("rejected for personal data")
     expect(page.locator(".release-yaml__body")).to_be_hidden()
     page.get_by_text("YAML metadata").click()
-    expect(page.locator(".release-yaml__body")).to_contain_text("license: other")
+    # No licence tier existed when v1 was built: the card says so rather than "other".
+    expect(page.locator(".release-yaml__body")).to_contain_text("license: unknown")
     expect(page.locator(".release-yaml__body")).to_contain_text("class_label")
     top(page)  # the sticky header would sit mid-page in a full-page shot
     screenshot(page, "release-detail")
@@ -193,4 +195,56 @@ def test_release_page_follows_a_build_and_reads_on_a_phone(
     assert no_horizontal_scroll(page)
     top(page)
     screenshot(page, "release-dataset-mobile")
+    page_log.assert_clean()
+
+
+def test_release_page_shows_what_each_column_holds_as_charts(
+    page: Page,
+    dataset: Any,
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    """A visitor reads a version's contents: rows, labelled share, agreement and the tier's
+    licence up top, then per column its type, missing values and a chart (text lengths, class
+    balance) with the same numbers in a table."""
+    from datasets_app.services.releases import release_publish
+    from payments.services.licences import license_tier_create
+
+    license_tier_create(dataset=dataset, actor=dataset.owner, name="Open", spdx_id="CC-BY-4.0")
+    release = release_publish(dataset=dataset, actor=dataset.owner, notes="With statistics.")
+    assert release_build(release_id=release.pk) == "ready"
+
+    page.emulate_media(reduced_motion="reduce")  # charts drawn at once, not grown: still shots
+    page.goto(f"/datasets/{dataset.slug}/versions/1/")
+    facts = page.locator(".report-facts")
+    expect(facts.locator("[data-fact=labelled]")).to_have_text("5 (83.3%)")
+    expect(facts.locator("[data-fact=agreement]")).to_have_text("\N{GREEK SMALL LETTER ALPHA} 0.78")
+    expect(facts.locator("[data-fact=licences]")).to_have_text("cc-by-4.0")
+
+    stats = page.locator("#column-statistics")
+    expect(stats.get_by_role("heading", name="What each column holds")).to_be_visible()
+    expect(stats.locator(".column-stat__name")).to_have_text(["text", "channel", "label"])
+    # Chart.js drew every chart (text, channel and label columns) into its canvas.
+    expect(stats.locator(".column-stat__chart.is-ready")).to_have_count(3)
+    label = stats.locator(".column-stat--label")
+    expect(label.locator(".column-stat__facts dd").first).to_have_text("5 (83.3%)")
+    expect(label.get_by_role("img")).to_have_attribute(
+        "aria-label", re.compile("Class balance of the consensus labels of column label")
+    )
+    label.get_by_text("Class balance as a table").click()
+    rows = label.get_by_role("table").get_by_role("row")
+    expect(rows.filter(has_text="billing")).to_contain_text("2")
+    expect(rows.filter(has_text="shipping")).to_contain_text("2")
+    expect(rows.filter(has_text="returns")).to_contain_text("1")
+    top(page)
+    screenshot(page, "release-column-statistics")
+
+    page.goto(f"/datasets/{dataset.slug}/")
+    latest = page.locator("#column-statistics")
+    expect(latest.get_by_role("heading", name="Columns of the latest version")).to_be_visible()
+    expect(latest.locator(".column-stat__chart.is-ready")).to_have_count(3)
+    # One agreement figure on the page: the quality card's.
+    expect(page.get_by_text(re.compile("\N{GREEK SMALL LETTER ALPHA} \\d"))).to_have_count(1)
+    top(page)
+    screenshot(page, "dataset-latest-column-statistics")
     page_log.assert_clean()
