@@ -3,11 +3,19 @@ through the moderation services, which write the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchVectorField
+from django.core.files.storage import default_storage
+from django.db.models import F, Func, Q, QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import (
@@ -29,8 +37,107 @@ from datasets_app.services.moderation import (
     item_set_hidden,
     label_reject,
 )
+from marketplace.core.admin import person
 from marketplace.core.admin_actions import ModerationAdmin, ServiceChangeAdmin, run_with_reason
+from marketplace.core.admin_lists import (
+    BigTableAdmin,
+    ChoicesFilter,
+    InputFilter,
+    UserInputFilter,
+)
 from marketplace.core.exceptions import ApplicationError
+
+PREVIEW_CHARS = 140  # of an item's text in a list row
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def item_preview(data: Mapping[str, Any], *, large: bool = False) -> SafeString:
+    """An item's content as staff read it: image columns as thumbnails (the stored thumbnail in
+    lists, the image itself on the item's page), the other columns as text ("column: value"
+    when there are several), cut to ``PREVIEW_CHARS`` in lists."""
+    images: list[tuple[str, str]] = []
+    texts: list[str] = []
+    for column, value in data.items():
+        if isinstance(value, dict) and value.get("path"):
+            name = value["path"] if large else value.get("thumbnail") or value["path"]
+            label = value.get("file_name") or value["path"].rsplit("/", 1)[-1]
+            images.append((default_storage.url(name), f"{column}: {label}"))
+        elif value is not None and value != "":
+            texts.append(_text(value) if len(data) == 1 else f"{column}: {_text(value)}")
+    text = " · ".join(texts)
+    if not large:
+        text = Truncator(text).chars(PREVIEW_CHARS)
+    pictures = format_html_join(
+        "", '<img src="{}" alt="{}" title="{}" loading="lazy">', ((u, a, a) for u, a in images)
+    )
+    return format_html(
+        '<div class="content-preview{}">{}<span class="content-preview__text">{}</span></div>',
+        " content-preview--large" if large else "",
+        pictures,
+        text,
+    )
+
+
+class DatasetInputFilter(InputFilter):
+    """A dataset by slug or id, with the biggest datasets offered as the user types."""
+
+    title = "dataset"
+    parameter_name = "dataset"
+    field_path = "dataset_id"
+    placeholder = "slug or id"
+    help_text = "A dataset's slug or id."
+    SUGGESTIONS = 100
+
+    def dataset(self) -> Dataset | None:
+        text = (self.value() or "").strip()
+        if not hasattr(self, "_dataset"):
+            match = Q(pk=int(text)) if text.isdigit() else Q(slug=text)
+            self._dataset = Dataset.objects.filter(match).first() if text else None
+        return self._dataset
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.value():
+            return queryset
+        dataset = self.dataset()
+        return queryset.filter(**{self.field_path: dataset.pk}) if dataset else queryset.none()
+
+    def suggestions(self) -> list[tuple[str, str]]:
+        biggest = Dataset.objects.order_by("-items_count").values_list("slug", "title")
+        return list(biggest[: self.SUGGESTIONS])
+
+    def describe(self) -> str:
+        dataset = self.dataset()
+        if dataset is None:
+            return f"No dataset matches “{self.value()}”." if self.value() else ""
+        return f"{dataset.title} ({dataset.items_count:,} items)"
+
+
+class ItemStatusFilter(ChoicesFilter):
+    title = "status"
+    parameter_name = "status"
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
+        "visible": ("Visible", Q(is_hidden=False)),
+        "hidden": ("Hidden by moderators", Q(is_hidden=True)),
+        # The labeling queue's partial index covers exactly these.
+        "open": ("Waiting for labels", Q(slots_open__gt=0, is_gold=False, is_hidden=False)),
+        "decided": ("Consensus reached", Q(consensus_at__isnull=False)),
+        "gold": ("Gold items", Q(is_gold=True)),
+    }
+
+
+class FlaggedFilter(ChoicesFilter):
+    """Items whose row checks left flags (personal data kept under a "flag" policy)."""
+
+    title = "flagged"
+    parameter_name = "flagged"
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
+        "yes": ("Flagged", ~Q(flags=[])),
+        "no": ("Not flagged", Q(flags=[])),
+    }
+
 
 # Status changes with the actions below, which take a reason; the rest of the schema is frozen
 # once items exist (the service's rule), and everything else is computed or fixed.
@@ -120,26 +227,129 @@ class DatasetAdmin(ServiceChangeAdmin):
         self._moderate(request, queryset, DatasetStatus.CLOSED)
 
 
+class ContributionFlaggedFilter(ChoicesFilter):
+    title = "flagged"
+    parameter_name = "flagged"
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
+        "yes": ("Has flagged rows", Q(report__flagged__gt=0)),
+        "personal": ("Personal data found", Q(report__personal_data__0__isnull=False)),
+    }
+
+
+def report_context(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A contribution's validation report (``Contribution.report``) arranged for the table."""
+    distribution = report.get("score_distribution") or {}
+    buckets = distribution.get("buckets") or []
+    widest = max((bucket["rows"] for bucket in buckets), default=0)
+    personal = report.get("personal_data")
+    return {
+        "error": report.get("error", ""),
+        "reasons": sorted(
+            (report.get("reasons") or {}).items(), key=lambda reason: (-reason[1], reason[0])
+        ),
+        "examples": report.get("examples") or [],
+        "personal_data": personal if isinstance(personal, list) else [],
+        "flagged": report.get("flagged") or 0,
+        "scored_down": report.get("scored_down") or 0,
+        "distribution": distribution,
+        "buckets": [
+            {**bucket, "width": round(100 * bucket["rows"] / widest) if widest else 0}
+            for bucket in buckets
+        ],
+        "running": "shards" in report and "reasons" not in report,
+    }
+
+
 @admin.register(Contribution)
 class ContributionAdmin(ModerationAdmin):
     list_display = (
         "id",
         "original_name",
         "dataset",
-        "contributor",
+        "contributor_shown",
         "status",
         "rows_accepted",
         "rows_rejected",
+        "quality",
+        "flagged_rows",
         "created_at",
     )
-    list_filter = ("status", "file_format")
-    search_fields = ("original_name", "sha256", "contributor__address", "dataset__slug")
+    list_display_links = ("id", "original_name")
+    list_filter = (
+        "status",
+        DatasetInputFilter,
+        UserInputFilter.on("contributor", "contributor_id"),
+        ContributionFlaggedFilter,
+        "file_format",
+    )
+    search_fields = ("original_name", "=sha256", "=contributor__address", "dataset__slug")
     list_select_related = ("dataset", "contributor")
-    readonly_fields = tuple(f.name for f in Contribution._meta.fields)
+    show_facets = admin.ShowFacets.NEVER
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "original_name",
+                    "dataset",
+                    "contributor_shown",
+                    "status",
+                    "file_format",
+                    "size_bytes",
+                    "sha256",
+                    "file",
+                )
+            },
+        ),
+        (
+            "Validation",
+            {
+                "fields": (
+                    "rows_total",
+                    "rows_accepted",
+                    "rows_rejected",
+                    "quality_score",
+                    "validated_at",
+                    "progress",
+                    "validation_report",
+                )
+            },
+        ),
+        (
+            "Run",
+            {
+                "classes": ("collapse",),
+                "fields": ("validation_claim", "heartbeat_at", "created_at", "updated_at"),
+            },
+        ),
+    )
+    readonly_fields = (
+        *(f.name for f in Contribution._meta.fields if f.name != "report"),
+        "contributor_shown",
+        "validation_report",
+    )
     actions = ("approve", "reject", "revalidate")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="contributor", ordering="contributor__display_name")
+    def contributor_shown(self, obj: Contribution) -> str:
+        return person(obj.contributor)
+
+    @admin.display(description="quality", ordering="quality_score")
+    def quality(self, obj: Contribution) -> str:
+        return "—" if obj.quality_score is None else f"{obj.quality_score:.2f}"
+
+    @admin.display(description="flagged rows")
+    def flagged_rows(self, obj: Contribution) -> int:
+        return int(obj.report.get("flagged") or 0)
+
+    @admin.display(description="validation report")
+    def validation_report(self, obj: Contribution) -> str:
+        return render_to_string(
+            "admin/datasets_app/contribution/report.html", report_context(obj.report or {})
+        )
 
     @admin.action(description="Approve (needs a reason)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
@@ -175,28 +385,126 @@ class ContributionAdmin(ModerationAdmin):
         )
 
 
+# Words are matched with PostgreSQL full text over the row, spelled exactly as the row viewer's
+# GIN index item_search_idx (to_tsvector('simple', data), over rows neither hidden nor gold),
+# so the index serves this search too; a LIKE over the JSON text reads every row.
+SEARCH_CONFIG = "simple"
+SEARCH_HELP = (
+    "An item id, a content hash (64 hex digits), or words in the row (visible items; "
+    "find hidden ones with the status filter)."
+)
+
+
+def _search_items(queryset: QuerySet[Any], term: str, path: str = "") -> QuerySet[Any]:
+    """A number is an item id, 64 hex digits a content hash, anything else words in the row."""
+    term = term.strip()
+    if term.isdigit():
+        return queryset.filter(**{f"{path}pk": int(term)})
+    if len(term) == 64 and all(c in "0123456789abcdef" for c in term.lower()):
+        return queryset.filter(**{f"{path}content_hash": term.lower()})
+    vector = Func(
+        SearchConfig(SEARCH_CONFIG),
+        F(f"{path}data"),
+        function="to_tsvector",
+        output_field=SearchVectorField(),
+    )
+    return queryset.alias(_words=vector).filter(
+        **{
+            "_words": SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch"),
+            f"{path}is_hidden": False,
+            f"{path}is_gold": False,
+        }
+    )
+
+
 @admin.register(Item)
-class ItemAdmin(ModerationAdmin):
+class ItemAdmin(BigTableAdmin, ModerationAdmin):
+    """Up to millions of rows: filters take typed input, the count is estimated, and each row
+    joins its dataset and contributor in the same query."""
+
     list_display = (
         "id",
+        "content",
         "dataset",
-        "contribution",
+        "contributor",
         "labels_count",
-        "slots_open",
-        "is_gold",
-        "is_hidden",
+        "consensus",
+        "flag_list",
+        "state",
         "created_at",
     )
-    list_filter = ("is_gold", "is_hidden")
-    search_fields = ("content_hash",)
-    list_select_related = ("dataset", "contribution")
-    raw_id_fields = ("dataset", "contribution")
-    readonly_fields = tuple(f.name for f in Item._meta.fields)
-    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+    list_filter = (
+        ItemStatusFilter,
+        FlaggedFilter,
+        DatasetInputFilter,
+        UserInputFilter.on("contributor", "contribution__contributor_id"),
+    )
+    search_fields = ("data",)  # see get_search_results
+    search_help_text = SEARCH_HELP
+    list_select_related = ("dataset", "contribution__contributor")
+    fields = (
+        "content_large",
+        "dataset",
+        "contribution",
+        "contributor",
+        "row_number",
+        "content_hash",
+        "quality_score",
+        "flag_list",
+        "is_gold",
+        "gold_label",
+        "is_hidden",
+        "labels_count",
+        "slots_open",
+        "consensus_label",
+        "consensus_confidence",
+        "consensus_at",
+        "created_at",
+    )
+    readonly_fields = fields
     actions = ("hide", "unhide")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return _search_items(queryset, search_term), False
+
+    @admin.display(description="content")
+    def content(self, obj: Item) -> SafeString:
+        return item_preview(obj.data)
+
+    @admin.display(description="content")
+    def content_large(self, obj: Item) -> SafeString:
+        return item_preview(obj.data, large=True)
+
+    @admin.display(description="contributor")
+    def contributor(self, obj: Item) -> str:
+        return person(obj.contribution.contributor) if obj.contribution else "—"
+
+    @admin.display(description="consensus")
+    def consensus(self, obj: Item) -> str:
+        if obj.consensus_label is None:
+            return "—"
+        confidence = obj.consensus_confidence
+        shown = label_value(obj.consensus_label)
+        return f"{shown} ({confidence:.0%})" if confidence is not None else shown
+
+    @admin.display(description="status")
+    def state(self, obj: Item) -> str:
+        return ", ".join(
+            name for name, on in (("hidden", obj.is_hidden), ("gold", obj.is_gold)) if on
+        )
+
+    @admin.display(description="flags")
+    def flag_list(self, obj: Item) -> str:
+        if not obj.flags:
+            return ""
+        return format_html('<span class="flag-list">{}</span>', ", ".join(obj.flags))
 
     @admin.action(description="Hide (needs a reason)")
     def hide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
@@ -221,28 +529,94 @@ class ItemAdmin(ModerationAdmin):
         )
 
 
+def label_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    return _text(value)
+
+
+class LabelStatusFilter(ChoicesFilter):
+    title = "status"
+    parameter_name = "status"
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
+        "kept": ("Kept", Q(is_rejected=False)),
+        "rejected": ("Rejected by moderators", Q(is_rejected=True)),
+        "gold_wrong": ("Wrong on a gold item", Q(is_gold_check=True, gold_correct=False)),
+    }
+
+
+class LabelFlaggedFilter(ChoicesFilter):
+    """Labels on flagged items."""
+
+    title = "flagged item"
+    parameter_name = "flagged"
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
+        "yes": ("Flagged", ~Q(item__flags=[])),
+        "no": ("Not flagged", Q(item__flags=[])),
+    }
+
+
 @admin.register(Label)
-class LabelAdmin(ModerationAdmin):
+class LabelAdmin(BigTableAdmin, ModerationAdmin):
     list_display = (
         "id",
-        "item",
-        "labeler",
-        "value",
+        "item_content",
+        "dataset",
+        "labeler_shown",
+        "value_shown",
         "is_gold_check",
         "gold_correct",
         "is_rejected",
         "created_at",
     )
-    list_filter = ("is_rejected", "is_gold_check", "gold_correct")
-    search_fields = ("labeler__address",)
-    list_select_related = ("labeler", "item")
-    raw_id_fields = ("item", "labeler", "dataset")
-    readonly_fields = tuple(f.name for f in Label._meta.fields)
-    show_full_result_count = False
+    list_filter = (
+        LabelStatusFilter,
+        LabelFlaggedFilter,
+        DatasetInputFilter,
+        UserInputFilter.on("labeler", "labeler_id"),
+    )
+    search_fields = ("item__data",)  # see get_search_results
+    search_help_text = SEARCH_HELP
+    list_select_related = ("labeler", "item", "dataset")
+    fields = (
+        "item_content_large",
+        "item",
+        "dataset",
+        "labeler_shown",
+        "value_shown",
+        "is_gold_check",
+        "gold_correct",
+        "is_rejected",
+        "created_at",
+    )
+    readonly_fields = fields
     actions = ("reject",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return _search_items(queryset, search_term, path="item__"), False
+
+    @admin.display(description="item")
+    def item_content(self, obj: Label) -> SafeString:
+        return item_preview(obj.item.data)
+
+    @admin.display(description="item content")
+    def item_content_large(self, obj: Label) -> SafeString:
+        return item_preview(obj.item.data, large=True)
+
+    @admin.display(description="labeler")
+    def labeler_shown(self, obj: Label) -> str:
+        return person(obj.labeler)
+
+    @admin.display(description="label")
+    def value_shown(self, obj: Label) -> str:
+        return label_value(obj.value)
 
     @admin.action(description="Reject (needs a reason)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Label]) -> None:
@@ -267,7 +641,7 @@ class LabelerCredibilityAdmin(admin.ModelAdmin[LabelerCredibility]):
         "compared",
         "updated_at",
     )
-    search_fields = ("user__address",)
+    search_fields = ("=user__address", "user__display_name")
     list_select_related = ("user",)
     ordering = ("credibility",)
 

@@ -240,7 +240,14 @@ class Item(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"item {self.pk} of dataset {self.dataset_id}"
+        # The row's own words, so admin messages and links say which item (no query).
+        text = " · ".join(
+            str(value.get("file_name", "image")) if isinstance(value, dict) else str(value)
+            for value in (self.data or {}).values()
+            if value not in (None, "")
+        )
+        excerpt = text if len(text) <= 60 else text[:59] + "…"
+        return f"item {self.pk}: {excerpt}" if excerpt else f"item {self.pk}"
 
 
 class LabelReservation(models.Model):
@@ -289,7 +296,7 @@ class Label(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"label by {self.labeler_id} on item {self.item_id}"
+        return f"{self.value} by {self.labeler} on item {self.item_id}"
 
 
 class LabelSkip(models.Model):
@@ -355,7 +362,7 @@ class LabelerCredibility(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}: {self.credibility:.2f}"
+        return f"{self.user}: {self.credibility:.2f}"
 
 
 class ReleaseStatus(models.TextChoices):

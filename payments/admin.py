@@ -1,8 +1,12 @@
-from typing import Any
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from marketplace.core.admin_actions import ModerationAdmin, ServiceChangeAdmin, run_with_reason
 from marketplace.core.exceptions import ApplicationError
@@ -32,6 +36,61 @@ from payments.services.payouts import payout_retry, payouts_set_paused
 from payments.services.purchases import purchase_refund
 from payments.services.rewards import reward_epochs_compute_due, reward_reverse
 from payments.services.tokens import token_register, token_update
+from payments.templatetags.money import format_amount
+
+
+def _amount_display(field: str, token_path: str, description: str) -> Callable[..., SafeString]:
+    token_of = attrgetter(token_path)
+
+    @admin.display(description=description, ordering=field)
+    def show(modeladmin: Any, obj: Any) -> SafeString:
+        value = getattr(obj, field)
+        if value is None:
+            return format_html("{}", "—")
+        token = token_of(obj)
+        shown = format_amount(value, token.decimals, token.symbol) if token else f"{value:,}"
+        return format_html('<span class="amount" title="{} base units">{}</span>', value, shown)
+
+    return show
+
+
+class MoneyAdmin:
+    """Shows token amounts (integers in base units) with their token's decimals and symbol:
+    each field of ``money`` (field -> attribute path to its Token) is replaced, in lists and
+    forms alike, by a read-only ``<field>_shown``. Amounts are never edited in admin."""
+
+    money: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        opts = cls.__dict__.get("model") or getattr(cls, "model", None)
+        for field, token_path in cls.money.items():
+            description = field.replace("_", " ")
+            if opts is not None:
+                description = str(opts._meta.get_field(field).verbose_name)
+            setattr(cls, f"{field}_shown", _amount_display(field, token_path, description))
+
+    def _shown(self, names: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for name in names:
+            name = f"{name}_shown" if name in self.money else name
+            if name not in out:
+                out.append(name)
+        return out
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._shown(super().get_list_display(request))  # type: ignore[misc]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self._shown(super().get_fields(request, obj))  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.with_money(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+
+    def with_money(self, readonly: Sequence[str]) -> list[str]:
+        """``readonly`` plus the shown amounts, and the raw ones (kept out of every form)."""
+        extra = [f"{field}_shown" for field in self.money] + list(self.money)
+        return [*readonly, *(name for name in extra if name not in readonly)]
 
 
 @admin.register(ApiToken)
@@ -199,7 +258,7 @@ BOUNTY_SCHEDULE_FIELDS = ("starts_at", "ends_at", "epoch_length")
 
 
 @admin.register(Bounty)
-class BountyAdmin(ServiceChangeAdmin):
+class BountyAdmin(MoneyAdmin, ServiceChangeAdmin):
     """Everything but the schedule is read-only; a schedule change needs a reason and goes
     through ``bounty_schedule_change``, which keeps epoch windows contiguous."""
 
@@ -219,13 +278,18 @@ class BountyAdmin(ServiceChangeAdmin):
     list_select_related = ("dataset", "sponsor", "token")
     fields = (*BOUNTY_SCHEDULE_FIELDS, "reason", *BOUNTY_FIXED_FIELDS)
     actions = ("compute_epochs",)
+    money: ClassVar[dict[str, str]] = {
+        "pool_amount": "token",
+        "rate_per_row": "token",
+        "rate_per_label": "token",
+    }
 
     def get_readonly_fields(self, request: HttpRequest, obj: Bounty | None = None) -> Any:
         if obj is not None and obj.status in (BountyStatus.CLOSED, BountyStatus.CANCELLED):
-            return (*BOUNTY_SCHEDULE_FIELDS, *BOUNTY_FIXED_FIELDS)
+            return self.with_money((*BOUNTY_SCHEDULE_FIELDS, *BOUNTY_FIXED_FIELDS))
         if obj is not None and obj.epochs_computed:
-            return ("starts_at", *BOUNTY_FIXED_FIELDS)
-        return BOUNTY_FIXED_FIELDS
+            return self.with_money(("starts_at", *BOUNTY_FIXED_FIELDS))
+        return self.with_money(BOUNTY_FIXED_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sponsors create bounties on the site, and fund them on chain
@@ -247,7 +311,12 @@ class BountyAdmin(ServiceChangeAdmin):
 
 
 @admin.register(RewardEpoch)
-class RewardEpochAdmin(ReadOnlyAdmin):
+class RewardEpochAdmin(MoneyAdmin, ReadOnlyAdmin):
+    money: ClassVar[dict[str, str]] = {
+        "pool_before": "bounty.token",
+        "demand": "bounty.token",
+        "awarded": "bounty.token",
+    }
     list_display = (
         "bounty",
         "number",
@@ -258,10 +327,11 @@ class RewardEpochAdmin(ReadOnlyAdmin):
         "awarded",
         "rewards_count",
     )
-    list_select_related = ("bounty",)
+    list_select_related = ("bounty__token",)
 
 
-class RewardLineInline(admin.TabularInline[RewardLine, Reward]):
+class RewardLineInline(MoneyAdmin, admin.TabularInline[RewardLine, Reward]):
+    money: ClassVar[dict[str, str]] = {"demand": "reward.token", "amount": "reward.token"}
     model = RewardLine
     extra = 0
     can_delete = False
@@ -273,11 +343,12 @@ class RewardLineInline(admin.TabularInline[RewardLine, Reward]):
 
 
 @admin.register(Reward)
-class RewardAdmin(ModerationAdmin):
+class RewardAdmin(MoneyAdmin, ModerationAdmin):
+    money: ClassVar[dict[str, str]] = {"amount": "token", "reversed_amount": "token"}
     list_display = ("pk", "user", "bounty", "epoch", "amount", "reversed_amount", "status")
     list_filter = ("status",)
     search_fields = ("user__address",)
-    list_select_related = ("user", "bounty", "epoch__bounty")
+    list_select_related = ("user", "bounty", "epoch__bounty", "token")
     readonly_fields = (
         "epoch",
         "bounty",
@@ -305,7 +376,8 @@ class RewardAdmin(ModerationAdmin):
         )
 
 
-class LedgerEntryInline(admin.TabularInline[LedgerEntry, LedgerTransaction]):
+class LedgerEntryInline(MoneyAdmin, admin.TabularInline[LedgerEntry, LedgerTransaction]):
+    money: ClassVar[dict[str, str]] = {"amount": "account.token"}
     model = LedgerEntry
     extra = 0
     can_delete = False
@@ -314,6 +386,9 @@ class LedgerEntryInline(admin.TabularInline[LedgerEntry, LedgerTransaction]):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).select_related("account__token")
 
 
 @admin.register(LedgerTransaction)
@@ -334,13 +409,16 @@ class BountyFundingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditedTransfer)
-class CreditedTransferAdmin(ReadOnlyAdmin):
+class CreditedTransferAdmin(MoneyAdmin, ReadOnlyAdmin):
+    money: ClassVar[dict[str, str]] = {"amount": "token"}
     list_display = ("tx_hash", "log_index", "purpose", "sender", "amount", "block_number")
+    list_select_related = ("token",)
     search_fields = ("tx_hash", "sender", "purpose")
 
 
 @admin.register(Payout)
-class PayoutAdmin(ModerationAdmin):
+class PayoutAdmin(MoneyAdmin, ModerationAdmin):
+    money: ClassVar[dict[str, str]] = {"amount": "token"}
     list_display = ("pk", "user", "amount", "token", "status", "nonce", "tx_hash", "created_at")
     list_filter = ("status", "token")
     search_fields = ("user__address", "tx_hash", "mined_hash", "to_address")
@@ -409,7 +487,8 @@ class PayoutControlAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LicenseTier)
-class LicenseTierAdmin(admin.ModelAdmin[LicenseTier]):
+class LicenseTierAdmin(MoneyAdmin, admin.ModelAdmin[LicenseTier]):
+    money: ClassVar[dict[str, str]] = {"price": "token"}
     list_display = ("name", "dataset", "spdx_id", "commercial", "price", "token", "is_active")
     list_filter = ("commercial", "is_active", "covers")
     search_fields = ("name", "dataset__title", "spdx_id")
@@ -426,7 +505,8 @@ class LicenseTierAdmin(admin.ModelAdmin[LicenseTier]):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ModerationAdmin):
+class PurchaseAdmin(MoneyAdmin, ModerationAdmin):
+    money: ClassVar[dict[str, str]] = {"amount": "token"}
     list_display = ("pk", "buyer", "tier", "amount", "status", "flagged", "paid_at", "refunded_at")
     list_filter = ("status",)
     search_fields = ("buyer__address", "tx_hash", "tier__name", "dataset__title")

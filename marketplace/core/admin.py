@@ -5,8 +5,25 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from marketplace.core.models import AuditLog, User
+
+
+def person(user: User | None) -> SafeString | str:
+    """A person in admin lists: display name (or short address, as ``User.__str__``), with the
+    short address beside a display name, since names are chosen freely and may repeat."""
+    if user is None:
+        return "—"
+    if not user.display_name:
+        return format_html('<span class="person" title="{}">{}</span>', user.address, user)
+    return format_html(
+        '<span class="person" title="{}">{} <span class="person__address">{}</span></span>',
+        user.address,
+        user.display_name,
+        user.short_address,
+    )
 
 
 class UserForm(UserChangeForm[User]):
@@ -54,7 +71,7 @@ class UserAdmin(DjangoUserAdmin):
 class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
     """Read-only: the audit log is append-only, even for superusers."""
 
-    list_display = ("created_at", "action", "actor", "target_type", "target_id")
+    list_display = ("created_at", "action", "actor_shown", "target_type", "target_id")
     list_filter = ("action", "target_type")
     search_fields = ("action", "target_id", "actor__address")
     list_select_related = ("actor",)
@@ -66,6 +83,10 @@ class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
         "target_id",
         "data",
     ]
+
+    @admin.display(description="actor")
+    def actor_shown(self, obj: AuditLog) -> SafeString | str:
+        return person(obj.actor) if obj.actor else "system"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -181,7 +181,7 @@ class Reward(models.Model):
         indexes: ClassVar = [models.Index(fields=["user", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"reward {self.pk} to {self.user_id}"
+        return f"reward {self.pk} to {self.user}"
 
     @property
     def payable_amount(self) -> int:

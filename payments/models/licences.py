@@ -154,7 +154,7 @@ class LicenseGrant(models.Model):
         indexes: ClassVar = [models.Index(fields=["buyer", "dataset"])]
 
     def __str__(self) -> str:
-        return f"{self.tier} → {self.buyer_id}"
+        return f"{self.tier} → {self.buyer}"
 
 
 class ChainCursor(models.Model):
