@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datasets_app import viewer, views
+from datasets_app import owner_views, viewer, views
 
 app_name = "datasets"
 
@@ -32,4 +32,5 @@ urlpatterns = [
     path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution"),
     path("me/contributions/", views.my_contributions, name="my-contributions"),
     path("me/labels/", views.my_labels, name="my-labels"),
+    path("me/datasets/", owner_views.my_datasets, name="my-datasets"),
 ]

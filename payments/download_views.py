@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_safe
 
-from datasets_app.models import DatasetRelease, ReleaseFile
+from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
 from datasets_app.selectors import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
@@ -236,6 +236,33 @@ class Shelf:
     versions: list[tuple[LibraryVersion, str]]
 
 
+@dataclass(frozen=True)
+class DatasetShelf:
+    """One dataset on the library page: the person's licences of it, active ones first. A
+    version two active licences cover is listed once, under the first."""
+
+    dataset: Dataset
+    shelves: list[Shelf]
+
+
+def library_by_dataset(shelves: list[Shelf]) -> list[DatasetShelf]:
+    """Groups the licences per dataset, in the order the first licence of each comes (active
+    datasets first, as ``library_entries`` sorts them)."""
+    groups: dict[int, list[Shelf]] = {}
+    for shelf in shelves:
+        groups.setdefault(shelf.entry.grant.dataset_id, []).append(shelf)
+    grouped = []
+    for members in groups.values():
+        shown: set[int] = set()
+        kept = []
+        for shelf in members:
+            versions = [(v, code) for v, code in shelf.versions if v.release.pk not in shown]
+            shown.update(v.release.pk for v, _ in versions)
+            kept.append(Shelf(entry=shelf.entry, versions=versions))
+        grouped.append(DatasetShelf(dataset=members[0].entry.grant.dataset, shelves=kept))
+    return grouped
+
+
 @login_required
 @require_GET
 def library(request: HttpRequest) -> HttpResponse:
@@ -255,7 +282,7 @@ def library(request: HttpRequest) -> HttpResponse:
         request,
         "payments/library.html",
         {
-            "shelves": shelves,
+            "datasets": library_by_dataset(shelves),
             "active_count": sum(1 for e in entries if e.state == "active"),
             "link_ttl_minutes": max(download_link_ttl() // 60, 1),
         },

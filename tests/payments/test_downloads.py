@@ -66,11 +66,16 @@ def make_release(
     shards: int = 2,
     rows: int = 40,
     extra: dict[str, bytes] | None = None,
+    quality: dict[str, object] | None = None,
 ) -> DatasetRelease:
     """A ready release as the builder leaves one: Parquet shards and a card in default storage,
     file rows written while building, then one UPDATE to ready (a trigger freezes it after)."""
     release = DatasetRelease.objects.create(
-        dataset=dataset, number=number, created_by=dataset.owner, status="building"
+        dataset=dataset,
+        number=number,
+        created_by=dataset.owner,
+        status="building",
+        quality=quality or {},
     )
     contents = {
         f"data/train-{i:05d}-of-{shards:05d}.parquet": parquet_bytes(number, i, rows)
@@ -538,7 +543,8 @@ def test_the_library_shows_active_expired_and_revoked_licences(client, buyer, da
     assert f'id="licence-{expired.pk}"' in html and "This licence has expired" in html
     assert f'id="licence-{revoked.pk}"' in html and "This licence was revoked" in html
     assert "v1 and every later one" in html
-    shelf = next(s for s in response.context["shelves"] if s.entry.grant == active)
+    shelves = [shelf for group in response.context["datasets"] for shelf in group.shelves]
+    shelf = next(s for s in shelves if s.entry.grant == active)
     links = shelf.versions[0][0].files
     assert [f.file.name for f in links] == [f.name for f in release.files.order_by("name")]
     assert all(f'href="/downloads/{f.token}/"' in html for f in links)

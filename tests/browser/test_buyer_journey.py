@@ -1,0 +1,237 @@
+"""The demo's flows with no browser extension (DEBUG's dev wallet, on anvil, verified by a real
+Celery worker): a buyer goes from the catalogue to a dataset, to its licences page, signs in with
+the dev wallet, buys the commercial tier with it, sees the payment confirmed, opens the library
+and downloads a file; a sponsor funds a bounty with it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from payments.enums import BountyStatus, FundingStatus, PurchaseStatus
+from payments.integrations.anvil import AnvilNode, DevAccount
+from payments.models import Bounty, BountyFunding, LicenseGrant, LicenseTier, Purchase
+from payments.services.licences import license_tier_create
+from tests.browser.conftest import PageLog
+from tests.chain import MINTED, ChainToken
+from tests.conftest import CeleryProcess, _start_celery
+from tests.factories import BountyFactory, DatasetFactory, UserFactory
+from tests.payments.test_downloads import make_release
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.chain,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+]
+
+PRICE = 9_950_975_006  # 9,950.975006 tUSD: shown rounded where glanced at, exact where paid
+
+
+@pytest.fixture
+def chain_worker(
+    anvil: AnvilNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transactional_db: Any
+) -> Iterator[CeleryProcess]:
+    """A real Celery worker on this test's anvil and database, on a queue of its own: the
+    payment checks the pages enqueue are sent there (a session worker elsewhere would check
+    them against another chain)."""
+    from payments import tasks
+
+    queue = f"test-journey-{uuid.uuid4().hex[:12]}"
+    worker = _start_celery(
+        ["worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"],
+        queue,
+        tmp_path / "worker.log",
+        CHAIN_RPC_URL=anvil.rpc_url,
+        CHAIN_ID=str(anvil.chain_id),
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.log():
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            worker.stop()
+            pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
+        time.sleep(0.2)
+    for task in (tasks.verify_purchase, tasks.verify_bounty_funding):
+        monkeypatch.setattr(
+            task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=queue)
+        )
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def debug(settings: Any) -> Any:
+    """The run command's DEBUG: the dev wallet is offered, and pays."""
+    settings.DEBUG = True
+    return settings
+
+
+def top_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
+def sign_in_with_the_dev_wallet(page: Page, account: DevAccount) -> None:
+    """The header's Connect button → "No wallet found" → "Use a dev wallet" → the account."""
+    page.locator("#wallet-slot [data-wallet-connect]").click()
+    dialog = page.locator("#wallet-dialog")
+    expect(dialog.get_by_role("heading", name="No wallet found")).to_be_visible()
+    dialog.get_by_role("button", name="Use a dev wallet").click()
+    short = f"{account.address[:6]}\N{HORIZONTAL ELLIPSIS}{account.address[-4:]}"
+    dialog.get_by_role("listitem").filter(has_text=short).get_by_role("button").click()
+    expect(page.locator(f"#wallet-slot [data-address='{account.address}']")).to_be_attached()
+
+
+def wait_until(what: Callable[[], bool], worker: CeleryProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, worker.log()[-4000:]
+        time.sleep(0.2)
+
+
+def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
+    new_page: Callable[..., Page],
+    debug: Any,
+    chain_token: ChainToken,
+    chain_worker: CeleryProcess,
+    dev_wallets: list[DevAccount],
+    page_log: PageLog,
+    screenshot: Callable[..., Path],
+) -> None:
+    buyer = dev_wallets[1]
+    owner = UserFactory.create(display_name="Grace Hopper")
+    dataset = DatasetFactory.create(owner=owner, title="Kitchen reviews", slug="kitchen-reviews")
+    release = make_release(dataset, shards=1, rows=40, quality={"labelled_share": 0.8125})
+    license_tier_create(
+        dataset=dataset, actor=owner, name="Research", spdx_id="CC-BY-NC-4.0", price=0
+    )
+    tier: LicenseTier = license_tier_create(
+        dataset=dataset,
+        actor=owner,
+        name="Commercial",
+        spdx_id="CC-BY-4.0",
+        commercial=True,
+        price=PRICE,
+        token=chain_token.token,
+        duration=timedelta(days=365),
+    )
+    page = new_page(inject_wallet=False)  # no extension: no window.ethereum, no EIP-6963
+    assert page.evaluate("window.ethereum === undefined")
+
+    # The catalogue, the dataset, its licences.
+    page.goto("/")
+    page.get_by_role("link", name="Kitchen reviews").first.click()
+    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/$"))
+    page.locator("#licences").get_by_role("link", name="Compare licences").click()
+    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licences/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Licences")
+    expect(page.locator(f"#tier-{tier.pk}")).to_contain_text("Sign in to buy")
+    top_screenshot(page, screenshot, "journey-licences-signed-out")
+
+    # Signed in with the dev wallet, the page shows Buy buttons with the labelled share.
+    sign_in_with_the_dev_wallet(page, buyer)
+    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licences/$"))
+    buy = page.locator(f"#tier-{tier.pk}").get_by_role("button", name=re.compile("^Buy for"))
+    expect(buy).to_contain_text("Buy for 9,950.975006 tUSD")  # a price is exact
+    expect(buy.locator("[data-labelled-share]")).to_have_text("v1 · 81.2 % labelled")
+    top_screenshot(page, screenshot, "journey-licences")
+    buy.click()
+
+    # The order: the balance beside the pay button, then the dev wallet pays.
+    expect(page).to_have_url(re.compile(r"/purchases/\d+/$"))
+    purchase = Purchase.objects.get()
+    pay = page.locator("#pay-card")
+    expect(pay.locator("[data-pay-balance]")).to_have_text("Your balance: 1,000,000 tUSD")
+    top_screenshot(page, screenshot, "journey-pay")
+    pay.get_by_role("button", name="Pay 9,950.975006 tUSD with your wallet").click()
+
+    status = page.locator("#purchase-status")
+    expect(status).to_contain_text("Confirming your payment", timeout=20_000)
+    purchase.refresh_from_db()
+    assert purchase.status == PurchaseStatus.CONFIRMING
+    assert chain_token.client.token_balance(buyer.address) == MINTED - PRICE
+    screenshot(page, "journey-confirming", full_page=False)
+    chain_token.mine(1)  # the test settings ask for two confirmations
+
+    # The real worker verifies it on chain; the page's next poll shows the licence.
+    wait_until(lambda: Purchase.objects.get().status == PurchaseStatus.PAID, chain_worker)
+    ready = page.locator("#licence-ready")
+    expect(ready).to_contain_text("Your licence is ready", timeout=15_000)
+    grant = LicenseGrant.objects.get(purchase=purchase)
+    top_screenshot(page, screenshot, "journey-paid")
+
+    # The library, grouped by dataset; the file downloads and matches its SHA-256.
+    ready.get_by_role("link", name="Open your library").click()
+    expect(page).to_have_url(re.compile(r"/me/library/"))
+    shelf = page.locator(f"#dataset-{dataset.pk}")
+    expect(shelf.get_by_role("heading", level=2)).to_have_text("Kitchen reviews")
+    licence = shelf.locator(f"#licence-{grant.pk}")
+    expect(licence).to_contain_text("Commercial")
+    name = "data/train-00000-of-00001.parquet"
+    with page.expect_download() as info:
+        licence.get_by_role("link", name=f"Download {name}").click()
+    saved = Path(info.value.path())
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == release.files.get(name=name).sha256
+    top_screenshot(page, screenshot, "journey-library")
+
+    # The nav leads back to the purchases, where the order reads as paid.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Purchases").click()
+    row = page.locator(f"#purchase-{purchase.pk}")
+    expect(row).to_contain_text("Paid")
+    expect(row.locator(".amount")).to_have_text("9,950.98 tUSD")
+    expect(row.locator(".amount")).to_have_attribute("title", re.compile("9,950.975006 tUSD"))
+    top_screenshot(page, screenshot, "journey-purchases")
+    page_log.assert_clean()
+
+
+def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
+    new_page: Callable[..., Page],
+    debug: Any,
+    chain_token: ChainToken,
+    chain_worker: CeleryProcess,
+    dev_wallets: list[DevAccount],
+    page_log: PageLog,
+    screenshot: Callable[..., Path],
+) -> None:
+    sponsor = UserFactory.create(address=dev_wallets[2].address, display_name="Ada Lovelace")
+    dataset = DatasetFactory.create(owner=sponsor, title="Street photos", slug="street-photos")
+    now = timezone.now()
+    bounty = BountyFactory.create(
+        dataset=dataset,
+        token=chain_token.token,
+        pool_amount=1_500_250_000,
+        title="Label the street photos",
+        starts_at=now,
+        ends_at=now + timedelta(days=7),
+        epoch_length=timedelta(days=1),
+    )
+    page = new_page(inject_wallet=False)
+    page.goto(f"/bounties/{bounty.pk}/")
+    sign_in_with_the_dev_wallet(page, dev_wallets[2])
+
+    card = page.locator("#fund-card")
+    expect(card.locator("[data-pay-balance]")).to_have_text("Your balance: 1,000,000 tUSD")
+    top_screenshot(page, screenshot, "journey-bounty-fund")
+    card.get_by_role("button", name="Send 1,500.25 tUSD with your wallet").click()
+    expect(page.locator("#bounty-status")).to_have_text("Verifying funding", timeout=20_000)
+    assert chain_token.client.token_balance(sponsor.address) == MINTED - 1_500_250_000
+    chain_token.mine(1)
+
+    wait_until(lambda: BountyFunding.objects.get().status == FundingStatus.VERIFIED, chain_worker)
+    expect(page.locator("#bounty-status")).to_have_text("Open", timeout=15_000)
+    assert Bounty.objects.get().status == BountyStatus.OPEN
+    expect(page.locator("#pool-funded")).to_have_text("1,500.25 tUSD")
+    top_screenshot(page, screenshot, "journey-bounty-open")
+    page_log.assert_clean()
