@@ -71,6 +71,7 @@ class DatasetForm(forms.Form):
     )
     min_labelled_share = forms.IntegerField(
         label="Labelled rows before a release, %",
+        required=False,
         min_value=0,
         max_value=100,
         initial=round(Dataset._meta.get_field("min_labelled_share").default * 100),
@@ -92,7 +93,10 @@ class DatasetForm(forms.Form):
         return columns
 
     def clean_min_labelled_share(self) -> float:
-        return int(self.cleaned_data["min_labelled_share"]) / 100  # the model keeps a share
+        percent = self.cleaned_data["min_labelled_share"]
+        if percent is None:  # left blank: the default
+            return float(Dataset._meta.get_field("min_labelled_share").default)
+        return int(percent) / 100  # the model keeps a share
 
     def clean_label_classes(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]
