@@ -63,6 +63,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         order=filters["order"],
     )
     page = Paginator(datasets, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The introduction is for the front door only: not on later pages or over search results.
+    show_hero = page.number == 1 and not any(
+        filters[name] for name in ("search", "modality", "label_task")
+    )
     return render(
         request,
         "datasets_app/catalogue.html",
@@ -70,6 +74,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "datasets": page.object_list,
             "page": page,
             "filters": filters,
+            "show_hero": show_hero,
+            "totals": selectors.catalogue_totals() if show_hero else None,
             "modalities": Modality.choices,
             "tasks": LabelTask.choices,
             "orders": [
@@ -233,6 +239,7 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
             "contributions": selectors.contribution_list(user=request.user, dataset=dataset)[:20],  # type: ignore[arg-type]
             "max_bytes": settings.UPLOAD_MAX_BYTES,
             "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+            "hash_max_bytes": settings.UPLOAD_HASH_MAX_BYTES,
         },
     )
 

@@ -302,6 +302,9 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
 UPLOAD_TMP_DIR = env.path("UPLOAD_TMP_DIR", default=BASE_DIR / "var" / "uploads")
 UPLOAD_SESSION_TTL_SECONDS = env.int("UPLOAD_SESSION_TTL_SECONDS", default=24 * 3600)
 UPLOAD_CHUNK_BYTES = env.int("UPLOAD_CHUNK_BYTES", default=8 * 1024**2)
+# Files up to this size are hashed in the browser and refused before upload when the same file
+# was contributed already; larger ones are checked by the server once uploaded.
+UPLOAD_HASH_MAX_BYTES = env.int("UPLOAD_HASH_MAX_BYTES", default=64 * 1024**2)
 # Django refuses request bodies above this; one chunk plus headroom.
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_BYTES + 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2

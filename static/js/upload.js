@@ -11,7 +11,15 @@
    A dropped connection or a 5xx is retried with backoff, resuming from what the server holds
    (never from zero); a 409 offset_mismatch says where to resume. The upload id is kept in
    localStorage under the file's name, size and date, so choosing the same file after a reload
-   picks up where it stopped. */
+   picks up where it stopped.
+
+   Before any byte is sent, a file up to data-hash-max-bytes is hashed here (SubtleCrypto
+   SHA-256) and GET /api/v1/datasets/<slug>/contributions/check?sha256= says whether the very same
+   file was contributed already: if so it is refused at once. Larger files, or a browser without
+   SubtleCrypto (plain http), are checked by the server on upload (409 duplicate_file).
+
+   Once uploaded, GET /api/v1/contributions/<id>/ is polled until validation ends, and the panel
+   shows the verdict (accepted, partly accepted, rejected), its main reasons and the report. */
 (function () {
   "use strict";
 
@@ -30,6 +38,12 @@
   var uploadsUrl = root.getAttribute("data-uploads-url");
   var rowsUrl = root.getAttribute("data-rows-url");
   var reportUrl = root.getAttribute("data-report-url"); // ends in /0/
+  var contributionUrl = root.getAttribute("data-contribution-url"); // the API's, ends in /0/
+  var checkUrl = root.getAttribute("data-check-url");
+  var hashMaxBytes = Number(root.getAttribute("data-hash-max-bytes")) || 0;
+  var FINISHED = ["accepted", "partially_accepted", "rejected", "failed"];
+  var POLL_MS = 1500;
+  var TOP_REASONS = 3;
 
   var dropzone = root.querySelector("[data-dropzone]");
   var input = root.querySelector("[data-file-input]");
@@ -47,8 +61,14 @@
   var successBox = root.querySelector("[data-upload-success]");
   var successText = root.querySelector("[data-upload-success-text]");
   var live = root.querySelector("[data-upload-live]");
+  var verdictBox = root.querySelector("[data-upload-verdict]");
+  var verdictTitle = root.querySelector("[data-verdict-title]");
+  var verdictText = root.querySelector("[data-verdict-text]");
+  var verdictReasons = root.querySelector("[data-verdict-reasons]");
+  var verdictLink = root.querySelector("[data-verdict-link]");
 
   var current = null; // the upload in progress: {file, id, xhr, cancelled, started, startBytes, announced}
+  var watching = null; // the contribution whose validation is being followed: {id, stopped}
 
   // ---------- formatting ----------
 
@@ -83,8 +103,10 @@
     window.DataBounty.announce(live, text);
   }
 
-  function showError(text) {
-    errorText.textContent = text;
+  // ``link`` (optional) follows the text, e.g. to the report of the earlier contribution.
+  function showError(text, link) {
+    errorText.replaceChildren(document.createTextNode(text));
+    if (link) errorText.append(" ", link);
     errorBox.hidden = false;
     successBox.hidden = true;
   }
@@ -92,6 +114,14 @@
   function clearMessages() {
     errorBox.hidden = true;
     successBox.hidden = true;
+    verdictBox.hidden = true;
+  }
+
+  function reportLink(id, text) {
+    var link = document.createElement("a");
+    link.href = reportUrl.replace(/\/0\/$/, "/" + id + "/");
+    link.textContent = text;
+    return link;
   }
 
   function setState(text) {
@@ -440,6 +470,57 @@
       });
   }
 
+  // ---------- the same file twice, refused from its hash ----------
+
+  function hex(buffer) {
+    return Array.prototype.map
+      .call(new Uint8Array(buffer), function (byte) {
+        return ("0" + byte.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+
+  // The file's SHA-256 in hex, or null when it is too large to read here or the browser cannot
+  // hash (SubtleCrypto exists only in secure contexts): the server checks it on upload anyway.
+  function sha256(file) {
+    if (file.size > hashMaxBytes || !window.crypto || !window.crypto.subtle || !file.arrayBuffer) {
+      return Promise.resolve(null);
+    }
+    return file
+      .arrayBuffer()
+      .then(function (buffer) {
+        return window.crypto.subtle.digest("SHA-256", buffer);
+      })
+      .then(hex, function () {
+        return null;
+      });
+  }
+
+  // The server's answer when this very file was contributed before, else null (an unanswered
+  // check never stops an upload: the server refuses duplicates itself).
+  function earlierCopy(file, state) {
+    return sha256(file).then(function (digest) {
+      checkCancelled(state);
+      if (!digest) return null;
+      return json("GET", checkUrl + "?sha256=" + digest, undefined, state).then(
+        function (response) {
+          return response.status === 200 && response.data.duplicate ? response.data : null;
+        },
+        function (error) {
+          if (error.aborted) throw error;
+          return null;
+        }
+      );
+    });
+  }
+
+  function duplicate(file, earlier) {
+    var error = new Error("“" + file.name + "” was already contributed to this dataset (the same SHA-256), so it was not uploaded. Each file is accepted once.");
+    error.code = "duplicate_file";
+    if (earlier.contribution) error.link = reportLink(earlier.contribution, "Open its report");
+    return error;
+  }
+
   // ---------- one upload, start to finish ----------
 
   function check(file) {
@@ -455,6 +536,7 @@
 
   function upload(file) {
     if (current) return;
+    stopWatching();
     clearMessages();
     var problem = check(file);
     if (problem) {
@@ -474,7 +556,11 @@
     announce("Uploading " + file.name + ".");
 
     var chunked = file.size >= chunkBytes;
-    var job = chunked ? sendChunks(file, state) : sendDirect(file, state);
+    setState("Checking the file…");
+    var job = earlierCopy(file, state).then(function (earlier) {
+      if (earlier) throw duplicate(file, earlier);
+      return chunked ? sendChunks(file, state) : sendDirect(file, state);
+    });
     job.then(
       function (contribution) {
         if (state.cancelled) return;
@@ -489,10 +575,19 @@
         setState("Upload stopped");
         var message = (error && error.message) || "The upload failed. Try again.";
         if (error && error.network) message = "We couldn’t reach DataBounty. Check your connection and choose the file again.";
-        if (state.id && chunked && !(error && error.status === 404)) {
+        var refusedCopy = error && error.code === "duplicate_file";
+        if (refusedCopy) {
+          setState("Not uploaded");
+          if (!state.id) detailOut.textContent = human(file.size) + " · refused before any byte was sent";
+          if (state.id) {
+            // Refused at the end of a chunked upload: nothing to resume, let the server forget it.
+            remember(file, null);
+            json("DELETE", uploadsUrl + state.id).catch(function () {});
+          }
+        } else if (state.id && chunked && !(error && error.status === 404)) {
           message += " Choosing the same file again resumes the upload.";
         }
-        showError(message);
+        showError(message, error && error.link);
         announce(message);
       }
     );
@@ -505,18 +600,143 @@
     progress.setAttribute("aria-valuenow", "100");
     percentOut.textContent = "100%";
     setState("Uploaded");
-    detailOut.textContent = human(file.size) + " · checking rows now";
+    detailOut.textContent = human(file.size) + " · waiting for a validation worker…";
     panel.classList.add("is-done");
-    var link = document.createElement("a");
-    link.href = reportUrl.replace(/\/0\/$/, "/" + contribution.id + "/");
-    link.textContent = "Open the report";
     successText.replaceChildren(
-      document.createTextNode("“" + file.name + "” is uploaded. Its rows are being checked; the list below updates as they are. "),
-      link
+      document.createTextNode("“" + file.name + "” is uploaded. Its rows are being checked: the verdict appears here as soon as they are. "),
+      reportLink(contribution.id, "Open the report")
     );
     successBox.hidden = false;
     errorBox.hidden = true;
     announce("“" + file.name + "” is uploaded and its rows are being checked.");
+    refreshRows();
+    watch(file, contribution.id);
+  }
+
+  // ---------- following validation to its verdict ----------
+
+  function stopWatching() {
+    if (watching) watching.stopped = true;
+    watching = null;
+  }
+
+  function watch(file, id) {
+    var watcher = { id: id, stopped: false, failures: 0 };
+    watching = watcher;
+    var url = contributionUrl.replace(/\/0\/$/, "/" + id + "/");
+
+    function again() {
+      if (watcher.failures > MAX_FAILURES) {
+        detailOut.textContent = human(file.size) + " · still being checked: the report page follows it";
+        return;
+      }
+      // Slower after failures (a server restarting), at most every 15 s.
+      window.setTimeout(poll, Math.min(15000, POLL_MS * Math.pow(2, watcher.failures)));
+    }
+
+    function poll() {
+      if (watcher.stopped) return;
+      json("GET", url).then(
+        function (response) {
+          if (watcher.stopped) return;
+          var data = response.data || {};
+          if (response.status === 200 && FINISHED.indexOf(data.status) !== -1) {
+            watching = null;
+            showVerdict(file, data);
+            return;
+          }
+          if (response.status === 200) {
+            watcher.failures = 0;
+            setState(data.status === "validating" ? "Checking rows… " + (Number(data.progress) || 0) + "%" : "Queued for validation");
+            detailOut.textContent = human(file.size) + (data.rows_total ? " · " + count(Number(data.rows_total), "row") + " read so far" : " · waiting for a validation worker…");
+          } else {
+            // A 5xx may pass; a 403 or 404 will not (signed out, or gone): give up at once.
+            watcher.failures = transient(response) ? watcher.failures + 1 : MAX_FAILURES + 1;
+          }
+          again();
+        },
+        function () {
+          watcher.failures += 1;
+          again();
+        }
+      );
+    }
+    window.setTimeout(poll, POLL_MS);
+  }
+
+  function count(n, noun) {
+    return n.toLocaleString("en") + " " + noun + (n === 1 ? "" : "s");
+  }
+
+  // The report's reasons, most rows first: [[reason, rows], …].
+  function topReasons(report) {
+    var reasons = (report && report.reasons) || {};
+    return Object.keys(reasons)
+      .map(function (reason) {
+        return [reason, Number(reasons[reason]) || 0];
+      })
+      .sort(function (a, b) {
+        return b[1] - a[1];
+      })
+      .slice(0, TOP_REASONS);
+  }
+
+  var VERDICTS = {
+    accepted: { tone: "success", state: "Accepted" },
+    partially_accepted: { tone: "warning", state: "Partly accepted" },
+    rejected: { tone: "error", state: "Rejected" },
+    failed: { tone: "error", state: "Validation failed" },
+  };
+
+  function showVerdict(file, data) {
+    var verdict = VERDICTS[data.status];
+    var report = data.report || {};
+    var total = Number(data.rows_total) || 0;
+    var accepted = Number(data.rows_accepted) || 0;
+    var rejected = Number(data.rows_rejected) || 0;
+    var title;
+    var text;
+    if (data.status === "accepted") {
+      title = "Accepted: all " + count(accepted, "row");
+      text = "Every row passed the checks and is now an item people can label.";
+    } else if (data.status === "partially_accepted") {
+      title = "Partly accepted: " + accepted.toLocaleString("en") + " of " + count(total, "row");
+      text = count(rejected, "row") + " did not pass. Fix those and upload them as a new file. The main reasons:";
+    } else if (data.status === "rejected") {
+      title = "Rejected";
+      text = report.error ? report.error.detail : "No row passed the checks. The main reasons:";
+    } else {
+      title = "Validation failed";
+      text = "Something went wrong on our side while checking this file. Moderators were told; you don’t need to upload it again.";
+    }
+    var reasons = report.error ? [] : topReasons(report);
+    verdictBox.className = "message message--" + verdict.tone + " upload-message upload-verdict upload-verdict--" + data.status;
+    verdictTitle.textContent = title;
+    verdictText.textContent = text;
+    verdictReasons.replaceChildren.apply(
+      verdictReasons,
+      reasons.map(function (entry) {
+        var item = document.createElement("li");
+        var reason = document.createElement("span");
+        reason.textContent = entry[0].charAt(0).toUpperCase() + entry[0].slice(1);
+        var rows = document.createElement("span");
+        rows.className = "upload-verdict__rows";
+        rows.textContent = count(entry[1], "row");
+        item.append(reason, " ", rows); // the space: read as "… int64 2 rows", not "int642"
+        return item;
+      })
+    );
+    verdictReasons.hidden = reasons.length === 0;
+    verdictLink.href = reportUrl.replace(/\/0\/$/, "/" + data.id + "/");
+    verdictBox.hidden = false;
+    successBox.hidden = true;
+    setState(verdict.state);
+    panel.classList.toggle("is-failed", verdict.tone === "error");
+    panel.classList.toggle("is-done", verdict.tone !== "error");
+    var detail = [human(file.size), count(total, "row") + " read"];
+    if (data.quality_score !== null && data.quality_score !== undefined) detail.push("quality score " + Number(data.quality_score).toFixed(2));
+    detailOut.textContent = detail.join(" · ");
+    announce(title + ". " + text + (reasons.length ? " " + reasons[0][0] + ": " + count(reasons[0][1], "row") + "." : ""));
     refreshRows();
   }
 
@@ -530,6 +750,7 @@
   function cancel() {
     var state = current;
     if (!state) return;
+    stopWatching();
     state.cancelled = true;
     if (state.xhr) state.xhr.abort();
     current = null;

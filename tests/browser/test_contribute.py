@@ -178,6 +178,9 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(status).to_have_text("Partially accepted")
     expect(row.locator("td.num").nth(0)).to_have_text("4,000")
     expect(row.locator("td.num").nth(1)).to_have_text("5")
+    expect(page.locator("[data-upload-verdict]")).to_contain_text(
+        "Partly accepted: 4,000 of 4,005 rows"
+    )
     expect(page.locator("#contribution-rows")).not_to_have_attribute("hx-trigger", re.compile("."))
     assert_accessible(page)
     screenshot(page, "contribute-validated")
@@ -198,6 +201,17 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     examples = page.locator(".example")
     expect(examples).to_have_count(5)
     expect(examples.first).to_contain_text("Row 4,001")
+    expect(examples.first.locator(".example__content")).to_have_text(
+        "text: Review 0 with a typo in its stars · stars: lots"
+    )
+    # A copy of row 1, whose e-mail address the report never shows.
+    expect(examples.nth(3).locator(".example__content")).to_have_text(
+        "text: " + _words(0) + " mail me at [EMAIL] · stars: 1"
+    )
+    expect(page.locator("#examples-title + p")).to_contain_text(
+        "Personal data in these rows is replaced by its kind"
+    )
+    expect(page.locator("main")).not_to_contain_text("reviewer0@example.org")
     expect(page.locator(".stat--success .stat__value")).to_have_text("4,000")
     expect(page.locator(".stat--danger .stat__value")).to_have_text("5")
     expect(page.locator("#contribution-status")).not_to_have_attribute(
@@ -397,6 +411,108 @@ def test_a_server_refusal_shows_its_reason_and_cancel_stops_an_upload(
     problems = [
         p for p in page_log.problems if not re.search(r"HTTP 400|status of 400|ERR_ABORTED", p)
     ]
+    assert problems == [], problems
+
+
+def fresh_reviews(rows: int, *, first: int, bad: int = 0) -> bytes:
+    """``rows`` reviews no other file in these tests holds (words drawn from ``first`` on), then
+    ``bad`` rows whose star count is not a number."""
+    lines = ["text,stars", *(f"{_words(first + n)},{n % 5 + 1}" for n in range(rows))]
+    lines += [f"Bad review {n} says it loved it,many" for n in range(bad)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.worker
+def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploading(
+    contribute_page: Page,
+    dataset: Any,
+    worker: Any,
+    page_log: Any,
+    settings: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    page = contribute_page
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(f"{r.method} {r.url.split('/api/v1/')[1]}") if "/api/v1/" in r.url else None
+        ),
+    )
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    expect(page.locator(".checklist")).to_contain_text("files up to 64.0 MB are checked")
+    panel = page.locator("[data-upload-panel]")
+    verdict = page.locator("[data-upload-verdict]")
+    state = page.locator("[data-upload-state]")
+
+    # 1. Some rows fail: the panel follows validation to its verdict, with the main reasons.
+    partly = fresh_reviews(30, first=100, bad=2)
+    choose_file(page, "reviews.csv", partly)
+    expect(verdict).to_be_visible(timeout=60_000)
+    contribution = Contribution.objects.get(dataset=dataset)
+    expect(verdict.get_by_role("heading")).to_have_text("Partly accepted: 30 of 32 rows")
+    expect(verdict).to_have_class(re.compile(r"\bmessage--warning\b"))
+    expect(verdict).to_contain_text("2 rows did not pass.")
+    reasons = verdict.get_by_role("list", name="Main reasons rows were rejected").locator("li")
+    expect(reasons).to_have_text(["Column 'stars' expected int64 2 rows"])
+    expect(verdict.get_by_role("link", name="Open the full report")).to_have_attribute(
+        "href", f"/contributions/{contribution.pk}/"
+    )
+    expect(state).to_have_text("Partly accepted")
+    expect(panel.locator("[data-upload-detail]")).to_contain_text("32 rows read · quality score")
+    expect(page.locator("[data-upload-success]")).to_be_hidden()
+    # The list below caught up too.
+    expect(page.locator("#contribution-rows [data-status]").first).to_have_attribute(
+        "data-status", "partially_accepted"
+    )
+    assert [c for c in sent if "contributions/check?sha256=" in c] == [
+        f"GET datasets/{dataset.slug}/contributions/check?sha256={contribution.sha256}"
+    ]
+    assert_accessible(page)
+    screenshot(page, "contribute-verdict-partly")
+
+    # 2. The very same bytes under another name: refused from the hash, before any upload.
+    sent.clear()
+    choose_file(page, "reviews-copy.csv", partly)
+    error = page.locator("[data-upload-error]")
+    expect(error).to_contain_text(
+        "“reviews-copy.csv” was already contributed to this dataset (the same SHA-256), "
+        "so it was not uploaded."
+    )
+    expect(error.get_by_role("link", name="Open its report")).to_have_attribute(
+        "href", f"/contributions/{contribution.pk}/"
+    )
+    expect(state).to_have_text("Not uploaded")
+    expect(verdict).to_be_hidden()
+    assert sent == [f"GET datasets/{dataset.slug}/contributions/check?sha256={contribution.sha256}"]
+    assert Contribution.objects.count() == 1
+    assert_accessible(page)
+    expect(panel.locator("[data-upload-detail]")).to_have_text(
+        "2.6 KB · refused before any byte was sent"
+    )
+    screenshot(page, "contribute-duplicate-refused")
+
+    # 3. A clean file: accepted, all rows.
+    choose_file(page, "more.csv", fresh_reviews(12, first=500))
+    expect(verdict.get_by_role("heading")).to_have_text("Accepted: all 12 rows", timeout=60_000)
+    expect(verdict).to_have_class(re.compile(r"\bmessage--success\b"))
+    expect(verdict.get_by_role("list")).to_be_hidden()
+    expect(state).to_have_text("Accepted")
+    assert_accessible(page)
+    screenshot(page, "contribute-verdict-accepted", full_page=False)
+    page_log.assert_clean()
+
+    # 4. Above the browser's hashing limit the server's own check refuses the copy (409).
+    settings.UPLOAD_HASH_MAX_BYTES = 1024
+    page.reload()
+    sent.clear()
+    choose_file(page, "reviews-again.csv", partly)
+    expect(error).to_have_text(
+        "reviews-again.csv was already contributed to this dataset (same SHA-256)."
+    )
+    assert not [c for c in sent if "check?" in c]
+    assert Contribution.objects.count() == 2
+    problems = [p for p in page_log.problems if "HTTP 409" not in p and "status of 409" not in p]
     assert problems == [], problems
 
 

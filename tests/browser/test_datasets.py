@@ -223,10 +223,16 @@ def test_catalogue_searches_filters_and_pages(
     assert_accessible(page)
     screenshot(page, "catalogue")
 
+    hero = page.locator(".hero")
+    expect(hero).to_be_visible()
+    expect(hero).to_contain_text("Across the catalogue now:")  # the datasets' real counts
     pages.get_by_role("link", name="Next page").click()
     expect(page).to_have_url(re.compile(r"\?page=2"))
     expect(cards).to_have_count(3)
     expect(pages).to_contain_text("Page 2 of 2")
+    # The hero is the front door's only: later pages lead with the catalogue's own heading.
+    expect(hero).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Datasets")
 
     # Typing searches (htmx swaps the results; the URL follows).
     page.get_by_role("searchbox", name="Search datasets").fill("bird")
@@ -248,8 +254,10 @@ def test_catalogue_searches_filters_and_pages(
     expect(empty.get_by_role("heading", name="No datasets match")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "catalogue-no-match")
+    expect(hero).to_have_count(0)
     empty.get_by_role("link", name="Clear filters").click()
     expect(cards).to_have_count(12)
+    expect(hero).to_be_visible()
     expect(page.get_by_label("Modality")).to_have_value("")
 
     # Filters and pages combine, and the querystring survives paging; sorting works too.
