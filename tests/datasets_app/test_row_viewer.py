@@ -409,3 +409,51 @@ def test_release_viewer_shows_image_thumbnails(
     row = release_row_page(release=release, user=None).rows[0]
     assert row["data"]["image"]["thumbnail_url"].startswith("data:image/webp;base64,")
     assert row["data"]["image"]["file_name"] == "red.png"
+
+
+def test_rows_validation_copies_in_are_searchable_at_once() -> None:
+    from django.core.files.base import ContentFile
+
+    from datasets_app.services import contribution_submit, contribution_validate
+
+    dataset = DatasetFactory.create(
+        columns=[{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}],
+        modality="tabular",
+    )
+    content = b"text,stars\nquokka smiles,5\nplain row,3\nanother quokka,1\n"
+    contribution = contribution_submit(
+        dataset=dataset,
+        contributor=UserFactory.create(),
+        file=ContentFile(content, name="r.csv"),
+        filename="r.csv",
+        size=len(content),
+    )
+    assert contribution_validate(contribution_id=contribution.pk) == "accepted"
+    rows = walk(client_for(dataset.owner), rows_url(dataset, q="quokka"))
+    assert [r["data"]["text"] for r in rows] == ["quokka smiles", "another quokka"]
+
+
+def test_the_viewer_indexes_exist_and_the_search_one_matches_the_query() -> None:
+    """The search must spell the indexed expression exactly, or PostgreSQL scans the table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+            "('item_viewer_idx', 'item_search_idx') ORDER BY indexname"
+        )
+        indexes = dict(cursor.fetchall())
+        assert (
+            "(dataset_id, id) WHERE ((NOT is_hidden) AND (NOT is_gold))"
+            in (indexes["item_viewer_idx"])
+        )
+        assert "to_tsvector('simple'::regconfig, data)" in indexes["item_search_idx"]
+        assert " WHERE " not in indexes["item_search_idx"]  # statistics need a whole index
+        # The selector's search condition alone, over the whole table: only the GIN index can
+        # serve it, if the expressions are spelt alike.
+        from datasets_app.row_selectors import RowFilters, _filtered
+
+        searched = _filtered(Item.objects.all(), RowFilters(q="zebra"))
+        sql, params = searched.query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")  # rolls back with the test
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "item_search_idx" in plan
