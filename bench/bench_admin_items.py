@@ -13,8 +13,10 @@ count, the page of 100 rows with their dataset and contributor, the template) fo
   labels, a contributor, a search for a word, for an item id and for a content hash,
 beside a same-run baseline: the bare `SELECT id, data FROM datasets_app_item ORDER BY id DESC
 LIMIT 100` the page cannot do with less. Prints median and p99 of `--repeat` requests per case
-(after warm-up), the ratio to the baseline, the number of queries per request and whether any
-counted items with COUNT(*); PASS/FAIL for each case against 300 ms (p99). Own database
+(after 3 warm-up), the median time of its SQL, the ratio to the baseline, the number of queries
+per request and whether any counted items with COUNT(*); PASS/FAIL for each case against 300 ms
+(p99). Then creates one more index, (dataset_id, id), in this database only, and times the
+dataset and contributor cases again: what that index would change. Own database
 (bench_admin_items, recreated, dropped unless --keep-db).
 """
 
@@ -294,7 +296,8 @@ def main() -> None:
 
         base = timed(baseline, args.repeat)
         base_median = statistics.median(base)
-        print(f"{os.cpu_count()} CPUs; {args.repeat} requests per case after 3 warm-up")
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"{os.cpu_count()} CPUs (load average {load}); {args.repeat} requests per case")
         print(f"baseline {BASELINE_SQL!r}: median {base_median:.2f} ms, p99 {p99(base):.2f} ms")
         print()
         header = (
@@ -313,6 +316,8 @@ def main() -> None:
         print(header)
         probed = [case for case in cases(seed) if "dataset" in case[1] or "contributor" in case[1]]
         run_cases(client, probed, args.repeat, base_median)
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"load average at the end: {load}")
     finally:
         from django.db import connections
 

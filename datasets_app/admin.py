@@ -441,12 +441,12 @@ class ItemAdmin(BigTableAdmin, ModerationAdmin):
     list_display = (
         "id",
         "content",
+        "state",
+        "flag_list",
         "dataset",
         "contributor",
-        "labels_count",
+        "labels",
         "consensus",
-        "flag_list",
-        "state",
         "created_at",
     )
     list_filter = (
@@ -510,6 +510,10 @@ class ItemAdmin(BigTableAdmin, ModerationAdmin):
     @admin.display(description="contributor")
     def contributor(self, obj: Item) -> str:
         return person(obj.contribution.contributor) if obj.contribution else "—"
+
+    @admin.display(description="labels")
+    def labels(self, obj: Item) -> int:
+        return obj.labels_count
 
     @admin.display(description="consensus")
     def consensus(self, obj: Item) -> str:
