@@ -76,17 +76,18 @@ class Lengths:
     """Integer lengths (characters, labels per row): exact counts per length."""
 
     def __init__(self) -> None:
-        self.counts: Counter[int] = Counter()
-        self.total = 0
-        self.n = 0
+        self.counts: dict[int, int] = {}
 
     def add(self, length: int) -> None:
-        self.counts[length] += 1
-        self.total += length
-        self.n += 1
+        counts = self.counts
+        counts[length] = counts.get(length, 0) + 1
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts.values())
 
     def result(self) -> dict[str, Any] | None:
-        if not self.n:
+        if not self.counts:
             return None
         low, high = min(self.counts), max(self.counts)
         width = nice_width(high - low + 1)
@@ -97,10 +98,11 @@ class Lengths:
         ]
         for length, count in self.counts.items():
             bins[(length - start) // width]["count"] += count
+        total = sum(length * count for length, count in self.counts.items())
         return {
             "min": low,
             "max": high,
-            "mean": _round(self.total / self.n),
+            "mean": _round(total / self.n),
             "histogram": bins,
         }
 
@@ -112,31 +114,47 @@ class Numbers:
     def __init__(self, *, seed: int = 0) -> None:
         self.n = 0
         self.total: float = 0
-        self.low: float | None = None
-        self.high: float | None = None
-        self.exact: Counter[float] | None = Counter()
+        self.low = math.inf
+        self.high = -math.inf
+        self.exact: dict[float, int] | None = {}
         self.sample: list[float] = []
         self.random = random.Random(seed)  # noqa: S311 - sampling for a chart, not secrets
+        # Algorithm L (Li, 1994): the 1-based position of the next value to take into the full
+        # sample, and its weight; a few random draws per replacement, none per skipped value.
+        self._next = 0
+        self._weight = 1.0
+
+    def _draw(self) -> float:
+        return self.random.random() or 1e-300  # (0, 1): the logarithms below need it
+
+    def _skip(self) -> None:
+        self._weight *= math.exp(math.log(self._draw()) / SAMPLE_SIZE)
+        self._next += math.floor(math.log(self._draw()) / math.log(1 - self._weight)) + 1
 
     def add(self, value: float) -> None:
         self.n += 1
         self.total += value
-        self.low = value if self.low is None or value < self.low else self.low
-        self.high = value if self.high is None or value > self.high else self.high
-        if self.exact is not None:
-            self.exact[value] += 1
-            if len(self.exact) > EXACT_VALUES:
+        if value < self.low:
+            self.low = value
+        if value > self.high:
+            self.high = value
+        exact = self.exact
+        if exact is not None:
+            exact[value] = exact.get(value, 0) + 1
+            if len(exact) > EXACT_VALUES:
                 self.exact = None
-        # Algorithm R: every value seen so far is in the sample with the same probability.
-        if len(self.sample) < SAMPLE_SIZE:
+        # A uniform sample of every value seen so far (reservoir sampling).
+        if self.n <= SAMPLE_SIZE:
             self.sample.append(value)
-        else:
-            slot = self.random.randrange(self.n)
-            if slot < SAMPLE_SIZE:
-                self.sample[slot] = value
+            if self.n == SAMPLE_SIZE:
+                self._next = SAMPLE_SIZE
+                self._skip()
+        elif self.n == self._next:
+            self.sample[self.random.randrange(SAMPLE_SIZE)] = value
+            self._skip()
 
     def result(self) -> dict[str, Any]:
-        if not self.n or self.low is None or self.high is None:
+        if not self.n:
             return {"min": None, "max": None, "mean": None, "histogram": None}
         return {
             "min": _round(self.low),
@@ -175,11 +193,21 @@ class Numbers:
         }
 
 
+KINDS = {
+    "string": "text",
+    "int64": "number",
+    "float64": "number",
+    "bool": "boolean",
+    "image": "image",
+}
+
+
 class Column:
     """One source column: nulls plus what its type allows."""
 
     def __init__(self, name: str, dtype: str, *, seed: int = 0) -> None:
         self.name, self.dtype = name, dtype
+        self.kind = KINDS.get(dtype, "other")
         self.nulls = 0
         self.count = 0
         self.empty = 0
@@ -190,35 +218,40 @@ class Column:
         self.heights = Numbers(seed=seed)
         self.sizes = Numbers(seed=seed)
         self.formats: Counter[str] = Counter()
-
-    @property
-    def kind(self) -> str:
-        return {
-            "string": "text",
-            "int64": "number",
-            "float64": "number",
-            "bool": "boolean",
-            "image": "image",
-        }.get(self.dtype, "other")
+        self._add = {
+            "text": self._add_text,
+            "number": self._add_number,
+            "boolean": self._add_boolean,
+            "image": self._add_image,
+        }.get(self.kind, self._add_other)
 
     def add(self, value: Any, *, image_bytes: int = 0) -> None:
         if value is None:
             self.nulls += 1
-            return
-        self.count += 1
-        kind = self.kind
-        if kind == "text":
-            text = str(value)
-            self.empty += not text
-            self.lengths.add(len(text))
-        elif kind == "number" and isinstance(value, int | float) and math.isfinite(value):
-            self.numbers.add(value)
-        elif kind == "boolean":
-            self.true += bool(value)
-        elif kind == "image" and isinstance(value, dict):
-            self._add_image(value, image_bytes)
+        else:
+            self.count += 1
+            self._add(value, image_bytes)
 
-    def _add_image(self, value: dict[str, Any], size: int) -> None:
+    def _add_text(self, value: Any, _: int) -> None:
+        length = len(value) if isinstance(value, str) else len(str(value))
+        if not length:
+            self.empty += 1
+        self.lengths.add(length)
+
+    def _add_number(self, value: Any, _: int) -> None:
+        if isinstance(value, int | float) and math.isfinite(value):
+            self.numbers.add(value)
+
+    def _add_boolean(self, value: Any, _: int) -> None:
+        if value:
+            self.true += 1
+
+    def _add_other(self, value: Any, _: int) -> None:
+        pass
+
+    def _add_image(self, value: Any, size: int) -> None:
+        if not isinstance(value, dict):
+            return
         for key, numbers in (("width", self.widths), ("height", self.heights)):
             if isinstance(value.get(key), int):
                 numbers.add(value[key])
@@ -275,6 +308,8 @@ class LabelColumn:
         self.per_class = [0] * len(classes)
         self.per_row = Lengths()  # multi-label: labels per row
         self.lengths = Lengths()  # free text
+        self._single = task == LabelTask.SINGLE_LABEL
+        self._multi = task == LabelTask.MULTI_LABEL
 
     def add(self, label: Any) -> None:
         """``label`` as the release stores it: a class index, a list of them, or text."""
@@ -282,9 +317,9 @@ class LabelColumn:
             self.nulls += 1
             return
         self.count += 1
-        if self.task == LabelTask.SINGLE_LABEL:
+        if self._single:
             self.per_class[label] += 1
-        elif self.task == LabelTask.MULTI_LABEL:
+        elif self._multi:
             for index in label:
                 self.per_class[index] += 1
             self.per_row.add(len(label))
