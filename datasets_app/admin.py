@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchVectorField
 from django.core.files.storage import default_storage
 from django.db.models import F, Func, Q, QuerySet
@@ -390,6 +389,7 @@ class ContributionAdmin(ModerationAdmin):
 # GIN index item_search_idx (to_tsvector('simple', data), over rows neither hidden nor gold),
 # so the index serves this search too; a LIKE over the JSON text reads every row.
 SEARCH_CONFIG = "simple"
+WORD_PROBE = 1000  # matches under which a word search lists the matching keys themselves
 SEARCH_HELP = (
     "An item id, a content hash (64 hex digits), or words in the row (visible items; "
     "find hidden ones with the status filter)."
@@ -488,16 +488,17 @@ class ItemAdmin(BigTableAdmin, ModerationAdmin):
     ) -> tuple[QuerySet[Any], bool]:
         if not search_term.strip():
             return queryset, False
-        return _search_items(queryset, search_term), False
-
-    def get_ordering(self, request: HttpRequest) -> Any:
-        # Newest first. Searching words, by ``id + 0``: the primary key cannot give that order,
-        # so PostgreSQL takes the full-text index's matches and sorts them, instead of reading
-        # the table backwards until enough rows match (its default guess for a word is 0.5 %
-        # of rows; a rare word then meant reading every row).
-        if _is_word_search(request.GET.get(SEARCH_VAR, "")):
-            return [(F("id") + 0).desc()]
-        return ["-id"]
+        matching = _search_items(queryset, search_term)
+        if not _is_word_search(search_term):
+            return matching, False
+        # PostgreSQL guesses that any word is in 0.5 % of rows, so for "newest first" it reads
+        # the table backwards until enough rows match: quick for a common word, every row for a
+        # rare one. So first ask the full-text index (no order: it answers from its own
+        # entries) for up to WORD_PROBE keys; fewer means a rare word, listed by those keys.
+        keys = list(matching.order_by().values_list("pk", flat=True)[:WORD_PROBE])
+        if len(keys) < WORD_PROBE:
+            return queryset.filter(pk__in=keys), False
+        return matching, False
 
     @admin.display(description="content")
     def content(self, obj: Item) -> SafeString:
