@@ -563,6 +563,16 @@ def assert_accessible(
         "resultTypes": ["violations"],
         "rules": {rule: {"enabled": False} for rule in disable},
     }
+    # Colours caught mid-transition (after a hover, or a switch to the dark scheme) are neither
+    # the old nor the new ones: let finite animations end first (endless spinners don't count).
+    page.evaluate(
+        """() => Promise.race([
+            Promise.all(document.getAnimations()
+                .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+                .map((a) => a.finished.catch(() => null))),
+            new Promise((resolve) => setTimeout(resolve, 2000)),
+        ])"""
+    )
     violations = page.evaluate(
         "([context, options]) => axe.run(context || document, options).then((r) => r.violations"
         ".map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ("

@@ -93,6 +93,9 @@ def test_profile_changes_show_in_the_header(
     page_log.assert_clean()
     assert_accessible(page)
     screenshot(page, "account")
+    page.emulate_media(color_scheme="dark")  # the dark palette passes too
+    assert_accessible(page)
+    page.emulate_media(color_scheme="light")
 
 
 def test_a_bad_email_is_explained_next_to_the_field(

@@ -238,6 +238,9 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(flagged).to_contain_text("40 rows")
     expect(flagged).to_contain_text("in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …")
     page_log.assert_clean()
+    page.emulate_media(color_scheme="dark")
+    assert_accessible(page)
+    page.emulate_media(color_scheme="light")
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top of the shot
     assert_accessible(page)
     screenshot(page, "contribution-report")
@@ -470,6 +473,10 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
     ]
     assert_accessible(page)
     screenshot(page, "contribute-verdict-partly")
+    page.emulate_media(color_scheme="dark")  # the dark palette's contrast too
+    assert_accessible(page)
+    screenshot(page, "contribute-verdict-partly-dark", full_page=False)
+    page.emulate_media(color_scheme="light")
 
     # 2. The very same bytes under another name: refused from the hash, before any upload.
     sent.clear()

@@ -391,9 +391,11 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     page_log.assert_clean()
     page.wait_for_function(CHART_SETTLED)
     screenshot(page, "dataset-detail")
-
+    page.emulate_media(color_scheme="dark")  # the dark palette passes too
     assert_accessible(page)
     page.set_viewport_size(MOBILE)
+    page.emulate_media(color_scheme="light")
+
     assert no_horizontal_scroll(page)
     page.wait_for_timeout(100)  # Chart.js redraws for the new size
     page.wait_for_function(CHART_SETTLED)

@@ -88,6 +88,9 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     page_log.assert_clean()
     assert_accessible(page)
     screenshot(page, "label")
+    page.emulate_media(color_scheme="dark")  # the dark palette passes too
+    assert_accessible(page)
+    page.emulate_media(color_scheme="light")
 
     page.keyboard.press("3")  # positive
     expect(item).to_contain_text(REVIEWS[1])
