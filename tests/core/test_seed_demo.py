@@ -60,6 +60,29 @@ def test_seed_demo_labels_every_review_to_consensus_before_it_builds_v1(settings
     assert '24 <span class="muted">(100%)</span>' in page
 
 
+def test_a_demo_seeded_before_the_labels_catches_up_with_a_labelled_v2(settings, monkeypatch):
+    """An older demo database has v1 built from unlabelled reviews: seeding again labels them to
+    consensus and publishes v2 with every row labelled; v1 stays as it was (immutable)."""
+    from marketplace.core.management.commands import seed_demo
+
+    settings.DEBUG = True
+    with monkeypatch.context() as old_seed:
+        old_seed.setattr(seed_demo.Command, "_label_to_consensus", lambda self, dataset: None)
+        old_seed.setattr(seed_demo.Command, "_seed_release", lambda self: None)
+        call_command("seed_demo")
+    dataset = Dataset.objects.get(slug="product-review-sentiment")
+    from datasets_app.services.releases import release_build, release_publish
+
+    v1 = release_publish(dataset=dataset, actor=dataset.owner, confirm_low_labelled_share=True)
+    release_build(release_id=v1.pk)
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # nothing more to do
+    releases = list(DatasetRelease.objects.filter(dataset=dataset).order_by("number"))
+    assert [(r.number, r.rows, r.labelled_rows) for r in releases] == [(1, 24, 0), (2, 24, 24)]
+    assert releases[1].quality["licenses"] == ["cc-by-nc-4.0"]
+
+
 def test_seed_demo_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG only"):

@@ -623,6 +623,13 @@ def test_a_published_version_is_built_by_a_real_worker(client, celery_worker, se
         time.sleep(0.3)
     assert body["status"] == "ready", celery_worker.log()[-3000:]
     assert body["rows"] == 2
+    # The worker counted the columns on the way: the label column's class balance.
+    label = body["statistics"]["columns"][-1]
+    assert [(c["name"], c["count"]) for c in label["classes"]] == [
+        ("negative", 0),
+        ("neutral", 1),
+        ("positive", 1),
+    ]
     release = DatasetRelease.objects.get(pk=body["id"])
     for entry in release.files.all():
         assert default_storage.exists(entry.file.name)

@@ -101,7 +101,12 @@ class Command(BaseCommand):
             dataset_create,
         )
 
-        if Dataset.objects.filter(slug="product-review-sentiment").exists():
+        existing = Dataset.objects.filter(slug="product-review-sentiment").first()
+        if existing is not None:
+            # A demo database seeded before the reviews were labelled to consensus catches up
+            # (the release step then publishes a labelled version beside the old one).
+            if existing.status == "open":
+                self._label_to_consensus(existing)
             return
         accounts = dev_accounts()
         sponsor = User.objects.get(address=accounts[3].address)
@@ -142,7 +147,7 @@ class Command(BaseCommand):
         submit enqueues changes nothing later); then one Dawid-Skene round stores the dataset's
         Krippendorff's alpha. Every review ends with a consensus label."""
         from datasets_app.models import Item
-        from datasets_app.services import label_submit, labeling_next_item
+        from datasets_app.services import label_skip, label_submit, labeling_next_item
         from datasets_app.services.consensus import (
             dataset_consensus_refresh,
             item_consensus_update,
@@ -154,8 +159,12 @@ class Command(BaseCommand):
             labeler = User.objects.get(address=accounts[index].address)
             misreads = DEMO_MISREADS.get(index, {})
             while (item := labeling_next_item(dataset=dataset, user=labeler)) is not None:
-                text = item.data["text"]
-                label_submit(item=item, user=labeler, value=misreads.get(text, answers[text]))
+                text = item.data.get("text")
+                answer = misreads.get(text, answers.get(text))
+                if answer is None:  # a row someone else uploaded to the demo: not ours to judge
+                    label_skip(item=item, user=labeler)
+                    continue
+                label_submit(item=item, user=labeler, value=answer)
                 if Item.objects.get(pk=item.pk).labels_count >= dataset.labels_per_item:
                     item_consensus_update(item_id=item.pk)
         dataset_consensus_refresh(dataset_id=dataset.pk)
@@ -257,15 +266,28 @@ class Command(BaseCommand):
 
     def _seed_release(self) -> None:
         """Version v1 of the demo dataset, built here from the labelled reviews (a worker would
-        build it too; the second run is a no-op)."""
-        from datasets_app.models import Dataset, DatasetRelease
+        build it too). Run again, it does nothing, unless the latest version was built with
+        fewer labels than the reviews carry now (a demo seeded before they were labelled to
+        consensus): then it publishes the next version, as an owner would."""
+        from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
+        from datasets_app.release_selectors import labelled_share
         from datasets_app.services.releases import release_build, release_publish
 
         dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
-        if dataset is None or DatasetRelease.objects.filter(dataset=dataset).exists():
+        if dataset is None:
+            return
+        latest = DatasetRelease.objects.filter(dataset=dataset).order_by("-number").first()
+        now = labelled_share(dataset=dataset)
+        if latest is not None and (
+            latest.status != ReleaseStatus.READY
+            or now["below_minimum"]
+            or now["labelled_rows"] <= latest.labelled_rows
+        ):
             return
         release = release_publish(
-            dataset=dataset, actor=dataset.owner, notes="First public version."
+            dataset=dataset,
+            actor=dataset.owner,
+            notes="First public version." if latest is None else "Every review labelled.",
         )
-        release_build(release_id=release.pk)
-        self.stdout.write(f"demo release: /datasets/{dataset.slug}/versions/1/")
+        release_build(release_id=release.pk)  # a worker would too; the second run is a no-op
+        self.stdout.write(f"demo release: /datasets/{dataset.slug}/versions/{release.number}/")
