@@ -185,6 +185,10 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     saved = Path(info.value.path())
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == release.files.get(name=name).sha256
     top_screenshot(page, screenshot, "journey-library")
+    page.set_viewport_size({"width": 1024, "height": 800})  # a small laptop: the nav still fits
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "journey-library-1024", full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # The nav leads back to the purchases, where the order reads as paid.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Purchases").click()
@@ -221,6 +225,8 @@ def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     page.goto(f"/bounties/{bounty.pk}/")
     sign_in_with_the_dev_wallet(page, dev_wallets[2])
 
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Earnings")).to_be_in_viewport(ratio=1)  # no hidden links
     card = page.locator("#fund-card")
     expect(card.locator("[data-pay-balance]")).to_have_text("Your balance: 1,000,000 tUSD")
     top_screenshot(page, screenshot, "journey-bounty-fund")
