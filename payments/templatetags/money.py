@@ -8,7 +8,6 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -57,9 +56,7 @@ def token_amount_short(amount: Any, token: Any) -> str:
     short = format_amount_short(Decimal(amount), token.decimals, token.symbol)
     if short == exact:
         return exact
-    return SafeString(
-        format_html('<span class="amount" title="{} (exact)">{}</span>', exact, short)
-    )
+    return format_html('<span class="amount" title="{} (exact)">{}</span>', exact, short)
 
 
 @register.filter(name="share_percent")
