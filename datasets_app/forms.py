@@ -63,6 +63,7 @@ class DatasetForm(forms.Form):
     )
     preview_rows = forms.IntegerField(
         label="Preview rows",
+        required=False,  # left empty: the model's default
         min_value=0,
         max_value=1000,
         initial=Dataset._meta.get_field("preview_rows").default,
@@ -97,6 +98,11 @@ class DatasetForm(forms.Form):
         if percent is None:  # left blank: the default
             return float(Dataset._meta.get_field("min_labelled_share").default)
         return int(percent) / 100  # the model keeps a share
+
+    def clean_preview_rows(self) -> int:
+        value = self.cleaned_data.get("preview_rows")
+        default: int = Dataset._meta.get_field("preview_rows").default
+        return default if value is None else int(value)
 
     def clean_label_classes(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]
