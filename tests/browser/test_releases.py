@@ -248,3 +248,33 @@ def test_release_page_shows_what_each_column_holds_as_charts(
     top(page)
     screenshot(page, "dataset-latest-column-statistics")
     page_log.assert_clean()
+
+
+def test_publishing_with_too_few_labels_asks_to_confirm_first(
+    page: Page,
+    sign_in: Callable[..., None],
+    dataset: Any,
+    no_enqueue: list[int],
+    page_log: Any,
+    screenshot: Callable[..., Path],
+) -> None:
+    dataset.min_labelled_share = 0.9  # 5 of 6 rows are labelled
+    dataset.save()
+    sign_in(page, dataset.owner)
+    page.goto(f"/datasets/{dataset.slug}/")
+    versions = page.locator("#versions")
+    expect(versions.get_by_role("note")).to_contain_text("Only 5 of 6 rows (83.3%)")
+    confirm = versions.get_by_label("Publish it anyway, with 83.3% of rows labelled")
+    expect(confirm).not_to_be_checked()
+    versions.get_by_role("button", name="Publish a version").click()
+    # The browser holds the form back until the box is ticked (the server refuses it too).
+    assert DatasetRelease.objects.count() == 0
+    versions.scroll_into_view_if_needed()
+    top(page)
+    screenshot(page, "release-publish-confirm")
+
+    confirm.check()
+    versions.get_by_role("button", name="Publish a version").click()
+    expect(page.get_by_role("status").filter(has_text="v1 is being built")).to_be_visible()
+    assert DatasetRelease.objects.get(dataset=dataset).status == "building"
+    page_log.assert_clean()
