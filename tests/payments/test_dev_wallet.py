@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import reverse
 from eth_account import Account
@@ -161,9 +163,10 @@ def test_the_relay_checks_the_csrf_token(debug, anvil):
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory.create())
     assert rpc(client, "eth_chainId").status_code == 403
-    client.get("/")  # sets the CSRF cookie
-    token = client.cookies["csrftoken"].value
-    assert rpc(client, "eth_chainId", HTTP_X_CSRFTOKEN=token).status_code == 200
+    secret = _get_new_csrf_string()  # what the page's cookie and header carry
+    client.cookies[settings.CSRF_COOKIE_NAME] = secret
+    assert rpc(client, "eth_chainId", HTTP_X_CSRFTOKEN="x" * 32).status_code == 403
+    assert rpc(client, "eth_chainId", HTTP_X_CSRFTOKEN=secret).status_code == 200
 
 
 @pytest.mark.chain

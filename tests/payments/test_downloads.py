@@ -555,6 +555,32 @@ def test_the_library_shows_active_expired_and_revoked_licences(client, buyer, da
     assert "TOKEN = &quot;dbt_...&quot;" in html and 'href="/account/tokens/"' in html
 
 
+def test_the_library_groups_licences_per_dataset_and_lists_a_version_once(client):
+    buyer = UserFactory.create()
+    dataset = DatasetFactory.create(title="Kitchen reviews")
+    v1 = make_release(dataset, shards=1)
+    research = make_grant(buyer, dataset, [v1], tier_name="Research")
+    commercial = make_grant(buyer, dataset, [v1], tier_name="Commercial")
+    other = DatasetFactory.create(title="Street photos")
+    photos = make_grant(buyer, other, [make_release(other, shards=1)])
+    client.force_login(buyer)
+    response = client.get("/me/library/")
+    html = response.content.decode()
+    groups = {group.dataset: group.shelves for group in response.context["datasets"]}
+    assert set(groups) == {dataset, other}
+    assert {shelf.entry.grant for shelf in groups[dataset]} == {research, commercial}
+    assert [shelf.entry.grant for shelf in groups[other]] == [photos]
+    # v1 of Kitchen reviews is listed once, under the first of its two licences.
+    assert [len(shelf.versions) for shelf in groups[dataset]] == [1, 0]
+    assert html.count('href="/downloads/') == 2 + 2  # README + one shard, per dataset
+    assert "listed above, under your other licence" in html
+    assert html.count(f'id="dataset-{dataset.pk}"') == 1 and "2 licences" in html
+    card = html[html.index(f'id="dataset-{dataset.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert f'id="licence-{research.pk}"' in card and f'id="licence-{commercial.pk}"' in card
+    assert f'id="licence-{photos.pk}"' not in card
+
+
 def test_the_library_needs_a_session(client):
     response = client.get("/me/library/")
     assert response.status_code == 302 and "/signin/" in response["Location"]
