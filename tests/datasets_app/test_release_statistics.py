@@ -22,16 +22,11 @@ from datasets_app.services.releases import release_build, release_publish
 from marketplace.core.exceptions import ConflictError
 from marketplace.core.models import AuditLog
 from payments.services.licences import license_tier_create
+from tests.datasets_app.test_releases import COLUMNS  # text, stars, score, verified
 from tests.factories import DatasetFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
 
-COLUMNS = [
-    {"name": "text", "dtype": "string"},
-    {"name": "stars", "dtype": "int64"},
-    {"name": "score", "dtype": "float64"},
-    {"name": "verified", "dtype": "bool"},
-]
 ROWS = [
     ({"text": "good", "stars": 5, "score": 0.5, "verified": True}, "positive"),
     ({"text": "bad product", "stars": 1, "score": 1.5, "verified": False}, "negative"),
