@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
@@ -49,6 +50,11 @@ from marketplace.core.exceptions import ApplicationError
 PREVIEW_CHARS = 140  # of an item's text in a list row
 
 
+def _is_id(text: str) -> bool:
+    """Digits that fit a bigint primary key (more would be an error from PostgreSQL)."""
+    return text.isdigit() and len(text) <= 18
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -90,17 +96,16 @@ class DatasetInputFilter(InputFilter):
     help_text = "A dataset's slug or id."
     SUGGESTIONS = 100
 
-    def dataset(self) -> Dataset | None:
+    @cached_property
+    def selected(self) -> Dataset | None:
         text = (self.value() or "").strip()
-        if not hasattr(self, "_dataset"):
-            match = Q(pk=int(text)) if text.isdigit() else Q(slug=text)
-            self._dataset = Dataset.objects.filter(match).first() if text else None
-        return self._dataset
+        match = Q(pk=int(text)) if _is_id(text) else Q(slug=text)
+        return Dataset.objects.filter(match).first() if text else None
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if not self.value():
             return queryset
-        dataset = self.dataset()
+        dataset = self.selected
         return queryset.filter(**{self.field_path: dataset.pk}) if dataset else queryset.none()
 
     def suggestions(self) -> list[tuple[str, str]]:
@@ -108,7 +113,7 @@ class DatasetInputFilter(InputFilter):
         return list(biggest[: self.SUGGESTIONS])
 
     def describe(self) -> str:
-        dataset = self.dataset()
+        dataset = self.selected
         if dataset is None:
             return f"No dataset matches “{self.value()}”." if self.value() else ""
         return f"{dataset.title} ({dataset.items_count:,} items)"
@@ -397,7 +402,7 @@ SEARCH_HELP = (
 
 def _is_word_search(term: str) -> bool:
     term = term.strip()
-    return bool(term) and not term.isdigit() and not _is_hash(term)
+    return bool(term) and not _is_id(term) and not _is_hash(term)
 
 
 def _is_hash(term: str) -> bool:
@@ -407,7 +412,7 @@ def _is_hash(term: str) -> bool:
 def _search_items(queryset: QuerySet[Any], term: str, path: str = "") -> QuerySet[Any]:
     """A number is an item id, 64 hex digits a content hash, anything else words in the row."""
     term = term.strip()
-    if term.isdigit():
+    if _is_id(term):
         return queryset.filter(**{f"{path}pk": int(term)})
     if _is_hash(term):
         # One probe of the unique (dataset, content_hash) index per dataset, not a full scan.

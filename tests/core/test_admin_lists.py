@@ -191,6 +191,9 @@ def test_item_filters_by_dataset_contributor_status_and_flag(admin_client, moder
     assert '<option value="bird-calls">Bird calls</option>' in html  # suggestions
     missing = page(admin_client, f"{ITEMS}?dataset=no-such-dataset")
     assert "No dataset matches “no-such-dataset”." in missing and rows(missing) == []
+    huge = "9" * 30  # no id that big: nothing found, not an error from the database
+    assert rows(page(admin_client, f"{ITEMS}?dataset={huge}")) == []
+    assert rows(page(admin_client, f"{ITEMS}?q={huge}")) == []
     nobody = page(admin_client, f"{ITEMS}?contributor=0xdeadbeef")
     assert "Nobody matches “0xdeadbeef”." in nobody and rows(nobody) == []
 
