@@ -61,11 +61,12 @@ def token_amount_short(amount: Any, token: Any) -> str:
 
 @register.filter(name="share_percent")
 def share_percent(value: Any) -> str:
-    """A share in [0, 1] as a percentage with one place at most: 0.6667 → "66.7 %"."""
+    """A share in [0, 1] as a percentage with one place at most: 0.6667 → "66.7 %" (a
+    no-break space before the sign)."""
     if value is None or value == "":
         return "—"
     text = f"{float(value) * 100:.1f}".removesuffix(".0")
-    return f"{text} %"
+    return f"{text}\N{NO-BREAK SPACE}%"  # never wrapped away from its number
 
 
 @register.filter(name="token_amount")

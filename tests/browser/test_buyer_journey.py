@@ -22,7 +22,7 @@ from payments.enums import BountyStatus, FundingStatus, PurchaseStatus
 from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, LicenseTier, Purchase
 from payments.services.licences import license_tier_create
-from tests.browser.conftest import PageLog
+from tests.browser.conftest import MOBILE, PageLog
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
 from tests.factories import BountyFactory, DatasetFactory, UserFactory
@@ -139,6 +139,11 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     expect(page.get_by_role("heading", level=1)).to_have_text("Licences")
     expect(page.locator(f"#tier-{tier.pk}")).to_contain_text("Sign in to buy")
     top_screenshot(page, screenshot, "journey-licences-signed-out")
+    phone = new_page(inject_wallet=False, viewport=MOBILE, is_mobile=True, has_touch=True)
+    phone.goto("/datasets/kitchen-reviews/licences/")
+    expect(phone.locator(f"#tier-{tier.pk}")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "journey-licences-mobile")
 
     # Signed in with the dev wallet, the page shows Buy buttons with the labelled share.
     sign_in_with_the_dev_wallet(page, buyer)

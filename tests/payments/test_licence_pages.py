@@ -237,8 +237,8 @@ def test_buyers_see_the_tiers_with_buy_buttons_on_the_licences_page(client, buye
     assert reverse("licence-claim", kwargs={"tier_id": free.pk}) in html
     assert "Buy for 25.000007 tUSD" in html and "Get it free" in html
     # The version a purchase covers now, and its labelled share, beside the price.
-    assert html.count("v2 · 66.7 % labelled") == 2
-    assert "Buying now covers" in html and "66.7 % labelled" in html
+    assert html.count("v2 · 66.7\N{NO-BREAK SPACE}% labelled") == 2
+    assert "Buying now covers" in html and "66.7\N{NO-BREAK SPACE}% labelled" in html
     assert 'id="tier-form"' not in html and "Add tier" not in html
 
 

@@ -56,4 +56,9 @@ def test_amounts_for_reading_round_to_two_places(amount: int, decimals: int, sho
 
 
 def test_a_share_reads_as_a_percentage() -> None:
-    assert [share_percent(v) for v in (0.8125, 1.0, 0, None)] == ["81.2 %", "100 %", "0 %", "—"]
+    assert [share_percent(v) for v in (0.8125, 1.0, 0, None)] == [
+        "81.2\N{NO-BREAK SPACE}%",
+        "100\N{NO-BREAK SPACE}%",
+        "0\N{NO-BREAK SPACE}%",
+        "—",
+    ]
