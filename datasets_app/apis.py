@@ -284,14 +284,6 @@ class ContributionCreateApi(APIView):
         )
 
 
-class ContributionListApi(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    @extend_schema(summary="My contributions", responses=ContributionOutput(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            selectors.contribution_list(user=_user(request)), request, view=self
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -339,6 +331,14 @@ class ContributionFileCheckApi(APIView):
         )
 
 
+class ContributionListApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary="My contributions", responses=ContributionOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.contribution_list(user=_user(request)), request, view=self
         )
         return paginator.get_paginated_response(ContributionOutput(page, many=True).data)
 
