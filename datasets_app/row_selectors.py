@@ -1,8 +1,8 @@
 """The row viewer's reads: a dataset's rows a page at a time, filtered and searched, with what
 each person may see (DESIGN.md: buyers look before they pay, like the Hugging Face viewer).
 
-* Pages are keyset pages on the item id (``id > after ORDER BY id LIMIT n + 1``) over the partial
-  index ``item_viewer_idx`` (dataset_id, id) of shown rows (migration 0009): page 1 and page
+* Pages are keyset pages on the item id (``id > after ORDER BY id LIMIT n + 1``) over the
+  index ``item_viewer_idx`` (dataset_id, id) (migration 0009): page 1 and page
   100 000 cost the same. The cursor is opaque (base64 of ``{"after": id}`` or ``{"before": id}``).
 * No COUNT(*) over the items: the count is the dataset's ``items_count`` counter when nothing is
   filtered, an exact count within the preview (at most 1000 rows), and otherwise unknown.
@@ -152,7 +152,7 @@ def rows_see_all(*, dataset: Dataset, user: Any) -> bool:
 
 
 def _shown(dataset: Dataset) -> QuerySet[Item]:
-    # The predicate of item_viewer_idx and item_search_idx: keep the two in step.
+    # The rows the viewer shows: never hidden or gold ones.
     return Item.objects.filter(dataset=dataset, is_hidden=False, is_gold=False)
 
 

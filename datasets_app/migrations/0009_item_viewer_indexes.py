@@ -1,7 +1,10 @@
 """Indexes for the row viewer (datasets_app/row_selectors.py), built without blocking writes.
 
-* ``item_viewer_idx`` (dataset_id, id) over the rows the viewer shows (neither hidden nor gold):
-  keyset pages (``id > cursor ORDER BY id LIMIT n``) read n index entries at any depth.
+* ``item_viewer_idx`` (dataset_id, id) over all of a dataset's items: the viewer's keyset pages
+  (``id > cursor ORDER BY id LIMIT n``, hidden and gold rows — few — filtered on the heap) read
+  about n index entries at any depth, and admin's item list filtered by dataset (newest first)
+  walks it backwards instead of the primary key through every newer row of other datasets.
+  Not partial, so one index serves both.
 * ``item_search_idx`` GIN over (dataset_id, to_tsvector('simple', data)) for the viewer's
   full-text search; btree_gin lets the dataset id sit in the same index. An expression index,
   not a stored column: adding a STORED generated column rewrites the whole table under an
@@ -32,7 +35,7 @@ class Migration(migrations.Migration):
         BtreeGinExtension(),
         migrations.RunSQL(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS item_viewer_idx "
-            "ON datasets_app_item (dataset_id, id) WHERE NOT is_hidden AND NOT is_gold",
+            "ON datasets_app_item (dataset_id, id)",
             "DROP INDEX CONCURRENTLY IF EXISTS item_viewer_idx",
         ),
         migrations.RunSQL(
