@@ -73,12 +73,6 @@ def dataset_visible(*, slug: str, user: User | Any) -> Dataset:
     raise NotFoundError("No such dataset.")
 
 
-def dataset_sample(*, dataset: Dataset, limit: int = 10) -> QuerySet[Item]:
-    return Item.objects.filter(dataset=dataset, is_hidden=False, is_gold=False).order_by("id")[
-        :limit
-    ]
-
-
 def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
     """Counts for the dataset page, and labels per day for its chart (last 30 days)."""
     since = timezone.now() - timedelta(days=30)
