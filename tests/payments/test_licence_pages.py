@@ -338,6 +338,9 @@ def test_get_it_free_grants_the_licence_and_opens_the_library(client, buyer, dat
     assert 'id="licence-held"' in html
     assert "You hold the <strong>Research</strong> licence" in html
     assert reverse("library") in html
+    # The held tier links to the library instead of offering itself again.
+    assert "You hold it: open your library" in html
+    assert reverse("licence-claim", kwargs={"tier_id": tier.pk}) not in html
 
 
 def test_get_it_free_refuses_a_paid_tier(client, buyer, dataset, token):
