@@ -1,6 +1,8 @@
 """JSON endpoints the pay cards call (static/js/erc20_pay.js): the signed-in person's balance of a
 token, read on our node; and, with DEBUG on a local chain only, the dev wallet's JSON-RPC relay
-(payments/integrations/dev_chain.py). Refusals are JSON ``{"detail", "code"}``."""
+(payments/integrations/dev_chain.py). Refusals of the request are JSON ``{"detail", "code"}``;
+a JSON-RPC call the relay will not forward is answered the JSON-RPC way (200 with ``error``), as
+a node would, so the page's ethers reports it."""
 
 from __future__ import annotations
 
