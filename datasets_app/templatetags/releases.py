@@ -10,7 +10,7 @@ register = template.Library()
 @register.filter(name="percent")
 def percent(value: float | None) -> str:
     """A share (0..1) as a percentage that never rounds a few rows away: 0.0004 is "<0.1%"."""
-    if value is None:
+    if value is None or value == "":  # a figure the release does not have (an older one)
         return "—"
     share = float(value)
     if 0 < share < 0.001:

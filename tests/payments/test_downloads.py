@@ -50,7 +50,9 @@ def parquet_bytes(number: int, shard: int, rows: int) -> bytes:
     table = pa.table(
         {
             "text": [f"v{number} shard {shard} review {i}" for i in range(rows)],
-            "label": ["positive" if i % 3 else "negative" for i in range(rows)],
+            # ClassLabel indexes, as a built release stores them (DatasetFactory's classes are
+            # negative, neutral, positive).
+            "label": [2 if i % 3 else 0 for i in range(rows)],
             "score": [float(i) / rows for i in range(rows)],
         }
     )
