@@ -374,8 +374,16 @@ def _label(dataset: Dataset, value: Any) -> Any:
     if value is None or dataset.label_task == LabelTask.FREE_TEXT:
         return value
     if isinstance(value, list):
-        return [classes[i] if 0 <= i < len(classes) else i for i in value]
-    return classes[value] if 0 <= value < len(classes) else value
+        return [_class_name(classes, v) for v in value]
+    return _class_name(classes, value)
+
+
+def _class_name(classes: list[str], value: Any) -> Any:
+    """A ClassLabel index as its name; anything else (a release built with string labels, an
+    index out of range) as stored, never an error on the page."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(classes):
+        return classes[value]
+    return value
 
 
 def _release_image(value: Any) -> dict[str, Any] | None:
