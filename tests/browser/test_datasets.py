@@ -390,14 +390,15 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     expect(page.get_by_role("link", name="Edit dataset")).to_have_count(0)  # not the owner
     page_log.assert_clean()
     page.wait_for_function(CHART_SETTLED)
+    assert_accessible(page)
     screenshot(page, "dataset-detail")
     page.emulate_media(color_scheme="dark")  # the dark palette passes too
     assert_accessible(page)
-    page.set_viewport_size(MOBILE)
     page.emulate_media(color_scheme="light")
 
+    page.set_viewport_size(MOBILE)
     assert no_horizontal_scroll(page)
     page.wait_for_timeout(100)  # Chart.js redraws for the new size
     page.wait_for_function(CHART_SETTLED)
-    screenshot(page, "dataset-detail-mobile")
     assert_accessible(page)
+    screenshot(page, "dataset-detail-mobile")
