@@ -28,4 +28,8 @@ def _renderer() -> MarkdownIt:
 
 @register.filter(name="markdown")
 def render_markdown(text: str | None) -> SafeString:
-    return mark_safe(_renderer().render(text or ""))  # noqa: S308 - raw HTML is disabled above
+    html = _renderer().render(text or "")
+    # Code blocks and tables scroll sideways when wide: focusable, so a keyboard scrolls them too
+    # (raw HTML is off, so every "<pre>" or "<table>" here is the renderer's own).
+    html = html.replace("<pre>", '<pre tabindex="0">').replace("<table>", '<table tabindex="0">')
+    return mark_safe(html)  # noqa: S308 - raw HTML is disabled above

@@ -503,9 +503,13 @@ def mobile_page(new_page: Callable[..., Page]) -> Page:
 @pytest.fixture
 def screenshot(artifacts_dir: Path) -> Callable[..., Path]:
     """``screenshot(page, "home")`` saves ``var/test-artifacts/home.png`` (full page), with CSS
-    transitions finished (a dialog caught mid-fade would look broken)."""
+    transitions finished (a dialog caught mid-fade would look broken), after checking what the
+    page shows with ``assert_accessible``: every page a browser test looks at is checked.
+    ``accessible=False`` skips the check (say why in the test)."""
 
-    def save(page: Page, name: str, *, full_page: bool = True) -> Path:
+    def save(page: Page, name: str, *, full_page: bool = True, accessible: bool = True) -> Path:
+        if accessible:
+            assert_accessible(page)
         path = artifacts_dir / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         return path

@@ -180,6 +180,15 @@ def test_dataset_card_markdown_is_rendered_without_raw_html(client):
     assert 'href="javascript:' not in html
 
 
+def test_dataset_card_code_blocks_and_tables_are_keyboard_scrollable(client):
+    dataset = DatasetFactory.create(
+        card_markdown="```\nwide code\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<pre>raw</pre>"
+    )
+    html = client.get(f"/datasets/{dataset.slug}/").content.decode()
+    assert '<pre tabindex="0"><code>wide code' in html and '<table tabindex="0">' in html
+    assert "&lt;pre&gt;raw&lt;/pre&gt;" in html  # raw HTML stays text, untouched
+
+
 def test_dataset_form_puts_a_service_refusal_beside_its_field(client, owner):
     response = client.post(
         "/datasets/new/",
