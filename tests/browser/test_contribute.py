@@ -330,9 +330,9 @@ def test_choosing_the_same_file_after_a_reload_resumes_the_upload(
     session = UploadSession.objects.get(pk=upload_id)
     assert session.received_bytes == 2 * CHUNK
 
-    offline["on"] = False
-    page.reload()
+    page.reload()  # the old page's retry timer goes with it; only then is the network back
     puts.clear()
+    offline["on"] = False
     choose_file(page, path.name, path)
 
     expect(page.locator("[data-upload-success]")).to_contain_text("is uploaded", timeout=15_000)
