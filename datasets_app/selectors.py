@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import Contribution, Dataset, Item, Label
-from datasets_app.release_selectors import dataset_agreement
+from datasets_app.release_selectors import dataset_agreement, dataset_quality_card
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 
@@ -102,6 +103,39 @@ def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
         "with_consensus": with_consensus,
         "labels_per_day": [{"day": row["day"].isoformat(), "labels": row["n"]} for row in per_day],
     }
+
+
+# The dataset page's aggregate figures (dataset_stats and the quality card: about ten aggregate
+# queries) are kept in the cache under a key made of the dataset's own counters, so every write
+# that moves one (a label, an accepted or removed row, an upload, a consensus round's agreement,
+# an edit of the dataset) reads fresh figures at once: the old key is simply never asked again.
+# Writes that move no counter (a moderator hiding rows, a consensus label re-decided with the
+# same agreement, a rejected upload's reasons) show within PAGE_FIGURES_SECONDS.
+PAGE_FIGURES_SECONDS = 60
+
+
+def dataset_figures_key(dataset: Dataset, part: str) -> str:
+    """A cache key for ``part`` of ``dataset``'s page that changes with any of its counters."""
+    alpha = "-" if dataset.agreement_alpha is None else repr(float(dataset.agreement_alpha))
+    stamp = dataset.updated_at.timestamp() if dataset.updated_at else 0
+    return (
+        f"dataset-page:{part}:{dataset.pk}:{dataset.items_count}:{dataset.labels_count}:"
+        f"{dataset.contributions_count}:{alpha}:{stamp}"
+    )
+
+
+def dataset_page_figures(*, dataset: Dataset) -> dict[str, Any]:
+    """``stats`` (dataset_stats) and ``quality_card`` (dataset_quality_card) for the dataset
+    page, from the cache when the dataset's counters have not moved since they were counted."""
+    key = dataset_figures_key(dataset, "figures")
+    figures: dict[str, Any] | None = cache.get(key)
+    if figures is None:
+        figures = {
+            "stats": dataset_stats(dataset=dataset),
+            "quality_card": dataset_quality_card(dataset=dataset),
+        }
+        cache.set(key, figures, PAGE_FIGURES_SECONDS)
+    return figures
 
 
 def contribution_list(*, user: User, dataset: Dataset | None = None) -> QuerySet[Contribution]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,10 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from datasets_app import selectors, services
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
-from datasets_app.models import Dataset, ReleaseStatus
+from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from datasets_app.release_selectors import (
     can_manage_releases,
-    dataset_quality_card,
     labelled_share,
     latest_release_statistics,
     release_card_parts,
@@ -91,29 +92,57 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = _visible(request, slug)
-    stats = selectors.dataset_stats(dataset=dataset)
+    figures = selectors.dataset_page_figures(dataset=dataset)
+    stats = figures["stats"]
+    versions = _versions_context(request, dataset)
     return render(
         request,
         "datasets_app/dataset_detail.html",
         {
             "dataset": dataset,
             "stats": stats,
-            **dataset_viewer_context(request, dataset),
+            **_viewer_context(request, dataset),
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "chart_data": json.dumps(stats["labels_per_day"]),
             "bounties": bounty_list(dataset=dataset),
             "licences": licence_card(request=request, dataset=dataset),
-            "quality_card": dataset_quality_card(dataset=dataset),
-            "latest_column_stats": latest_release_statistics(dataset=dataset),
-            **_versions_context(request, dataset),
+            "quality_card": figures["quality_card"],
+            "latest_column_stats": _latest_column_stats(dataset, versions["releases"]),
+            **versions,
         },
     )
+
+
+def _viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
+    """The row viewer. A visitor who is not signed in and asks for no page or filter sees the
+    preview's first page, the same for every such visitor: it is kept with the page's figures."""
+    if request.user.is_authenticated or request.GET:
+        return dataset_viewer_context(request, dataset)
+    key = selectors.dataset_figures_key(dataset, "preview")
+    context: dict[str, object] | None = cache.get(key)
+    if context is None:
+        context = dataset_viewer_context(request, dataset)
+        cache.set(key, context, selectors.PAGE_FIGURES_SECONDS)
+    return context
+
+
+def _latest_column_stats(
+    dataset: Dataset, releases: list[DatasetRelease]
+) -> dict[str, object] | None:
+    """The newest ready version's column statistics, from the versions already read when it is
+    among them (it is the first ready one: they come newest first)."""
+    for release in releases:
+        if release.status == ReleaseStatus.READY:
+            return release_statistics_view(release=release)
+    if len(releases) < RELEASES_SHOWN:
+        return None  # every version was read and none is ready
+    return latest_release_statistics(dataset=dataset)
 
 
 RELEASES_SHOWN = 20
 
 
-def _versions_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
+def _versions_context(request: HttpRequest, dataset: Dataset) -> dict[str, Any]:
     releases = list(release_list_select(dataset=dataset, user=request.user)[:RELEASES_SHOWN])
     can_publish = can_manage_releases(dataset=dataset, user=request.user)
     return {

@@ -1,0 +1,361 @@
+"""Pages under gunicorn beside a Django hello-world view on the same gunicorn, same settings.
+
+    .venv/bin/python bench/bench_pages.py [--seconds 10] [--concurrency 4] [--items 5000]
+
+Creates its own database `bench_pages` (migrated) and seeds it: 40 public datasets, one of them
+with `--items` items, three labels on most of them spread over the last 30 days, 20 accepted
+contributions with validation reports, and a ready version with column statistics. Then starts
+two gunicorn servers on free loopback ports, each with the project's gunicorn.conf.py (2 workers,
+gthread) and marketplace.settings.production (DEBUG off, HTTPS headers; the load generator says
+``X-Forwarded-Proto: https`` as the TLS proxy in front would):
+
+  hello     a view returning "Hello, world" through the project's full middleware stack
+            (``hello_application`` below: the project's WSGI handler with a one-URL urlconf)
+  pages     marketplace.wsgi:application, asked for ``/`` and ``/datasets/<slug>/``
+
+Each case runs `--seconds` after a 2 s warm-up with `--concurrency` threads, each a keep-alive
+http.client connection, and prints req/s, p50 and p99 (ms) and each page's share of hello's
+req/s. The servers are stopped and the database dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
+
+DB_NAME = "bench_pages"
+SLUG = "bench-reviews"
+HEADERS = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", "Connection": "keep-alive"}
+
+
+# --- the hello-world app (imported by gunicorn in its own process) ---------------------------
+
+
+def hello(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    return HttpResponse("Hello, world")
+
+
+def _urlpatterns() -> list[Any]:
+    from django.urls import path
+
+    return [path("", hello)]
+
+
+urlpatterns: list[Any] = []
+if os.environ.get("BENCH_PAGES_HELLO") == "1":
+    import django
+    from django.core.handlers.wsgi import WSGIHandler
+
+    django.setup(set_prefix=False)
+    urlpatterns = _urlpatterns()
+
+    class HelloHandler(WSGIHandler):
+        """The project's handler and middleware; only the urlconf is this module's."""
+
+        def get_response(self, request: Any) -> Any:
+            request.urlconf = __name__
+            return super().get_response(request)
+
+    hello_application = HelloHandler()
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def seed(items: int) -> None:
+    from django.utils import timezone
+
+    from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, Label
+    from marketplace.core.models import User
+
+    now = timezone.now()
+    owner = User.objects.create(address="0x" + "11" * 20, display_name="Bench owner")
+    labelers = [
+        User.objects.create(address=f"0x{n + 0x20:040x}", display_name=f"Labeler {n}")
+        for n in range(6)
+    ]
+    columns = [{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}]
+    classes = ["negative", "neutral", "positive"]
+    Dataset.objects.bulk_create(
+        Dataset(
+            owner=owner,
+            title=f"Bench dataset {n}",
+            slug=f"bench-dataset-{n}",
+            description="Short product reviews with their sentiment. " * 3,
+            modality="text",
+            columns=columns,
+            label_task="single_label",
+            label_classes=classes,
+            status="open",
+            items_count=100 * n,
+            labels_count=250 * n,
+        )
+        for n in range(39)
+    )
+    dataset = Dataset.objects.create(
+        owner=owner,
+        title="Bench reviews",
+        slug=SLUG,
+        description="Product reviews, one sentence each, labelled by sentiment.",
+        modality="text",
+        columns=columns,
+        label_task="single_label",
+        label_classes=classes,
+        labels_per_item=3,
+        status="open",
+        agreement_alpha=0.71,
+    )
+    contributions = Contribution.objects.bulk_create(
+        Contribution(
+            dataset=dataset,
+            contributor=labelers[n % 6],
+            file="contributions/bench.csv",
+            original_name=f"rows-{n}.csv",
+            file_format="csv",
+            size_bytes=10_000,
+            sha256=f"{n:064x}",
+            status="accepted",
+            rows_total=items // 20 + 10,
+            rows_accepted=items // 20,
+            report={"reasons": {"already in the dataset": 6, "personal data (email)": 4}},
+        )
+        for n in range(20)
+    )
+    rows = Item.objects.bulk_create(
+        Item(
+            dataset=dataset,
+            contribution=contributions[n % 20],
+            row_number=n,
+            data={"text": f"Review number {n}: the product did what it said.", "stars": n % 5},
+            content_hash=f"{n:064x}",
+            labels_count=3 if n % 10 else 0,
+            consensus_label=classes[n % 3] if n % 10 else None,
+            consensus_at=now if n % 10 else None,
+        )
+        for n in range(items)
+    )
+    labels = []
+    for n, item in enumerate(rows):
+        if n % 10 == 0:
+            continue
+        for k in range(3):
+            labels.append(
+                Label(
+                    item=item,
+                    labeler=labelers[(n + k) % 6],
+                    dataset=dataset,
+                    value=classes[(n + k) % 3],
+                )
+            )
+    Label.objects.bulk_create(labels, batch_size=5_000)
+    # Spread the labels over the chart's 30 days.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE datasets_app_label SET created_at = now() - (id %% 30) * interval '1 day' "
+            "WHERE dataset_id = %s",
+            [dataset.pk],
+        )
+    Dataset.objects.filter(pk=dataset.pk).update(
+        items_count=len(rows), labels_count=len(labels), contributions_count=20
+    )
+    DatasetRelease.objects.create(
+        dataset=dataset,
+        number=1,
+        status="ready",
+        content_hash="b" * 64,
+        created_by=owner,
+        statistics={
+            "rows": len(rows),
+            "columns": [
+                {
+                    "name": "stars",
+                    "kind": "number",
+                    "count": len(rows),
+                    "histogram": {
+                        "bins": [{"low": s, "high": s, "count": len(rows) // 5} for s in range(5)]
+                    },
+                }
+            ],
+        },
+        card="---\nlicense: other\n---\n# Bench reviews\n",
+        created_at=now - timedelta(days=1),
+    )
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                detail = process.stderr.read().decode() if process.stderr else "died"
+                raise SystemExit(detail) from None
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"gunicorn for {app} did not start")
+
+
+def load(port: int, path: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """``concurrency`` keep-alive clients asking ``path`` for ``seconds``; every answer must be
+    200. Returns req/s, p50 and p99 in ms."""
+    stop = threading.Event()
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    failures: list[str] = []
+
+    def client(mine: list[float]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop.is_set():
+            started = time.perf_counter()
+            conn.request("GET", path, headers=HEADERS)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                failures.append(f"{path}: {response.status}")
+                stop.set()
+            mine.append(time.perf_counter() - started)
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(mine,)) for mine in latencies]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if failures:
+        raise SystemExit(failures[0])
+    every = sorted(x for mine in latencies for x in mine)
+    quantiles = statistics.quantiles(every, n=100)
+    return {
+        "rps": len(every) / elapsed,
+        "p50": statistics.median(every) * 1000,
+        "p99": quantiles[98] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--items", type=int, default=5_000)
+    args = parser.parse_args()
+
+    recreate_database(DB_NAME)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
+        "DATABASE_URL": database_url(DB_NAME),
+        "DJANGO_SECRET_KEY": "bench-pages-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/7"),
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+    }
+    os.environ.update(env)
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        import django
+
+        django.setup()
+        from django.core.cache import cache
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        cache.clear()
+        started = time.perf_counter()
+        seed(args.items)
+        print(f"seeded {args.items:,} items in {time.perf_counter() - started:.1f} s")
+        from django.db import connections
+
+        connections.close_all()
+
+        hello_port, pages_port = free_port(), free_port()
+        servers.append(
+            start(
+                "bench.bench_pages:hello_application", hello_port, {**env, "BENCH_PAGES_HELLO": "1"}
+            )
+        )
+        servers.append(start("marketplace.wsgi:application", pages_port, env))
+        cases = [
+            ("hello", hello_port, "/"),
+            ("home /", pages_port, "/"),
+            ("dataset page", pages_port, f"/datasets/{SLUG}/"),
+        ]
+        results: dict[str, dict[str, float]] = {}
+        for name, port, path in cases:
+            load(port, path, 2.0, args.concurrency)  # warm-up
+            results[name] = load(port, path, args.seconds, args.concurrency)
+        base = results["hello"]["rps"]
+        print(
+            f"gunicorn 2 workers (gthread), concurrency {args.concurrency}, "
+            f"{args.seconds:g} s per case"
+        )
+        print(f"{'case':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of hello':>10}")
+        for name, figures in results.items():
+            print(
+                f"{name:<14}{figures['rps']:>9.0f}{figures['p50']:>9.2f}{figures['p99']:>9.2f}"
+                f"{figures['rps'] / base:>10.1%}"
+            )
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=35)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(DB_NAME)
+
+
+if __name__ == "__main__":
+    main()
