@@ -644,9 +644,10 @@ def contribution_validate(*, contribution_id: int, task_id: str | None = None) -
 
 # --- Big files: shards ---------------------------------------------------------------------
 #
-# A file of more than VALIDATION_SHARD_ROWS rows is cut into row ranges (a multiple of
+# A file of more than VALIDATION_SHARD_ROWS rows (20k) is cut into row ranges (a multiple of
 # VALIDATION_PARALLELISM of them, each at most VALIDATION_SHARD_MAX_ROWS), one Celery task each
-# (``validate_contribution_shard``), so several worker processes share it. Each shard keeps its
+# (``validate_contribution_shard``), so every worker process shares it: a 25k-row file on 2
+# processes is 2 shards of 12.5k, not one run with a process idle. Each shard keeps its
 # state in ``report["shards"][n]`` (status, its own run id and heartbeat, its counts and report)
 # and claims itself as the whole run does: a duplicate or re-delivered shard finds it running
 # or done and returns; a shard that stops beating is taken over, its items deleted and its range
@@ -658,12 +659,20 @@ def contribution_validate(*, contribution_id: int, task_id: str | None = None) -
 
 
 def _shard_rows() -> int:
-    return int(getattr(settings, "VALIDATION_SHARD_ROWS", 200_000))
+    return int(getattr(settings, "VALIDATION_SHARD_ROWS", 20_000))
+
+
+def _parallelism() -> int:
+    """The worker processes that validate: VALIDATION_PARALLELISM, by default the Celery
+    worker's concurrency."""
+    default = getattr(settings, "CELERY_WORKER_CONCURRENCY", 2)
+    return max(1, int(getattr(settings, "VALIDATION_PARALLELISM", default)))
 
 
 def _shard_plan(contribution: Contribution) -> tuple[int, list[tuple[int, int | None]]]:
     """The estimated rows, and row ranges (after, up to) for a big file; [] to read it in one
-    run. The last range is open, so a low estimate still reads every row."""
+    run. The last range is open, so a low estimate still reads every row. Shard count: from
+    the estimate and the parallelism alone, never fewer shards than worker processes."""
     if contribution.file_format not in ("csv", "tsv", "jsonl", "parquet"):
         return 0, []
     try:
@@ -677,7 +686,7 @@ def _shard_plan(contribution: Contribution) -> tuple[int, list[tuple[int, int | 
     # As many shards as worker processes, or a multiple of it: 5 shards on 2 processes leave
     # one process idle for the last third (1M rows: 87 s in 5 shards, 53 s in 2). No shard
     # is larger than VALIDATION_SHARD_MAX_ROWS, so a huge file still spreads over rounds.
-    parallel = max(1, int(getattr(settings, "VALIDATION_PARALLELISM", 2)))
+    parallel = _parallelism()
     largest = max(limit, int(getattr(settings, "VALIDATION_SHARD_MAX_ROWS", 500_000)))
     count = parallel * math.ceil(estimate / (parallel * largest))
     size = math.ceil(estimate / count)

@@ -318,8 +318,11 @@ LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
 DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=600)
 # Files over this many rows are validated in shards, in parallel tasks: as many shards as the
 # worker processes that validate (a multiple of it for big files), each at most the max rows.
-VALIDATION_SHARD_ROWS = env.int("VALIDATION_SHARD_ROWS", default=200_000)
-VALIDATION_PARALLELISM = env.int("VALIDATION_PARALLELISM", default=2)
+# Below the threshold one process reads it alone; above it every process takes part.
+VALIDATION_SHARD_ROWS = env.int("VALIDATION_SHARD_ROWS", default=20_000)
+# The worker processes (prefork) of one Celery worker: `--concurrency` on its command line wins.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+VALIDATION_PARALLELISM = env.int("VALIDATION_PARALLELISM", default=CELERY_WORKER_CONCURRENCY)
 VALIDATION_SHARD_MAX_ROWS = env.int("VALIDATION_SHARD_MAX_ROWS", default=500_000)
 # Releases: rows per Parquet shard, and the silence after which a building release is re-sent.
 RELEASE_SHARD_ROWS = env.int("RELEASE_SHARD_ROWS", default=500_000)

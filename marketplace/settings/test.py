@@ -43,6 +43,8 @@ if not DATABASE_POOL:
 HOT_WALLET_PRIVATE_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
 CHAIN_CONFIRMATIONS = 2
 PLATFORM_SIGNING_KEY = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97"
-# Shard layouts in tests follow VALIDATION_SHARD_ROWS alone (tests set it small).
+# Shard layouts in tests follow VALIDATION_SHARD_ROWS alone (tests set it small); files of 25k
+# rows elsewhere in the tests are read in one run unless a test asks for shards.
+VALIDATION_SHARD_ROWS = 100_000
 VALIDATION_PARALLELISM = 1
 VALIDATION_SHARD_MAX_ROWS = 1

@@ -257,3 +257,68 @@ def test_shards_come_in_multiples_of_the_worker_processes(settings):
     assert plan[0] == (0, plan[1][0]) and plan[1][1] is None
     settings.VALIDATION_SHARD_MAX_ROWS = 20
     assert len(validation._shard_plan(contribution)[1]) == 4  # 45 rows over 20 max: 2 rounds
+
+
+def _csv_25k() -> bytes:
+    """25,000 rows: a copy of row 3 and a near-duplicate of row 5 near the end (another shard),
+    and one bad row in the middle."""
+    rng = random.Random(25)  # noqa: S311 - test data
+    texts = [" ".join(rng.choices(WORDS, k=16)) for _ in range(25_000)]
+    texts[24_000] = texts[4].upper() + "!"  # row 24,001: near-duplicate of row 5
+    rows = [f"{text},{1 + n % 5}" for n, text in enumerate(texts)]
+    rows[23_000] = rows[2]  # row 23,001: exact duplicate of row 3
+    rows[12_500] = f"{texts[12_500]},lots"  # not an int
+    return ("text,stars\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.django_db
+def test_a_25k_row_file_is_split_across_every_worker_process(settings):
+    """Above the default threshold (20k rows) every process takes part, however far below the
+    largest shard the file is: 3 processes, 3 shards; the verdict is one run's."""
+    from datasets_app.services import validation
+    from marketplace.settings import base
+
+    settings.VALIDATION_SHARD_ROWS = base.VALIDATION_SHARD_ROWS
+    assert base.VALIDATION_SHARD_ROWS <= 20_000
+    settings.VALIDATION_SHARD_MAX_ROWS = base.VALIDATION_SHARD_MAX_ROWS
+    settings.VALIDATION_PARALLELISM = 3
+    content = _csv_25k()
+    sharded = _submit(DatasetFactory.create(columns=TABULAR), content)
+    _, plan = validation._shard_plan(sharded)
+    assert len(plan) == 3 and plan[-1][1] is None
+    sizes = [stop - start for start, stop in plan[:-1] if stop is not None]
+    assert all(abs(size - 25_000 / 3) < 1_000 for size in sizes), plan
+    assert contribution_validate(contribution_id=sharded.pk) is None  # handed to the shards
+    sharded.refresh_from_db()
+    assert len(sharded.report["shards"]) == 3
+    assert _run_shards(sharded) == [None, None, "partially_accepted"]
+
+    settings.VALIDATION_SHARD_ROWS = 1_000_000
+    single = _submit(DatasetFactory.create(columns=TABULAR), content)
+    assert contribution_validate(contribution_id=single.pk) == "partially_accepted"
+    single.refresh_from_db()
+    assert "shards" not in single.report
+    assert _outcome(sharded) == _outcome(single)
+    assert sharded.report["shards"] == 3
+    assert sharded.report["reasons"] == {
+        "column 'stars' expected int64": 1,
+        "duplicate of an earlier row in this file": 1,
+        "near-duplicate of an earlier row in this file": 1,
+    }
+    assert sharded.rows_total == 25_000 and sharded.rows_accepted == 24_997
+
+
+@pytest.mark.django_db
+def test_the_parallelism_defaults_to_the_worker_concurrency(settings):
+    """Without VALIDATION_PARALLELISM the shard count follows CELERY_WORKER_CONCURRENCY; a
+    file at or under the threshold is one run, whatever the processes."""
+    from datasets_app.services import validation
+
+    del settings.VALIDATION_PARALLELISM
+    settings.CELERY_WORKER_CONCURRENCY = 4
+    settings.VALIDATION_SHARD_ROWS = 20
+    settings.VALIDATION_SHARD_MAX_ROWS = 500_000
+    contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())  # 45 rows
+    assert len(validation._shard_plan(contribution)[1]) == 4
+    settings.VALIDATION_SHARD_ROWS = 45
+    assert validation._shard_plan(contribution) == (0, [])
