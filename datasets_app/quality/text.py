@@ -1,8 +1,15 @@
 """Row checks for text cells, and the normal form that near-duplicate shingling hashes.
 
 ``check_text`` returns the problems a contributor can act on, worded for the validation report;
-an empty list means the value passes. Language detection uses py3langid's bundled model (no
-download, deterministic), loaded once per process on first use.
+an empty list means the value passes.
+
+Language: a value's first ``DETECTION_PREFIX_CHARS`` characters go to CLD2 (pycld2, C++ with its
+tables compiled in) first; when it reliably names the expected language (or a close relative)
+the row passes, which is what nearly every row does. Otherwise py3langid's bundled model gives
+the verdict, as it did alone before, on the same prefix: a row is flagged only when py3langid is
+confident it is another language. About 20x less time per row than py3langid alone, and never
+more flags (bench/bench_language.py). Neither downloads anything; both are deterministic, and
+py3langid's model is loaded once per process on first use.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import functools
 import re
 import unicodedata
 from typing import Any
+
+import pycld2
 
 # C0 and C1 control characters and DEL, except tab, line feed and carriage return.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -24,8 +33,13 @@ MAX_GARBAGE_SHARE = 0.5
 # these, short product names, codes and mixed-language rows would be flagged at random.
 MIN_LETTERS_FOR_LANGUAGE = 20
 MIN_LANGUAGE_CONFIDENCE = 0.8
-# Detection reads the start of long values only: the answer settles long before this.
-LANGUAGE_SAMPLE_CHARS = 2_000
+# Detection reads the start of values only: the answer settles long before this, and the cost
+# of a row stays bounded however long the value is.
+DETECTION_PREFIX_CHARS = 300
+# Matches when a string starts with at least MIN_LETTERS_FOR_LANGUAGE letters among other
+# characters; it stops at the last letter it needs. A letter is a word character but a digit or
+# underscore (str.isalpha, near enough); the two classes are disjoint, so no backtracking blowup.
+_ENOUGH_LETTERS_RE = re.compile(rf"(?:[\W\d_]*[^\W\d_]){{{MIN_LETTERS_FOR_LANGUAGE}}}")
 
 # ISO 639-1 codes the model labels differently.
 _LANGUAGE_ALIASES = {"nb": "no"}
@@ -38,7 +52,10 @@ _RELATED_LANGUAGES = [
     frozenset({"es", "gl", "ca"}),
     frozenset({"pt", "gl"}),
 ]
-_NO_LANGUAGE = "zxx"  # the model's label for "no linguistic content"
+_NO_LANGUAGE = "zxx"  # py3langid's label for "no linguistic content"
+_UNKNOWN = "un"  # CLD2's
+# CLD2's codes that are not the ISO 639-1 ones py3langid uses.
+_CLD2_CODES = {"iw": "he", "jw": "jv", "zh-Hant": "zh", "nb": "no", "fil": "tl", "ckb": "ku"}
 
 
 def normalise_for_hash(text: str) -> str:
@@ -48,8 +65,19 @@ def normalise_for_hash(text: str) -> str:
 
 
 def supported_languages() -> frozenset[str]:
-    """Codes ``check_text(language=...)`` accepts: the model's labels plus aliases."""
+    """Codes ``check_text(language=...)`` accepts: py3langid's labels plus aliases."""
     return frozenset(_identifier().labels) | frozenset(_LANGUAGE_ALIASES)
+
+
+def detect_language(text: str) -> tuple[str, bool]:
+    """CLD2's language for ``text`` (its first ``DETECTION_PREFIX_CHARS`` characters) as an ISO
+    639-1 code, ``"un"`` when it cannot tell, and whether CLD2 calls the answer reliable."""
+    try:
+        reliable, _bytes, details = pycld2.detect(text[:DETECTION_PREFIX_CHARS])
+    except (pycld2.error, UnicodeEncodeError):  # lone surrogates, invalid UTF-8: no opinion
+        return _UNKNOWN, False
+    code = details[0][1]
+    return _CLD2_CODES.get(code, code), bool(reliable)
 
 
 def check_text(
@@ -121,17 +149,26 @@ def _garbage_share(value: str) -> float:
 
 
 def _language_mismatch(value: str, expected: str) -> str | None:
-    sample = value[:LANGUAGE_SAMPLE_CHARS]
-    if sum(1 for char in sample if char.isalpha()) < MIN_LETTERS_FOR_LANGUAGE:
+    sample = value[:DETECTION_PREFIX_CHARS]
+    if _ENOUGH_LETTERS_RE.match(sample) is None:  # letters counted in C, and only 20 of them
+        return None
+    first_guess, reliable = detect_language(sample)
+    if reliable and _same_language(first_guess, expected):
         return None
     detected, confidence = _identifier().classify(sample)
     if (
-        detected in (expected, _NO_LANGUAGE)
+        detected == _NO_LANGUAGE
         or confidence < MIN_LANGUAGE_CONFIDENCE
-        or any(detected in group and expected in group for group in _RELATED_LANGUAGES)
+        or _same_language(detected, expected)
     ):
         return None
     return f"language looks like {detected!r} ({confidence:.0%} sure), expected {expected!r}"
+
+
+def _same_language(detected: str, expected: str) -> bool:
+    return detected == expected or any(
+        detected in group and expected in group for group in _RELATED_LANGUAGES
+    )
 
 
 @functools.cache

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from datasets_app.quality.text import check_text, normalise_for_hash, supported_languages
+from datasets_app.quality.text import (
+    DETECTION_PREFIX_CHARS,
+    check_text,
+    detect_language,
+    normalise_for_hash,
+    supported_languages,
+)
 
 ENGLISH = "The delivery arrived two days late, but the blender works well and is quiet."
 GERMAN = "Die Lieferung kam zwei Tage zu spät, aber der Mixer funktioniert gut und ist leise."
@@ -108,6 +114,42 @@ def test_closely_related_languages_are_not_flagged() -> None:
 def test_language_detection_is_deterministic() -> None:
     first = check_text(GERMAN, language="en")
     assert all(check_text(GERMAN, language="en") == first for _ in range(5))
+
+
+@pytest.mark.parametrize(
+    ("value", "language"),
+    [
+        (ENGLISH, "en"),
+        (GERMAN, "de"),
+        (FRENCH, "fr"),
+        (SPANISH, "es"),
+        ("Доставка пришла на два дня позже, но блендер работает хорошо и тихо.", "ru"),
+        ("Η παράδοση έφτασε δύο μέρες αργότερα, αλλά το μπλέντερ δουλεύει καλά.", "el"),  # noqa: RUF001
+        ("وصل الطلب متأخرا يومين، لكن الخلاط يعمل بشكل جيد وهادئ جدا.", "ar"),
+        ("המשלוח הגיע באיחור של יומיים, אבל הבלנדר עובד טוב ושקט מאוד.", "he"),  # CLD2 says iw
+        ("配送は二日遅れましたが、ミキサーはよく動き、とても静かです。", "ja"),
+        ("快递晚了两天才到，但是搅拌机很好用，而且很安静。", "zh"),  # noqa: RUF001
+    ],
+)
+def test_the_detector_names_common_languages_reliably(value: str, language: str) -> None:
+    assert detect_language(value) == (language, True)
+
+
+def test_the_detector_has_no_opinion_on_invalid_unicode() -> None:
+    assert detect_language("lone \udc80 surrogate " + ENGLISH) == ("un", False)
+
+
+def test_only_a_bounded_prefix_is_language_checked() -> None:
+    english_start = (ENGLISH + " ") * (DETECTION_PREFIX_CHARS // len(ENGLISH) + 1)
+    german_tail = (GERMAN + " ") * 200
+    assert len(english_start) > DETECTION_PREFIX_CHARS
+    # Whatever follows the prefix is not read: a long German tail does not make it German...
+    assert check_text(english_start + german_tail, language="en") == []
+    problems = check_text(english_start + german_tail, language="de")
+    assert len(problems) == 1 and "language looks like 'en'" in problems[0]
+    # ...and letters after the prefix do not count towards the minimum.
+    assert check_text("0123456789 " * 30 + german_tail, language="en") == []
+    assert check_text("0123456789 " * 2 + german_tail, language="en") != []
 
 
 def test_an_unknown_language_code_is_a_caller_error() -> None:
