@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -136,6 +137,47 @@ def dataset_page_figures(*, dataset: Dataset) -> dict[str, Any]:
         }
         cache.set(key, figures, PAGE_FIGURES_SECONDS)
     return figures
+
+
+# The dataset page's blocks kept in the cache under the "html" key (dataset_detail.html's
+# {% cache %} names) and whether each also varies on is_owner.
+PAGE_FRAGMENTS = {
+    "dataset-stats": False,
+    "dataset-chart": False,
+    "dataset-quality": False,
+    "dataset-card": True,
+    "dataset-aside": False,
+}
+
+
+def dataset_page_forget(*, dataset_id: int) -> None:
+    """Drop what the dataset page keeps in the cache for the dataset's current counters: for a
+    write that moves none of them and must show at once (a moderator hiding rows)."""
+    from django.core.cache.utils import make_template_fragment_key
+
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        return
+    html, preview = dataset_figures_key(dataset, "html"), dataset_figures_key(dataset, "preview")
+    keys = [dataset_figures_key(dataset, "figures"), preview]
+    keys.append(make_template_fragment_key("dataset-viewer", [preview]))
+    for name, per_owner in PAGE_FRAGMENTS.items():
+        variants = [[html, True], [html, False]] if per_owner else [[html]]
+        keys.extend(make_template_fragment_key(name, vary_on) for vary_on in variants)
+    cache.delete_many(keys)
+
+
+def catalogue_cards_key(datasets: list[Dataset]) -> str:
+    """What the catalogue's cards of ``datasets`` show, as a key for their rendered HTML: any
+    edit, counter or owner's name that moves changes it (and the day, for "today" dates)."""
+    parts = [timezone.localdate().isoformat()]
+    for dataset in datasets:
+        owner = dataset.owner
+        parts.append(
+            f"{dataset.pk}:{dataset.updated_at.timestamp()}:{dataset.items_count}:"
+            f"{dataset.labels_count}:{owner.pk}:{owner.display_name}:{owner.address}"
+        )
+    return hashlib.md5("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 def contribution_list(*, user: User, dataset: Dataset | None = None) -> QuerySet[Contribution]:

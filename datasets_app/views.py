@@ -63,20 +63,26 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         label_task=filters["label_task"],
         order=filters["order"],
     )
-    page = Paginator(datasets, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(datasets, PAGE_SIZE)
+    filtered = any(filters[name] for name in ("search", "modality", "label_task"))
+    totals = None if filtered else selectors.catalogue_totals()
+    if totals is not None:
+        paginator.count = totals["datasets"]  # the same rows: no second COUNT
+    page = paginator.get_page(request.GET.get("page"))
+    shown = list(page.object_list)
     # The introduction is for the front door only: not on later pages or over search results.
-    show_hero = page.number == 1 and not any(
-        filters[name] for name in ("search", "modality", "label_task")
-    )
+    show_hero = page.number == 1 and not filtered
     return render(
         request,
         "datasets_app/catalogue.html",
         {
-            "datasets": page.object_list,
+            "datasets": shown,
+            # The cards' HTML is kept in the cache under what they show (catalogue.html).
+            "cards_key": selectors.catalogue_cards_key(shown),
             "page": page,
             "filters": filters,
             "show_hero": show_hero,
-            "totals": selectors.catalogue_totals() if show_hero else None,
+            "totals": totals if show_hero else None,
             "modalities": Modality.choices,
             "tasks": LabelTask.choices,
             "orders": [
@@ -102,6 +108,9 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "dataset": dataset,
             "stats": stats,
             **_viewer_context(request, dataset),
+            # Keys of the page's cached blocks (dataset_detail.html).
+            "figures_key": selectors.dataset_figures_key(dataset, "html"),
+            "viewer_key": _viewer_key(request, dataset),
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "chart_data": json.dumps(stats["labels_per_day"]),
             "bounties": bounty_list(dataset=dataset),
@@ -113,12 +122,20 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
-    """The row viewer. A visitor who is not signed in and asks for no page or filter sees the
-    preview's first page, the same for every such visitor: it is kept with the page's figures."""
+def _viewer_key(request: HttpRequest, dataset: Dataset) -> str | None:
+    """A visitor who is not signed in and asks for no page or filter sees the viewer's preview,
+    its first page, the same for every such visitor: it is kept in the cache with the page's
+    figures, under this key. None for everybody else."""
     if request.user.is_authenticated or request.GET:
+        return None
+    return selectors.dataset_figures_key(dataset, "preview")
+
+
+def _viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, object]:
+    """The row viewer's context; the anonymous preview's from the cache (``_viewer_key``)."""
+    key = _viewer_key(request, dataset)
+    if key is None:
         return dataset_viewer_context(request, dataset)
-    key = selectors.dataset_figures_key(dataset, "preview")
     context: dict[str, object] | None = cache.get(key)
     if context is None:
         context = dataset_viewer_context(request, dataset)

@@ -8,6 +8,7 @@ from django.db.models import F
 from datasets_app.enums import ContributionStatus
 from datasets_app.exceptions import DatasetError
 from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.selectors import dataset_page_forget
 from datasets_app.services.validation import contribution_results_clear, items_delete
 from datasets_app.signals import contribution_rejected
 from marketplace.core.exceptions import PermissionDeniedError
@@ -23,11 +24,17 @@ def _check(actor: User, reason: str) -> str:
     return reason.strip()
 
 
+def _page_forget(dataset_id: int) -> None:
+    # Hidden rows and rejected labels move no counter the dataset page's cache keys are made of.
+    transaction.on_commit(lambda: dataset_page_forget(dataset_id=dataset_id))
+
+
 @transaction.atomic
 def contribution_reject(*, contribution: Contribution, actor: User, reason: str) -> Contribution:
     """Reject a contribution: its items are hidden from labeling, releases and buyers."""
     reason = _check(actor, reason)
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    _page_forget(contribution.dataset_id)
     previous = contribution.status
     hidden = Item.objects.filter(contribution=contribution, is_hidden=False).update(is_hidden=True)
     contribution.status = ContributionStatus.REJECTED
@@ -50,6 +57,7 @@ def contribution_approve(*, contribution: Contribution, actor: User, reason: str
     """Undo a moderation rejection: the contribution's valid items come back."""
     reason = _check(actor, reason)
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    _page_forget(contribution.dataset_id)
     if contribution.rows_accepted == 0:
         raise DatasetError("This contribution has no accepted rows to approve.", code="no_rows")
     shown = Item.objects.filter(contribution=contribution, is_hidden=True).update(is_hidden=False)
@@ -100,6 +108,7 @@ def contribution_revalidate(*, contribution: Contribution, actor: User, reason: 
 def item_set_hidden(*, item: Item, actor: User, hidden: bool, reason: str) -> None:
     reason = _check(actor, reason)
     Item.objects.filter(pk=item.pk).update(is_hidden=hidden)
+    _page_forget(item.dataset_id)
     audit_log_record(
         action="item.hidden" if hidden else "item.shown",
         actor=actor,
@@ -113,6 +122,7 @@ def label_reject(*, label: Label, actor: User, reason: str) -> None:
     """A rejected label no longer counts for consensus or rewards."""
     reason = _check(actor, reason)
     Label.objects.filter(pk=label.pk).update(is_rejected=True)
+    _page_forget(label.dataset_id)
     audit_log_record(action="label.rejected", actor=actor, target=label, data={"reason": reason})
 
 

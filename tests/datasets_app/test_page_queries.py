@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from datasets_app.models import DatasetRelease
 from datasets_app.services.labeling import label_submit, labeling_next_item
+from datasets_app.services.moderation import item_set_hidden
 from tests.factories import (
     BountyFactory,
     ContributionFactory,
@@ -102,3 +103,18 @@ def test_a_cached_figure_moves_with_a_label(client: Any) -> None:
 def _keys() -> list[str]:
     client = cache._cache.get_client()  # type: ignore[attr-defined]
     return [key.decode().split(":", 2)[-1] for key in client.keys("*")]
+
+
+def test_a_row_a_moderator_hides_leaves_the_cached_preview_at_once(
+    client: Any, admin_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dataset = busy_dataset()
+    url = f"/datasets/{dataset.slug}/"
+    first = dataset.items.order_by("id").first()
+    row = f'data-row-id="{first.pk}"'
+    assert row in client.get(url).content.decode()  # the preview's first row; cached now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item_set_hidden(item=first, actor=admin_user, hidden=True, reason="personal data")
+
+    assert row not in client.get(url).content.decode()
