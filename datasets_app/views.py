@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -112,7 +111,6 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "figures_key": selectors.dataset_figures_key(dataset, "html"),
             "viewer_key": _viewer_key(request, dataset),
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
-            "chart_data": json.dumps(stats["labels_per_day"]),
             "bounties": bounty_list(dataset=dataset),
             "licences": licence_card(request=request, dataset=dataset),
             "quality_card": figures["quality_card"],
