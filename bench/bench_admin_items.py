@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
 
 DB_NAME = "bench_admin_items"
 TARGET_MS = 300.0
@@ -48,20 +48,7 @@ WORDS = ["crisp", "sturdy", "flimsy", "gorgeous", "late", "broken", "cheap", "pe
 
 
 def configure() -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="marketplace.settings.local",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        DJANGO_DEBUG="false",
-        DJANGO_LOG_LEVEL="WARNING",
-        DJANGO_ALLOWED_HOSTS="testserver",
-        CELERY_BROKER_URL="memory://",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_on(DB_NAME, DJANGO_ALLOWED_HOSTS="testserver")
 
 
 # Contribution n holds rows [n * 500, (n + 1) * 500); its dataset comes from the array.

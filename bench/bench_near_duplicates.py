@@ -30,7 +30,6 @@ import argparse
 import csv
 import io
 import itertools
-import os
 import random
 import re
 import sys
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset
@@ -174,22 +173,8 @@ def csv_bytes(texts: list[str]) -> bytes:
 
 
 def configure(media: Path) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="marketplace.settings.local",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        DJANGO_DEBUG="false",
-        DJANGO_MEDIA_ROOT=str(media),
-        UPLOAD_TMP_DIR=str(media / "uploads"),
-        DJANGO_LOG_LEVEL="WARNING",
-        # Validation is called here, timed; the task contribution_submit enqueues goes nowhere.
-        CELERY_BROKER_URL="memory://",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    # Validation is called here, timed; the task contribution_submit enqueues goes nowhere.
+    django_on(DB_NAME, DJANGO_MEDIA_ROOT=str(media), UPLOAD_TMP_DIR=str(media / "uploads"))
 
 
 def validate(dataset: Dataset, user: User, texts: list[str]) -> tuple[float, dict[str, str]]:

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
 
 DB_NAME = "bench_rewards"
 TARGET_SECONDS = 10.0
@@ -41,19 +41,7 @@ CLASSES = ["negative", "neutral", "positive"]
 
 
 def configure() -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="marketplace.settings.local",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        DJANGO_DEBUG="false",
-        DJANGO_LOG_LEVEL="WARNING",
-        CELERY_BROKER_URL="memory://",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_on(DB_NAME)
 
 
 ITEMS_SQL = """

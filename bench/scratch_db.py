@@ -23,3 +23,26 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def django_on(name: str, **env: str) -> None:
+    """Point Django at database ``name`` (local settings, DEBUG off, quiet logs, an in-memory
+    broker: nothing reaches a real one), with ``env`` on top, then set it up and migrate."""
+    import os
+
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
+            "DATABASE_URL": database_url(name),
+            "DJANGO_DEBUG": "false",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "CELERY_BROKER_URL": "memory://",
+            **env,
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

@@ -132,15 +132,17 @@ class ItemStatusFilter(ChoicesFilter):
     }
 
 
+def flagged_choices(flags: str) -> dict[str, tuple[str, Q]]:
+    """A ChoicesFilter's choices on whether the ``flags`` list (a lookup path) is empty."""
+    return {"yes": ("Flagged", ~Q(**{flags: []})), "no": ("Not flagged", Q(**{flags: []}))}
+
+
 class FlaggedFilter(ChoicesFilter):
     """Items whose row checks left flags (personal data kept under a "flag" policy)."""
 
     title = "flagged"
     parameter_name = "flagged"
-    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
-        "yes": ("Flagged", ~Q(flags=[])),
-        "no": ("Not flagged", Q(flags=[])),
-    }
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = flagged_choices("flags")
 
 
 # Status changes with the actions below, which take a reason; the rest of the schema is frozen
@@ -584,10 +586,7 @@ class LabelFlaggedFilter(ChoicesFilter):
 
     title = "flagged item"
     parameter_name = "flagged"
-    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
-        "yes": ("Flagged", ~Q(item__flags=[])),
-        "no": ("Not flagged", Q(item__flags=[])),
-    }
+    CHOICES: ClassVar[dict[str, tuple[str, Q]]] = flagged_choices("item__flags")
 
 
 @admin.register(Label)
