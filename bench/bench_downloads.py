@@ -14,8 +14,10 @@ one release file of `--mb` MB of random bytes as a ready release licensed to a b
 - baselines: `GET /static/bench/plain.bin` (WhiteNoise), same bytes, same server, whole and
   in the same ranges.
 
-Prints MB/s for each, the ratios to the baselines and the cost of one one-byte range request;
-checks every path's sha256 once.
+Prints MB/s for each and the ratios to the baselines; then the median milliseconds of one
+two-byte range request (`Range: bytes=0-1`) to the API, to a signed link (`/downloads/<token>/`)
+and to the static copy, interleaved, with each licensed path's ratio to static and PASS/FAIL
+against the target (at most 3x). Checks every path's sha256 once.
 Everything is dropped at the end.
 """
 
@@ -45,6 +47,8 @@ from bench.scratch_db import drop_database, recreate_database  # noqa: E402
 DB_NAME = "bench_downloads"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 CHUNK = 1 << 20
+TINY_REQUESTS = 200
+TINY_TARGET = 3.0  # a licensed two-byte range costs at most this many static ones
 
 
 def free_port() -> int:
@@ -67,9 +71,10 @@ def write_random(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, str]:
+def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, str, str]:
     """A ready release whose one file is the bytes at ``plain`` (copied into media storage), a
-    buyer licensed for it, and their download token: returns (file id, token secret)."""
+    buyer licensed for it, their download token and a signed link: returns (file id, token
+    secret, link path)."""
     from django.utils import timezone
     from eth_account import Account
 
@@ -77,6 +82,7 @@ def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, st
     from marketplace.core.models import User
     from payments.models import LicenseGrant, LicenseTier
     from payments.services import api_token_create
+    from payments.services.downloads import download_link_sign
 
     owner = User.objects.create_user(Account.create().address)
     buyer = User.objects.create_user(Account.create().address)
@@ -109,7 +115,8 @@ def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, st
     grant = LicenseGrant.objects.create(buyer=buyer, dataset=dataset, tier=tier)
     grant.releases.add(release)
     secret = api_token_create(user=buyer, name="bench", scopes=["download"]).secret
-    return release_file.pk, secret
+    link = f"/downloads/{download_link_sign(user=buyer, release_file=release_file)}/"
+    return release_file.pk, secret, link
 
 
 def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -238,7 +245,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         print(f"writing {args.mb} MB of random bytes ...", flush=True)
         sha256 = write_random(plain, size)
-        file_id, secret = seed(media_root, plain, sha256, size)
+        file_id, secret, link = seed(media_root, plain, sha256, size)
         connections.close_all()
 
         port = free_port()
@@ -275,12 +282,24 @@ def main() -> None:
             baseline = baseline_of.get(name)
             ratio = f"  x{medians[name] / medians[baseline]:.2f} of {baseline}" if baseline else ""
             print(f"  {name:<28} {medians[name]:7.0f} MB/s  ({runs_text}){ratio}")
-        tiny = [timed_request(licensed_url, auth) for _ in range(50)]
-        tiny_static = [timed_request(static_url, {}) for _ in range(50)]
-        print(
-            f"  a two-byte range request: licensed {statistics.median(tiny):.1f} ms, "
-            f"static {statistics.median(tiny_static):.1f} ms (median of 50)"
-        )
+        tiny: dict[str, list[float]] = {"licensed API": [], "signed link": [], "static": []}
+        for _ in range(TINY_REQUESTS):  # interleaved, so a busy moment hits all three
+            tiny["licensed API"].append(timed_request(licensed_url, auth))
+            tiny["signed link"].append(timed_request(f"{base}{link}", {}))
+            tiny["static"].append(timed_request(static_url, {}))
+        tiny_ms = {name: statistics.median(values) for name, values in tiny.items()}
+        print(f"\n  a two-byte range request, median of {TINY_REQUESTS}:")
+        for name, ms in tiny_ms.items():
+            times = ms / tiny_ms["static"]
+            verdict = (
+                ""
+                if name == "static"
+                else (
+                    f"  x{times:.2f} of static: {'PASS' if times <= TINY_TARGET else 'FAIL'}"
+                    f" (target <= {TINY_TARGET:g}x)"
+                )
+            )
+            print(f"  {name:<28} {ms:7.2f} ms{verdict}")
     finally:
         if server is not None:
             stop_server(server)

@@ -3,7 +3,8 @@ the one function that streams a release file with HTTP range support (the API us
 
 Files stream from storage in chunks and are never read whole into memory: a whole file goes out
 as a ``FileResponse`` (the WSGI server's ``wsgi.file_wrapper``, i.e. sendfile under gunicorn),
-a byte range as a generator over a seek and bounded reads. ``datasets``/fsspec fetch Parquet
+a byte range as a generator over a seek and bounded reads (one of at most ``CHUNK_BYTES``,
+as fsspec's footer and page reads are, as one plain response). ``datasets``/fsspec fetch Parquet
 with a HEAD, then ``Range: bytes=a-b`` GETs (RFC 9110 section 14)."""
 
 from __future__ import annotations
@@ -159,6 +160,10 @@ def file_response(
         whole = FileResponse(handle, content_type=content_type)
         whole.block_size = CHUNK_BYTES  # what wsgi.file_wrapper reads when it cannot sendfile
         response = whole
+    elif byte_range.length <= CHUNK_BYTES:  # one read: a plain response, one write
+        response = HttpResponse(
+            b"".join(_read_range(release_file, byte_range)), content_type=content_type, status=206
+        )
     else:
         response = StreamingHttpResponse(
             _read_range(release_file, byte_range), content_type=content_type, status=206

@@ -1,0 +1,173 @@
+"""What one licensed range request costs the database: the API token's lookup plus one query for
+the file, its release and the licence; a signed link's person, file and licence in one query.
+Every query uses an index, and the one-query licence rule agrees with ``license_for``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
+from marketplace.core.models import User
+from payments.models import ApiToken
+from payments.services import api_token_create
+from payments.services.downloads import (
+    _DOWNLOAD_SQL,
+    download_file_access,
+    download_link_sign,
+    license_for,
+)
+from tests.factories import DatasetFactory, UserFactory
+from tests.payments.test_downloads import body, make_grant, make_release, stored_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def two_bytes(url: str, secret: str | None = None, client: Client | None = None) -> Any:
+    """``GET url`` with ``Range: bytes=0-1`` (and the API token ``secret``)."""
+    headers = {"Range": "bytes=0-1"}
+    if secret is not None:
+        headers["Authorization"] = f"Bearer {secret}"
+    return (client or Client()).get(url, headers=headers)
+
+
+@pytest.fixture
+def dataset() -> Dataset:
+    return DatasetFactory.create(title="Product reviews", slug="product-reviews")
+
+
+@pytest.fixture
+def shard(dataset: Dataset) -> ReleaseFile:
+    return make_release(dataset, shards=1).files.get(name="data/train-00000-of-00001.parquet")
+
+
+@pytest.fixture
+def buyer(dataset: Dataset, shard: ReleaseFile) -> User:
+    buyer = UserFactory.create()
+    make_grant(buyer, dataset, [shard.release])
+    return buyer
+
+
+def test_a_licensed_range_request_over_the_api_runs_two_queries(
+    buyer, shard, django_assert_num_queries
+):
+    secret = api_token_create(user=buyer, name="trainer", scopes=["download"]).secret
+    url = f"/api/v1/files/{shard.pk}"
+    client = Client()
+    first = two_bytes(url, secret, client)  # records when the token was used
+    assert first.status_code == 206
+    with django_assert_num_queries(2) as captured:  # the token with its user; file + licence
+        response = two_bytes(url, secret, client)
+    assert response.status_code == 206 and body(response) == stored_bytes(shard)[:2]
+    assert response["Content-Range"] == f"bytes 0-1/{shard.size_bytes}"
+    token_sql, file_sql = (query["sql"] for query in captured.captured_queries)
+    assert '"payments_apitoken"' in token_sql and '"core_user"' in token_sql
+    assert "payments_licensegrant" in file_sql and "UPDATE" not in token_sql + file_sql
+
+
+def test_the_token_s_last_use_is_written_once_a_while_not_per_request(buyer, shard):
+    secret = api_token_create(user=buyer, name="trainer", scopes=["download"]).secret
+    client = Client()
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(5):
+            assert two_bytes(f"/api/v1/files/{shard.pk}", secret, client)
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 and "last_used_at" in updates[0]
+    assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_signed_link_range_request_runs_one_query(buyer, shard, django_assert_num_queries):
+    token = download_link_sign(user=buyer, release_file=shard)
+    with django_assert_num_queries(1):
+        response = two_bytes(f"/downloads/{token}/")
+    assert response.status_code == 206 and body(response) == stored_bytes(shard)[:2]
+    assert "product-reviews-v1-train" in response["Content-Disposition"]
+
+
+def test_refusals_cost_one_query_too(shard, django_assert_num_queries):
+    stranger = UserFactory.create()
+    token = download_link_sign(user=stranger, release_file=shard)
+    with django_assert_num_queries(1):
+        response = two_bytes(f"/downloads/{token}/")
+    assert response.status_code == 403 and b"licence" in response.content
+    User.objects.filter(pk=stranger.pk).update(is_active=False)
+    with django_assert_num_queries(1):
+        response = two_bytes(f"/downloads/{token}/")
+    assert response.status_code == 403 and b"not valid" in response.content
+
+
+def test_the_download_query_and_the_token_lookup_use_indexes(buyer, shard):
+    """With sequential scans priced out, a plan that still scans a table has no index to use."""
+    token = ApiToken.objects.select_related("user").filter(digest="0" * 64)
+    token_sql, token_params = token.query.sql_with_params()
+    params = {"file": shard.pk, "user": buyer.pk, "now": timezone.now()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plans = {}
+        for name, sql, args in (
+            ("download", _DOWNLOAD_SQL, params),
+            ("token", token_sql, token_params),
+        ):
+            cursor.execute(f"EXPLAIN {sql}", args)
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plans["download"], plans["download"]
+    assert "Seq Scan" not in plans["token"], plans["token"]
+    grants = re.search(r"(\w[\w ]*Scan)\b.* on payments_licensegrant g\b", plans["download"])
+    assert grants is not None and grants.group(1) != "Seq Scan", plans["download"]
+
+
+@pytest.mark.parametrize(
+    ("listed", "covers_future", "expiry", "revoked"),
+    [
+        ((2,), False, None, False),
+        ((1,), False, None, False),
+        ((3,), False, None, False),
+        ((2,), True, None, False),
+        ((1,), True, None, False),
+        ((3,), True, None, False),
+        ((), True, None, False),
+        ((2,), False, -1, False),
+        ((2,), False, 1, False),
+        ((2,), True, None, True),
+    ],
+)
+def test_the_one_query_licence_rule_is_license_for_s(
+    dataset, listed, covers_future, expiry, revoked
+):
+    releases = {n: make_release(dataset, number=n, shards=1) for n in (1, 2, 3)}
+    holder = UserFactory.create()
+    now = timezone.now()
+    make_grant(
+        holder,
+        dataset,
+        [releases[n] for n in listed],
+        covers_future=covers_future,
+        expires_at=None if expiry is None else now + timedelta(days=expiry),
+        revoked_at=now if revoked else None,
+    )
+    make_grant(UserFactory.create(), dataset, list(releases.values()), covers_future=True)
+    for release in releases.values():
+        release_file = release.files.first()
+        assert release_file is not None
+        access = download_file_access(file_id=release_file.pk, user_id=holder.pk)
+        expected = license_for(user=holder, release=release) is not None
+        assert access.licensed == expected, (release.number, listed, covers_future)
+        assert access.user_active is True
+        assert access.release_file == release_file
+        assert access.release_file.release.dataset.slug == dataset.slug
+
+
+def test_the_one_query_answers_a_missing_file_or_person(dataset, shard):
+    missing = download_file_access(file_id=shard.pk + 1000, user_id=None)
+    assert missing.release_file is None and missing.user_active is None and not missing.licensed
+    nobody = download_file_access(file_id=shard.pk, user_id=10**9)
+    assert nobody.release_file == shard and nobody.user_active is None and not nobody.licensed
+    release: DatasetRelease = nobody.release_file.release
+    assert release.status == "ready" and release.number == 1
