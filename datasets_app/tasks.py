@@ -3,8 +3,10 @@
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import worker_init
 
 from datasets_app import services
+from datasets_app.services.validation import validation_warm_up
 from marketplace.core.retries import RetryTransient
 
 
@@ -86,3 +88,9 @@ def refresh_consensus() -> int:
 def refresh_dataset_consensus(dataset_id: int) -> dict[str, object]:
     """Staff asked for it in admin: Dawid-Skene over one dataset, off the request."""
     return services.dataset_consensus_refresh(dataset_id=dataset_id)
+
+
+@worker_init.connect
+def warm_up_validation(**_: Any) -> None:
+    """In the worker's main process, before the pool forks: validation's libraries and model."""
+    validation_warm_up()

@@ -143,6 +143,8 @@ def _batch_shingles(
         order.append(np.repeat(texts, repeat) * (total + 1) + offsets)
     if not pieces:
         return np.empty(0, dtype=np.uint64), sizes
+    if len(pieces) == 1:  # one width (every text has 2+ words): already in text order
+        return _fmix(pieces[0]), sizes
     # Back in text order: each text's shingles in place.
     arrangement = np.argsort(np.concatenate(order), kind="stable")
     return _fmix(np.concatenate(pieces)[arrangement]), sizes

@@ -140,10 +140,12 @@ _MIN_SECRET_ENTROPY = 3.0  # bits per character; English words with underscores 
 def find_pii(text: str) -> list[PiiHit]:
     """Every non-overlapping hit in ``text``, in order of position."""
     # Most text has no digit, no "@" and no secret's marker: one cheap search each rules out
-    # the finders that could not match, before their far costlier patterns run.
-    has_digit = _DIGIT_RE.search(text) is not None
+    # the finders that could not match, before their far costlier patterns run; for ASCII text
+    # (nearly all of it) one search of its lower-case form rules out both at once.
+    quiet = not _may_hold_digits_or_secrets(text)
+    has_digit = not quiet and _DIGIT_RE.search(text) is not None
     candidates: list[PiiHit] = []
-    if _SECRET_HINT_RE.search(text):
+    if not quiet and _SECRET_HINT_RE.search(text):
         candidates.extend(_secrets(text))
     if has_digit:
         for finder in _DIGIT_FINDERS:
@@ -151,6 +153,13 @@ def find_pii(text: str) -> list[PiiHit]:
     if "@" in text:
         candidates.extend(_emails(text))
     return _without_overlaps(candidates) if candidates else candidates
+
+
+def _may_hold_digits_or_secrets(text: str) -> bool:
+    """False only when ``text`` has neither a digit (``_DIGIT_RE``) nor a secret's marker
+    (``_SECRET_HINT_RE``): ASCII text is searched once, lower-cased (half the time of the two
+    searches, whose case-insensitive part is the slow one); other text is not ruled out here."""
+    return not text.isascii() or _ASCII_HINT_RE.search(text.lower()) is not None
 
 
 def redact(text: str, hits: Iterable[PiiHit]) -> str:
@@ -332,4 +341,10 @@ _DIGIT_RE = re.compile(r"\d")
 _SECRET_HINT_RE = re.compile(
     r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[baprs]-|PRIVATE KEY|0x"
     r"|(?i:api[_-]?key|secret|token|passw)"
+)
+# Both of them at once, on lower-cased ASCII text (where a case-insensitive match is a match of
+# the lower-case form): every marker lower-cased, and digits.
+_ASCII_HINT_RE = re.compile(
+    r"\d|akia|asia|gh[pousr]_|github_pat_|xox[baprs]-|private key|0x"
+    r"|api[_-]?key|secret|token|passw"
 )

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from datasets_app.quality import pii
 from datasets_app.quality.pii import (
     PiiHit,
     PiiKind,
@@ -342,3 +343,35 @@ def test_clean_text_has_no_hits_and_redacts_to_itself() -> None:
 def test_redact_folds_overlapping_hits_given_by_the_caller() -> None:
     hits = [PiiHit(PiiKind.EMAIL, 0, 10), PiiHit(PiiKind.PHONE, 5, 15)]
     assert redact("0123456789abcdefghij", hits) == "[EMAIL]fghij"
+
+
+# Every marker of _SECRET_HINT_RE in several cases, with digits, around ordinary words.
+_MARKERS = ["AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxb-",
+            "xoxs-", "PRIVATE KEY", "0x", "api_key", "api-key", "apikey", "secret", "token",
+            "passw", "7"]  # fmt: skip
+
+
+@pytest.mark.parametrize("marker", _MARKERS)
+def test_the_one_search_prefilter_never_rules_out_what_the_two_searches_would_not(
+    marker: str,
+) -> None:
+    """The ASCII fast path of find_pii must keep every text in which the digit or secret-marker
+    search matches (else a secret or number would go unchecked)."""
+    for variant in {marker, marker.lower(), marker.upper(), marker.title(), marker.swapcase()}:
+        for text in (
+            variant,
+            f"a quiet lamp {variant} by the door",
+            f"x{variant}y",
+            f"é {variant}",
+        ):
+            slow = bool(pii._DIGIT_RE.search(text) or pii._SECRET_HINT_RE.search(text))
+            assert pii._may_hold_digits_or_secrets(text) or not slow, text
+    plain = "The small lamp arrived quickly, and my friend likes it: bright, quiet. " * 3
+    assert not pii._may_hold_digits_or_secrets(plain)  # the fast path does rule out plain text
+    assert pii._may_hold_digits_or_secrets(plain + " café")  # non-ASCII: left to the searches
+
+
+def test_a_secret_in_upper_case_is_still_found_through_the_fast_path() -> None:
+    text = "config: API_KEY = 'sk_live_9f8e7d6c5b4a39281706f5e4'"
+    assert kinds(text) == {"secret"}
+    assert kinds("my ghp_" + "a1B2" * 9 + " token") == {"secret"}
