@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 
 from datasets_app.enums import DatasetStatus
-from datasets_app.models import Contribution, Dataset, Item, Label
+from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, Label
+from datasets_app.page_cache import page_key
 from datasets_app.release_selectors import dataset_agreement, dataset_quality_card
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
+from payments.models import Bounty, LedgerEntry, LicenseTier
 
 PUBLIC_STATUSES = (DatasetStatus.OPEN, DatasetStatus.CLOSED)
 ORDERINGS = {
@@ -164,7 +180,126 @@ def dataset_page_forget(*, dataset_id: int) -> None:
     for name, per_owner in PAGE_FRAGMENTS.items():
         variants = [[html, True], [html, False]] if per_owner else [[html]]
         keys.extend(make_template_fragment_key(name, vary_on) for vary_on in variants)
+    stamp = dataset_page_stamp(slug=dataset.slug)
+    if stamp is not None:
+        keys.append(page_key("dataset", stamp))
     cache.delete_many(keys)
+
+
+def _over(queryset: QuerySet[Any], function: str, *expressions: Any) -> Subquery:
+    """``function`` (MAX, COUNT, STRING_AGG...) of ``expressions`` over ``queryset``'s rows, as
+    one value of an outer query (not an aggregate to Django: no GROUP BY)."""
+    value = Func(*expressions, function=function, output_field=CharField())
+    return Subquery(queryset.order_by().annotate(value=value).values("value")[:1])
+
+
+def dataset_page_stamp(*, slug: str) -> tuple[Any, ...] | None:
+    """What a public dataset's page shows to a visitor who is not signed in, as a tuple that
+    moves with any of it, in one query: the dataset's row and counters, its owner's name, its
+    bounties (and every ledger entry of their pools), licence tiers and versions. None when
+    there is no such public dataset (the page answers that itself). Kept pages are keyed by it
+    (views.dataset_detail); writes that move none of it show within VISITOR_PAGE_SECONDS, or at
+    once through ``dataset_page_forget``. The query is built by the ORM once per process
+    (``_stamp_sql``): building it took longer than running it."""
+    sql, params = _stamp_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slug if value == _SLUG else value for value in params])
+        row = cursor.fetchone()
+    return None if row is None else tuple(row)
+
+
+_SLUG = "\x00slug"
+
+
+@functools.cache
+def _stamp_sql() -> tuple[str, tuple[Any, ...]]:
+    bounties = Bounty.objects.filter(dataset=OuterRef("pk"))
+    pools = Bounty.objects.filter(dataset=OuterRef(OuterRef("pk"))).annotate(
+        code=Concat(Value("bounty:"), Cast("pk", CharField()))
+    )
+    tiers = LicenseTier.objects.filter(dataset=OuterRef("pk"))
+    releases = DatasetRelease.objects.filter(dataset=OuterRef("pk"))
+    release_parts = Concat(
+        Cast("pk", CharField()),
+        Value(":"),
+        "status",
+        Value(":"),
+        Cast("progress", CharField()),
+        output_field=CharField(),
+    )
+    stamps = (
+        Dataset.objects.filter(status__in=PUBLIC_STATUSES, slug=_SLUG)
+        .annotate(
+            bounties_at=_over(bounties, "MAX", F("updated_at")),
+            bounties_n=_over(bounties, "COUNT", F("id")),
+            pools_entry=_over(
+                LedgerEntry.objects.filter(account__code__in=pools.values("code")), "MAX", F("id")
+            ),
+            tiers_at=_over(tiers, "MAX", F("updated_at")),
+            tiers_n=_over(tiers, "COUNT", F("id")),
+            releases_seen=_over(releases, "STRING_AGG", release_parts, Value(",")),
+        )
+        .values_list(
+            "pk",
+            "slug",
+            "status",
+            "updated_at",
+            "items_count",
+            "labels_count",
+            "contributions_count",
+            "agreement_alpha",
+            "owner__display_name",
+            "owner__address",
+            "bounties_at",
+            "bounties_n",
+            "pools_entry",
+            "tiers_at",
+            "tiers_n",
+            "releases_seen",
+        )
+    )
+    return stamps.query.sql_with_params()
+
+
+def catalogue_stamp(*, page_size: int) -> tuple[dict[str, int], tuple[Any, ...]]:
+    """The catalogue's totals (as ``catalogue_totals``) and what the cards of its first page,
+    unfiltered, show (``catalogue_cards_key``'s parts, and the day), in one query built once
+    per process. The second part moves with anything a visitor's home page shows
+    (views.catalogue keys that page by it)."""
+    sql, params = _catalogue_stamp_sql(page_size)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    datasets, items, labels = rows[0][-3:] if rows else (0, 0, 0)
+    totals = {"datasets": int(datasets), "items": int(items or 0), "labels": int(labels or 0)}
+    return totals, (timezone.localdate().isoformat(), tuple(map(tuple, rows)))
+
+
+@functools.cache
+def _catalogue_stamp_sql(page_size: int) -> tuple[str, tuple[Any, ...]]:
+    cards = (
+        Dataset.objects.filter(status__in=PUBLIC_STATUSES)
+        .annotate(
+            # Over every public dataset: windows are counted before the LIMIT.
+            all_datasets=Window(Count("id")),
+            all_items=Window(Sum("items_count")),
+            all_labels=Window(Sum("labels_count")),
+        )
+        .order_by(*ORDERINGS["newest"])
+        .values_list(
+            "pk",
+            "updated_at",
+            "items_count",
+            "labels_count",
+            "owner_id",
+            "owner__display_name",
+            "owner__address",
+            "all_datasets",
+            "all_items",
+            "all_labels",
+        )[:page_size]
+    )
+    return cards.query.sql_with_params()
 
 
 def catalogue_cards_key(datasets: list[Dataset]) -> str:

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from datasets_app import selectors, services
+from datasets_app import page_cache, selectors, services
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
@@ -49,7 +49,23 @@ def _visible(request: HttpRequest, slug: str) -> Dataset:
 
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """The home page: search, filters, pagination over public datasets."""
+    """The home page: search, filters, pagination over public datasets. A visitor's front page
+    comes from the cache under what it shows (page_cache)."""
+    if page_cache.is_plain_visitor(request):
+        totals, stamp = selectors.catalogue_stamp(page_size=PAGE_SIZE)
+        return page_cache.visitor_page(
+            request,
+            key=page_cache.page_key("home", stamp),
+            render=lambda: page_cache.visitor_render(
+                request, *_catalogue_page(request, totals=totals)
+            ),
+        )
+    return render(request, *_catalogue_page(request))
+
+
+def _catalogue_page(
+    request: HttpRequest, *, totals: dict[str, int] | None = None
+) -> tuple[str, dict[str, Any]]:
     filters = {
         "search": request.GET.get("q", "")[:200],
         "modality": request.GET.get("modality", ""),
@@ -64,15 +80,17 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     )
     paginator = Paginator(datasets, PAGE_SIZE)
     filtered = any(filters[name] for name in ("search", "modality", "label_task"))
-    totals = None if filtered else selectors.catalogue_totals()
+    if filtered:
+        totals = None
+    elif totals is None:
+        totals = selectors.catalogue_totals()
     if totals is not None:
         paginator.count = totals["datasets"]  # the same rows: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
     shown = list(page.object_list)
     # The introduction is for the front door only: not on later pages or over search results.
     show_hero = page.number == 1 and not filtered
-    return render(
-        request,
+    return (
         "datasets_app/catalogue.html",
         {
             "datasets": shown,
@@ -96,12 +114,25 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A dataset's page. A visitor's comes from the cache under what it shows (page_cache);
+    a hidden or draft dataset has no stamp and answers as for anyone else."""
+    if page_cache.is_plain_visitor(request):
+        stamp = selectors.dataset_page_stamp(slug=slug)
+        if stamp is not None:
+            return page_cache.visitor_page(
+                request,
+                key=page_cache.page_key("dataset", stamp),
+                render=lambda: page_cache.visitor_render(request, *_dataset_page(request, slug)),
+            )
+    return render(request, *_dataset_page(request, slug))
+
+
+def _dataset_page(request: HttpRequest, slug: str) -> tuple[str, dict[str, Any]]:
     dataset = _visible(request, slug)
     figures = selectors.dataset_page_figures(dataset=dataset)
     stats = figures["stats"]
     versions = _versions_context(request, dataset)
-    return render(
-        request,
+    return (
         "datasets_app/dataset_detail.html",
         {
             "dataset": dataset,
