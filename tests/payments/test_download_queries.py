@@ -5,6 +5,7 @@ Every query uses an index, and the one-query licence rule agrees with ``license_
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -17,9 +18,10 @@ from django.utils import timezone
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
 from marketplace.core.models import User
 from payments.models import ApiToken
-from payments.services import api_token_create
+from payments.services import api_token_create, downloads
 from payments.services.downloads import (
     _DOWNLOAD_SQL,
+    DOWNLOAD_STATEMENT,
     download_file_access,
     download_link_sign,
     license_for,
@@ -48,6 +50,19 @@ def shard(dataset: Dataset) -> ReleaseFile:
     return make_release(dataset, shards=1).files.get(name="data/train-00000-of-00001.parquet")
 
 
+@pytest.fixture(autouse=True)
+def _statement_prepared() -> None:
+    """The download statement is prepared once per connection: count the queries after that
+    (``test_each_connection_prepares_the_download_statement_once`` counts the first time)."""
+    download_file_access(file_id=0, user_id=None)
+
+
+def _prepared() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [DOWNLOAD_STATEMENT])
+        return cursor.fetchone() is not None
+
+
 @pytest.fixture
 def buyer(dataset: Dataset, shard: ReleaseFile) -> User:
     buyer = UserFactory.create()
@@ -69,7 +84,7 @@ def test_a_licensed_range_request_over_the_api_runs_two_queries(
     assert response["Content-Range"] == f"bytes 0-1/{shard.size_bytes}"
     token_sql, file_sql = (query["sql"] for query in captured.captured_queries)
     assert '"payments_apitoken"' in token_sql and '"core_user"' in token_sql
-    assert "payments_licensegrant" in file_sql and "UPDATE" not in token_sql + file_sql
+    assert file_sql.startswith(f'EXECUTE "{DOWNLOAD_STATEMENT}"') and "UPDATE" not in token_sql
 
 
 def test_the_token_s_last_use_is_written_once_a_while_not_per_request(buyer, shard):
@@ -107,20 +122,38 @@ def test_the_download_query_and_the_token_lookup_use_indexes(buyer, shard):
     """With sequential scans priced out, a plan that still scans a table has no index to use."""
     token = ApiToken.objects.select_related("user").filter(digest="0" * 64)
     token_sql, token_params = token.query.sql_with_params()
-    params = {"file": shard.pk, "user": buyer.pk, "now": timezone.now()}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        plans = {}
-        for name, sql, args in (
-            ("download", _DOWNLOAD_SQL, params),
-            ("token", token_sql, token_params),
-        ):
-            cursor.execute(f"EXPLAIN {sql}", args)
-            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan" not in plans["download"], plans["download"]
-    assert "Seq Scan" not in plans["token"], plans["token"]
-    grants = re.search(r"(\w[\w ]*Scan)\b.* on payments_licensegrant g\b", plans["download"])
-    assert grants is not None and grants.group(1) != "Seq Scan", plans["download"]
+        # A statement of its own, planned now (the shared one may hold a plan from before).
+        cursor.execute(_DOWNLOAD_SQL.format(name="explain_download"))
+        cursor.execute(
+            "EXPLAIN EXECUTE explain_download (%s, %s, %s)", [shard.pk, buyer.pk, timezone.now()]
+        )
+        download_plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE explain_download")
+        cursor.execute(f"EXPLAIN {token_sql}", token_params)
+        token_plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in download_plan, download_plan
+    assert "Seq Scan" not in token_plan, token_plan
+    grants = re.search(r"(\w[\w ]*Scan)\b.* on payments_licensegrant g\b", download_plan)
+    assert grants is not None and grants.group(1) != "Seq Scan", download_plan
+
+
+def test_each_connection_prepares_the_download_statement_once(
+    buyer, shard, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(downloads, "_PREPARED_ON", weakref.WeakSet())
+    if _prepared():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DEALLOCATE "{DOWNLOAD_STATEMENT}"')
+    with django_assert_num_queries(3):  # is it there? PREPARE; EXECUTE
+        assert download_file_access(file_id=shard.pk, user_id=buyer.pk).licensed
+    with django_assert_num_queries(1):
+        assert download_file_access(file_id=shard.pk, user_id=buyer.pk).licensed
+    monkeypatch.setattr(downloads, "_PREPARED_ON", weakref.WeakSet())  # a fresh process
+    with django_assert_num_queries(2):  # is it there? yes; EXECUTE
+        assert download_file_access(file_id=shard.pk, user_id=buyer.pk).licensed
+    assert _prepared()
 
 
 @pytest.mark.parametrize(
