@@ -229,6 +229,9 @@ CACHES = {
         "LOCATION": env("CACHE_URL", default="redis://127.0.0.1:6379/2"),
     }
 }
+# Sessions are read from the cache and written through to the database: a signed-in page reads
+# no session row, and a cache flush only costs one database read per session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # The chain: any EVM JSON-RPC endpoint, and the ERC-20 token bounties and licences are paid in.
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
