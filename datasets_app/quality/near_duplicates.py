@@ -336,9 +336,22 @@ class BandIndex:
     beyond ``MAX_RUN`` pairs, so a merge never needs more than a few hundred MiB of scratch."""
 
     MAX_RUN = 1 << 22
+    # A one-bit-per-slot filter of the stored keys (by their low bits; keys are hashes): a
+    # query key whose bit is clear is in no run, so only the few others are binary-searched.
+    # 2^28 bits (32 MiB, its pages touched as keys arrive): at 1M rows of 17 bands, 6 % of
+    # absent keys pass; without it, looking a batch up cost 4x more than adding it.
+    FILTER_BITS = 1 << 28
 
     def __init__(self) -> None:
         self._runs: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        self._filter = np.zeros(self.FILTER_BITS >> 3, dtype=np.uint8)
+
+    def _filter_slots(self, keys: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.uint8]]:
+        """Each key's byte in the filter and its bit there."""
+        slot = keys.view(np.uint64) & np.uint64(self.FILTER_BITS - 1)
+        return (slot >> np.uint64(3)).astype(np.intp), np.left_shift(
+            np.uint8(1), (slot & np.uint64(7)).astype(np.uint8)
+        )
 
     def __len__(self) -> int:
         return sum(keys.size for keys, _ in self._runs)
@@ -348,6 +361,7 @@ class BandIndex:
         if keys.size == 0:
             return
         flat_ids = np.repeat(ids.astype(np.int64), keys.shape[1])
+        np.bitwise_or.at(self._filter, *self._filter_slots(keys.ravel()))
         order = np.argsort(keys.ravel(), kind="stable")
         self._runs.append((keys.ravel()[order], flat_ids[order]))
         while (
@@ -366,9 +380,12 @@ class BandIndex:
         found: dict[int, set[int]] = {}
         if keys.size == 0:
             return found
+        everything = keys.ravel()
+        byte, bit = self._filter_slots(everything)
+        maybe = np.flatnonzero(self._filter[byte] & bit)  # the others are in no run
         # Sorted queries walk each run forwards: far fewer cache misses than random probes.
-        order = np.argsort(keys.ravel())
-        flat = keys.ravel()[order]
+        order = maybe[np.argsort(everything[maybe])]
+        flat = everything[order]
         for run_keys, run_ids in self._runs:
             starts = run_keys.searchsorted(flat)
             hits = np.flatnonzero(run_keys[np.minimum(starts, run_keys.size - 1)] == flat)

@@ -328,3 +328,17 @@ def test_pairs_sharing_a_band_lists_each_earlier_row_once() -> None:
     }
     assert all(len(set(earlier)) == len(earlier) for earlier in found.values())
     assert pairs_sharing_a_band(np.empty((0, 3), dtype=np.int64)) == {}
+
+
+def test_band_index_filter_passes_keys_sharing_low_bits_to_the_exact_lookup() -> None:
+    """Keys that share a filter slot (their low bits) but differ are not candidates of each
+    other; a stored key is found whatever else shares its slot; a key of an empty slot is in
+    no run."""
+    index = BandIndex()
+    slot_mate = np.int64(5 + BandIndex.FILTER_BITS)  # same low bits as 5, another key
+    index.add(np.array([[5, 1 << 40]], dtype=np.int64), np.array([10]))
+    index.add(np.array([[7, 9]], dtype=np.int64), np.array([11]))
+    queries = np.array([[slot_mate, 3], [9, 5], [123456789, 1 << 40], [4, 6]], dtype=np.int64)
+    assert index.candidates(queries) == {1: {10, 11}, 2: {10}}
+    index.add(np.array([[slot_mate, 2]], dtype=np.int64), np.array([12]))
+    assert index.candidates(queries) == {0: {12}, 1: {10, 11}, 2: {10}}
