@@ -229,6 +229,7 @@ def _stamp_sql() -> tuple[str, tuple[Any, ...]]:
     )
     stamps = (
         Dataset.objects.filter(status__in=PUBLIC_STATUSES, slug=_SLUG)
+        .order_by()
         .annotate(
             bounties_at=_over(bounties, "MAX", F("updated_at")),
             bounties_n=_over(bounties, "COUNT", F("id")),
