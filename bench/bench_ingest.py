@@ -18,8 +18,9 @@ For each run, in a fresh child process (so its peak memory is its own):
 Prints rows/s through all checks, the 1M-row wall time (measured at --rows 1000000, else
 projected), the peak RSS of the largest worker process, cores busy (the worker tree's CPU
 seconds during the ingest / its wall seconds), and the ratios to pyarrow and to COPY: medians
-over the runs. With BENCH_PROFILE the ingest runs in the bench process instead, unsharded,
-under cProfile, and the profile is written to that file.
+over the runs; then each target of issue 13, met or how far off. With BENCH_PROFILE the
+ingest runs in the bench process instead, unsharded, under cProfile, and the profile is written
+to that file.
 Uses its own database (databounty_bench, recreated each run) and a temporary media folder.
 """
 
@@ -396,6 +397,27 @@ def main() -> None:
               f"rows/s")  # fmt: skip
         print(f"  ratio ingest / pyarrow: {ingest_rate / base_rate:.2e}; "
               f"ingest / COPY: {ingest_rate / copy_rate:.3f}")  # fmt: skip
+        rss = med(i["peak_rss_mb"] for i in ingest)
+        print("  targets (issue 13): " + "; ".join([
+            _target(f"{ingest_rate:,.0f} rows/s", ingest_rate / TARGET_ROWS_PER_SECOND,
+                    f">= {TARGET_ROWS_PER_SECOND:,} rows/s"),
+            _target(f"1M in {million or 1_000_000 / ingest_rate:.0f} s",
+                    TARGET_MILLION_SECONDS / (million or 1_000_000 / ingest_rate),
+                    f"<= {TARGET_MILLION_SECONDS} s" + ("" if million else " (projected)")),
+            _target(f"peak worker RSS {rss:.0f} MB", TARGET_RSS_MB / rss,
+                    f"<= {TARGET_RSS_MB} MB"),
+        ]))  # fmt: skip
+
+
+TARGET_ROWS_PER_SECOND = 15_000
+TARGET_MILLION_SECONDS = 60
+TARGET_RSS_MB = 1024
+
+
+def _target(measured: str, ratio: float, goal: str) -> str:
+    """``measured`` against ``goal``: met, or how far off (``ratio`` > 1 is better than it)."""
+    verdict = "met" if ratio >= 1 else f"{(1 - ratio):.0%} short"
+    return f"{measured} vs {goal}: {verdict}"
 
 
 def _sample_texts(path: Path, rows: int = 2000) -> list[str]:
