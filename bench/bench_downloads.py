@@ -7,7 +7,7 @@ one release file of `--mb` MB of random bytes as a ready release licensed to a b
 `download` API token, puts a copy of the same bytes in the static root, and starts gunicorn
 (2 sync workers, loopback, free port) on them. Then, interleaved, median of `--repeat`:
 
-- licensed: `GET /api/v1/files/<id>` with the Bearer token (token, licence and release checks,
+- licensed: `GET /api/v1/files/<id>` with the Bearer token (token, license and release checks,
   then the file streamed from storage);
 - ranged: the same file fetched as consecutive `Range: bytes=a-b` requests of `--range-mb` MB,
   as fsspec/`datasets` read it (each one a full authenticated request);
@@ -198,7 +198,7 @@ def fetch_ranged(
 
 
 def timed_request(url: str, headers: dict[str, str]) -> float:
-    """Milliseconds for a two-byte range: the per-request cost (auth, licence, headers).
+    """Milliseconds for a two-byte range: the per-request cost (auth, license, headers).
     (Two: WhiteNoise answers a one-byte range, ``bytes=0-0``, with 416.)"""
     started = time.perf_counter()
     response = requests.get(url, headers={**headers, "Range": "bytes=0-1"}, timeout=10)

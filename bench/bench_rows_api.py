@@ -14,7 +14,7 @@ p50 and p99 in milliseconds:
   first page      GET /api/v1/datasets/<slug>/rows/ as the owner (Django test client: session,
                   middleware, view, JSON), every row's agreement included
   empty page      the same request with a cursor past the last row: the fixed cost of the
-                  request path (session, user, dataset, licence check) without rows
+                  request path (session, user, dataset, license check) without rows
   preview page    the same as an anonymous visitor (the preview of the first 1,000 rows)
   keyset deep     page 1,001 through its cursor (rows 50,001-50,050), and page 10,001
   offset deep     the same rows by bare SQL `OFFSET 50000 LIMIT 50` / `OFFSET 500000` (what a
@@ -160,7 +160,7 @@ def run(items: int, repeat: int, size: int) -> None:
     from django.test import Client
 
     from datasets_app.models import Dataset
-    from datasets_app.row_selectors import Cursor
+    from datasets_app.selectors.rows import Cursor
     from marketplace.core.models import User
 
     call_command("migrate", verbosity=0)

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from datasets_app import apis, release_apis, row_apis
+from datasets_app.apis import datasets as apis
+from datasets_app.apis import releases as release_apis
+from datasets_app.apis import rows as row_apis
 
 urlpatterns = [
     path("datasets/", apis.DatasetListCreateApi.as_view(), name="dataset-list"),

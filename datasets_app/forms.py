@@ -67,7 +67,7 @@ class DatasetForm(forms.Form):
         min_value=0,
         max_value=1000,
         initial=Dataset._meta.get_field("preview_rows").default,
-        help_text="How many of the first rows people without a licence see in the row viewer "
+        help_text="How many of the first rows people without a license see in the row viewer "
         "(0 for none, at most 1000).",
     )
     min_labelled_share = forms.IntegerField(

@@ -6,7 +6,7 @@ rendered once with ``CSRF_PLACEHOLDER`` in place of the token (``visitor_render`
 key its view builds from what the page shows (``selectors.dataset_page_stamp``,
 ``selectors.catalogue_stamp``); each answer puts the visitor's own token in (``visitor_page``).
 Everybody else (signed in, or with a session, a message, a filter or a page number) gets the page
-rendered for them, so an owner's or licence holder's controls never reach a visitor and a
+rendered for them, so an owner's or license holder's controls never reach a visitor and a
 visitor's page never reaches them.
 """
 

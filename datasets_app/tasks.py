@@ -6,6 +6,7 @@ from celery import Task, shared_task
 from celery.signals import worker_init
 
 from datasets_app import services
+from datasets_app.services.releases import release_build, releases_requeue_stuck
 from datasets_app.services.validation import validation_warm_up
 from marketplace.core.retries import RetryTransient
 
@@ -94,3 +95,21 @@ def refresh_dataset_consensus(dataset_id: int) -> dict[str, object]:
 def warm_up_validation(**_: Any) -> None:
     """In the worker's main process, before the pool forks: validation's libraries and model."""
     validation_warm_up()
+
+
+@shared_task(
+    name="datasets.build_release",
+    # Idempotent: a redelivered or duplicate task finds the release locked by a live run (the
+    # advisory lock), or finished; a run that died left its lock with its connection.
+    acks_late=True,
+    soft_time_limit=4 * 3600,
+    time_limit=4 * 3600 + 300,
+)
+def build_release(release_id: int) -> str | None:
+    return release_build(release_id=release_id)
+
+
+@shared_task(name="datasets.requeue_stuck_releases", soft_time_limit=60, time_limit=90)
+def requeue_stuck_releases() -> int:
+    """Beat: re-enqueue releases left building with no live run (lost enqueue, dead worker)."""
+    return releases_requeue_stuck()

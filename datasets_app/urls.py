@@ -1,6 +1,8 @@
 from django.urls import path
 
-from datasets_app import owner_views, viewer, views
+from datasets_app.views import datasets as views
+from datasets_app.views import owner as owner_views
+from datasets_app.views import viewer
 
 app_name = "datasets"
 

@@ -35,7 +35,7 @@ class LedgerKind(models.TextChoices):
     REVERSAL = "reversal", "Reward reversal"
     PAYOUT = "payout", "Payout"
     PAYOUT_RETURN = "payout_return", "Failed payout returned"
-    SALE = "sale", "Licence sale"
+    SALE = "sale", "License sale"
     FEE = "fee", "Platform fee"
     REFUND = "refund", "Refund"
 

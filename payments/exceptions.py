@@ -33,8 +33,8 @@ class PayoutError(ApplicationError):
     status_code = 409
 
 
-class LicenceError(ApplicationError):
-    default_code = "licence_invalid"
+class LicenseError(ApplicationError):
+    default_code = "license_invalid"
     status_code = 400
 
 

@@ -226,7 +226,7 @@ class FundingHashForm(forms.Form):
     )
 
 
-# ---------- Licences ----------
+# ---------- Licenses ----------
 
 SPDX_CHOICES = [
     ("CC-BY-4.0", "CC-BY-4.0 · attribution"),
@@ -238,11 +238,11 @@ SPDX_CHOICES = [
     ("Apache-2.0", "Apache-2.0"),
     ("custom", "Custom terms (write them below)"),
 ]
-LICENCE_DURATION_CHOICES = [("perpetual", "Perpetual"), ("30", "30 days"), ("365", "1 year")]
+LICENSE_DURATION_CHOICES = [("perpetual", "Perpetual"), ("30", "30 days"), ("365", "1 year")]
 
 
 class LicenseTierForm(forms.Form):
-    """A new licence tier. Field names match ``license_tier_create``'s keywords, so an error it
+    """A new license tier. Field names match ``license_tier_create``'s keywords, so an error it
     raises about a field (``extra["field"]``) lands beside that field; the price is typed in
     tokens and becomes base units with the chosen token's decimals in ``clean``."""
 
@@ -253,7 +253,7 @@ class LicenseTierForm(forms.Form):
         label="Terms",
         choices=SPDX_CHOICES,
         initial="CC-BY-4.0",
-        help_text="A standard licence by its SPDX id, or your own terms.",
+        help_text="A standard license by its SPDX id, or your own terms.",
     )
     custom_terms = forms.CharField(
         label="Custom terms",
@@ -273,7 +273,7 @@ class LicenseTierForm(forms.Form):
         help_text="The ERC-20 buyers pay in (ignored for a free tier).",
     )
     duration = forms.ChoiceField(
-        label="Duration", choices=LICENCE_DURATION_CHOICES, initial="perpetual"
+        label="Duration", choices=LICENSE_DURATION_CHOICES, initial="perpetual"
     )
     covers = forms.ChoiceField(
         label="Versions covered",
@@ -300,7 +300,7 @@ class LicenseTierForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("spdx_id"):
-            data["custom_terms"] = ""  # a standard licence: any text typed below is not the terms
+            data["custom_terms"] = ""  # a standard license: any text typed below is not the terms
         text = str(data.get("price") or "").strip() or "0"
         token: Token | None = data.get("token")
         if token is None:
@@ -324,4 +324,4 @@ class LicenseTierForm(forms.Form):
 
 
 class PurchaseHashForm(FundingHashForm):
-    """The hash of the transfer that paid a licence order (the same field as a funding's)."""
+    """The hash of the transfer that paid a license order (the same field as a funding's)."""

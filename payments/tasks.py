@@ -96,7 +96,7 @@ def requeue_confirming() -> int:
 
 @shared_task(name="payments.scan_purchases", acks_late=True, soft_time_limit=240, time_limit=300)
 def scan_purchases() -> int:
-    """Grant licences paid by transfers whose hash never reached us; flag re-orged ones."""
+    """Grant licenses paid by transfers whose hash never reached us; flag re-orged ones."""
     return purchases_scan()
 
 

@@ -1,6 +1,10 @@
 from django.urls import path
 
-from payments import bounty_views, download_views, licence_views, views, wallet_views
+from payments.views import bounties as bounty_views
+from payments.views import downloads as download_views
+from payments.views import earnings as views
+from payments.views import licenses as license_views
+from payments.views import wallet as wallet_views
 
 urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api-tokens"),
@@ -22,22 +26,22 @@ urlpatterns = [
     ),
 ]
 
-# Licences and purchases (payments/licence_views.py).
+# Licenses and purchases (payments/views/licenses.py).
 urlpatterns += [
-    path("datasets/<slug:slug>/licences/", licence_views.licence_tiers, name="licence-tiers"),
-    path("licences/tiers/<int:tier_id>/buy", licence_views.licence_buy, name="licence-buy"),
-    path("licences/tiers/<int:tier_id>/claim", licence_views.licence_claim, name="licence-claim"),
+    path("datasets/<slug:slug>/licenses/", license_views.license_tiers, name="license-tiers"),
+    path("licenses/tiers/<int:tier_id>/buy", license_views.license_buy, name="license-buy"),
+    path("licenses/tiers/<int:tier_id>/claim", license_views.license_claim, name="license-claim"),
     path(
-        "licences/<int:grant_id>/receipt.json",
-        licence_views.licence_receipt,
-        name="licence-receipt",
+        "licenses/<int:grant_id>/receipt.json",
+        license_views.license_receipt,
+        name="license-receipt",
     ),
-    path("purchases/<int:purchase_id>/", licence_views.purchase_detail, name="purchase-detail"),
-    path("purchases/<int:purchase_id>/pay", licence_views.purchase_pay, name="purchase-pay"),
-    path("me/purchases/", licence_views.purchase_list, name="purchases"),
+    path("purchases/<int:purchase_id>/", license_views.purchase_detail, name="purchase-detail"),
+    path("purchases/<int:purchase_id>/pay", license_views.purchase_pay, name="purchase-pay"),
+    path("me/purchases/", license_views.purchase_list, name="purchases"),
 ]
 
-# The pay cards' JSON: a balance, and the DEBUG-only dev wallet relay (payments/wallet_views.py).
+# The pay cards' JSON: a balance, and the DEBUG-only dev wallet relay (payments/views/wallet.py).
 urlpatterns += [
     path("me/balances/<int:token_id>", wallet_views.token_balance, name="token-balance"),
     path("dev/chain-rpc", wallet_views.dev_chain_rpc, name="dev-chain-rpc"),

@@ -64,14 +64,14 @@ from datasets_app.models import (
     ReleaseStatus,
     release_file_upload_to,
 )
-from datasets_app.release_selectors import (
+from datasets_app.selectors.releases import (
     can_manage_releases,
     dataset_agreement,
     label_feature_description,
     labelled_share,
     rejection_figures,
     release_items,
-    release_licences,
+    release_licenses,
     share,
 )
 from datasets_app.services.release_statistics import ReleaseStatistics
@@ -91,7 +91,7 @@ DEFAULT_SHARD_ROWS = 500_000
 ROW_GROUP_ROWS = 100_000
 ROW_GROUP_BYTES = 128 * 1024 * 1024  # estimated from the values' sizes
 FETCH_ROWS = 2_000  # rows per round trip of the server-side cursor
-LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,63}$")  # HF licence identifiers: cc-by-4.0
+LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,63}$")  # HF license identifiers: cc-by-4.0
 MAX_NOTES = 5_000
 README = "README.md"
 DEFAULT_STUCK_SECONDS = 900
@@ -140,8 +140,8 @@ def release_publish(
 ) -> DatasetRelease:
     """Start version N+1 of ``dataset``; the build runs in a worker.
 
-    ``license_id`` (a Hub licence id) goes on the card only when the dataset has no active
-    licence tier at build time: tiers are what buyers get, so their licences win. A release
+    ``license_id`` (a Hub license id) goes on the card only when the dataset has no active
+    license tier at build time: tiers are what buyers get, so their licenses win. A release
     in which fewer than ``dataset.min_labelled_share`` of the rows carry a consensus label is
     refused (409 ``labelled_share_below_minimum``) unless ``confirm_low_labelled_share``."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -157,7 +157,7 @@ def release_publish(
     license_id = (license_id or "other").strip().lower()
     if not LICENSE_ID.match(license_id):
         raise ReleaseError(
-            "The licence is a Hugging Face licence identifier such as cc-by-4.0 or other.",
+            "The license is a Hugging Face license identifier such as cc-by-4.0 or other.",
             code="invalid_license",
             extra={"field": "license"},
         )
@@ -191,7 +191,7 @@ def release_publish(
         number=(latest or 0) + 1,
         notes=notes,
         created_by=actor,
-        # Kept here until the build: the card's licence when no licence tier exists by then.
+        # Kept here until the build: the card's license when no license tier exists by then.
         quality={"license": license_id},
     )
     audit_log_record(
@@ -208,7 +208,7 @@ def release_publish(
     )
 
     def enqueue() -> None:
-        from datasets_app.release_tasks import build_release
+        from datasets_app.tasks import build_release
 
         build_release.delay(release.pk)
 
@@ -264,7 +264,7 @@ def releases_requeue_stuck() -> int:
     """Re-enqueue releases still building after ``RELEASE_STUCK_SECONDS`` with no run holding
     their lock: the enqueue was lost (a crash between commit and send) or the worker died.
     A duplicate of a task still waiting in the queue is harmless."""
-    from datasets_app.release_tasks import build_release
+    from datasets_app.tasks import build_release
 
     stuck_after = int(getattr(settings, "RELEASE_STUCK_SECONDS", DEFAULT_STUCK_SECONDS))
     cutoff = timezone.now() - timedelta(seconds=stuck_after)
@@ -571,7 +571,7 @@ def _quality(
         else 0
     )
     return {
-        **_licence_figures(release),
+        **_license_figures(release),
         "rows": rows,
         "labelled_rows": labelled,
         "labelled_share": share(labelled, rows),
@@ -587,15 +587,15 @@ def _quality(
     }
 
 
-def _licence_figures(release: DatasetRelease) -> dict[str, Any]:
-    """The release's licences, decided when it is built (a ready release never changes):
+def _license_figures(release: DatasetRelease) -> dict[str, Any]:
+    """The release's licenses, decided when it is built (a ready release never changes):
 
-    * ``licence_tiers``: the dataset's active licence tiers at that moment, each with its name,
-      SPDX id and Hub licence id (``other`` for custom terms or an id the Hub lacks);
-    * ``licenses``: their distinct Hub ids, in price order, or, with no tier, the licence
+    * ``license_tiers``: the dataset's active license tiers at that moment, each with its name,
+      SPDX id and Hub license id (``other`` for custom terms or an id the Hub lacks);
+    * ``licenses``: their distinct Hub ids, in price order, or, with no tier, the license
       given at publish (``license_source`` ``"publisher"``), or ``unknown`` (``"none"``);
     * ``license``: the same ids joined by ", " (one string, for pages and older readers)."""
-    tiers = release_licences(dataset=release.dataset)
+    tiers = release_licenses(dataset=release.dataset)
     given = str((release.quality or {}).get("license") or "other")
     if tiers:
         ids = list(dict.fromkeys(tier["license"] for tier in tiers))
@@ -608,7 +608,7 @@ def _licence_figures(release: DatasetRelease) -> dict[str, Any]:
         "license": ", ".join(ids),
         "licenses": ids,
         "license_source": source,
-        "licence_tiers": tiers,
+        "license_tiers": tiers,
     }
 
 
@@ -693,24 +693,24 @@ def _tier_terms(spdx_id: str) -> str:
     return f"`{spdx_id}`" if spdx_id else "its own terms (see the dataset page)"
 
 
-def _licence_lines(quality: dict[str, Any]) -> list[str]:
-    tiers = quality["licence_tiers"]
+def _license_lines(quality: dict[str, Any]) -> list[str]:
+    tiers = quality["license_tiers"]
     if tiers:
         return [
-            "Sold under these licence tiers (as they were when this version was built):",
+            "Sold under these license tiers (as they were when this version was built):",
             "",
-            "| tier | licence |",
+            "| tier | license |",
             "|---|---|",
             *(f"| {tier['tier']} | {_tier_terms(tier['spdx_id'])} |" for tier in tiers),
         ]
     if quality["license_source"] == "publisher":
         return [
-            f"No licence tier existed when this version was built; the owner gave "
+            f"No license tier existed when this version was built; the owner gave "
             f"`{quality['licenses'][0]}`."
         ]
     return [
-        "No licence tier existed when this version was built, so its licence is `unknown`; "
-        "the dataset's page lists the licences on sale now."
+        "No license tier existed when this version was built, so its license is `unknown`; "
+        "the dataset's page lists the licenses on sale now."
     ]
 
 
@@ -724,7 +724,7 @@ def release_card(
     quality: dict[str, Any],
     arrow_bytes: int,
 ) -> str:
-    """``README.md`` in the Hugging Face dataset-card format: YAML metadata (licence, features,
+    """``README.md`` in the Hugging Face dataset-card format: YAML metadata (license, features,
     splits, sizes, configs) and a Markdown body with the quality figures and the file hashes."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
@@ -740,11 +740,11 @@ def release_card(
     )
     free_text = dataset.label_task == LabelTask.FREE_TEXT
     licenses: list[str] = quality["licenses"]
-    custom = [tier["tier"] for tier in quality["licence_tiers"] if tier["license"] == "other"]
+    custom = [tier["tier"] for tier in quality["license_tiers"] if tier["license"] == "other"]
     # The Hub asks `other` to be named (license_name): the first tier with its own terms.
     extra: dict[str, Any] = {"license_name": slugify(custom[0]) or "custom"} if custom else {}
     metadata = DatasetCardData(
-        # One licence as a string; several tiers with different licences as a YAML list.
+        # One license as a string; several tiers with different licenses as a YAML list.
         license=licenses[0] if len(licenses) == 1 else licenses,
         **extra,
         pretty_name=dataset.title,
@@ -773,13 +773,13 @@ def release_card(
         "",
         f"Version {release.version} of this DataBounty dataset: {rows:,} rows frozen on "
         f"{timezone.localdate(timezone.now()).isoformat()}, "
-        f"{'licences' if len(licenses) > 1 else 'licence'} "
+        f"{'licenses' if len(licenses) > 1 else 'license'} "
         f"{', '.join(f'`{name}`' for name in licenses)}.",
         "",
     ]
     if release.notes:
         lines += ["## Release notes", "", release.notes, ""]
-    lines += ["## Licences", "", *_licence_lines(quality), ""]
+    lines += ["## Licenses", "", *_license_lines(quality), ""]
     lines += [
         "## Data",
         "",

@@ -21,7 +21,7 @@ def health_report() -> dict[str, Any]:
 
 def user_roles(user: Any) -> list[str]:
     """The roles a person holds, for display. Everyone signed in can contribute and label;
-    sponsor and buyer follow from owning a dataset and holding a licence once those exist."""
+    sponsor and buyer follow from owning a dataset and holding a license once those exist."""
     roles = ["contributor"]
     for role, relation in (("sponsor", "datasets_owned"), ("buyer", "licenses")):
         manager = getattr(user, relation, None)

@@ -148,7 +148,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DataBounty API",
-    "DESCRIPTION": "Datasets, contributions, labels, bounties, rewards, payouts and licences.",
+    "DESCRIPTION": "Datasets, contributions, labels, bounties, rewards, payouts and licenses.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Several models have a "status": name each set of choices after its model.
@@ -233,7 +233,7 @@ CACHES = {
 # no session row, and a cache flush only costs one database read per session.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-# The chain: any EVM JSON-RPC endpoint, and the ERC-20 token bounties and licences are paid in.
+# The chain: any EVM JSON-RPC endpoint, and the ERC-20 token bounties and licenses are paid in.
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 TOKEN_ADDRESS = env("TOKEN_ADDRESS", default="")
@@ -255,14 +255,14 @@ PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1)
 PAYOUT_STUCK_SECONDS = env.int("PAYOUT_STUCK_SECONDS", default=180)
 PAYOUT_FEE_BUMP_PERCENT = env.int("PAYOUT_FEE_BUMP_PERCENT", default=25)
 PAYOUT_BATCH_SIZE = env.int("PAYOUT_BATCH_SIZE", default=200)
-# Licence sales: how long an order waits for its payment, how long a submitted payment may stay
+# License sales: how long an order waits for its payment, how long a submitted payment may stay
 # unconfirmed, and the split of every sale (basis points of the price): the platform's fee and the
 # contributors' share; the dataset's owner gets the rest (and every rounding remainder).
 PURCHASE_TTL_SECONDS = env.int("PURCHASE_TTL_SECONDS", default=60 * 60)
 PURCHASE_VERIFY_TIMEOUT_SECONDS = env.int("PURCHASE_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1_000)
 CONTRIBUTOR_SHARE_BPS = env.int("CONTRIBUTOR_SHARE_BPS", default=4_000)
-# Signs licence receipts (EIP-712); anyone can check them against its public address.
+# Signs license receipts (EIP-712); anyone can check them against its public address.
 PLATFORM_SIGNING_KEY = env("PLATFORM_SIGNING_KEY", default="")
 # The purchase scanner starts here on its first run (then it keeps its own cursor).
 CHAIN_SCAN_FROM_BLOCK = env.int("CHAIN_SCAN_FROM_BLOCK", default=0)
@@ -317,7 +317,7 @@ VALIDATION_STALE_SECONDS = env.int("VALIDATION_STALE_SECONDS", default=900)
 # Labeling: how long a handed-out item stays reserved, and the share of gold items served.
 LABEL_RESERVATION_SECONDS = env.int("LABEL_RESERVATION_SECONDS", default=600)
 LABEL_GOLD_RATE = env.float("LABEL_GOLD_RATE", default=0.1)
-# How long a signed download link works (the licence is checked again when it is used).
+# How long a signed download link works (the license is checked again when it is used).
 DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=600)
 # Files over this many rows are validated in shards, in parallel tasks: as many shards as the
 # worker processes that validate (a multiple of it for big files), each at most the max rows.

@@ -16,7 +16,7 @@ HOT_WALLET_PRIVATE_KEY = env(
     default="0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 )
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)
-# anvil's account #8 signs licence receipts locally (a public test key).
+# anvil's account #8 signs license receipts locally (a public test key).
 PLATFORM_SIGNING_KEY = env(
     "PLATFORM_SIGNING_KEY",
     default="0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",

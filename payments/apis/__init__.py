@@ -10,7 +10,7 @@ from payments.apis.auth import (
     NonceApi,
 )
 from payments.apis.downloads import ReleaseFileApi, ReleaseFilesApi
-from payments.apis.licences import (
+from payments.apis.licenses import (
     LicenseClaimApi,
     LicenseGrantListApi,
     LicenseTierListCreateApi,

@@ -26,8 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.download_views import file_response
 from payments.services.downloads import download_file_get, release_files_list
+from payments.views.downloads import file_response
 
 ERROR_OUTPUT = inline_serializer(
     "DownloadErrorOutput", {"detail": serializers.CharField(), "code": serializers.CharField()}
@@ -71,8 +71,8 @@ class ReleaseFilesApi(APIView):
 
     @extend_schema(
         summary="A licensed release's files, with their download URLs",
-        description="The latest ready release you hold a licence for, or `?version=<n>`. "
-        "403 with code `license_required` without a licence covering it.",
+        description="The latest ready release you hold a license for, or `?version=<n>`. "
+        "403 with code `license_required` without a license covering it.",
         parameters=[
             OpenApiParameter(
                 "version",

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User

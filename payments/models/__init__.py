@@ -3,7 +3,7 @@
 from payments.models.auth import ApiToken, ApiTokenScope, SiweNonce
 from payments.models.bounties import Bounty, Reward, RewardEpoch, RewardLine
 from payments.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Token
-from payments.models.licences import ChainCursor, LicenseGrant, LicenseTier, Purchase
+from payments.models.licenses import ChainCursor, LicenseGrant, LicenseTier, Purchase
 from payments.models.payouts import BountyFunding, CreditedTransfer, Payout, PayoutControl
 
 __all__ = [

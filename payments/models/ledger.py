@@ -25,7 +25,7 @@ def amount_field(**kwargs: Any) -> models.DecimalField[Any, Any]:
 
 
 class Token(models.Model):
-    """An ERC-20 the platform takes for bounties and licences (an allow-list)."""
+    """An ERC-20 the platform takes for bounties and licenses (an allow-list)."""
 
     chain_id = models.PositiveBigIntegerField()
     address = models.CharField(max_length=42)  # EIP-55

@@ -1,17 +1,17 @@
 """Who may download which release file, and the expiring signed links browsers download with.
 
-A licence grant covers a release when it is *active* (not revoked, not past ``expires_at``) and
+A license grant covers a release when it is *active* (not revoked, not past ``expires_at``) and
 either lists the release in ``grant.releases``, or has ``covers_future`` set and the release is
 *later* than every release it lists: a number above the highest listed one (or any release when
-it lists none, as when an "all versions" licence was bought before the first release). So a
+it lists none, as when an "all versions" license was bought before the first release). So a
 "latest when bought" grant of v2 with ``covers_future`` covers v2, v3, v4, ... and never v1.
 
-The dataset's owner downloads their own releases without a licence. Nothing else does: not
-staff (they moderate in admin), not a hidden dataset's old buyers once their licence is revoked.
+The dataset's owner downloads their own releases without a license. Nothing else does: not
+staff (they moderate in admin), not a hidden dataset's old buyers once their license is revoked.
 
 Links are ``django.core.signing`` timestamped tokens over ``{file id, user id}`` with a salt of
 their own, valid ``DOWNLOAD_LINK_TTL_SECONDS`` (default 600). A link is a bearer credential for
-one file, so the licence is checked again when it is used: revoking a licence (or suspending the
+one file, so the license is checked again when it is used: revoking a license (or suspending the
 account) stops links handed out before.
 """
 
@@ -32,8 +32,8 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile, ReleaseStatus
-from datasets_app.release_selectors import can_manage_releases
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
+from datasets_app.selectors.releases import can_manage_releases
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from payments.models import LicenseGrant
@@ -49,7 +49,7 @@ def download_link_ttl() -> int:
     return int(getattr(settings, "DOWNLOAD_LINK_TTL_SECONDS", DEFAULT_LINK_TTL_SECONDS))
 
 
-# --- licences ------------------------------------------------------------------------------
+# --- licenses ------------------------------------------------------------------------------
 
 
 def grant_state(grant: LicenseGrant, *, now: datetime | None = None) -> GrantState:
@@ -118,14 +118,14 @@ def _is_owner(user: Any, dataset: Dataset) -> bool:
 
 def download_access_check(*, user: User | Any, release: DatasetRelease) -> None:
     """Raise unless ``user`` may download ``release``: ``NotFoundError`` for a release that is
-    not ready, ``PermissionDeniedError`` (``license_required``) without a licence covering it."""
+    not ready, ``PermissionDeniedError`` (``license_required``) without a license covering it."""
     if release.status != ReleaseStatus.READY:
         raise NotFoundError("No such release.", code="release_not_found")
     if _is_owner(user, release.dataset):
         return
     if license_for(user=user, release=release) is None:
         raise PermissionDeniedError(
-            f"You need a licence for {release.dataset.title} {release.version}.",
+            f"You need a license for {release.dataset.title} {release.version}.",
             code="license_required",
         )
 
@@ -275,7 +275,7 @@ def _file_checked(access: FileAccess, *, user_id: int | None) -> ReleaseFile:
     if user_id is not None and (release.dataset.owner_id == user_id or access.licensed):
         return release_file
     raise PermissionDeniedError(
-        f"You need a licence for {release.dataset.title} {release.version}.",
+        f"You need a license for {release.dataset.title} {release.version}.",
         code="license_required",
     )
 
@@ -288,8 +288,8 @@ def download_file_get(*, user: User | Any, file_id: int) -> ReleaseFile:
 
 
 def download_link_open(*, token: str) -> ReleaseFile:
-    """The file a signed link names, checked again for its user's licence as of now. One
-    query: the person, the file and the licence together."""
+    """The file a signed link names, checked again for its user's license as of now. One
+    query: the person, the file and the license together."""
     user_id, file_id = download_link_verify(token)
     access = download_file_access(file_id=file_id, user_id=user_id)
     if not access.user_active:
@@ -305,7 +305,7 @@ class ReleaseListing:
 
 def _dataset_for_download(*, user: User | Any, slug: str) -> Dataset:
     """The dataset behind ``slug``: the visible ones, and hidden ones their buyers still hold a
-    licence to (a hidden dataset reads as not found to everyone else)."""
+    license to (a hidden dataset reads as not found to everyone else)."""
     try:
         return dataset_visible(slug=slug, user=user)
     except NotFoundError:
@@ -374,9 +374,9 @@ def _linked(user: User, files: list[ReleaseFile]) -> list[LinkedFile]:
 
 
 def library_entries(*, user: User) -> list[LibraryEntry]:
-    """Every licence ``user`` holds, active ones first, then newest first; active ones with
+    """Every license ``user`` holds, active ones first, then newest first; active ones with
     the ready releases they cover (newest first) and a signed link per file. A fixed number of
-    queries, however many licences."""
+    queries, however many licenses."""
     now = timezone.now()
     grants = list(
         LicenseGrant.objects.filter(buyer=user)
@@ -418,7 +418,7 @@ def library_entries(*, user: User) -> list[LibraryEntry]:
                 versions=versions,
             )
         )
-    # Licences that still work first; each group newest first (the query's order).
+    # Licenses that still work first; each group newest first (the query's order).
     return sorted(entries, key=lambda entry: entry.state != "active")
 
 

@@ -1,4 +1,4 @@
-"""Buying a licence on chain, exactly once, and sharing the sale.
+"""Buying a license on chain, exactly once, and sharing the sale.
 
 1. ``purchase_create``: an order with the amount (base units), token, pay-to address (the
    treasury) and chain id, valid ``PURCHASE_TTL_SECONDS``.
@@ -7,7 +7,7 @@
    (token, from = buyer, to = treasury, amount, ``CHAIN_CONFIRMATIONS``, hash never credited:
    ``CreditedTransfer``'s unique key) and then, in one transaction: credits the sale to the
    ledger split three ways, records the contributors' and owner's shares as rewards (paid by
-   the payout path), and grants the licence with its signed receipt.
+   the payout path), and grants the license with its signed receipt.
 3. ``purchases_scan`` (beat) reads the ``Transfer`` logs to the treasury and matches payments
    whose hash never reached us to the buyer's open order, so closing the tab loses nothing.
    It also re-reads recent credited payments: one a re-org removed is flagged for staff.
@@ -50,7 +50,7 @@ from payments.models import (
 )
 from payments.services.funding import treasury_address
 from payments.services.ledger import FEES, WORLD, Move, ledger_post, user_code
-from payments.services.licences import license_grant_create, ready_releases
+from payments.services.licenses import license_grant_create, ready_releases
 from payments.services.payouts import hot_wallet_lock
 from payments.services.rewards import MICRO
 from payments.services.transfers import (
@@ -72,11 +72,11 @@ REORG_WINDOW = timedelta(hours=6)  # how far back credited payments are re-read
 def purchase_create(*, buyer: User, tier: LicenseTier) -> Purchase:
     tier = LicenseTier.objects.select_related("dataset", "token").get(pk=tier.pk)
     if not tier.is_active or not tier.dataset.is_public:
-        raise PurchaseError("This licence is not offered.", code="tier_unavailable")
+        raise PurchaseError("This license is not offered.", code="tier_unavailable")
     if tier.is_free or tier.token is None:
-        raise PurchaseError("This licence is free: claim it instead.", code="free_tier")
+        raise PurchaseError("This license is free: claim it instead.", code="free_tier")
     if not tier.token.is_active:
-        raise PurchaseError("This licence's token is no longer accepted.", code="token_inactive")
+        raise PurchaseError("This license's token is no longer accepted.", code="token_inactive")
     if not ready_releases(tier.dataset):
         raise PurchaseError(
             "This dataset has no published version to license yet.", code="no_release"
@@ -323,7 +323,7 @@ def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
         token=purchase.token,
         moves=moves,
         idempotency_key=f"sale:{purchase.pk}",
-        memo=f"licence sale {purchase.pk}",
+        memo=f"license sale {purchase.pk}",
     )
     basis = {
         "sale": {
@@ -439,7 +439,7 @@ def _match(tx_hash: str, sender: str, value: int, token: Token) -> int:
 
 def _reorg_check(client: ChainClient) -> None:
     """A credited payment whose transaction left the chain (or moved to another block) is
-    flagged for staff; the licence stays until they decide (revoke, or nothing)."""
+    flagged for staff; the license stays until they decide (revoke, or nothing)."""
     since = timezone.now() - REORG_WINDOW
     recent = Purchase.objects.filter(
         status=PurchaseStatus.PAID, paid_at__gte=since, flagged=""
@@ -479,9 +479,9 @@ def purchases_expire() -> int:
 @transaction.atomic
 def purchase_refund(*, purchase: Purchase, actor: User, reason: str) -> Purchase:
     """Staff refund a paid purchase: the price goes back to the buyer's wallet on chain from
-    the hot wallet, the licence is revoked, and the sale is reversed in the ledger (the shares
+    the hot wallet, the license is revoked, and the sale is reversed in the ledger (the shares
     not yet paid out are taken back; what was paid out is covered by the platform's fees)."""
-    from payments.services.licences import license_grant_revoke
+    from payments.services.licenses import license_grant_revoke
     from payments.services.rewards import reward_reverse_silently
 
     if not actor.is_staff:

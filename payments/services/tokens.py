@@ -1,4 +1,4 @@
-"""The allow-list of ERC-20 tokens bounties and licences are priced in: registered from the
+"""The allow-list of ERC-20 tokens bounties and licenses are priced in: registered from the
 contract, then only switched on or off (or their symbol fixed) by staff."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Verifying an ERC-20 payment on chain: a sponsor funding a bounty, a buyer paying a licence.
+"""Verifying an ERC-20 payment on chain: a sponsor funding a bounty, a buyer paying a license.
 
 The client only tells us a transaction hash; everything else is read from the receipt and its
 logs on our own node (``ChainClient``), never taken from the client: the receipt status, the

@@ -1,5 +1,5 @@
 /* Paying an ERC-20 amount from the connected wallet (EIP-1193): the bounty page's "Fund this
-   bounty" card (templates/payments/_bounty_status.html) and a licence order's "Pay" card
+   bounty" card (templates/payments/_bounty_status.html) and a license order's "Pay" card
    (templates/payments/_purchase_pay.html).
 
    Every element with [data-erc20-pay] is one payment, described by its data attributes:
@@ -11,7 +11,7 @@
      data-refused      optional selector of the "this hash was refused" message
      data-expires-in   optional seconds left to pay (from the server's clock, so a wrong clock
                        here cannot loop): a countdown in [data-pay-countdown], then a reload
-     data-balance-url  optional JSON endpoint of the payer's token balance (payments.wallet_views
+     data-balance-url  optional JSON endpoint of the payer's token balance (payments.views.wallet
                        .token_balance), shown in [data-pay-balance] beside the button
    and, for the messages: data-subject ("this bounty"), data-verb ("funded"), data-goal ("fund
    this bounty"), data-payer-role ("its sponsor’s address"), data-amount-label ("the pool").

@@ -1,5 +1,5 @@
 """The demo's flows with no browser extension (DEBUG's dev wallet, on anvil, verified by a real
-Celery worker): a buyer goes from the catalogue to a dataset, to its licences page, signs in with
+Celery worker): a buyer goes from the catalogue to a dataset, to its licenses page, signs in with
 the dev wallet, buys the commercial tier with it, sees the payment confirmed, opens the library
 and downloads a file; a sponsor funds a bounty with it."""
 
@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from payments.enums import BountyStatus, FundingStatus, PurchaseStatus
 from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, LicenseTier, Purchase
-from payments.services.licences import license_tier_create
+from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE, PageLog
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
@@ -130,28 +130,28 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     page = new_page(inject_wallet=False)  # no extension: no window.ethereum, no EIP-6963
     assert page.evaluate("window.ethereum === undefined")
 
-    # The catalogue, the dataset, its licences.
+    # The catalogue, the dataset, its licenses.
     page.goto("/")
     page.get_by_role("link", name="Kitchen reviews").first.click()
     expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/$"))
-    page.locator("#licences").get_by_role("link", name="Compare licences").click()
-    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licences/$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Licences")
+    page.locator("#licenses").get_by_role("link", name="Compare licenses").click()
+    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licenses/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Licenses")
     expect(page.locator(f"#tier-{tier.pk}")).to_contain_text("Sign in to buy")
-    top_screenshot(page, screenshot, "journey-licences-signed-out")
+    top_screenshot(page, screenshot, "journey-licenses-signed-out")
     phone = new_page(inject_wallet=False, viewport=MOBILE, is_mobile=True, has_touch=True)
-    phone.goto("/datasets/kitchen-reviews/licences/")
+    phone.goto("/datasets/kitchen-reviews/licenses/")
     expect(phone.locator(f"#tier-{tier.pk}")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    screenshot(phone, "journey-licences-mobile")
+    screenshot(phone, "journey-licenses-mobile")
 
     # Signed in with the dev wallet, the page shows Buy buttons with the labelled share.
     sign_in_with_the_dev_wallet(page, buyer)
-    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licences/$"))
+    expect(page).to_have_url(re.compile(r"/datasets/kitchen-reviews/licenses/$"))
     buy = page.locator(f"#tier-{tier.pk}").get_by_role("button", name=re.compile("^Buy for"))
     expect(buy).to_contain_text("Buy for 9,950.975006 tUSD")  # a price is exact
     expect(buy.locator("[data-labelled-share]")).to_have_text("v1 · 81.2 % labelled")
-    top_screenshot(page, screenshot, "journey-licences")
+    top_screenshot(page, screenshot, "journey-licenses")
     buy.click()
 
     # The order: the balance beside the pay button, then the dev wallet pays.
@@ -170,10 +170,10 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     screenshot(page, "journey-confirming", full_page=False)
     chain_token.mine(1)  # the test settings ask for two confirmations
 
-    # The real worker verifies it on chain; the page's next poll shows the licence.
+    # The real worker verifies it on chain; the page's next poll shows the license.
     wait_until(lambda: Purchase.objects.get().status == PurchaseStatus.PAID, chain_worker)
-    ready = page.locator("#licence-ready")
-    expect(ready).to_contain_text("Your licence is ready", timeout=15_000)
+    ready = page.locator("#license-ready")
+    expect(ready).to_contain_text("Your license is ready", timeout=15_000)
     grant = LicenseGrant.objects.get(purchase=purchase)
     top_screenshot(page, screenshot, "journey-paid")
 
@@ -182,11 +182,11 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     expect(page).to_have_url(re.compile(r"/me/library/"))
     shelf = page.locator(f"#dataset-{dataset.pk}")
     expect(shelf.get_by_role("heading", level=2)).to_have_text("Kitchen reviews")
-    licence = shelf.locator(f"#licence-{grant.pk}")
-    expect(licence).to_contain_text("Commercial")
+    license = shelf.locator(f"#license-{grant.pk}")
+    expect(license).to_contain_text("Commercial")
     name = "data/train-00000-of-00001.parquet"
     with page.expect_download() as info:
-        licence.get_by_role("link", name=f"Download {name}").click()
+        license.get_by_role("link", name=f"Download {name}").click()
     saved = Path(info.value.path())
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == release.files.get(name=name).sha256
     top_screenshot(page, screenshot, "journey-library")

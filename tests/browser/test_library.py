@@ -1,5 +1,5 @@
 """The library in a real browser: a licensed buyer downloads a release file through its signed
-link and checks its SHA-256; expired licences show as such; the release page's download box."""
+link and checks its SHA-256; expired licenses show as such; the release page's download box."""
 
 from __future__ import annotations
 
@@ -45,16 +45,16 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     sign_in(page, buyer)
     page.goto(f"{live_server.url}/me/library/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your library")
-    licence = page.locator(f"#licence-{grant.pk}")
-    expect(licence.locator(".card-header .badge")).to_have_text("Active")
-    expect(licence).to_contain_text("v1 and every later one")
-    expect(licence.locator(".library-version")).to_have_count(2)  # v2 and v1
-    lapsed = page.locator(f"#licence-{expired.pk}")
+    license = page.locator(f"#license-{grant.pk}")
+    expect(license.locator(".card-header .badge")).to_have_text("Active")
+    expect(license).to_contain_text("v1 and every later one")
+    expect(license.locator(".library-version")).to_have_count(2)  # v2 and v1
+    lapsed = page.locator(f"#license-{expired.pk}")
     expect(lapsed.locator(".card-header .badge")).to_have_text("Expired")
     expect(lapsed.get_by_role("link", name="Download")).to_have_count(0)
 
     name = "data/train-00001-of-00002.parquet"
-    row = licence.locator(f"#release-{grant.pk}-{v1.pk} tr[data-file='{name}']")
+    row = license.locator(f"#release-{grant.pk}-{v1.pk} tr[data-file='{name}']")
     shown_sha = row.locator("[data-sha256]").inner_text().strip()
     assert shown_sha == v1.files.get(name=name).sha256
     with page.expect_download() as info:
@@ -65,7 +65,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == shown_sha
     assert saved.read_bytes()[:4] == b"PAR1"
 
-    snippet = licence.locator(".library-snippet").first  # v2, the latest
+    snippet = license.locator(".library-snippet").first  # v2, the latest
     snippet.locator("summary").click()
     expect(snippet.locator("pre")).to_contain_text('load_dataset(\n    "parquet"')
     expect(snippet.locator("pre")).to_contain_text(f"{live_server.url}/api/v1/files/")
@@ -84,7 +84,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
 
     sign_in(mobile_page, buyer)
     mobile_page.goto(f"{live_server.url}/me/library/")
-    expect(mobile_page.locator(f"#licence-{grant.pk}")).to_be_visible()
+    expect(mobile_page.locator(f"#license-{grant.pk}")).to_be_visible()
     overflow = mobile_page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
@@ -93,7 +93,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     page_log.assert_clean()
 
 
-def test_a_visitor_without_a_licence_is_asked_to_buy_one(
+def test_a_visitor_without_a_license_is_asked_to_buy_one(
     live_server: Any,
     page: Page,
     page_log: PageLog,
@@ -105,12 +105,12 @@ def test_a_visitor_without_a_licence_is_asked_to_buy_one(
     sign_in(page, UserFactory.create())
     page.goto(f"{live_server.url}/datasets/product-reviews/versions/1/")
     box = page.locator("#release-downloads[data-allowed='false']")
-    expect(box.get_by_role("link", name="Buy a licence")).to_have_attribute(
+    expect(box.get_by_role("link", name="Buy a license")).to_have_attribute(
         "href", "/datasets/product-reviews/"
     )
     expect(box.get_by_role("link", name="Download")).to_have_count(0)
     screenshot(page, "release-downloads-unlicensed")
 
     page.goto(f"{live_server.url}/me/library/")
-    expect(page.locator("#library-empty")).to_contain_text("No licences yet")
+    expect(page.locator("#library-empty")).to_contain_text("No licenses yet")
     page_log.assert_clean()

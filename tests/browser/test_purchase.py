@@ -1,6 +1,6 @@
-"""Buying a licence in a real browser: a signed-in buyer picks a tier on the dataset page, pays
+"""Buying a license in a real browser: a signed-in buyer picks a tier on the dataset page, pays
 the order with the injected wallet on anvil (an ERC-20 transfer to the treasury), watches the
-payment confirm, gets the licence, downloads its signed receipt and opens the library; and what
+payment confirm, gets the license, downloads its signed receipt and opens the library; and what
 the pay button says when the wallet is on the wrong account or holds too little."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from payments.enums import PurchaseStatus
 from payments.integrations.anvil import DevAccount, rpc_call
 from payments.models import LicenseGrant, LicenseTier, Purchase
-from payments.services.licences import licence_receipt_verify, license_tier_create
+from payments.services.licenses import license_receipt_verify, license_tier_create
 from payments.services.purchases import purchase_verify
 from payments.services.transfers import TransferError
 from tests.browser.conftest import MOBILE, TestWallet
@@ -77,7 +77,7 @@ def top_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> No
     screenshot(page, name)
 
 
-def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
+def test_a_buyer_pays_with_the_wallet_and_gets_the_license(
     page: Page,
     new_page: Callable[..., Page],
     wallet: TestWallet,
@@ -94,9 +94,9 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
     treasury = chain_token.hot_wallet.address
     sign_in(page, buyer)
 
-    # The dataset page's Licences card: both tiers, what they allow, their prices.
+    # The dataset page's Licenses card: both tiers, what they allow, their prices.
     page.goto(f"/datasets/{dataset.slug}/")
-    card = page.locator("#licences")
+    card = page.locator("#licenses")
     paid = card.locator(f"#tier-{tier.pk}")
     expect(paid).to_contain_text("Commercial")
     expect(paid).to_contain_text("CC-BY-4.0")
@@ -105,7 +105,7 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
     expect(card).to_contain_text("Research")
     expect(card.get_by_role("button", name="Get it free")).to_be_visible()
     card.scroll_into_view_if_needed()
-    screenshot(page, "licence-card", full_page=False)
+    screenshot(page, "license-card", full_page=False)
     paid.get_by_role("button", name="Buy for 25.000007 tUSD").click()
 
     # The order: exactly what to pay, to whom, on which chain, and for how long.
@@ -131,8 +131,8 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
     screenshot(phone, "purchase-pay-mobile")
     assert no_horizontal_scroll(phone)
     phone.goto(f"/datasets/{dataset.slug}/")
-    phone.locator("#licences").scroll_into_view_if_needed()
-    screenshot(phone, "licence-card-mobile", full_page=False)
+    phone.locator("#licenses").scroll_into_view_if_needed()
+    screenshot(phone, "license-card-mobile", full_page=False)
     assert no_horizontal_scroll(phone)
 
     # The wallet sends transfer(treasury, 25.000007 tUSD); the page submits the hash.
@@ -163,16 +163,16 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
     rpc_call(chain_token.anvil.rpc_url, "anvil_mine", ["0x1"])
     assert purchase_verify(purchase_id=purchase.pk) == PurchaseStatus.PAID
 
-    # The next poll reloads the page: paid, the licence is ready.
-    ready = page.locator("#licence-ready")
-    expect(ready).to_contain_text("Your licence is ready", timeout=15_000)
+    # The next poll reloads the page: paid, the license is ready.
+    ready = page.locator("#license-ready")
+    expect(ready).to_contain_text("Your license is ready", timeout=15_000)
     expect(page.locator("#purchase-badge")).to_have_text("Paid")
     expect(page.locator("#pay-card")).to_have_count(0)
     grant = LicenseGrant.objects.get(purchase=purchase)
     top_screenshot(page, screenshot, "purchase-paid")
     assert no_horizontal_scroll(page)
     phone.goto(f"/purchases/{purchase.pk}/")
-    expect(phone.locator("#licence-ready")).to_be_visible()
+    expect(phone.locator("#license-ready")).to_be_visible()
     screenshot(phone, "purchase-paid-mobile")
     assert no_horizontal_scroll(phone)
 
@@ -180,24 +180,24 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_licence(
     with page.expect_download() as download_info:
         ready.get_by_role("link", name="Download the signed receipt (JSON)").click()
     download = download_info.value
-    assert download.suggested_filename == f"{dataset.slug}-licence-{grant.pk}-receipt.json"
+    assert download.suggested_filename == f"{dataset.slug}-license-{grant.pk}-receipt.json"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     receipt = json.loads(saved.read_text())
     assert receipt["typed_data"]["message"]["buyer"] == buyer.address
     assert receipt["typed_data"]["message"]["price"] == str(PRICE)
     assert receipt["typed_data"]["message"]["txHash"] == purchase.tx_hash
-    signer = licence_receipt_verify(receipt=receipt["typed_data"], signature=receipt["signature"])
+    signer = license_receipt_verify(receipt=receipt["typed_data"], signature=receipt["signature"])
     assert signer == receipt["signer"] == grant.signer
 
-    # The library holds the licence; the dataset page says so; the purchases list shows it paid.
+    # The library holds the license; the dataset page says so; the purchases list shows it paid.
     ready.get_by_role("link", name="Open your library").click()
     expect(page).to_have_url(re.compile(r"/me/library/"))
-    expect(page.locator(f"#licence-{grant.pk}")).to_contain_text("Kitchen reviews")
-    expect(page.locator(f"#licence-{grant.pk}")).to_contain_text("Commercial")
+    expect(page.locator(f"#license-{grant.pk}")).to_contain_text("Kitchen reviews")
+    expect(page.locator(f"#license-{grant.pk}")).to_contain_text("Commercial")
     top_screenshot(page, screenshot, "purchase-library")
     page.goto(f"/datasets/{dataset.slug}/")
-    expect(page.locator("#licence-held")).to_contain_text("You hold the Commercial licence")
+    expect(page.locator("#license-held")).to_contain_text("You hold the Commercial license")
     page.goto("/me/purchases/")
     row = page.locator(f"#purchase-{purchase.pk}")
     expect(row).to_contain_text("25.00 tUSD")  # rounded for reading; exact on hover
@@ -256,7 +256,7 @@ def test_the_pay_button_explains_what_stops_the_payment(
     send.click()
     expect(status).to_contain_text(
         "You kept your wallet on its current network. Switch it to chain 31337 to pay for "
-        "this licence."
+        "this license."
     )
     assert Purchase.objects.get().status == PurchaseStatus.AWAITING_PAYMENT
     page_log.assert_clean()
@@ -274,9 +274,9 @@ def test_the_owner_offers_a_tier_in_tokens(
     dataset = DatasetFactory.create(owner=owner, title="Kitchen reviews", slug="kitchen-reviews")
     sign_in(page, owner)
     page.goto(f"/datasets/{dataset.slug}/")
-    page.locator("#licences").get_by_role("link", name="Manage").click()
+    page.locator("#licenses").get_by_role("link", name="Manage").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Licences")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Licenses")
     expect(page.locator("#tiers-empty")).to_be_visible()
     page.get_by_label("Name").fill("Commercial")
     page.get_by_label("Terms", exact=True).select_option("CC-BY-4.0")
@@ -298,10 +298,10 @@ def test_the_owner_offers_a_tier_in_tokens(
     expect(row).to_contain_text("1 year")
     tier = LicenseTier.objects.get()
     assert (int(tier.price), tier.covers, tier.commercial) == (12_000_005, "all", True)
-    top_screenshot(page, screenshot, "licence-tiers")
+    top_screenshot(page, screenshot, "license-tiers")
     phone = new_page(viewport=MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2)
     sign_in(phone, owner)
-    phone.goto(f"/datasets/{dataset.slug}/licences/")
-    screenshot(phone, "licence-tiers-mobile")
+    phone.goto(f"/datasets/{dataset.slug}/licenses/")
+    screenshot(phone, "license-tiers-mobile")
     assert no_horizontal_scroll(phone)
     page_log.assert_clean()

@@ -76,7 +76,7 @@ def no_enqueue(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     build itself (``release_build``, the task's body) at the moment it wants the page to see
     the release go from building to ready. tests/datasets_app/test_releases.py runs it on a
     real worker."""
-    from datasets_app.release_tasks import build_release
+    from datasets_app.tasks import build_release
 
     sent: list[int] = []
     monkeypatch.setattr(build_release, "delay", sent.append)
@@ -152,7 +152,7 @@ def test_owner_publishes_a_version_sees_it_build_and_opens_it(
     expect(card).to_contain_text("rejected for personal data")
     expect(page.locator(".release-yaml__body")).to_be_hidden()
     page.get_by_text("YAML metadata").click()
-    # No licence tier existed when v1 was built: the card says so rather than "other".
+    # No license tier existed when v1 was built: the card says so rather than "other".
     expect(page.locator(".release-yaml__body")).to_contain_text("license: unknown")
     expect(page.locator(".release-yaml__body")).to_contain_text("class_label")
     top(page)  # the sticky header would sit mid-page in a full-page shot
@@ -205,10 +205,10 @@ def test_release_page_shows_what_each_column_holds_as_charts(
     screenshot: Callable[..., Path],
 ) -> None:
     """A visitor reads a version's contents: rows, labelled share, agreement and the tier's
-    licence up top, then per column its type, missing values and a chart (text lengths, class
+    license up top, then per column its type, missing values and a chart (text lengths, class
     balance) with the same numbers in a table."""
     from datasets_app.services.releases import release_publish
-    from payments.services.licences import license_tier_create
+    from payments.services.licenses import license_tier_create
 
     license_tier_create(dataset=dataset, actor=dataset.owner, name="Open", spdx_id="CC-BY-4.0")
     release = release_publish(dataset=dataset, actor=dataset.owner, notes="With statistics.")
@@ -219,7 +219,7 @@ def test_release_page_shows_what_each_column_holds_as_charts(
     facts = page.locator(".report-facts")
     expect(facts.locator("[data-fact=labelled]")).to_have_text("5 (83.3%)")
     expect(facts.locator("[data-fact=agreement]")).to_have_text("\N{GREEK SMALL LETTER ALPHA} 0.78")
-    expect(facts.locator("[data-fact=licences]")).to_have_text("cc-by-4.0")
+    expect(facts.locator("[data-fact=licenses]")).to_have_text("cc-by-4.0")
 
     stats = page.locator("#column-statistics")
     expect(stats.get_by_role("heading", name="What each column holds")).to_be_visible()

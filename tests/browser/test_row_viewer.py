@@ -70,7 +70,7 @@ def test_visitor_pages_searches_and_filters_the_preview(
     page.goto(f"/datasets/{dataset.slug}/")
     viewer = page.locator("#viewer")
     expect(viewer.locator("#viewer-preview")).to_contain_text(
-        "Showing the first 60 rows; buy a licence to see all 70."
+        "Showing the first 60 rows; buy a license to see all 70."
     )
     expect(rows(page)).to_have_count(50)
     expect(page.locator("#viewer-table thead th")).to_have_text(

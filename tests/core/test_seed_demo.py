@@ -3,7 +3,7 @@ import yaml
 from django.core.management import CommandError, call_command
 
 from datasets_app.models import Dataset, DatasetRelease, Item, Label
-from datasets_app.release_selectors import release_card_parts
+from datasets_app.selectors.releases import release_card_parts
 from marketplace.core.models import AuditLog, User
 from payments.integrations.anvil import dev_accounts
 
@@ -25,7 +25,7 @@ def test_seed_demo_creates_staff_and_contributors_once(settings, client):
 
 def test_seed_demo_labels_every_review_to_consensus_before_it_builds_v1(settings, client):
     """The demo sells labelled data: v1 is built after the demo labelers worked the real queue,
-    so every row carries its consensus label, and its card names the licence tier's SPDX id."""
+    so every row carries its consensus label, and its card names the license tier's SPDX id."""
     settings.DEBUG = True
     call_command("seed_demo")
     dataset = Dataset.objects.get(slug="product-review-sentiment")
@@ -112,7 +112,7 @@ def test_seed_demo_funds_a_demo_bounty_on_the_local_chain(settings, anvil, tmp_p
     release = DatasetRelease.objects.get()
     assert release.status == "ready"
     assert sorted(LicenseTier.objects.values_list("name", flat=True)) == ["Commercial", "Research"]
-    # Both tiers existed when v1 was built: the card lists both licences (free tier first).
+    # Both tiers existed when v1 was built: the card lists both licenses (free tier first).
     assert release.quality["licenses"] == ["cc-by-nc-4.0", "cc-by-4.0"]
     front, _ = release_card_parts(release)
     assert yaml.safe_load(front)["license"] == ["cc-by-nc-4.0", "cc-by-4.0"]

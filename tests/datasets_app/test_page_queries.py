@@ -61,7 +61,7 @@ def test_the_dataset_page_signed_in_stays_small(
     dataset = busy_dataset()
     client.force_login(UserFactory.create())
     client.get(f"/datasets/{dataset.slug}/")
-    # + session, user, the licence grant (asked by the viewer and the licence card), and the
+    # + session, user, the license grant (asked by the viewer and the license card), and the
     # viewer's own preview page: no aggregate is counted again.
     with django_assert_max_num_queries(12):
         assert client.get(f"/datasets/{dataset.slug}/").status_code == 200

@@ -1,6 +1,6 @@
 """A visitor who is not signed in gets the home and dataset pages from the cache (whole, with
 their own CSRF token put in); a write that changes what the page shows is shown by the next
-request, and signed-in owners and licence holders never get a visitor's page, nor the reverse."""
+request, and signed-in owners and license holders never get a visitor's page, nor the reverse."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_bounty_tier_release_and_pool_writes_show_on_the_next_visitor_page() -> 
     dataset = DatasetFactory.create()
     url = f"/datasets/{dataset.slug}/"
     client = Client()
-    assert "No licence is offered" in page(client, url)
+    assert "No license is offered" in page(client, url)
 
     bounty = BountyFactory.create(dataset=dataset, title="Pays for reviews")
     assert "Pays for reviews" in page(client, url)
@@ -115,7 +115,7 @@ def test_a_hidden_dataset_is_not_served_from_a_visitor_s_cached_page() -> None:
     assert Client().get(url).status_code == 404
 
 
-def test_owners_and_licence_holders_never_get_a_visitor_s_page_nor_the_reverse() -> None:
+def test_owners_and_license_holders_never_get_a_visitor_s_page_nor_the_reverse() -> None:
     token = TokenFactory.create()
     dataset = DatasetFactory.create()
     BountyFactory.create(dataset=dataset, token=token)

@@ -1,4 +1,4 @@
-"""Honest releases: per-column statistics computed while a release is built, the licences of the
+"""Honest releases: per-column statistics computed while a release is built, the licenses of the
 tiers that cover it on its card, page and API, the confirmation before publishing a version with
 too few labelled rows, and one agreement figure per page."""
 
@@ -16,12 +16,12 @@ from django.utils import timezone
 from PIL import Image
 
 from datasets_app.models import DatasetRelease
-from datasets_app.release_selectors import dataset_agreement, hf_license_id, release_card_parts
+from datasets_app.selectors.releases import dataset_agreement, hf_license_id, release_card_parts
 from datasets_app.services.release_statistics import SAMPLE_SIZE, Lengths, Numbers, nice_width
 from datasets_app.services.releases import release_build, release_publish
 from marketplace.core.exceptions import ConflictError
 from marketplace.core.models import AuditLog
-from payments.services.licences import license_tier_create
+from payments.services.licenses import license_tier_create
 from tests.datasets_app.test_releases import COLUMNS  # text, stars, score, verified
 from tests.factories import DatasetFactory, ItemFactory
 
@@ -231,25 +231,25 @@ def test_release_api_exposes_statistics_and_what_the_version_contains(client, da
     assert "confirm_low_labelled_share" in components["ReleaseInput"]["properties"]
 
 
-# --- Licences ----------------------------------------------------------------------------------
+# --- Licenses ----------------------------------------------------------------------------------
 
 
-def test_the_card_carries_the_tiers_spdx_licence_not_other(client, dataset):
+def test_the_card_carries_the_tiers_spdx_license_not_other(client, dataset):
     license_tier_create(dataset=dataset, actor=dataset.owner, name="Open", spdx_id="CC-BY-4.0")
     release = build(dataset)
     metadata = yaml.safe_load(release_card_parts(release)[0])
     assert metadata["license"] == "cc-by-4.0"
     assert release.quality["license_source"] == "tiers"
-    assert release.quality["licence_tiers"] == [
+    assert release.quality["license_tiers"] == [
         {"tier": "Open", "spdx_id": "CC-BY-4.0", "license": "cc-by-4.0"}
     ]
     page = client.get(f"/datasets/{dataset.slug}/versions/1/").content.decode()
-    assert '<dd data-fact="licences"><code>cc-by-4.0</code></dd>' in page
+    assert '<dd data-fact="licenses"><code>cc-by-4.0</code></dd>' in page
     assert "<code>other</code>" not in page
     assert "| Open | `CC-BY-4.0` |" in release.card
 
 
-def test_several_tiers_with_different_licences_are_a_yaml_list(dataset):
+def test_several_tiers_with_different_licenses_are_a_yaml_list(dataset):
     license_tier_create(
         dataset=dataset, actor=dataset.owner, name="Research", spdx_id="CC-BY-NC-4.0"
     )
@@ -258,9 +258,9 @@ def test_several_tiers_with_different_licences_are_a_yaml_list(dataset):
     license_tier_create(
         dataset=dataset, actor=dataset.owner, name="In house", custom_terms="Ours, read it."
     )
-    release = build(dataset, license_id="mit")  # tiers win over the licence given at publish
+    release = build(dataset, license_id="mit")  # tiers win over the license given at publish
     metadata = yaml.safe_load(release_card_parts(release)[0])
-    # Price order (all free here), then name; one entry per distinct licence.
+    # Price order (all free here), then name; one entry per distinct license.
     assert metadata["license"] == ["odbl", "other", "cc-by-nc-4.0"]
     assert metadata["license_name"] == "in-house"
     assert release.quality["license"] == "odbl, other, cc-by-nc-4.0"
@@ -270,9 +270,9 @@ def test_without_a_tier_the_card_says_unknown_and_a_later_tier_changes_nothing(c
     release = build(dataset)
     assert yaml.safe_load(release_card_parts(release)[0])["license"] == "unknown"
     assert release.quality["license_source"] == "none"
-    assert "No licence tier existed when this version was built" in release.card
+    assert "No license tier existed when this version was built" in release.card
     page = client.get(f"/datasets/{dataset.slug}/versions/1/").content.decode()
-    assert "No licence tier existed when v1 was built" in page
+    assert "No license tier existed when v1 was built" in page
 
     license_tier_create(dataset=dataset, actor=dataset.owner, name="Open", spdx_id="CC-BY-4.0")
     release.refresh_from_db()  # ready releases are immutable: the card stays what it was
@@ -280,7 +280,7 @@ def test_without_a_tier_the_card_says_unknown_and_a_later_tier_changes_nothing(c
     assert build(dataset).quality["licenses"] == ["cc-by-4.0"]  # the next version has it
 
 
-def test_hub_licence_ids_from_spdx_ids():
+def test_hub_license_ids_from_spdx_ids():
     assert hf_license_id("CC-BY-4.0") == "cc-by-4.0"
     assert hf_license_id("Apache-2.0") == "apache-2.0"
     assert hf_license_id("ODC-By-1.0") == "odc-by"

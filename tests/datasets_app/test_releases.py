@@ -21,7 +21,7 @@ from huggingface_hub import DatasetCard
 from PIL import Image
 
 from datasets_app.models import DatasetRelease, Item, ReleaseFile
-from datasets_app.release_selectors import dataset_quality_card, release_card_parts
+from datasets_app.selectors.releases import dataset_quality_card, release_card_parts
 from datasets_app.services import releases
 from datasets_app.services.releases import release_build, release_publish
 from marketplace.core.exceptions import ConflictError, PermissionDeniedError
@@ -247,7 +247,7 @@ def test_a_build_backs_off_while_another_run_holds_the_release(dataset):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_builds_at_once_make_one_release(monkeypatch: pytest.MonkeyPatch):
-    from datasets_app import release_tasks
+    from datasets_app import tasks as release_tasks
 
     # The publish's own enqueue would reach the session's real worker (if a test started one)
     # and make it a third builder: this test races exactly two.
@@ -365,8 +365,8 @@ def test_the_card_is_a_hugging_face_dataset_card_with_the_quality_figures(datase
     assert release.quality == {
         "license": "cc-by-4.0",
         "licenses": ["cc-by-4.0"],
-        "license_source": "publisher",  # no licence tier: the licence given at publish
-        "licence_tiers": [],
+        "license_source": "publisher",  # no license tier: the license given at publish
+        "license_tiers": [],
         "rows": 3,
         "labelled_rows": 2,
         "labelled_share": 0.6667,
@@ -397,7 +397,7 @@ def test_the_card_is_a_hugging_face_dataset_card_with_the_quality_figures(datase
 def test_publish_enqueues_the_build_after_commit(
     dataset, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from datasets_app.release_tasks import build_release
+    from datasets_app.tasks import build_release
 
     add_items(dataset, ["positive"])
     sent: list[int] = []
@@ -441,8 +441,8 @@ def test_publishing_needs_accepted_rows_and_a_visible_dataset(dataset):
         release_publish(dataset=dataset, actor=dataset.owner)
     dataset.status = "open"
     dataset.save()
-    with pytest.raises(ReleaseError, match="licence"):
-        release_publish(dataset=dataset, actor=dataset.owner, license_id="Not A Licence!")
+    with pytest.raises(ReleaseError, match="license"):
+        release_publish(dataset=dataset, actor=dataset.owner, license_id="Not A License!")
 
 
 def test_the_build_task_is_registered():
@@ -454,7 +454,7 @@ def test_the_build_task_is_registered():
 
 
 def test_stuck_releases_are_requeued_unless_a_run_holds_them(dataset, monkeypatch, settings):
-    from datasets_app.release_tasks import build_release
+    from datasets_app.tasks import build_release
 
     add_items(dataset, ["positive"])
     release = release_publish(dataset=dataset, actor=dataset.owner)

@@ -155,7 +155,7 @@ def test_search_finds_whole_words_in_any_text_column() -> None:
     assert ids("zebra -crossing") == [two.pk]
 
 
-def test_visitors_without_a_licence_see_the_preview_only(dataset: Any) -> None:
+def test_visitors_without_a_license_see_the_preview_only(dataset: Any) -> None:
     items = add_rows(dataset, [f"row {n}" for n in range(12)])
     add_rows(dataset, ["hidden first"], is_hidden=True)  # not counted in the preview
     for client in (client_for(), client_for(UserFactory.create())):
@@ -171,7 +171,7 @@ def test_visitors_without_a_licence_see_the_preview_only(dataset: Any) -> None:
         assert client.get(rows_url(dataset, q="row")).json()["count"] == 5
         # A cursor made up to point past the preview still stops there.
         after = client.get(rows_url(dataset, page_size=5)).json()["results"][-1]["id"]
-        from datasets_app.row_selectors import Cursor
+        from datasets_app.selectors.rows import Cursor
 
         past = client.get(rows_url(dataset, page=Cursor(after=after).encode())).json()
         assert past["results"] == []
@@ -357,7 +357,7 @@ def test_release_viewer_reads_the_parquet_rows_across_row_groups(
     items = add_rows(dataset, [f"frozen {n}" for n in range(17)], consensus_label="positive")
     release = built_release(dataset, monkeypatch)
     Item.objects.filter(pk=items[0].pk).update(is_hidden=True)  # later changes do not show
-    from datasets_app.row_selectors import Cursor, release_row_page
+    from datasets_app.selectors.rows import Cursor, release_row_page
 
     rows: list[dict[str, Any]] = []
     cursor = None
@@ -405,7 +405,7 @@ def test_release_viewer_shows_image_thumbnails(
     path = default_storage.save("items/red.png", ContentFile(buffer.getvalue()))
     ItemFactory.create(dataset=dataset, data={"image": {"path": path, "file_name": "red.png"}})
     release = built_release(dataset, monkeypatch)
-    from datasets_app.row_selectors import release_row_page
+    from datasets_app.selectors.rows import release_row_page
 
     row = release_row_page(release=release, user=None).rows[0]
     assert row["data"]["image"]["thumbnail_url"].startswith("data:image/webp;base64,")
@@ -448,7 +448,7 @@ def test_the_viewer_indexes_exist_and_the_search_one_matches_the_query() -> None
         assert " WHERE " not in indexes["item_search_idx"]  # statistics need a whole index
         # The selector's search condition alone, over the whole table: only the GIN index can
         # serve it, if the expressions are spelt alike.
-        from datasets_app.row_selectors import RowFilters, _filtered
+        from datasets_app.selectors.rows import RowFilters, _filtered
 
         searched = _filtered(Item.objects.all(), RowFilters(q="zebra"))
         sql, params = searched.query.sql_with_params()
@@ -461,7 +461,7 @@ def test_the_viewer_indexes_exist_and_the_search_one_matches_the_query() -> None
 def test_a_release_label_that_is_not_a_class_index_is_shown_as_stored() -> None:
     """A release built with string labels (or an index out of range) reads as stored: it was a
     500 on the release page."""
-    from datasets_app.row_selectors import _label
+    from datasets_app.selectors.rows import _label
 
     dataset = Dataset(label_task=LabelTask.SINGLE_LABEL, label_classes=["neg", "pos"])
     assert _label(dataset, 1) == "pos"

@@ -1,6 +1,6 @@
 """What one licensed range request costs the database: the API token's lookup plus one query for
-the file, its release and the licence; a signed link's person, file and licence in one query.
-Every query uses an index, and the one-query licence rule agrees with ``license_for``."""
+the file, its release and the license; a signed link's person, file and license in one query.
+Every query uses an index, and the one-query license rule agrees with ``license_for``."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_licensed_range_request_over_the_api_runs_two_queries(
     client = Client()
     first = two_bytes(url, secret, client)  # records when the token was used
     assert first.status_code == 206
-    with django_assert_num_queries(2) as captured:  # the token with its user; file + licence
+    with django_assert_num_queries(2) as captured:  # the token with its user; file + license
         response = two_bytes(url, secret, client)
     assert response.status_code == 206 and body(response) == stored_bytes(shard)[:2]
     assert response["Content-Range"] == f"bytes 0-1/{shard.size_bytes}"
@@ -111,7 +111,7 @@ def test_refusals_cost_one_query_too(shard, django_assert_num_queries):
     token = download_link_sign(user=stranger, release_file=shard)
     with django_assert_num_queries(1):
         response = two_bytes(f"/downloads/{token}/")
-    assert response.status_code == 403 and b"licence" in response.content
+    assert response.status_code == 403 and b"license" in response.content
     User.objects.filter(pk=stranger.pk).update(is_active=False)
     with django_assert_num_queries(1):
         response = two_bytes(f"/downloads/{token}/")
@@ -171,7 +171,7 @@ def test_each_connection_prepares_the_download_statement_once(
         ((2,), True, None, True),
     ],
 )
-def test_the_one_query_licence_rule_is_license_for_s(
+def test_the_one_query_license_rule_is_license_for_s(
     dataset, listed, covers_future, expiry, revoked
 ):
     releases = {n: make_release(dataset, number=n, shards=1) for n in (1, 2, 3)}

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
 from marketplace.core.models import User
-from payments.download_views import RangeNotSatisfiable, byte_range_parse
 from payments.models import LicenseGrant, LicenseTier
 from payments.services import api_token_create, api_token_revoke
 from payments.services.downloads import (
@@ -36,6 +35,7 @@ from payments.services.downloads import (
     license_for,
     release_downloads,
 )
+from payments.views.downloads import RangeNotSatisfiable, byte_range_parse
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,15 +210,15 @@ def test_expired_revoked_and_other_datasets_grants_do_not_count(dataset, buyer, 
     assert license_for(user=buyer, release=release) == later
 
 
-# --- no access without a licence -------------------------------------------------------------
+# --- no access without a license -------------------------------------------------------------
 
 
-def test_without_a_licence_the_files_api_and_each_file_answer_403(client, buyer, dataset, shard):
+def test_without_a_license_the_files_api_and_each_file_answer_403(client, buyer, dataset, shard):
     client.force_login(buyer)
     listing = client.get(FILES_URL.format(slug=dataset.slug))
     assert listing.status_code == 403
     assert listing.json() == {
-        "detail": "You need a licence for Product reviews v1.",
+        "detail": "You need a license for Product reviews v1.",
         "code": "license_required",
     }
     download = client.get(f"/api/v1/files/{shard.pk}")
@@ -232,14 +232,14 @@ def test_anonymous_requests_are_refused(client, dataset, shard):
     assert client.get(f"/api/v1/files/{shard.pk}").status_code == 401
 
 
-def test_a_signed_link_for_someone_without_a_licence_serves_nothing(client, buyer, shard):
+def test_a_signed_link_for_someone_without_a_license_serves_nothing(client, buyer, shard):
     token = download_link_sign(user=buyer, release_file=shard)
     response = client.get(f"/downloads/{token}/")
     assert response.status_code == 403
-    assert b"You need a licence" in response.content
+    assert b"You need a license" in response.content
 
 
-def test_the_owner_downloads_their_own_release_without_a_licence(client, dataset, shard):
+def test_the_owner_downloads_their_own_release_without_a_license(client, dataset, shard):
     client.force_login(dataset.owner)
     response = client.get(f"/api/v1/files/{shard.pk}")
     assert response.status_code == 200
@@ -321,7 +321,7 @@ def test_a_revoked_token_is_refused(client, buyer, shard, licensed):
     assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
 
 
-def test_a_revoked_licence_stops_api_downloads(client, buyer, shard, licensed):
+def test_a_revoked_license_stops_api_downloads(client, buyer, shard, licensed):
     secret = api_token_create(user=buyer, name="trainer", scopes=["download"]).secret
     LicenseGrant.objects.filter(pk=licensed.pk).update(revoked_at=timezone.now())
     response = client.get(f"/api/v1/files/{shard.pk}", **bearer(secret))
@@ -400,13 +400,13 @@ def test_a_tampered_or_foreign_link_is_refused(client, buyer, shard, licensed):
         assert response.content == b"This download link is not valid.\n"
 
 
-def test_a_revoked_licence_stops_an_unexpired_link(client, buyer, shard, licensed):
+def test_a_revoked_license_stops_an_unexpired_link(client, buyer, shard, licensed):
     token = download_link_sign(user=buyer, release_file=shard)
     assert client.get(f"/downloads/{token}/").status_code == 200
     LicenseGrant.objects.filter(pk=licensed.pk).update(revoked_at=timezone.now())
     response = client.get(f"/downloads/{token}/")
     assert response.status_code == 403
-    assert b"You need a licence for Product reviews v1." in response.content
+    assert b"You need a license for Product reviews v1." in response.content
 
 
 def test_a_suspended_account_s_links_stop(client, buyer, shard, licensed):
@@ -528,7 +528,7 @@ def test_large_files_stream_in_chunks(client, buyer, dataset):
 # --- pages -----------------------------------------------------------------------------------
 
 
-def test_the_library_shows_active_expired_and_revoked_licences(client, buyer, dataset, release):
+def test_the_library_shows_active_expired_and_revoked_licenses(client, buyer, dataset, release):
     now = timezone.now()
     active = make_grant(buyer, dataset, [release], covers_future=True, tier_name="Commercial")
     expired = make_grant(
@@ -541,23 +541,23 @@ def test_the_library_shows_active_expired_and_revoked_licences(client, buyer, da
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     html = response.content.decode()
-    assert f'id="licence-{active.pk}"' in html and 'data-state="active"' in html
-    assert f'id="licence-{expired.pk}"' in html and "This licence has expired" in html
-    assert f'id="licence-{revoked.pk}"' in html and "This licence was revoked" in html
+    assert f'id="license-{active.pk}"' in html and 'data-state="active"' in html
+    assert f'id="license-{expired.pk}"' in html and "This license has expired" in html
+    assert f'id="license-{revoked.pk}"' in html and "This license was revoked" in html
     assert "v1 and every later one" in html
     shelves = [shelf for group in response.context["datasets"] for shelf in group.shelves]
     shelf = next(s for s in shelves if s.entry.grant == active)
     links = shelf.versions[0][0].files
     assert [f.file.name for f in links] == [f.name for f in release.files.order_by("name")]
     assert all(f'href="/downloads/{f.token}/"' in html for f in links)
-    assert html.count('href="/downloads/') == 3  # only the active licence's files
+    assert html.count('href="/downloads/') == 3  # only the active license's files
     for f in release.files.all():
         assert f.sha256 in html
     assert "load_dataset(" in html and "http://testserver/api/v1/files/" in html
     assert "TOKEN = &quot;dbt_...&quot;" in html and 'href="/account/tokens/"' in html
 
 
-def test_the_library_groups_licences_per_dataset_and_lists_a_version_once(client):
+def test_the_library_groups_licenses_per_dataset_and_lists_a_version_once(client):
     buyer = UserFactory.create()
     dataset = DatasetFactory.create(title="Kitchen reviews")
     v1 = make_release(dataset, shards=1)
@@ -572,15 +572,15 @@ def test_the_library_groups_licences_per_dataset_and_lists_a_version_once(client
     assert set(groups) == {dataset, other}
     assert {shelf.entry.grant for shelf in groups[dataset]} == {research, commercial}
     assert [shelf.entry.grant for shelf in groups[other]] == [photos]
-    # v1 of Kitchen reviews is listed once, under the first of its two licences.
+    # v1 of Kitchen reviews is listed once, under the first of its two licenses.
     assert [len(shelf.versions) for shelf in groups[dataset]] == [1, 0]
     assert html.count('href="/downloads/') == 2 + 2  # README + one shard, per dataset
-    assert "listed above, under your other licence" in html
-    assert html.count(f'id="dataset-{dataset.pk}"') == 1 and "2 licences" in html
+    assert "listed above, under your other license" in html
+    assert html.count(f'id="dataset-{dataset.pk}"') == 1 and "2 licenses" in html
     card = html[html.index(f'id="dataset-{dataset.pk}"') :]
     card = card[: card.index("</article>")]
-    assert f'id="licence-{research.pk}"' in card and f'id="licence-{commercial.pk}"' in card
-    assert f'id="licence-{photos.pk}"' not in card
+    assert f'id="license-{research.pk}"' in card and f'id="license-{commercial.pk}"' in card
+    assert f'id="license-{photos.pk}"' not in card
 
 
 def test_the_library_needs_a_session(client):
@@ -614,9 +614,9 @@ def test_the_release_box_shows_links_to_a_licensed_viewer_and_a_prompt_to_others
     client.force_login(UserFactory.create())
     html = client.get(url).content.decode()
     assert 'data-allowed="false"' in html and "/downloads/" not in html
-    assert "Buy a licence" in html and f'href="/datasets/{dataset.slug}/"' in html
+    assert "Buy a license" in html and f'href="/datasets/{dataset.slug}/"' in html
     anonymous = Client().get(url).content.decode()
-    assert "Buy a licence" in anonymous and "Sign in" in anonymous
+    assert "Buy a license" in anonymous and "Sign in" in anonymous
 
 
 def test_the_release_box_renders_in_place_or_loads_itself(buyer, release, licensed):

@@ -88,7 +88,7 @@ def test_a_sale_share_is_listed_and_explained(client):
     from django.utils import timezone
 
     from payments.models import Purchase, Reward
-    from payments.services.licences import license_tier_create
+    from payments.services.licenses import license_tier_create
     from payments.services.purchases import sale_share
     from tests.factories import DatasetFactory, TokenFactory
     from tests.payments.test_purchases import release

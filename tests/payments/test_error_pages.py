@@ -36,12 +36,12 @@ def test_a_403_is_a_site_page_that_says_why(client: Client, settings: Any) -> No
     settings.DEBUG = False
     dataset = DatasetFactory.create()
     client.force_login(UserFactory.create())
-    response = client.post(reverse("licence-tiers", kwargs={"slug": dataset.slug}), {})
+    response = client.post(reverse("license-tiers", kwargs={"slug": dataset.slug}), {})
     assert response.status_code == 403
     html = response.content.decode()
     assert_site_layout(html)
     assert "You can\N{RIGHT SINGLE QUOTATION MARK}t open this page" in html
-    assert "Only the dataset&#x27;s owner sets its licences." in html
+    assert "Only the dataset&#x27;s owner sets its licenses." in html
     assert 'aria-label="Main"' in html  # the full nav: a page of the site, not a bare error
 
 
@@ -50,7 +50,7 @@ def test_a_failed_csrf_check_is_a_site_page(settings: Any) -> None:
     dataset = DatasetFactory.create()
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory.create())
-    response = client.post(reverse("licence-tiers", kwargs={"slug": dataset.slug}), {})
+    response = client.post(reverse("license-tiers", kwargs={"slug": dataset.slug}), {})
     assert response.status_code == 403
     html = response.content.decode()
     assert_site_layout(html)

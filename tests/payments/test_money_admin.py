@@ -75,9 +75,9 @@ def test_admin_pauses_payouts_and_retries_a_failed_one(admin_client):
     assert not AuditLog.objects.filter(action="payout.retried").exists()
 
 
-def test_admin_revokes_a_licence_with_a_reason(admin_client):
+def test_admin_revokes_a_license_with_a_reason(admin_client):
     from payments.models import LicenseGrant
-    from payments.services.licences import license_claim_free, license_tier_create
+    from payments.services.licenses import license_claim_free, license_tier_create
     from tests.factories import DatasetFactory
     from tests.payments.test_purchases import release
 

@@ -1,4 +1,4 @@
-"""Licences and purchases through the API: the documented shapes, per-person access, errors."""
+"""Licenses and purchases through the API: the documented shapes, per-person access, errors."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_free_tier_claim_and_grants_with_receipts(client, dataset):
     assert claimed.status_code == 201
     grants = client.get(reverse("api-grants")).json()["results"]
     assert grants[0]["versions"] == [1] and grants[0]["signature"].startswith("0x")
-    assert grants[0]["receipt"]["primaryType"] == "Licence"
+    assert grants[0]["receipt"]["primaryType"] == "License"
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_my_purchases_query_count_stays_flat(client, dataset, settings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payments.services.licences import license_tier_create
+    from payments.services.licenses import license_tier_create
     from payments.services.purchases import purchase_create
 
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)

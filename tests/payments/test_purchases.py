@@ -1,4 +1,4 @@
-"""Buying a licence on a real anvil chain: paid and verified, refused for every way a payment
+"""Buying a license on a real anvil chain: paid and verified, refused for every way a payment
 can fail, found by the scanner when the hash never reached us, flagged after a re-org, split
 three ways exactly, refunded on chain, and signed with a receipt anyone can verify."""
 
@@ -11,14 +11,14 @@ from django.utils import timezone
 
 from datasets_app.models import DatasetRelease
 from payments.enums import PurchaseStatus, RewardSource
-from payments.exceptions import LicenceError, PurchaseError
+from payments.exceptions import LicenseError, PurchaseError
 from payments.integrations.anvil import DevAccount, rpc_call
 from payments.integrations.chain import ChainClient
 from payments.models import LicenseGrant, LicenseTier, Purchase, Reward
 from payments.services.ledger import FEES, ledger_balance, ledger_books_check, user_code
-from payments.services.licences import (
-    licence_receipt_verify,
+from payments.services.licenses import (
     license_claim_free,
+    license_receipt_verify,
     license_tier_create,
 )
 from payments.services.payouts import payout_token_balance, payouts_create
@@ -112,10 +112,10 @@ def test_a_purchase_is_paid_verified_split_and_granted_with_a_signed_receipt(
     assert grant.receipt["message"]["buyer"] == buyer_wallet.address
     assert grant.receipt["message"]["txHash"] == tx.lower()
     assert grant.receipt["message"]["price"] == str(PRICE)
-    signer = licence_receipt_verify(receipt=grant.receipt, signature=grant.signature)
+    signer = license_receipt_verify(receipt=grant.receipt, signature=grant.signature)
     assert signer == grant.signer == ChainClient.address_for_key(settings.PLATFORM_SIGNING_KEY)
     tampered = {**grant.receipt, "message": {**grant.receipt["message"], "price": "1"}}
-    assert licence_receipt_verify(receipt=tampered, signature=grant.signature) != signer
+    assert license_receipt_verify(receipt=tampered, signature=grant.signature) != signer
 
     # The split: 10 % fee, 40 % to contributors by quality-weighted rows (3 : 1.5), the rest
     # (and every rounding remainder) to the owner; it sums to the price exactly.
@@ -230,7 +230,7 @@ def test_an_unconfirmed_payment_fails_after_the_timeout(
     assert Purchase.objects.get().error_code == "not_confirmed"
 
 
-def test_the_scanner_grants_a_licence_whose_hash_never_reached_us(
+def test_the_scanner_grants_a_license_whose_hash_never_reached_us(
     chain_token: ChainToken, tier: LicenseTier, buyer_wallet: DevAccount
 ):
     purchase, tx = buy(tier, buyer_wallet, chain_token)  # paid; the tab was closed
@@ -274,15 +274,15 @@ def test_expired_orders_and_free_tiers(chain_token: ChainToken, tier: LicenseTie
     grant = license_claim_free(buyer=buyer, tier=free)
     assert license_claim_free(buyer=buyer, tier=free) == grant  # once
     assert grant.receipt["message"]["price"] == "0"
-    assert licence_receipt_verify(receipt=grant.receipt, signature=grant.signature) == grant.signer
+    assert license_receipt_verify(receipt=grant.receipt, signature=grant.signature) == grant.signer
     with pytest.raises(PurchaseError) as free_purchase:
         purchase_create(buyer=buyer, tier=free)
     assert free_purchase.value.code == "free_tier"
-    with pytest.raises(LicenceError):
+    with pytest.raises(LicenseError):
         license_claim_free(buyer=buyer, tier=tier)
 
 
-def test_a_refund_pays_the_buyer_back_on_chain_and_revokes_the_licence(
+def test_a_refund_pays_the_buyer_back_on_chain_and_revokes_the_license(
     chain_token: ChainToken, tier: LicenseTier, buyer_wallet: DevAccount,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip

@@ -26,7 +26,7 @@ from marketplace.core.models import AuditLog
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, PurchaseStatus
 from payments.models import Bounty, BountyFunding, Purchase
-from payments.services.licences import license_tier_create
+from payments.services.licenses import license_tier_create
 from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
 from tests.payments.test_purchases import release
 

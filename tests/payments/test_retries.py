@@ -22,7 +22,7 @@ from payments.services.funding import (
     fundings_requeue_verifying,
     treasury_address,
 )
-from payments.services.licences import license_tier_create
+from payments.services.licenses import license_tier_create
 from payments.services.purchases import (
     purchase_confirm,
     purchase_create,

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             created += 1
         self._seed_dataset()
         self._seed_bounty()
-        self._seed_licences()
+        self._seed_licenses()
         self._seed_release()
         admin = dev_accounts()[0].address
         self.stdout.write(
@@ -228,15 +228,15 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"demo bounty: /bounties/{bounty.pk}/ ({status})")
 
-    def _seed_licences(self) -> None:
-        """Two licences to take or buy: a free non-commercial one (CC BY-NC 4.0) and, with the
+    def _seed_licenses(self) -> None:
+        """Two licenses to take or buy: a free non-commercial one (CC BY-NC 4.0) and, with the
         demo token deployed, a paid commercial one (CC BY 4.0). Before the release: a version's
-        card names the licences of the tiers that exist when it is built."""
+        card names the licenses of the tiers that exist when it is built."""
         from datetime import timedelta
 
         from datasets_app.models import Dataset
         from payments.models import LicenseTier, Token
-        from payments.services.licences import license_tier_create
+        from payments.services.licenses import license_tier_create
 
         dataset = Dataset.objects.filter(slug="product-review-sentiment").first()
         if dataset is None or LicenseTier.objects.filter(dataset=dataset).exists():
@@ -262,7 +262,7 @@ class Command(BaseCommand):
                 duration=timedelta(days=365),
                 covers="all",
             )
-        self.stdout.write(f"demo licences: /datasets/{dataset.slug}/licences/")
+        self.stdout.write(f"demo licenses: /datasets/{dataset.slug}/licenses/")
 
     def _seed_release(self) -> None:
         """Version v1 of the demo dataset, built here from the labelled reviews (a worker would
@@ -270,7 +270,7 @@ class Command(BaseCommand):
         fewer labels than the reviews carry now (a demo seeded before they were labelled to
         consensus): then it publishes the next version, as an owner would."""
         from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
-        from datasets_app.release_selectors import labelled_share
+        from datasets_app.selectors.releases import labelled_share
         from datasets_app.services.releases import release_build, release_publish
 
         dataset = Dataset.objects.filter(slug="product-review-sentiment").first()

@@ -9,7 +9,7 @@ each person may see (DESIGN.md: buyers look before they pay, like the Hugging Fa
 * Search is PostgreSQL full text over the row's string values, ``to_tsvector('simple', data)``
   (no stemming, no stop words: any language matches word for word), served by the GIN index
   ``item_search_idx``; the query is ``websearch_to_tsquery`` ("quoted phrases", or, -not).
-* Who sees what: owner, staff and holders of an active licence see every shown row; anyone else
+* Who sees what: owner, staff and holders of an active license see every shown row; anyone else
   sees the preview the owner set (``Dataset.preview_rows``: the first N shown rows, 0 for none),
   and their search and filters apply within it. Hidden and gold items never appear.
 """
@@ -92,7 +92,7 @@ class RowPage:
     count: int | None  # None: not known cheaply (filters over the whole dataset)
     full: bool  # False: a preview of the first ``preview_rows`` rows
     preview_rows: int
-    total: int  # the dataset's row counter, for "buy a licence to see all M"
+    total: int  # the dataset's row counter, for "buy a license to see all M"
     agreement: dict[int, tuple[int, int]] = field(default_factory=dict)  # id → (agree, labels)
 
 
@@ -143,7 +143,7 @@ def row_filters_parse(*, dataset: Dataset, params: QueryDict | dict[str, str]) -
 
 
 def rows_see_all(*, dataset: Dataset, user: Any) -> bool:
-    """Owner, staff and holders of an active licence see every row; others the preview."""
+    """Owner, staff and holders of an active license see every row; others the preview."""
     if user is None or not user.is_authenticated:
         return False
     if user.is_staff or user.pk == dataset.owner_id:
@@ -307,7 +307,7 @@ def release_row_page(
     *, release: DatasetRelease, user: Any, cursor: Cursor | None = None, size: int = PAGE_SIZE
 ) -> ReleaseRowPage:
     """Rows ``offset`` … ``offset + size`` of a ready release (the preview's, for people who
-    hold no licence covering it)."""
+    hold no license covering it)."""
     full = release_rows_see_all(release=release, user=user)
     dataset = release.dataset
     limit = release.rows if full else min(dataset.preview_rows, release.rows)

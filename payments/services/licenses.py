@@ -1,9 +1,9 @@
-"""Licence tiers, grants and their EIP-712 receipts.
+"""License tiers, grants and their EIP-712 receipts.
 
 A grant is the right to download a dataset's versions. Each grant carries a receipt: EIP-712
 typed data (buyer, dataset, version, tier, terms hash, price, token, payment tx hash, issued
 at) signed by ``PLATFORM_SIGNING_KEY``, so anyone holding the platform's public address can check
-a buyer's licence without asking us (``licence_receipt_verify``).
+a buyer's license without asking us (``license_receipt_verify``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
 from payments.enums import LicenseCoverage
-from payments.exceptions import LicenceError
+from payments.exceptions import LicenseError
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
 
 ZERO_HASH = "0x" + "00" * 32
 RECEIPT_TYPES = {
-    "Licence": [
+    "License": [
         {"name": "buyer", "type": "address"},
         {"name": "dataset", "type": "string"},
         {"name": "version", "type": "string"},
@@ -58,7 +58,7 @@ def license_tier_create(
 ) -> LicenseTier:
     """A new way to license the dataset (owner or staff)."""
     if dataset.owner_id != actor.pk and not actor.is_staff:
-        raise PermissionDeniedError("Only the dataset's owner sets its licences.")
+        raise PermissionDeniedError("Only the dataset's owner sets its licenses.")
     checks = {
         "name": not name.strip() and "Name the tier.",
         "spdx_id": not (spdx_id.strip() or custom_terms.strip())
@@ -72,11 +72,11 @@ def license_tier_create(
     }
     for field, message in checks.items():
         if message:
-            raise LicenceError(str(message), code=f"bad_{field}", extra={"field": field})
+            raise LicenseError(str(message), code=f"bad_{field}", extra={"field": field})
     if token is not None and not token.is_active:
-        raise LicenceError("This token is not accepted.", code="token_not_accepted")
+        raise LicenseError("This token is not accepted.", code="token_not_accepted")
     if LicenseTier.objects.filter(dataset=dataset, name=name.strip()).exists():
-        raise LicenceError(
+        raise LicenseError(
             "A tier with this name exists.", code="duplicate_tier", extra={"field": "name"}
         )
     tier = LicenseTier.objects.create(
@@ -114,8 +114,8 @@ def _typed_data(message: dict[str, Any]) -> dict[str, Any]:
             ],
             **RECEIPT_TYPES,
         },
-        "primaryType": "Licence",
-        "domain": {"name": "DataBounty Licence", "version": "1", "chainId": settings.CHAIN_ID},
+        "primaryType": "License",
+        "domain": {"name": "DataBounty License", "version": "1", "chainId": settings.CHAIN_ID},
         "message": message,
     }
 
@@ -153,21 +153,21 @@ def _signable(typed: dict[str, Any]) -> Any:
     return encode_typed_data(full_message={**typed, "message": message})
 
 
-def licence_receipt_verify(*, receipt: dict[str, Any], signature: str) -> str:
-    """The address that signed a licence receipt (compare it with the platform's public
-    signer address); raises ``LicenceError`` for a malformed receipt or signature."""
+def license_receipt_verify(*, receipt: dict[str, Any], signature: str) -> str:
+    """The address that signed a license receipt (compare it with the platform's public
+    signer address); raises ``LicenseError`` for a malformed receipt or signature."""
     try:
         return str(Account.recover_message(_signable(receipt), signature=signature))
     except Exception as exc:  # eth-account raises several types for bad input
-        raise LicenceError(
-            f"This is not a valid licence receipt: {exc}", code="bad_receipt"
+        raise LicenseError(
+            f"This is not a valid license receipt: {exc}", code="bad_receipt"
         ) from None
 
 
 def license_grant_create(
     *, buyer: User, tier: LicenseTier, purchase: Purchase | None = None
 ) -> LicenseGrant:
-    """Grant the tier's licence (call inside the transaction that records the payment)."""
+    """Grant the tier's license (call inside the transaction that records the payment)."""
     releases = ready_releases(tier.dataset)
     if tier.covers == LicenseCoverage.LATEST:
         releases = releases[-1:]
@@ -192,12 +192,12 @@ def license_grant_create(
 
 @transaction.atomic
 def license_claim_free(*, buyer: User, tier: LicenseTier) -> LicenseGrant:
-    """Take a free tier's licence (once per person and tier while it is active)."""
+    """Take a free tier's license (once per person and tier while it is active)."""
     tier = LicenseTier.objects.select_for_update().select_related("dataset").get(pk=tier.pk)
     if not tier.is_active or not tier.dataset.is_public:
-        raise LicenceError("This licence is not offered.", code="tier_unavailable")
+        raise LicenseError("This license is not offered.", code="tier_unavailable")
     if not tier.is_free:
-        raise LicenceError("This licence is paid: buy it.", code="not_free")
+        raise LicenseError("This license is paid: buy it.", code="not_free")
     existing = LicenseGrant.objects.active().filter(buyer=buyer, tier=tier).first()
     if existing is not None:
         return existing
@@ -206,11 +206,11 @@ def license_claim_free(*, buyer: User, tier: LicenseTier) -> LicenseGrant:
 
 @transaction.atomic
 def license_grant_revoke(*, grant: LicenseGrant, actor: User, reason: str) -> LicenseGrant:
-    """Staff end a licence (fraud, a refund): its downloads stop at once."""
+    """Staff end a license (fraud, a refund): its downloads stop at once."""
     if not actor.is_staff:
-        raise PermissionDeniedError("Only staff revoke licences.")
+        raise PermissionDeniedError("Only staff revoke licenses.")
     if not reason.strip():
-        raise LicenceError("Give a reason: it goes to the audit log.", code="reason_required")
+        raise LicenseError("Give a reason: it goes to the audit log.", code="reason_required")
     grant = LicenseGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant

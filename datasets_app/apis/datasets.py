@@ -20,11 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app import selectors, services
+from datasets_app import services
 from datasets_app.enums import FINISHED_CONTRIBUTION_STATUSES, LabelTask, Modality
 from datasets_app.exceptions import UploadError
 from datasets_app.models import Contribution, Dataset, Item, Label, UploadSession
 from datasets_app.quality.pii import PiiKind
+from datasets_app.selectors import datasets as selectors
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User

@@ -1,4 +1,4 @@
-"""Licence tiers, purchases paid on chain, and the licence grants they give."""
+"""License tiers, purchases paid on chain, and the license grants they give."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class LicenseTier(BaseModel):
 
 
 class Purchase(models.Model):
-    """An order for a licence: what to pay, where, and what the chain showed."""
+    """An order for a license: what to pay, where, and what the chain showed."""
 
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
@@ -141,7 +141,7 @@ class LicenseGrant(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=255, blank=True)
-    # The EIP-712 licence receipt: the typed data, and the platform key's signature over it.
+    # The EIP-712 license receipt: the typed data, and the platform key's signature over it.
     receipt = models.JSONField(default=dict, blank=True)
     signature = models.CharField(max_length=140, blank=True)
     signer = models.CharField(max_length=42, blank=True)

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app import selectors
-from datasets_app.apis import item_payload
+from datasets_app.apis.datasets import item_payload
 from datasets_app.models import Item
-from datasets_app.row_selectors import (
+from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.rows import (
     CONSENSUS_STATES,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
@@ -87,7 +87,7 @@ class DatasetRowsApi(APIView):
         summary="A dataset's rows, a keyset page at a time, with consensus labels",
         description=(
             "Rows in id order. `page` is an opaque cursor taken from `next` or `previous`. "
-            "Without a licence (and unless you own the dataset) only the owner's preview, the "
+            "Without a license (and unless you own the dataset) only the owner's preview, the "
             "first `preview_rows` rows, is shown, and search and filters apply within it. "
             "`count` is the number of rows when it is cheap to know (unfiltered, or within the "
             "preview), else null."

@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from datasets_app import selectors
+from datasets_app.apis.rows import row_output
 from datasets_app.models import Dataset, DatasetRelease
-from datasets_app.release_selectors import release_get
-from datasets_app.row_apis import row_output
-from datasets_app.row_selectors import (
+from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.releases import release_get
+from datasets_app.selectors.rows import (
     CONSENSUS_STATES,
     Cursor,
     RowFilters,

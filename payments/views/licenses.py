@@ -1,8 +1,8 @@
-"""Licence pages: the owner's tiers, the dataset page's "Licences" card, buying (an order, paid
+"""License pages: the owner's tiers, the dataset page's "Licenses" card, buying (an order, paid
 from the buyer's wallet or by pasting the hash, verified on chain by a task while the page polls
-its status), free claims, the buyer's purchases, and each licence's signed receipt as JSON.
+its status), free claims, the buyer's purchases, and each license's signed receipt as JSON.
 
-Every write goes through the licence and purchase services; these views parse, call one
+Every write goes through the license and purchase services; these views parse, call one
 service and redirect (PRG)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from datasets_app.models import Dataset, DatasetRelease
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
@@ -39,7 +39,7 @@ from payments.selectors import (
     tokens_accepted,
 )
 from payments.selectors import purchase_list as purchases_of
-from payments.services.licences import license_claim_free, license_tier_create
+from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 from payments.templatetags.money import format_amount
 
@@ -81,19 +81,19 @@ def duration_text(duration: timedelta | None) -> str:
 
 
 @dataclass(frozen=True)
-class LicenceOffer:
+class LicenseOffer:
     tier: LicenseTier
     duration: str
 
 
 @dataclass(frozen=True)
-class LicenceCard:
-    """What the dataset page's "Licences" card (and the buyer's licences page) shows: the active
-    tiers, the viewer's active licence on the dataset (if any), whether they may manage the
+class LicenseCard:
+    """What the dataset page's "Licenses" card (and the buyer's licenses page) shows: the active
+    tiers, the viewer's active license on the dataset (if any), whether they may manage the
     tiers, and the latest ready release, which every tier covers when bought (its
     ``quality["labelled_share"]`` shows beside the price). Three queries."""
 
-    offers: list[LicenceOffer]
+    offers: list[LicenseOffer]
     grant: LicenseGrant | None
     can_manage: bool
     release: DatasetRelease | None = None
@@ -108,11 +108,11 @@ def _can_manage(user: Any, dataset: Dataset) -> bool:
     return bool(user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id))
 
 
-def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
+def license_card(*, request: HttpRequest, dataset: Dataset) -> LicenseCard:
     user = request.user
     tiers = license_tier_list(dataset=dataset)
-    return LicenceCard(
-        offers=[LicenceOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
+    return LicenseCard(
+        offers=[LicenseOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
         grant=license_grant_active(user=user, dataset=dataset),
         can_manage=_can_manage(user, dataset),
         release=release_latest_ready(dataset=dataset),
@@ -123,17 +123,17 @@ def licence_card(*, request: HttpRequest, dataset: Dataset) -> LicenceCard:
 
 
 @require_http_methods(["GET", "POST"])
-def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
+def license_tiers(request: HttpRequest, slug: str) -> HttpResponse:
     """The dataset owner lists the tiers and adds one; anyone else sees the tiers on offer,
     each with its Buy (or sign-in) button."""
     dataset = _dataset_or_404(request, slug)
     if not _can_manage(request.user, dataset):
         if request.method == "POST":
-            raise PermissionDenied("Only the dataset's owner sets its licences.")
+            raise PermissionDenied("Only the dataset's owner sets its licenses.")
         return render(
             request,
-            "payments/licence_offers.html",
-            {"dataset": dataset, "licences": licence_card(request=request, dataset=dataset)},
+            "payments/license_offers.html",
+            {"dataset": dataset, "licenses": license_card(request=request, dataset=dataset)},
         )
     user = _user(request)
     tokens = tokens_accepted()
@@ -146,15 +146,15 @@ def licence_tiers(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             show_error(request, exc, form)
         else:
-            messages.success(request, f"Licence tier “{tier.name}” is offered on the dataset page.")
-            return redirect("licence-tiers", slug=dataset.slug)
+            messages.success(request, f"License tier “{tier.name}” is offered on the dataset page.")
+            return redirect("license-tiers", slug=dataset.slug)
     tiers = [
-        LicenceOffer(tier=tier, duration=duration_text(tier.duration))
+        LicenseOffer(tier=tier, duration=duration_text(tier.duration))
         for tier in license_tier_list(dataset=dataset, active_only=False)
     ]
     return render(
         request,
-        "payments/licence_tiers.html",
+        "payments/license_tiers.html",
         {"dataset": dataset, "form": form, "tiers": tiers, "has_tokens": tokens.exists()},
     )
 
@@ -170,7 +170,7 @@ def _offered_tier(request: HttpRequest, tier_id: int) -> LicenseTier:
 
 @login_required
 @require_POST
-def licence_buy(request: HttpRequest, tier_id: int) -> HttpResponse:
+def license_buy(request: HttpRequest, tier_id: int) -> HttpResponse:
     """Order a paid tier and go to the order's page. An order of the same tier still waiting
     for payment is reused, so a second click does not make a second order."""
     tier = _offered_tier(request, tier_id)
@@ -178,22 +178,22 @@ def licence_buy(request: HttpRequest, tier_id: int) -> HttpResponse:
         purchase = purchase_create(buyer=_user(request), tier=tier)
     except ApplicationError as exc:
         show_error(request, exc)
-        return redirect(_dataset_url(tier.dataset, "#licences"))
+        return redirect(_dataset_url(tier.dataset, "#licenses"))
     return redirect("purchase-detail", purchase_id=purchase.pk)
 
 
 @login_required
 @require_POST
-def licence_claim(request: HttpRequest, tier_id: int) -> HttpResponse:
-    """Take a free tier's licence; its files are then in the library."""
+def license_claim(request: HttpRequest, tier_id: int) -> HttpResponse:
+    """Take a free tier's license; its files are then in the library."""
     tier = _offered_tier(request, tier_id)
     try:
         license_claim_free(buyer=_user(request), tier=tier)
     except ApplicationError as exc:
         show_error(request, exc)
-        return redirect(_dataset_url(tier.dataset, "#licences"))
+        return redirect(_dataset_url(tier.dataset, "#licenses"))
     messages.success(
-        request, f"You hold the “{tier.name}” licence of {tier.dataset.title}: download it here."
+        request, f"You hold the “{tier.name}” license of {tier.dataset.title}: download it here."
     )
     return redirect("library")
 
@@ -308,9 +308,9 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def licence_receipt(request: HttpRequest, grant_id: int) -> HttpResponse:
-    """The licence's EIP-712 receipt and the platform's signature, as a file to keep: anyone
-    can check it with the signer's address (``licence_receipt_verify``)."""
+def license_receipt(request: HttpRequest, grant_id: int) -> HttpResponse:
+    """The license's EIP-712 receipt and the platform's signature, as a file to keep: anyone
+    can check it with the signer's address (``license_receipt_verify``)."""
     grant = get_object_or_404(
         LicenseGrant.objects.select_related("dataset"), pk=grant_id, buyer=_user(request)
     )
@@ -318,7 +318,7 @@ def licence_receipt(request: HttpRequest, grant_id: int) -> HttpResponse:
         {"typed_data": grant.receipt, "signature": grant.signature, "signer": grant.signer},
         json_dumps_params={"indent": 2},
     )
-    filename = f"{grant.dataset.slug}-licence-{grant.pk}-receipt.json"
+    filename = f"{grant.dataset.slug}-license-{grant.pk}-receipt.json"
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment=True, filename=filename) or "attachment"
     )

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error

@@ -252,11 +252,11 @@ def hf_license_id(spdx_id: str) -> str:
     return key if key in HF_LICENSES else "other"
 
 
-def release_licences(*, dataset: Dataset) -> list[dict[str, str]]:
-    """The licence tiers a release built now is sold under: every active tier of the dataset
+def release_licenses(*, dataset: Dataset) -> list[dict[str, str]]:
+    """The license tiers a release built now is sold under: every active tier of the dataset
     (each coverage, "every version", "the versions released when bought" and "the latest when
     bought", includes the newest version). Per tier its name, SPDX id (blank for custom terms)
-    and Hub licence id, in price order."""
+    and Hub license id, in price order."""
     tiers = dataset.license_tiers.filter(is_active=True).order_by("price", "name")
     return [
         {

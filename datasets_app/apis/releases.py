@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app import selectors
 from datasets_app.models import DatasetRelease, ReleaseFile
-from datasets_app.release_selectors import release_get, release_list
+from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.releases import release_get, release_list
 from datasets_app.services.releases import release_publish
 from marketplace.core.api import Pagination
 from marketplace.core.models import User
@@ -35,7 +35,7 @@ class ReleaseOutput(serializers.ModelSerializer[DatasetRelease]):
         help_text="Krippendorff's alpha over the labels when the version was built."
     )
     licenses = serializers.SerializerMethodField(
-        help_text="Hugging Face licence ids of the licence tiers that covered the version when "
+        help_text="Hugging Face license ids of the license tiers that covered the version when "
         "it was built (`unknown`: no tier existed then)."
     )
 
@@ -177,8 +177,8 @@ class ReleaseInput(serializers.Serializer[Any]):
     license = serializers.CharField(
         required=False,
         max_length=64,
-        help_text="A Hugging Face licence id for the card (cc-by-4.0, ...), used only when the "
-        "dataset has no active licence tier when the version is built: the tiers' licences win.",
+        help_text="A Hugging Face license id for the card (cc-by-4.0, ...), used only when the "
+        "dataset has no active license tier when the version is built: the tiers' licenses win.",
     )
     confirm_low_labelled_share = serializers.BooleanField(
         required=False,
@@ -257,7 +257,7 @@ class DatasetReleaseDetailApi(APIView):
     permission_classes = (IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
-        summary="One version: what it contains (rows, labelled share, agreement, licences, "
+        summary="One version: what it contains (rows, labelled share, agreement, licenses, "
         "per-column statistics), its card, and its files with sizes and sha256",
         responses=ReleaseDetailOutput,
     )

@@ -1,5 +1,5 @@
-"""Licence pages: the owner's tier form (who may, exact token amounts, errors beside their field),
-the dataset page's Licences card (buy, get it free, sign in, already licensed; flat queries), an
+"""License pages: the owner's tier form (who may, exact token amounts, errors beside their field),
+the dataset page's Licenses card (buy, get it free, sign in, already licensed; flat queries), an
 order's page (only its buyer, the hash form and its errors, the polled status, paid, failed,
 expired), the list of purchases, and the signed receipt as a JSON download."""
 
@@ -19,10 +19,10 @@ from datasets_app.models import DatasetRelease
 from payments.enums import LicenseCoverage, PurchaseStatus
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
 from payments.services.funding import treasury_address
-from payments.services.licences import (
-    licence_receipt_verify,
+from payments.services.licenses import (
     license_claim_free,
     license_grant_create,
+    license_receipt_verify,
     license_tier_create,
 )
 from payments.services.purchases import purchase_create
@@ -76,7 +76,7 @@ def free_tier(dataset: Any) -> LicenseTier:
 
 
 def tiers_url(dataset: Any) -> str:
-    return reverse("licence-tiers", kwargs={"slug": dataset.slug})
+    return reverse("license-tiers", kwargs={"slug": dataset.slug})
 
 
 def dataset_url(dataset: Any) -> str:
@@ -117,7 +117,7 @@ def test_only_the_owner_opens_the_tier_form(client, owner, dataset, token):
     assert 'id="tier-form"' not in client.get(tiers_url(dataset)).content.decode()
     refused = client.post(tiers_url(dataset), tier_form(token))
     assert refused.status_code == 403
-    assert "Only the dataset&#x27;s owner sets its licences." in refused.content.decode()
+    assert "Only the dataset&#x27;s owner sets its licenses." in refused.content.decode()
     assert not LicenseTier.objects.exists()
 
     client.force_login(owner)
@@ -127,7 +127,7 @@ def test_only_the_owner_opens_the_tier_form(client, owner, dataset, token):
     for spdx_id in ("CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC0-1.0", "ODbL-1.0", "MIT"):
         assert f'value="{spdx_id}"' in html
     assert "tUSD · 6 decimals" in html
-    assert "No licence tier yet." in html
+    assert "No license tier yet." in html
 
 
 def test_the_owner_adds_a_tier_priced_exactly_in_base_units(client, owner, dataset, token):
@@ -193,7 +193,7 @@ def test_service_refusals_land_beside_their_field(client, owner, dataset, token)
     assert LicenseTier.objects.count() == 1
 
 
-def test_custom_terms_are_kept_and_a_standard_licence_ignores_them(client, owner, dataset, token):
+def test_custom_terms_are_kept_and_a_standard_license_ignores_them(client, owner, dataset, token):
     client.force_login(owner)
     terms = "Use it for anything but surveillance."
     client.post(
@@ -205,7 +205,7 @@ def test_custom_terms_are_kept_and_a_standard_licence_ignores_them(client, owner
     assert (standard.spdx_id, standard.custom_terms) == ("CC-BY-4.0", "")
 
 
-# ---------- the buyer's licences page ----------
+# ---------- the buyer's licenses page ----------
 
 
 def labelled_release(dataset: Any, *, number: int, labelled_share: float) -> DatasetRelease:
@@ -224,7 +224,7 @@ def labelled_release(dataset: Any, *, number: int, labelled_share: float) -> Dat
     return built
 
 
-def test_buyers_see_the_tiers_with_buy_buttons_on_the_licences_page(client, buyer, dataset, token):
+def test_buyers_see_the_tiers_with_buy_buttons_on_the_licenses_page(client, buyer, dataset, token):
     paid = paid_tier(dataset, token)
     free = free_tier(dataset)
     labelled_release(dataset, number=2, labelled_share=0.6667)
@@ -232,9 +232,9 @@ def test_buyers_see_the_tiers_with_buy_buttons_on_the_licences_page(client, buye
     response = client.get(tiers_url(dataset))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "site-header" in html and "<h1>Licences</h1>" in html  # the site's layout
-    assert reverse("licence-buy", kwargs={"tier_id": paid.pk}) in html
-    assert reverse("licence-claim", kwargs={"tier_id": free.pk}) in html
+    assert "site-header" in html and "<h1>Licenses</h1>" in html  # the site's layout
+    assert reverse("license-buy", kwargs={"tier_id": paid.pk}) in html
+    assert reverse("license-claim", kwargs={"tier_id": free.pk}) in html
     assert "Buy for 25.000007 tUSD" in html and "Get it free" in html
     # The version a purchase covers now, and its labelled share, beside the price.
     assert html.count("v2 · 66.7\N{NO-BREAK SPACE}% labelled") == 2
@@ -242,11 +242,11 @@ def test_buyers_see_the_tiers_with_buy_buttons_on_the_licences_page(client, buye
     assert 'id="tier-form"' not in html and "Add tier" not in html
 
 
-def test_signed_out_visitors_sign_in_from_the_licences_page(client, dataset, token):
+def test_signed_out_visitors_sign_in_from_the_licenses_page(client, dataset, token):
     paid_tier(dataset, token)
     html = client.get(tiers_url(dataset)).content.decode()
     assert "Sign in to buy" in html
-    assert "/signin/?next=/datasets/reviews/licences/" in html
+    assert "/signin/?next=/datasets/reviews/licenses/" in html
 
 
 def test_the_labelled_share_is_left_out_when_the_release_has_none(client, buyer, dataset, token):
@@ -268,14 +268,14 @@ def test_signed_out_visitors_see_the_tiers_and_sign_in_to_buy(client, dataset, t
     )
     LicenseTier.objects.filter(name="Old").update(is_active=False)
     html = client.get(dataset_url(dataset)).content.decode()
-    assert 'id="licences"' in html
+    assert 'id="licenses"' in html
     assert "Commercial" in html and "Research" in html and ">Old<" not in html
     assert "25.000007 tUSD" in html and "Free" in html
     assert "Commercial use allowed" in html and "Non-commercial only" in html
     assert "1 year" in html and "Perpetual" in html
     assert "Sign in to buy" in html and "Sign in to get it" in html
-    assert "/signin/?next=/datasets/reviews/%23licences" in html
-    assert "licence-buy" not in html and "/buy" not in html
+    assert "/signin/?next=/datasets/reviews/%23licenses" in html
+    assert "license-buy" not in html and "/buy" not in html
 
 
 def test_signed_in_people_get_buy_and_free_buttons(client, buyer, dataset, token):
@@ -283,8 +283,8 @@ def test_signed_in_people_get_buy_and_free_buttons(client, buyer, dataset, token
     free = free_tier(dataset)
     client.force_login(buyer)
     html = client.get(dataset_url(dataset)).content.decode()
-    assert reverse("licence-buy", kwargs={"tier_id": paid.pk}) in html
-    assert reverse("licence-claim", kwargs={"tier_id": free.pk}) in html
+    assert reverse("license-buy", kwargs={"tier_id": paid.pk}) in html
+    assert reverse("license-claim", kwargs={"tier_id": free.pk}) in html
     assert "Buy for 25.000007 tUSD" in html and "Get it free" in html
     assert "Sign in to buy" not in html and "Manage" not in html
 
@@ -293,13 +293,13 @@ def test_the_owner_gets_a_link_to_manage_the_tiers(client, owner, dataset):
     client.force_login(owner)
     html = client.get(dataset_url(dataset)).content.decode()
     assert tiers_url(dataset) in html
-    assert "No licence is offered for this dataset yet." in html
+    assert "No license is offered for this dataset yet." in html
 
 
 def test_buy_makes_an_order_and_opens_its_page_once(client, buyer, dataset, token, settings):
     tier = paid_tier(dataset, token)
     client.force_login(buyer)
-    url = reverse("licence-buy", kwargs={"tier_id": tier.pk})
+    url = reverse("license-buy", kwargs={"tier_id": tier.pk})
     response = client.post(url)
     purchase = Purchase.objects.get()
     assert response.status_code == 302 and response.url == purchase_url(purchase)
@@ -313,8 +313,8 @@ def test_buy_without_a_ready_release_says_why_on_the_dataset_page(client, buyer,
     bare = DatasetFactory.create(owner=owner, slug="bare")
     tier = paid_tier(bare, token)
     client.force_login(buyer)
-    response = client.post(reverse("licence-buy", kwargs={"tier_id": tier.pk}), follow=True)
-    assert response.redirect_chain[-1][0] == dataset_url(bare) + "#licences"
+    response = client.post(reverse("license-buy", kwargs={"tier_id": tier.pk}), follow=True)
+    assert response.redirect_chain[-1][0] == dataset_url(bare) + "#licenses"
     assert "This dataset has no published version to license yet." in response.content.decode()
     assert not Purchase.objects.exists()
 
@@ -323,35 +323,35 @@ def test_a_hidden_datasets_tier_cannot_be_bought(client, buyer, dataset, token):
     tier = paid_tier(dataset, token)
     type(dataset).objects.filter(pk=dataset.pk).update(status="draft")
     client.force_login(buyer)
-    assert client.post(reverse("licence-buy", kwargs={"tier_id": tier.pk})).status_code == 404
+    assert client.post(reverse("license-buy", kwargs={"tier_id": tier.pk})).status_code == 404
 
 
-def test_get_it_free_grants_the_licence_and_opens_the_library(client, buyer, dataset):
+def test_get_it_free_grants_the_license_and_opens_the_library(client, buyer, dataset):
     tier = free_tier(dataset)
     client.force_login(buyer)
-    response = client.post(reverse("licence-claim", kwargs={"tier_id": tier.pk}))
+    response = client.post(reverse("license-claim", kwargs={"tier_id": tier.pk}))
     assert response.status_code == 302 and response.url == reverse("library")
     grant = LicenseGrant.objects.get()
     assert (grant.buyer, grant.tier, grant.purchase) == (buyer, tier, None)
 
     html = client.get(dataset_url(dataset)).content.decode()
-    assert 'id="licence-held"' in html
-    assert "You hold the <strong>Research</strong> licence" in html
+    assert 'id="license-held"' in html
+    assert "You hold the <strong>Research</strong> license" in html
     assert reverse("library") in html
     # The held tier links to the library instead of offering itself again.
     assert "You hold it: open your library" in html
-    assert reverse("licence-claim", kwargs={"tier_id": tier.pk}) not in html
+    assert reverse("license-claim", kwargs={"tier_id": tier.pk}) not in html
 
 
 def test_get_it_free_refuses_a_paid_tier(client, buyer, dataset, token):
     tier = paid_tier(dataset, token)
     client.force_login(buyer)
-    response = client.post(reverse("licence-claim", kwargs={"tier_id": tier.pk}), follow=True)
-    assert "This licence is paid: buy it." in response.content.decode()
+    response = client.post(reverse("license-claim", kwargs={"tier_id": tier.pk}), follow=True)
+    assert "This license is paid: buy it." in response.content.decode()
     assert not LicenseGrant.objects.exists()
 
 
-def test_the_licence_list_costs_the_same_queries_for_1_or_8_tiers(client, buyer, dataset, settings):
+def test_the_license_list_costs_the_same_queries_for_1_or_8_tiers(client, buyer, dataset, settings):
     client.force_login(buyer)
     tokens = [
         TokenFactory.create(chain_id=settings.CHAIN_ID, symbol=f"T{n}", decimals=6)
@@ -366,7 +366,7 @@ def test_the_licence_list_costs_the_same_queries_for_1_or_8_tiers(client, buyer,
         paid_tier(dataset, token, name=f"Tier {n}")
     with CaptureQueriesContext(connection) as many:
         html = client.get(dataset_url(dataset)).content.decode()
-    assert html.count('class="licence-tier"') == 9
+    assert html.count('class="license-tier"') == 9
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
@@ -458,7 +458,7 @@ def test_a_good_hash_starts_confirming_and_the_status_is_polled(
     assert "already paid or being confirmed" in again.content.decode()
 
 
-def test_paid_shows_the_licence_with_library_and_receipt_links(client, purchase, buyer):
+def test_paid_shows_the_license_with_library_and_receipt_links(client, purchase, buyer):
     Purchase.objects.filter(pk=purchase.pk).update(
         status=PurchaseStatus.PAID, tx_hash=TX_HASH, paid_at=timezone.now()
     )
@@ -468,9 +468,9 @@ def test_paid_shows_the_licence_with_library_and_receipt_links(client, purchase,
     poll = client.get(purchase_url(purchase), headers={"HX-Request": "true"})
     assert poll["HX-Refresh"] == "true"  # settled: the whole page reloads
     html = client.get(purchase_url(purchase)).content.decode()
-    assert "Your licence is ready" in html
+    assert "Your license is ready" in html
     assert reverse("library") in html
-    assert reverse("licence-receipt", kwargs={"grant_id": grant.pk}) in html
+    assert reverse("license-receipt", kwargs={"grant_id": grant.pk}) in html
     assert "data-erc20-pay" not in html and "hx-trigger" not in html
 
 
@@ -493,10 +493,10 @@ def test_expired_offers_to_order_again(client, purchase, buyer):
     client.force_login(buyer)
     html = client.get(purchase_url(purchase)).content.decode()
     assert "This order expired" in html and "Order again" in html
-    assert reverse("licence-buy", kwargs={"tier_id": purchase.tier_id}) in html
+    assert reverse("license-buy", kwargs={"tier_id": purchase.tier_id}) in html
     assert "data-erc20-pay" not in html and "Expired" in html
     # Ordering again makes a fresh order: the expired one is not reused.
-    response = client.post(reverse("licence-buy", kwargs={"tier_id": purchase.tier_id}))
+    response = client.post(reverse("license-buy", kwargs={"tier_id": purchase.tier_id}))
     fresh = Purchase.objects.exclude(pk=purchase.pk).get()
     assert response.url == purchase_url(fresh)
 
@@ -528,7 +528,7 @@ def test_no_purchases_yet(client, buyer):
 
 def test_the_receipt_downloads_as_signed_json_for_its_buyer_only(client, buyer, dataset, settings):
     grant = license_claim_free(buyer=buyer, tier=free_tier(dataset))
-    url = reverse("licence-receipt", kwargs={"grant_id": grant.pk})
+    url = reverse("license-receipt", kwargs={"grant_id": grant.pk})
     assert client.get(url).status_code == 302  # to sign in
     client.force_login(UserFactory.create())
     assert client.get(url).status_code == 404
@@ -538,12 +538,12 @@ def test_the_receipt_downloads_as_signed_json_for_its_buyer_only(client, buyer, 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="reviews-licence-{grant.pk}-receipt.json"'
+        f'attachment; filename="reviews-license-{grant.pk}-receipt.json"'
     )
     body = json.loads(response.content)
     assert set(body) == {"typed_data", "signature", "signer"}
     assert body["typed_data"] == grant.receipt
     assert body["typed_data"]["message"]["buyer"] == buyer.address
     assert body["typed_data"]["message"]["dataset"] == "reviews"
-    signer = licence_receipt_verify(receipt=body["typed_data"], signature=body["signature"])
+    signer = license_receipt_verify(receipt=body["typed_data"], signature=body["signature"])
     assert signer == body["signer"] == grant.signer

@@ -31,7 +31,7 @@ from payments.models import (
 )
 from payments.services import api_token_revoke
 from payments.services.bounties import bounty_schedule_change
-from payments.services.licences import license_grant_revoke
+from payments.services.licenses import license_grant_revoke
 from payments.services.payouts import payout_retry, payouts_set_paused
 from payments.services.purchases import purchase_refund
 from payments.services.rewards import reward_epochs_compute_due, reward_reverse
@@ -517,7 +517,7 @@ class PurchaseAdmin(MoneyAdmin, ModerationAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Refund on chain and revoke the licence (needs a reason)")
+    @admin.action(description="Refund on chain and revoke the license (needs a reason)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
         run_with_reason(
             self,

@@ -15,11 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from datasets_app import page_cache, selectors, services
+from datasets_app import page_cache, services
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
-from datasets_app.release_selectors import (
+from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.releases import (
     can_manage_releases,
     labelled_share,
     latest_release_statistics,
@@ -27,15 +28,15 @@ from datasets_app.release_selectors import (
     release_get,
     release_statistics_view,
 )
-from datasets_app.release_selectors import release_list as release_list_select
+from datasets_app.selectors.releases import release_list as release_list_select
 from datasets_app.services.releases import release_publish as release_publish_service
 from datasets_app.services.row_quality import NOVELTY_MARGIN
-from datasets_app.viewer import dataset_viewer_context, release_viewer_context
+from datasets_app.views.viewer import dataset_viewer_context, release_viewer_context
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
-from payments.licence_views import licence_card
 from payments.selectors import bounty_list
+from payments.views.licenses import license_card
 
 PAGE_SIZE = 12
 
@@ -143,7 +144,7 @@ def _dataset_page(request: HttpRequest, slug: str) -> tuple[str, dict[str, Any]]
             "viewer_key": _viewer_key(request, dataset),
             "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
             "bounties": bounty_list(dataset=dataset),
-            "licences": licence_card(request=request, dataset=dataset),
+            "licenses": license_card(request=request, dataset=dataset),
             "quality_card": figures["quality_card"],
             "latest_column_stats": _latest_column_stats(dataset, versions["releases"]),
             **versions,

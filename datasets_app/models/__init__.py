@@ -49,11 +49,11 @@ class Dataset(BaseModel):
         default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_LABELS_PER_ITEM)]
     )
     accepting_contributions = models.BooleanField(default=True)
-    # What the row viewer shows a visitor without a licence: the first N rows, 0 for none.
+    # What the row viewer shows a visitor without a license: the first N rows, 0 for none.
     preview_rows = models.PositiveIntegerField(
         default=10,
         validators=[MaxValueValidator(1000)],
-        help_text="Rows a visitor without a licence sees in the viewer (0: none, at most 1000).",
+        help_text="Rows a visitor without a license sees in the viewer (0: none, at most 1000).",
     )
     # Publishing a release with a smaller share of rows carrying a consensus label asks first.
     min_labelled_share = models.FloatField(
@@ -374,7 +374,7 @@ class ReleaseStatus(models.TextChoices):
 class DatasetRelease(models.Model):
     """A frozen version of a dataset: its accepted items with their consensus labels, written
     once into Parquet shards plus a dataset card. Immutable once ready (a database trigger
-    refuses changes), and what licences cover and buyers download."""
+    refuses changes), and what licenses cover and buyers download."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="releases")
     number = models.PositiveIntegerField()  # v1, v2, ... per dataset

@@ -30,7 +30,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_safe
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from payments.services.downloads import (
@@ -185,7 +185,7 @@ def download_filename(release_file: ReleaseFile) -> str:
 @require_safe
 def download(request: HttpRequest, token: str) -> HttpResponseBase:
     """A signed link: the signature names the person, so no session is needed, but their
-    licence is checked again now. A browser with a bad or stale link lands on the library (fresh
+    license is checked again now. A browser with a bad or stale link lands on the library (fresh
     links there); anything else gets the reason as plain text."""
     try:
         release_file = download_link_open(token=token)
@@ -235,7 +235,7 @@ def load_dataset_snippet(
 
 @dataclass(frozen=True)
 class Shelf:
-    """One licence on the library page, each downloadable version with its snippet."""
+    """One license on the library page, each downloadable version with its snippet."""
 
     entry: LibraryEntry
     versions: list[tuple[LibraryVersion, str]]
@@ -243,15 +243,15 @@ class Shelf:
 
 @dataclass(frozen=True)
 class DatasetShelf:
-    """One dataset on the library page: the person's licences of it, active ones first. A
-    version two active licences cover is listed once, under the first."""
+    """One dataset on the library page: the person's licenses of it, active ones first. A
+    version two active licenses cover is listed once, under the first."""
 
     dataset: Dataset
     shelves: list[Shelf]
 
 
 def library_by_dataset(shelves: list[Shelf]) -> list[DatasetShelf]:
-    """Groups the licences per dataset, in the order the first licence of each comes (active
+    """Groups the licenses per dataset, in the order the first license of each comes (active
     datasets first, as ``library_entries`` sorts them)."""
     groups: dict[int, list[Shelf]] = {}
     for shelf in shelves:
@@ -271,7 +271,7 @@ def library_by_dataset(shelves: list[Shelf]) -> list[DatasetShelf]:
 @login_required
 @require_GET
 def library(request: HttpRequest) -> HttpResponse:
-    """The person's licences, and each covered version's files with signed links."""
+    """The person's licenses, and each covered version's files with signed links."""
     user: User = request.user  # type: ignore[assignment]
     entries = library_entries(user=user)
     shelves = [

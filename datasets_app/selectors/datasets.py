@@ -29,7 +29,7 @@ from django.utils import timezone
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, Label
 from datasets_app.page_cache import page_key
-from datasets_app.release_selectors import dataset_agreement, dataset_quality_card
+from datasets_app.selectors.releases import dataset_agreement, dataset_quality_card
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.models import Bounty, LedgerEntry, LicenseTier
@@ -196,7 +196,7 @@ def _over(queryset: QuerySet[Any], function: str, *expressions: Any) -> Subquery
 def dataset_page_stamp(*, slug: str) -> tuple[Any, ...] | None:
     """What a public dataset's page shows to a visitor who is not signed in, as a tuple that
     moves with any of it, in one query: the dataset's row and counters, its owner's name, its
-    bounties (and every ledger entry of their pools), licence tiers and versions. None when
+    bounties (and every ledger entry of their pools), license tiers and versions. None when
     there is no such public dataset (the page answers that itself). Kept pages are keyed by it
     (views.dataset_detail); writes that move none of it show within VISITOR_PAGE_SECONDS, or at
     once through ``dataset_page_forget``. The query is built by the ORM once per process

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from datasets_app import selectors
+from datasets_app.selectors import datasets as selectors
 
 PAGE_SIZE = 12
 

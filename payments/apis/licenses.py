@@ -1,4 +1,4 @@
-"""Licence tiers, purchases and grants over the API. Amounts are decimal strings of base units."""
+"""License tiers, purchases and grants over the API. Amounts are decimal strings of base units."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app.selectors import dataset_visible
+from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.apis.money import BaseUnits, TokenOutput
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
 from payments.selectors import purchase_get, purchase_list
-from payments.services.licences import license_claim_free, license_tier_create
+from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 
 
@@ -77,7 +77,7 @@ class LicenseTierListCreateApi(APIView):
     permission_classes = (IsAuthenticatedOrReadOnly,)
 
     @extend_schema(
-        summary="A dataset's licence tiers",
+        summary="A dataset's license tiers",
         parameters=[OpenApiParameter("dataset", str, required=True)],
         responses=LicenseTierOutput(many=True),
     )
@@ -89,7 +89,7 @@ class LicenseTierListCreateApi(APIView):
         return Response(LicenseTierOutput(tiers, many=True).data)
 
     @extend_schema(
-        summary="Offer a licence tier on your dataset",
+        summary="Offer a license tier on your dataset",
         request=LicenseTierInput,
         responses={201: LicenseTierOutput},
     )
@@ -161,14 +161,14 @@ class PurchaseCreateApi(APIView):
     token_scope = "write"  # noqa: S105 - a scope name
 
     @extend_schema(
-        summary="Order a licence: returns what to pay, in which token, to which address",
+        summary="Order a license: returns what to pay, in which token, to which address",
         request=inline_serializer("PurchaseInput", {"license": serializers.IntegerField()}),
         responses={201: PurchaseOutput},
     )
     def post(self, request: Request) -> Response:
         tier_id = request.data.get("license")
         if not isinstance(tier_id, int) and not str(tier_id or "").isdigit():
-            raise NotFoundError('Name the licence tier: {"license": <id>}.', code="no_license")
+            raise NotFoundError('Name the license tier: {"license": <id>}.', code="no_license")
         tier = get_object_or_404(LicenseTier, pk=int(str(tier_id)))
         purchase = purchase_create(buyer=_user(request), tier=tier)
         return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
@@ -244,7 +244,7 @@ class LicenseGrantListApi(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        summary="My licences, each with its signed EIP-712 receipt",
+        summary="My licenses, each with its signed EIP-712 receipt",
         responses=LicenseGrantOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -263,7 +263,7 @@ class LicenseClaimApi(APIView):
     token_scope = "write"  # noqa: S105 - a scope name
 
     @extend_schema(
-        summary="Take a free tier's licence", request=None, responses={201: LicenseGrantOutput}
+        summary="Take a free tier's license", request=None, responses={201: LicenseGrantOutput}
     )
     def post(self, request: Request, tier_id: int) -> Response:
         tier = get_object_or_404(LicenseTier, pk=tier_id)

@@ -190,12 +190,12 @@ def bounty_pool_progress(*, bounty: Bounty) -> PoolProgress:
 
 
 def tokens_accepted() -> QuerySet[Token]:
-    """The tokens bounties and licences may be priced in, on our chain."""
+    """The tokens bounties and licenses may be priced in, on our chain."""
     return Token.objects.filter(is_active=True, chain_id=settings.CHAIN_ID).order_by("symbol")
 
 
 def license_tier_list(*, dataset: Dataset, active_only: bool = True) -> QuerySet[LicenseTier]:
-    """A dataset's licence tiers with their token (and how many grants each has made)."""
+    """A dataset's license tiers with their token (and how many grants each has made)."""
     tiers = LicenseTier.objects.filter(dataset=dataset).select_related("token")
     if active_only:
         return tiers.filter(is_active=True).order_by("price", "name")
@@ -203,7 +203,7 @@ def license_tier_list(*, dataset: Dataset, active_only: bool = True) -> QuerySet
 
 
 def license_grant_active(*, user: User | Any, dataset: Dataset) -> LicenseGrant | None:
-    """The person's newest licence on the dataset that is neither revoked nor expired."""
+    """The person's newest license on the dataset that is neither revoked nor expired."""
     if not getattr(user, "is_authenticated", False):
         return None
     return (
@@ -233,7 +233,7 @@ def purchase_get(*, user: User, purchase_id: int) -> Purchase:
 
 
 def release_latest_ready(*, dataset: Dataset) -> DatasetRelease | None:
-    """The dataset's newest ready release: the version a licence bought now covers (whatever
+    """The dataset's newest ready release: the version a license bought now covers (whatever
     its tier's coverage). One query."""
     return (
         DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
