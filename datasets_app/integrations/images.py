@@ -1,7 +1,8 @@
 """Image checks for uploaded ZIPs: which images Pillow may open, how big they may be, and where
 accepted images are stored (under their content's sha256, so equal images are stored once).
 
-Pure functions over bytes; the ZIP handling (member names, sizes, zip bombs) is in ``readers``.
+Pure functions over bytes; the ZIP handling (member names, sizes, zip bombs) is in
+``readers.zip_images``.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A build can stream millions of rows, so every accumulator here holds a bounded amount whatever
 the row count: counters, running min/max/sum, and
 
-* text lengths counted per length (at most ``readers.MAX_STRING_LENGTH + 1`` distinct lengths,
-  usually a few hundred), folded into at most ``HISTOGRAM_BINS`` equal-width bins at the end, so
-  the length histogram is exact;
+* text lengths counted per length (at most ``readers.cast.MAX_STRING_LENGTH + 1`` distinct
+  lengths, usually a few hundred), folded into at most ``HISTOGRAM_BINS`` equal-width bins at the
+  end, so the length histogram is exact;
 * numbers counted per distinct value while there are at most ``EXACT_VALUES`` of them (stars,
   years, flags: one bar per value, exact), then a reservoir sample of ``SAMPLE_SIZE`` values
   (Algorithm R, seeded, so a rebuild of the same rows gives the same figures) binned into equal

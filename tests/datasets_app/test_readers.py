@@ -20,7 +20,7 @@ import datasets
 import pyarrow as pa
 import pytest
 
-from datasets_app.integrations import images, readers
+from datasets_app.integrations import images
 from datasets_app.integrations.readers import (
     ColumnSpec,
     ReaderError,
@@ -29,6 +29,7 @@ from datasets_app.integrations.readers import (
     detect_format,
     features_for,
     read_rows,
+    zip_images,
 )
 from tests.datasets_app.conftest import UploadFiles
 
@@ -727,7 +728,7 @@ def test_image_size_and_pixel_caps(
 
     monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 1000)
     (too_many_pixels,) = read_all(path, "zip", PICTURES)
-    monkeypatch.setattr(readers, "MAX_IMAGE_BYTES", 10)
+    monkeypatch.setattr(zip_images, "MAX_IMAGE_BYTES", 10)
     (too_many_bytes,) = read_all(path, "zip", PICTURES)
 
     assert too_many_pixels.errors == ["image 'big.png' is 40x30 pixels; the limit is 1,000 pixels"]
@@ -815,7 +816,7 @@ def test_zip_declaring_a_huge_unpacked_size_is_refused(upload_files: UploadFiles
 def test_zip_with_too_many_members_is_refused(
     upload_files: UploadFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "MAX_ZIP_MEMBERS", 2)
+    monkeypatch.setattr(zip_images, "MAX_ZIP_MEMBERS", 2)
     path = upload_files.image_zip(
         "many.zip",
         "file_name,label,quality\na.png,a,1\n",
@@ -833,7 +834,7 @@ def test_zip_entry_count_is_checked_before_the_directory_is_parsed(
 ) -> None:
     """The end record is read first: a small file listing millions of entries never gets a
     ZipInfo built for each."""
-    monkeypatch.setattr(readers, "MAX_ZIP_MEMBERS", 10)
+    monkeypatch.setattr(zip_images, "MAX_ZIP_MEMBERS", 10)
     path = upload_files.image_zip(
         "lying.zip", "file_name,label,quality\na.png,a,1\n", {"a.png": upload_files.image()}
     )
@@ -851,8 +852,8 @@ def test_zip64_entry_counts_are_read(upload_files: UploadFiles) -> None:
         for index in range(0x10000):  # one more than the classic end record can count
             archive.writestr(f"d{index}/", b"")
 
-    assert readers._declared_zip_entries(path) == 0x10000
-    assert readers._declared_zip_entries(upload_files.raw("not.zip", b"PK\x03\x04")) is None
+    assert zip_images._declared_zip_entries(path) == 0x10000
+    assert zip_images._declared_zip_entries(upload_files.raw("not.zip", b"PK\x03\x04")) is None
 
 
 def test_zip_metadata_problems(upload_files: UploadFiles) -> None:
