@@ -32,7 +32,7 @@ from datasets_app.enums import LabelTask
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseStatus
 from datasets_app.quality.consensus import normalise_text
-from datasets_app.services.releases import label_column_name
+from datasets_app.services.release_parquet import label_column_name
 from marketplace.core.exceptions import ApplicationError
 from payments.selectors import license_grant_active
 from payments.services.downloads import license_for

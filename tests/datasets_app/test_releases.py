@@ -22,7 +22,7 @@ from PIL import Image
 
 from datasets_app.models import DatasetRelease, Item, ReleaseFile
 from datasets_app.selectors.releases import dataset_quality_card, release_card_parts
-from datasets_app.services import releases
+from datasets_app.services import release_parquet, releases
 from datasets_app.services.releases import release_build, release_publish
 from marketplace.core.exceptions import ConflictError, PermissionDeniedError
 from marketplace.core.models import AuditLog
@@ -135,14 +135,14 @@ def test_build_writes_shards_that_load_dataset_reads_back(dataset, settings, tmp
         "positive",
         "neutral",
     ]
-    assert release.features == releases.release_features(dataset)[0].to_dict()
+    assert release.features == release_parquet.release_features(dataset)[0].to_dict()
     assert AuditLog.objects.filter(action="release.ready").exists()
 
 
 def test_row_groups_are_capped_at_a_hundred_thousand_rows(dataset, monkeypatch, settings):
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(releases, "ROW_GROUP_ROWS", 2)  # the same rule, scaled down
+    monkeypatch.setattr(release_parquet, "ROW_GROUP_ROWS", 2)  # the same rule, scaled down
     settings.RELEASE_SHARD_ROWS = 5
     add_items(dataset, [None] * 7)
     release = publish_and_build(dataset)

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, DatasetRelease, Item, Label
-from datasets_app.services import releases
+from datasets_app.services import release_parquet
 from datasets_app.services.releases import release_build
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 from tests.payments.test_downloads import make_grant
@@ -343,7 +343,7 @@ def test_owner_sets_preview_rows_on_the_edit_form(dataset: Any) -> None:
 
 
 def built_release(dataset: Any, monkeypatch: pytest.MonkeyPatch) -> DatasetRelease:
-    monkeypatch.setattr(releases, "ROW_GROUP_ROWS", 4)  # several row groups per shard
+    monkeypatch.setattr(release_parquet, "ROW_GROUP_ROWS", 4)  # several row groups per shard
     release = DatasetRelease.objects.create(dataset=dataset, number=1, created_by=dataset.owner)
     assert release_build(release_id=release.pk) == "ready"
     release.refresh_from_db()
