@@ -378,18 +378,37 @@ class PageLog:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # Per page, how many navigations it has started; per request, that count when it was sent.
+    # A fetch the browser cancels because its page navigated away (a reload while a balance
+    # is being read) is the browser's doing, not a failure of the app.
+    _navigations: dict[int, int] = field(default_factory=dict)
+    _sent_during: dict[int, int] = field(default_factory=dict)
 
     def watch(self, page: Page) -> None:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        page.on("requestfailed", self._on_request_failed)
+        page.on("request", lambda request: self._on_request(page, request))
+        page.on("requestfailed", lambda request: self._on_request_failed(page, request))
         page.on("response", self._on_response)
+
+    def _on_request(self, page: Page, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            self._navigations[id(page)] = self._navigations.get(id(page), 0) + 1
+        else:
+            self._sent_during[id(request)] = self._navigations.get(id(page), 0)
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(f"{message.text} ({message.location.get('url')})")
 
-    def _on_request_failed(self, request: Request) -> None:
+    def _on_request_failed(self, page: Page, request: Request) -> None:
+        sent_during = self._sent_during.get(id(request))
+        if (
+            request.failure == "net::ERR_ABORTED"
+            and sent_during is not None
+            and sent_during < self._navigations.get(id(page), 0)
+        ):
+            return  # cancelled by the page's own navigation
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def _on_response(self, response: Response) -> None:
