@@ -79,9 +79,9 @@ def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, st
     from eth_account import Account
 
     from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
+    from marketplace.accounts.services.api_tokens import api_token_create
     from marketplace.core.models import User
     from payments.models import LicenseGrant, LicenseTier
-    from payments.services import api_token_create
     from payments.services.downloads import download_link_sign
 
     owner = User.objects.create_user(Account.create().address)

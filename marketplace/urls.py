@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
         SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
         name="api-redoc",
     ),
+    path("", include("marketplace.accounts.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("datasets_app.api_urls")),
 ]
@@ -29,6 +30,7 @@ urlpatterns = [
     path("signin/", core_views.signin, name="signin"),
     path("signout/", core_views.signout, name="signout"),
     path("account/", core_views.account, name="account"),
+    path("", include("marketplace.accounts.urls")),
     path("", include("payments.urls")),
     path("", include("datasets_app.urls")),
 ]

@@ -6,4 +6,4 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from payments import receivers, schema  # noqa: F401 - registers receivers and the OpenAPI auth extension
+        from payments import receivers  # noqa: F401 - registers the receivers

@@ -5,7 +5,6 @@ from celery import shared_task
 
 from marketplace.core.retries import DATABASE_ERRORS, RetryTransient
 from payments.integrations.chain import ChainError
-from payments.services import siwe_nonces_purge
 from payments.services.funding import bounty_funding_verify, fundings_requeue_verifying
 from payments.services.payouts import payouts_create, payouts_process
 from payments.services.purchases import (
@@ -16,11 +15,6 @@ from payments.services.purchases import (
 )
 from payments.services.rewards import reward_epochs_compute_due
 from payments.services.transfers import TransferError
-
-
-@shared_task(name="payments.purge_expired_nonces", soft_time_limit=60, time_limit=90)
-def purge_expired_nonces() -> int:
-    return siwe_nonces_purge()
 
 
 @shared_task(

@@ -4,13 +4,8 @@ from payments.views import bounties as bounty_views
 from payments.views import downloads as download_views
 from payments.views import earnings as views
 from payments.views import licenses as license_views
-from payments.views import wallet as wallet_views
 
 urlpatterns = [
-    path("account/tokens/", views.api_tokens, name="api-tokens"),
-    path(
-        "account/tokens/<int:token_id>/revoke", views.api_token_revoke_view, name="api-token-revoke"
-    ),
     path("me/earnings/", views.earnings, name="earnings"),
     path("me/payouts/", views.payouts, name="payouts"),
     path("me/earnings/rewards/<int:reward_id>/", views.reward_receipt, name="reward-receipt"),
@@ -39,10 +34,4 @@ urlpatterns += [
     path("purchases/<int:purchase_id>/", license_views.purchase_detail, name="purchase-detail"),
     path("purchases/<int:purchase_id>/pay", license_views.purchase_pay, name="purchase-pay"),
     path("me/purchases/", license_views.purchase_list, name="purchases"),
-]
-
-# The pay cards' JSON: a balance, and the DEBUG-only dev wallet relay (payments/views/wallet.py).
-urlpatterns += [
-    path("me/balances/<int:token_id>", wallet_views.token_balance, name="token-balance"),
-    path("dev/chain-rpc", wallet_views.dev_chain_rpc, name="dev-chain-rpc"),
 ]

@@ -1,5 +1,5 @@
 """The sign-in API: nonce, login, logout, me, and API tokens. Views parse, call one service,
-render; the checks live in ``payments.services``."""
+render; the checks live in ``marketplace.accounts.services``."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.accounts.authentication import SESSION_ONLY
+from marketplace.accounts.models import ApiToken, ApiTokenScope
+from marketplace.accounts.selectors import api_token_list
+from marketplace.accounts.services.api_tokens import api_token_create, api_token_revoke
+from marketplace.accounts.services.auth import siwe_login, siwe_nonce_issue
 from marketplace.core.client_ip import client_ip
 from marketplace.core.models import User
 from marketplace.core.selectors import user_roles
 from marketplace.core.services import user_profile_update
-from payments.authentication import SESSION_ONLY
-from payments.models import ApiToken, ApiTokenScope
-from payments.selectors import api_token_list
-from payments.services import api_token_create, api_token_revoke, siwe_login, siwe_nonce_issue
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

@@ -12,10 +12,10 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
+from marketplace.accounts.exceptions import ApiTokenError
+from marketplace.accounts.models import ApiToken
+from marketplace.accounts.services.api_tokens import api_token_authenticate
 from marketplace.core.models import User
-from payments.exceptions import ApiTokenError
-from payments.models import ApiToken
-from payments.services import api_token_authenticate
 
 SESSION_ONLY = None  # a view's ``token_scope`` that refuses API tokens
 

@@ -1,4 +1,5 @@
-"""Sign-in: SIWE nonces and API tokens."""
+"""Sign-in: SIWE nonces and API tokens. Their tables keep the names they had in ``payments``
+(``db_table``): the models moved here by a state-only migration, and no row moved."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class SiweNonce(models.Model):
     )
 
     class Meta:
+        db_table = "payments_siwenonce"
         verbose_name = "SIWE nonce"
         constraints: ClassVar = [
             models.CheckConstraint(
@@ -72,6 +74,7 @@ class ApiToken(BaseModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "payments_apitoken"
         ordering = ("-created_at",)
         constraints: ClassVar = [
             models.CheckConstraint(

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files
     "marketplace.core",
+    "marketplace.accounts",
     "datasets_app",
     "payments",
 ]
@@ -137,7 +138,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request answers 401 with WWW-Authenticate: Bearer.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "payments.authentication.ApiTokenAuthentication",
+        "marketplace.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -189,8 +190,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "core.health_check",
         "schedule": env.float("CELERY_HEALTH_INTERVAL_SECONDS", default=60.0),
     },
-    "payments-purge-expired-nonces": {
-        "task": "payments.purge_expired_nonces",
+    "accounts-purge-expired-nonces": {
+        "task": "accounts.purge_expired_nonces",
         "schedule": 60 * 60,
     },
     "datasets-requeue-stuck-contributions": {

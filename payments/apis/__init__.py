@@ -1,14 +1,6 @@
-"""The payments API: sign-in and tokens (``auth``); bounties, rewards and payouts (``money``);
+"""The payments API: bounties, rewards and payouts (``money``);
 licensed release files (``downloads``)."""
 
-from payments.apis.auth import (
-    ApiTokenListCreateApi,
-    ApiTokenRevokeApi,
-    LoginApi,
-    LogoutApi,
-    MeApi,
-    NonceApi,
-)
 from payments.apis.downloads import ReleaseFileApi, ReleaseFilesApi
 from payments.apis.licenses import (
     LicenseClaimApi,
@@ -29,18 +21,12 @@ from payments.apis.money import (
 )
 
 __all__ = [
-    "ApiTokenListCreateApi",
-    "ApiTokenRevokeApi",
     "BountyDetailApi",
     "BountyFundApi",
     "BountyListCreateApi",
     "LicenseClaimApi",
     "LicenseGrantListApi",
     "LicenseTierListCreateApi",
-    "LoginApi",
-    "LogoutApi",
-    "MeApi",
-    "NonceApi",
     "PayoutListApi",
     "PurchaseConfirmApi",
     "PurchaseCreateApi",

@@ -1,14 +1,11 @@
-"""Payments models: sign-in, tokens and ledger, bounties and rewards."""
+"""Payments models: the ledger, bounties and rewards, payouts, licenses and purchases."""
 
-from payments.models.auth import ApiToken, ApiTokenScope, SiweNonce
 from payments.models.bounties import Bounty, Reward, RewardEpoch, RewardLine
 from payments.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Token
 from payments.models.licenses import ChainCursor, LicenseGrant, LicenseTier, Purchase
 from payments.models.payouts import BountyFunding, CreditedTransfer, Payout, PayoutControl
 
 __all__ = [
-    "ApiToken",
-    "ApiTokenScope",
     "Bounty",
     "BountyFunding",
     "ChainCursor",
@@ -24,6 +21,5 @@ __all__ = [
     "Reward",
     "RewardEpoch",
     "RewardLine",
-    "SiweNonce",
     "Token",
 ]

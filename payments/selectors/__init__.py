@@ -22,7 +22,6 @@ from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.enums import BountyStatus, LedgerKind
 from payments.models import (
-    ApiToken,
     Bounty,
     BountyFunding,
     LedgerEntry,
@@ -35,11 +34,6 @@ from payments.models import (
     Token,
 )
 from payments.services.ledger import user_code
-
-
-def api_token_list(*, user: User) -> QuerySet[ApiToken]:
-    """The person's tokens, newest first, revoked ones last."""
-    return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
 
 
 def reward_list(*, user: User) -> QuerySet[Reward]:

@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from marketplace.accounts.models import ApiToken
+from marketplace.accounts.services.api_tokens import api_token_create
 from marketplace.core.models import AuditLog
-from payments.models import ApiToken
-from payments.services import api_token_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +204,7 @@ def test_suspended_users_tokens_stop_working(user):
 def test_staff_revoke_a_token_in_admin_with_an_audit_entry(admin_client, user):
     created = api_token_create(user=user, name="leaked", scopes=["read"])
     response = admin_client.post(
-        "/admin/payments/apitoken/",
+        "/admin/accounts/apitoken/",
         {"action": "revoke", "_selected_action": [created.token.pk]},
         follow=True,
     )

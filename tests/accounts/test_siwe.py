@@ -11,8 +11,8 @@ from django.db import connections
 from django.test import Client
 from siwe import SiweMessage
 
+from marketplace.accounts.models import SiweNonce
 from marketplace.core.models import AuditLog, User
-from payments.models import SiweNonce
 from tests.siwe import build_message, sign
 
 # anvil answers the EIP-1271 "is this a contract wallet?" question for failed recoveries.

@@ -5,7 +5,7 @@ import pytest
 from marketplace.core.models import User
 from payments.integrations.anvil import free_port
 from payments.integrations.chain import ChainClient
-from tests.payments.test_siwe import login, nonce_for
+from tests.accounts.test_siwe import login, nonce_for
 from tests.siwe import build_message, sign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]

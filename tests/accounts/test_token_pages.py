@@ -1,8 +1,8 @@
 import pytest
 from django.test import Client
 
-from payments.models import ApiToken
-from payments.services import api_token_create
+from marketplace.accounts.models import ApiToken
+from marketplace.accounts.services.api_tokens import api_token_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

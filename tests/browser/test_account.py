@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from payments.models import ApiToken
+from marketplace.accounts.models import ApiToken
 from tests.browser.conftest import TestWallet, assert_accessible
 
 pytestmark = pytest.mark.browser

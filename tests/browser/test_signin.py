@@ -15,8 +15,8 @@ from django.utils import timezone
 from eth_account import Account
 from playwright.sync_api import Locator, Page, Route, expect
 
+from marketplace.accounts.models import SiweNonce
 from payments.integrations.anvil import DevAccount
-from payments.models import SiweNonce
 from tests.browser.conftest import TestWallet, assert_accessible
 
 pytestmark = pytest.mark.browser

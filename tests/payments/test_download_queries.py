@@ -16,9 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
+from marketplace.accounts.models import ApiToken
+from marketplace.accounts.services.api_tokens import api_token_create
 from marketplace.core.models import User
-from payments.models import ApiToken
-from payments.services import api_token_create, downloads
+from payments.services import downloads
 from payments.services.downloads import (
     _DOWNLOAD_SQL,
     DOWNLOAD_STATEMENT,

@@ -25,9 +25,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
+from marketplace.accounts.services.api_tokens import api_token_create, api_token_revoke
 from marketplace.core.models import User
 from payments.models import LicenseGrant, LicenseTier
-from payments.services import api_token_create, api_token_revoke
 from payments.services.downloads import (
     download_link_sign,
     download_link_verify,

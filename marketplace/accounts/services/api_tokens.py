@@ -11,11 +11,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace.accounts.exceptions import ApiTokenError
+from marketplace.accounts.models import ApiToken, ApiTokenScope
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
-from payments.exceptions import ApiTokenError
-from payments.models import ApiToken, ApiTokenScope
 
 TOKEN_PREFIX = "dbt_"  # noqa: S105 - a recognisable marker (secret scanners look for it)
 # Writing last_used_at on every request would turn each read into a write; once a minute is

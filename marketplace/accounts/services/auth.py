@@ -21,12 +21,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from siwe import SiweMessage
 
+from marketplace.accounts.exceptions import SignatureError, SignInError
+from marketplace.accounts.models import SiweNonce
 from marketplace.core.models import User
 from marketplace.core.ratelimit import rate_limit_check, rate_limit_count, rate_limit_hit
 from marketplace.core.services import audit_log_record
-from payments.exceptions import SignatureError, SignInError
 from payments.integrations.chain import ChainClient, ChainError, eip191_message_hash
-from payments.models import SiweNonce
 
 logger = logging.getLogger(__name__)
 
