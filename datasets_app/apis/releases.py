@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets_app.apis.common import paginated
 from datasets_app.models import DatasetRelease, ReleaseFile
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.releases import release_get, release_list
 from datasets_app.services.releases import release_publish
-from marketplace.core.api import Pagination
 from marketplace.core.models import User
 
 
@@ -214,11 +214,9 @@ class DatasetReleaseListCreateApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_visible(slug=slug, user=request.user)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            release_list(dataset=dataset, user=request.user), request, view=self
+        return paginated(
+            self, request, release_list(dataset=dataset, user=request.user), ReleaseOutput
         )
-        return paginator.get_paginated_response(ReleaseOutput(page, many=True).data)
 
     @extend_schema(
         summary="Publish a version (owner): the build runs in the background",

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app.apis.datasets import item_payload
+from datasets_app.apis.labeling import item_payload
 from datasets_app.models import Item
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.rows import (
