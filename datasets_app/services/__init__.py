@@ -23,11 +23,8 @@ from datasets_app.services.uploads import (
     upload_session_create,
     upload_sessions_expire,
 )
-from datasets_app.services.validation import (
-    contribution_validate,
-    contribution_validate_shard,
-    contributions_requeue_stuck,
-)
+from datasets_app.services.validation import contribution_validate, contributions_requeue_stuck
+from datasets_app.services.validation_shards import contribution_validate_shard
 
 __all__ = [
     "contribution_submit",

@@ -9,7 +9,8 @@ from datasets_app.enums import ContributionStatus
 from datasets_app.exceptions import DatasetError
 from datasets_app.models import Contribution, Dataset, Item, Label
 from datasets_app.selectors.datasets import dataset_page_forget
-from datasets_app.services.validation import contribution_results_clear, items_delete
+from datasets_app.services.validation_ingest import items_delete
+from datasets_app.services.validation_run import contribution_results_clear
 from datasets_app.signals import contribution_rejected
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User

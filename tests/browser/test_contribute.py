@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from datasets_app.models import Contribution, UploadSession
-from datasets_app.services.validation import score_distribution
+from datasets_app.services.validation_report import score_distribution
 from tests.browser.conftest import assert_accessible
 from tests.factories import DatasetFactory, UserFactory
 

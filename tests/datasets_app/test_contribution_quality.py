@@ -18,7 +18,7 @@ from datasets_app.services import (
     contribution_validate,
     contribution_validate_shard,
 )
-from datasets_app.services.validation import score_distribution
+from datasets_app.services.validation_report import score_distribution
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 
 from datasets_app.models import Contribution
 from datasets_app.services import contribution_submit, contribution_validate
-from datasets_app.services.validation import EXAMPLE_CHARS, REPORT_EXAMPLES
+from datasets_app.services.validation_report import EXAMPLE_CHARS, REPORT_EXAMPLES
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from django.db import OperationalError
 
 from datasets_app.models import Contribution, Item
-from datasets_app.services import validation
+from datasets_app.services import validation, validation_run
 from datasets_app.tasks import validate_contribution, validate_contribution_shard
 from tests.datasets_app.test_validation import TABULAR, submit
 from tests.factories import DatasetFactory
@@ -30,7 +30,7 @@ def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(
     settings.VALIDATION_BATCH_ROWS = 2
     dataset = DatasetFactory.create(columns=TABULAR, modality="tabular")
     contribution = submit(dataset, "rows.csv", CSV)
-    ingest = validation._ingest
+    ingest = validation_run.ingest
     batches: list[int] = []
 
     def third_batch_fails_once(*args: Any, **kwargs: Any) -> None:
@@ -39,7 +39,7 @@ def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(
             raise OperationalError("server closed the connection unexpectedly")
         ingest(*args, **kwargs)
 
-    with patch.object(validation, "_ingest", third_batch_fails_once):
+    with patch.object(validation_run, "ingest", third_batch_fails_once):
         result = validate_contribution.apply(args=(contribution.pk,))
 
     assert result.successful(), result.traceback
@@ -108,7 +108,7 @@ def test_a_database_error_in_a_shard_is_retried_and_the_verdict_matches_one_run(
     assert validation.contribution_validate(contribution_id=sharded.pk) is None
     sharded.refresh_from_db()
     claim = str(sharded.validation_claim)
-    ingest = validation._ingest
+    ingest = validation_run.ingest
     batches: list[int] = []
 
     def second_batch_fails_once(*args: Any, **kwargs: Any) -> None:
@@ -119,7 +119,7 @@ def test_a_database_error_in_a_shard_is_retried_and_the_verdict_matches_one_run(
 
     results = []
     for shard in sharded.report["shards"]:
-        with patch.object(validation, "_ingest", second_batch_fails_once):
+        with patch.object(validation_run, "ingest", second_batch_fails_once):
             result = validate_contribution_shard.apply(args=(sharded.pk, claim, int(shard)))
         assert result.successful(), result.traceback
         results.append(result.get())

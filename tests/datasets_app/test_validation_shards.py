@@ -246,17 +246,17 @@ def test_shards_run_at_once_agree_with_one_run(celery_worker, settings, tmp_path
 @pytest.mark.django_db
 def test_shards_come_in_multiples_of_the_worker_processes(settings):
     """5 shards on 2 processes leave one idle for the last round: the plan avoids that."""
-    from datasets_app.services import validation
+    from datasets_app.services import validation_shards
 
     settings.VALIDATION_SHARD_ROWS = 10
     settings.VALIDATION_PARALLELISM = 2
     settings.VALIDATION_SHARD_MAX_ROWS = 25
     contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())  # 45 rows
-    estimate, plan = validation._shard_plan(contribution)
+    estimate, plan = validation_shards.shard_plan(contribution)
     assert estimate >= 45 and len(plan) == 2  # not 5 of 10: 2 processes, at most 25 rows each
     assert plan[0] == (0, plan[1][0]) and plan[1][1] is None
     settings.VALIDATION_SHARD_MAX_ROWS = 20
-    assert len(validation._shard_plan(contribution)[1]) == 4  # 45 rows over 20 max: 2 rounds
+    assert len(validation_shards.shard_plan(contribution)[1]) == 4  # 45 rows over 20 max: 2 rounds
 
 
 def _csv_25k() -> bytes:
@@ -275,7 +275,7 @@ def _csv_25k() -> bytes:
 def test_a_25k_row_file_is_split_across_every_worker_process(settings):
     """Above the default threshold (20k rows) every process takes part, however far below the
     largest shard the file is: 3 processes, 3 shards; the verdict is one run's."""
-    from datasets_app.services import validation
+    from datasets_app.services import validation_shards
     from marketplace.settings import base
 
     settings.VALIDATION_SHARD_ROWS = base.VALIDATION_SHARD_ROWS
@@ -284,7 +284,7 @@ def test_a_25k_row_file_is_split_across_every_worker_process(settings):
     settings.VALIDATION_PARALLELISM = 3
     content = _csv_25k()
     sharded = _submit(DatasetFactory.create(columns=TABULAR), content)
-    _, plan = validation._shard_plan(sharded)
+    _, plan = validation_shards.shard_plan(sharded)
     assert len(plan) == 3 and plan[-1][1] is None
     sizes = [stop - start for start, stop in plan[:-1] if stop is not None]
     assert all(abs(size - 25_000 / 3) < 1_000 for size in sizes), plan
@@ -312,13 +312,13 @@ def test_a_25k_row_file_is_split_across_every_worker_process(settings):
 def test_the_parallelism_defaults_to_the_worker_concurrency(settings):
     """Without VALIDATION_PARALLELISM the shard count follows CELERY_WORKER_CONCURRENCY; a
     file at or under the threshold is one run, whatever the processes."""
-    from datasets_app.services import validation
+    from datasets_app.services import validation_shards
 
     del settings.VALIDATION_PARALLELISM
     settings.CELERY_WORKER_CONCURRENCY = 4
     settings.VALIDATION_SHARD_ROWS = 20
     settings.VALIDATION_SHARD_MAX_ROWS = 500_000
     contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())  # 45 rows
-    assert len(validation._shard_plan(contribution)[1]) == 4
+    assert len(validation_shards.shard_plan(contribution)[1]) == 4
     settings.VALIDATION_SHARD_ROWS = 45
-    assert validation._shard_plan(contribution) == (0, [])
+    assert validation_shards.shard_plan(contribution) == (0, [])
