@@ -5,6 +5,6 @@ one service does not load the others' dependencies (Pillow, imagehash, the langu
 - ``pii``: personal data and secrets in text (``find_pii``, ``redact``)
 - ``text``: row checks and language (``check_text``), ``normalise_for_hash``
 - ``near_duplicates``: MinHash signatures, the LSH layout of a threshold, band keys, exact Jaccard
-- ``images``: perceptual hash, ``hamming``, ``image_problems``
-- ``consensus``, ``agreement``: label consensus and inter-rater agreement
+- ``images``: ``perceptual_hash``, ``image_problems``
+- ``consensus``, ``agreement``: label consensus and inter-rater agreement (Krippendorff's alpha)
 """

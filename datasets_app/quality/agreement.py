@@ -1,7 +1,7 @@
-"""Chance-corrected inter-rater agreement: Fleiss' kappa and Krippendorff's alpha (nominal).
+"""Chance-corrected inter-rater agreement: Krippendorff's alpha (nominal).
 
-Both return None when the statistic is undefined: no item has two ratings to compare, or every
-rating is the same class (expected disagreement is zero, so 0/0).
+It is None when the statistic is undefined: no item has two ratings to compare, or every rating
+is the same class (expected disagreement is zero, so 0/0).
 """
 
 from __future__ import annotations
@@ -9,43 +9,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from datasets_app.quality.consensus import _factorize
 
-__all__ = ["fleiss_kappa", "krippendorff_alpha_nominal"]
+__all__ = ["krippendorff_alpha_nominal"]
 
 # Below this, expected disagreement counts as zero (all ratings in one class).
 _EPS = 1e-12
-
-
-def fleiss_kappa(counts: npt.ArrayLike) -> float | None:
-    """Fleiss' kappa from a (items, classes) table of how many raters put each item in each class.
-
-    Items may have different numbers of raters. Items with fewer than 2 ratings carry no
-    agreement information and are dropped; on the rest, per item
-        P_i = sum_j n_ij (n_ij - 1) / (n_i (n_i - 1))
-    P_bar is the unweighted mean of P_i, p_j the pooled share of ratings in class j,
-    P_e = sum_j p_j^2 and kappa = (P_bar - P_e) / (1 - P_e). With the same number of raters on
-    every item this is exactly Fleiss (1971), "Measuring nominal scale agreement among many
-    raters", Psychological Bulletin 76(5).
-    """
-    table = np.asarray(counts, dtype=np.float64)
-    if table.ndim != 2:
-        raise ValueError("counts must be a 2-D (items, classes) table")
-    if not np.all(np.isfinite(table)) or np.any(table < 0) or np.any(table != np.round(table)):
-        raise ValueError("counts must be non-negative whole numbers")
-    raters = table.sum(axis=1)
-    rated = table[raters >= 2]
-    if rated.shape[0] == 0:
-        return None
-    n = raters[raters >= 2]
-    per_item = (rated * (rated - 1)).sum(axis=1) / (n * (n - 1))
-    shares = rated.sum(axis=0) / rated.sum()
-    expected = float(np.dot(shares, shares))
-    if 1.0 - expected < _EPS:
-        return None
-    return (float(per_item.mean()) - expected) / (1.0 - expected)
 
 
 def krippendorff_alpha_nominal(

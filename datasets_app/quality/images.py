@@ -2,8 +2,9 @@
 
 The perceptual hash is imagehash's pHash (a 64-bit sign pattern of the low frequencies of the
 32x32 grey image's DCT), written as 16 hex digits: resizing, re-encoding and mild colour changes
-move it by a few bits, a different picture by about 32. Two images are near duplicates when
-``hamming`` of their hashes is small (6 or less is a safe choice for pHash at 64 bits).
+move it by a few bits, a different picture by about 32. Two images are near duplicates when few
+bits of their hashes differ (6 or less is a safe choice for pHash at 64 bits; validation compares
+them in ``row_quality.mark_near_duplicate_images``).
 """
 
 from __future__ import annotations
@@ -31,13 +32,6 @@ def perceptual_hash(source: str | Path | bytes) -> str:
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         # Pillow raises OSError for truncated files and SyntaxError from some decoders.
         raise ValueError(f"not a readable image: {error}") from error
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits that differ between two hex hashes of the same length."""
-    if len(a) != len(b):
-        raise ValueError(f"hashes differ in length: {len(a)} and {len(b)} hex digits")
-    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def image_problems(

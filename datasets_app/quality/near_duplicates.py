@@ -43,8 +43,6 @@ EMPTY_VALUE = np.uint64(np.iinfo(np.uint64).max)  # every position of a text wit
 # A pair exactly at the threshold shares a band at least this often; more similar pairs more.
 CANDIDATE_RECALL = 0.99
 
-Signature = NDArray[np.uint64]
-
 _WORD_RE = re.compile(r"\w+")
 _SEED = 0x5EED_DA7A_B0B7_1E5  # fixes the hash parameters: never change (see BAND_SCHEME)
 _MASK64 = (1 << 64) - 1
@@ -61,22 +59,11 @@ _SHIFT_33 = np.uint64(33)
 _SHIFT_32 = np.uint64(32)
 
 
-def minhash_signature(text: str, num_perm: int = NUM_PERM) -> Signature:
-    """The MinHash signature of ``text``: ``num_perm`` unsigned 64-bit values. A text with no
-    words gets ``EMPTY_VALUE`` everywhere, has no band keys and matches nothing."""
-    shingles = shingle_hashes(text)
-    if shingles.size == 0:
-        return np.full(num_perm, EMPTY_VALUE, dtype=np.uint64)
-    multipliers, offsets = _permutations(num_perm)
-    values = _permute(shingles, multipliers, offsets)
-    signature: Signature = values.min(axis=1)
-    return signature
-
-
 def minhash_signatures(texts: Iterable[str], num_perm: int = NUM_PERM) -> NDArray[np.uint64]:
-    """Signatures of many texts, one row each (``len(texts) x num_perm``), equal to
-    ``minhash_signature`` of each but hashing the words and shingles of the whole batch in a
-    few NumPy passes (per-text NumPy calls cost more than the hashing itself)."""
+    """MinHash signatures of many texts, one row each (``len(texts) x num_perm``): per hash
+    function, the least hash over the text's shingles. A text with no words gets ``EMPTY_VALUE``
+    everywhere, has no band keys and matches nothing. The words and shingles of the whole batch
+    are hashed in a few NumPy passes (per-text NumPy calls cost more than the hashing itself)."""
     return signatures_of_shingles(*batch_shingles(texts), num_perm=num_perm)
 
 
@@ -177,33 +164,9 @@ def exact_jaccard(shingles_a: NDArray[np.uint64], shingles_b: NDArray[np.uint64]
     return shared / (a.size + b.size - shared)
 
 
-def estimated_jaccard(sig_a: Signature, sig_b: Signature) -> float:
-    """The share of positions where the signatures agree: an unbiased estimate of the Jaccard
-    similarity of the two shingle sets. 0.0 when either text had no words."""
-    if sig_a.shape != sig_b.shape:
-        raise ValueError(f"signatures differ in length: {sig_a.shape} and {sig_b.shape}")
-    if _is_empty(sig_a) or _is_empty(sig_b):
-        return 0.0
-    return float(np.count_nonzero(sig_a == sig_b)) / sig_a.size
-
-
-def signature_to_bytes(signature: Signature) -> bytes:
-    """For a ``bytea`` column: little-endian 64-bit values (1 KiB for 128 hashes)."""
-    return signature.astype("<u8").tobytes()
-
-
-def signature_from_bytes(data: bytes) -> Signature:
-    signature: Signature = np.frombuffer(data, dtype="<u8").astype(np.uint64)
-    return signature
-
-
 @functools.lru_cache(maxsize=1 << 16)  # ~10 MiB; words are Zipf-distributed: most lookups hit
 def _word_hash(word: str) -> int:
     return xxhash.xxh3_64_intdigest(word.encode())
-
-
-def _is_empty(signature: Signature) -> bool:
-    return bool((signature == EMPTY_VALUE).all())
 
 
 def _fmix(values: NDArray[np.uint64]) -> NDArray[np.uint64]:

@@ -1,4 +1,4 @@
-"""Fleiss' kappa and Krippendorff's alpha against published worked examples (no database)."""
+"""Krippendorff's alpha against published worked examples (no database)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,9 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
-from datasets_app.quality.agreement import fleiss_kappa, krippendorff_alpha_nominal
-
-# https://en.wikipedia.org/wiki/Fleiss%27_kappa#Worked_example: 10 items, 14 raters, 5 classes.
-WIKIPEDIA_FLEISS_TABLE = [
-    [0, 0, 0, 0, 14],
-    [0, 2, 6, 4, 2],
-    [0, 0, 3, 5, 6],
-    [0, 3, 9, 2, 0],
-    [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0],
-    [3, 2, 6, 3, 0],
-    [2, 5, 3, 2, 2],
-    [6, 5, 2, 1, 0],
-    [0, 2, 2, 3, 7],
-]
+from datasets_app.quality.agreement import krippendorff_alpha_nominal
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers,
 # 12 units, nominal values with missing data (None); published alpha = 0.743.
@@ -70,50 +55,6 @@ def alpha_by_pairs(labels: Sequence[tuple[Hashable, Hashable, Hashable]]) -> flo
     observed = sum(w for (a, b), w in coincidence.items() if a != b) / n
     expected = sum(margins[a] * margins[b] for a in margins for b in margins if a != b)
     return 1 - observed / (expected / (n * (n - 1)))
-
-
-def test_fleiss_kappa_matches_the_wikipedia_worked_example() -> None:
-    kappa = fleiss_kappa(np.array(WIKIPEDIA_FLEISS_TABLE))
-
-    assert kappa is not None
-    assert round(kappa, 3) == 0.210
-
-
-def test_fleiss_kappa_with_unequal_raters_drops_single_ratings() -> None:
-    # Item 3 has one rating and drops out. P = (1, 1/3), P_bar = 2/3; pooled shares (3/5, 2/5),
-    # P_e = 0.52; kappa = (2/3 - 0.52) / 0.48.
-    kappa = fleiss_kappa([[2, 0], [1, 2], [0, 1]])
-
-    assert kappa == pytest.approx((2 / 3 - 0.52) / 0.48)
-    assert fleiss_kappa([[2, 0], [1, 2]]) == pytest.approx(kappa)
-
-
-def test_fleiss_kappa_is_one_for_perfect_agreement_and_negative_for_systematic_split() -> None:
-    assert fleiss_kappa([[3, 0], [0, 3], [3, 0]]) == pytest.approx(1.0)
-    split = fleiss_kappa([[1, 1], [1, 1], [1, 1]])
-    assert split is not None
-    assert split < 0
-
-
-@pytest.mark.parametrize(
-    "counts",
-    [
-        [[3, 0], [2, 0]],  # every rating in one class: no expected disagreement
-        [[1, 0], [0, 1]],  # no item has two ratings
-        np.zeros((0, 3)),
-    ],
-)
-def test_fleiss_kappa_is_none_when_undefined(counts: npt.ArrayLike) -> None:
-    assert fleiss_kappa(counts) is None
-
-
-def test_fleiss_kappa_rejects_bad_tables() -> None:
-    with pytest.raises(ValueError, match="2-D"):
-        fleiss_kappa([1, 2, 3])
-    with pytest.raises(ValueError, match="whole numbers"):
-        fleiss_kappa([[1.5, 1]])
-    with pytest.raises(ValueError, match="whole numbers"):
-        fleiss_kappa([[-1, 3]])
 
 
 def test_krippendorff_alpha_matches_the_2011_textbook_example() -> None:
