@@ -4,7 +4,7 @@ The perceptual hash is imagehash's pHash (a 64-bit sign pattern of the low frequ
 32x32 grey image's DCT), written as 16 hex digits: resizing, re-encoding and mild colour changes
 move it by a few bits, a different picture by about 32. Two images are near duplicates when few
 bits of their hashes differ (6 or less is a safe choice for pHash at 64 bits; validation compares
-them in ``row_quality.mark_near_duplicate_images``).
+them in ``image_duplicates.mark_near_duplicate_images``).
 """
 
 from __future__ import annotations

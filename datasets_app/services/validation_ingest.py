@@ -20,11 +20,11 @@ from datasets_app.integrations.readers.base import Batch
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Contribution, Dataset, Item
 from datasets_app.quality.images import perceptual_hash
+from datasets_app.services.image_duplicates import mark_near_duplicate_images
 from datasets_app.services.row_quality import (
     DatasetBands,
     Verdict,
     check_rows,
-    mark_near_duplicate_images,
     mark_near_duplicates,
     store_bands,
 )

@@ -19,7 +19,7 @@ NEAR = 6  # at most this many of 64 bits differ for a copy
 
 def hamming(a: str, b: str) -> int:
     """Bits that differ between two hex hashes (validation compares them the same way, as
-    64-bit integers, in ``row_quality.mark_near_duplicate_images``)."""
+    64-bit integers, in ``image_duplicates.mark_near_duplicate_images``)."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
