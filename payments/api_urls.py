@@ -1,25 +1,37 @@
 from django.urls import path
 
-from payments import apis
+from payments.apis import bounties, downloads, licenses, rewards
 
 urlpatterns = [
-    path("bounties/", apis.BountyListCreateApi.as_view(), name="api-bounties"),
-    path("bounties/<int:bounty_id>/", apis.BountyDetailApi.as_view(), name="api-bounty"),
-    path("bounties/<int:bounty_id>/fund", apis.BountyFundApi.as_view(), name="api-bounty-fund"),
-    path("rewards/", apis.RewardListApi.as_view(), name="api-rewards"),
-    path("rewards/<int:reward_id>/", apis.RewardDetailApi.as_view(), name="api-reward"),
-    path("payouts/", apis.PayoutListApi.as_view(), name="api-payouts"),
-    path("licenses/", apis.LicenseTierListCreateApi.as_view(), name="api-licenses"),
-    path("licenses/<int:tier_id>/claim", apis.LicenseClaimApi.as_view(), name="api-license-claim"),
-    path("grants/", apis.LicenseGrantListApi.as_view(), name="api-grants"),
-    path("purchases/", apis.PurchaseCreateApi.as_view(), name="api-purchases"),
-    path("purchases/mine/", apis.PurchaseListApi.as_view(), name="api-my-purchases"),
-    path("purchases/<int:purchase_id>/", apis.PurchaseDetailApi.as_view(), name="api-purchase"),
+    path("bounties/", bounties.BountyListCreateApi.as_view(), name="api-bounties"),
+    path("bounties/<int:bounty_id>/", bounties.BountyDetailApi.as_view(), name="api-bounty"),
+    path("bounties/<int:bounty_id>/fund", bounties.BountyFundApi.as_view(), name="api-bounty-fund"),
+    path("rewards/", rewards.RewardListApi.as_view(), name="api-rewards"),
+    path("rewards/<int:reward_id>/", rewards.RewardDetailApi.as_view(), name="api-reward"),
+    path("payouts/", rewards.PayoutListApi.as_view(), name="api-payouts"),
+    path("licenses/", licenses.LicenseTierListCreateApi.as_view(), name="api-licenses"),
+    path(
+        "licenses/<int:tier_id>/claim",
+        licenses.LicenseClaimApi.as_view(),
+        name="api-license-claim",
+    ),
+    path("grants/", licenses.LicenseGrantListApi.as_view(), name="api-grants"),
+    path("purchases/", licenses.PurchaseCreateApi.as_view(), name="api-purchases"),
+    path("purchases/mine/", licenses.PurchaseListApi.as_view(), name="api-my-purchases"),
+    path(
+        "purchases/<int:purchase_id>/",
+        licenses.PurchaseDetailApi.as_view(),
+        name="api-purchase",
+    ),
     path(
         "purchases/<int:purchase_id>/confirm",
-        apis.PurchaseConfirmApi.as_view(),
+        licenses.PurchaseConfirmApi.as_view(),
         name="api-purchase-confirm",
     ),
-    path("datasets/<slug:slug>/files/", apis.ReleaseFilesApi.as_view(), name="api-dataset-files"),
-    path("files/<int:file_id>", apis.ReleaseFileApi.as_view(), name="api-file"),
+    path(
+        "datasets/<slug:slug>/files/",
+        downloads.ReleaseFilesApi.as_view(),
+        name="api-dataset-files",
+    ),
+    path("files/<int:file_id>", downloads.ReleaseFileApi.as_view(), name="api-file"),
 ]

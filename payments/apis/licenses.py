@@ -17,16 +17,11 @@ from rest_framework.views import APIView
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
-from marketplace.core.models import User
-from payments.apis.money import BaseUnits, TokenOutput
+from payments.apis.common import BaseUnits, TokenOutput, request_user
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
-from payments.selectors import purchase_get, purchase_list
+from payments.selectors.licenses import purchase_get, purchase_list
 from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
-
-
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 class LicenseTierOutput(serializers.ModelSerializer[LicenseTier]):
@@ -109,7 +104,7 @@ class LicenseTierListCreateApi(APIView):
         seconds = values.pop("duration_seconds", None)
         tier = license_tier_create(
             dataset=dataset,
-            actor=_user(request),
+            actor=request_user(request),
             token=token,
             duration=timedelta(seconds=seconds) if seconds else None,
             **values,
@@ -153,7 +148,7 @@ class PurchaseOutput(serializers.ModelSerializer[Purchase]):
 
 
 def _purchase(request: Request, purchase_id: int) -> Purchase:
-    return purchase_get(user=_user(request), purchase_id=purchase_id)
+    return purchase_get(user=request_user(request), purchase_id=purchase_id)
 
 
 class PurchaseCreateApi(APIView):
@@ -170,7 +165,7 @@ class PurchaseCreateApi(APIView):
         if not isinstance(tier_id, int) and not str(tier_id or "").isdigit():
             raise NotFoundError('Name the license tier: {"license": <id>}.', code="no_license")
         tier = get_object_or_404(LicenseTier, pk=int(str(tier_id)))
-        purchase = purchase_create(buyer=_user(request), tier=tier)
+        purchase = purchase_create(buyer=request_user(request), tier=tier)
         return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
 
 
@@ -179,7 +174,7 @@ class PurchaseListApi(APIView):
 
     @extend_schema(summary="My purchases, newest first", responses=PurchaseOutput(many=True))
     def get(self, request: Request) -> Response:
-        purchases = purchase_list(user=_user(request))
+        purchases = purchase_list(user=request_user(request))
         paginator = Pagination()
         page = paginator.paginate_queryset(purchases, request, view=self)
         return paginator.get_paginated_response(PurchaseOutput(page, many=True).data)
@@ -208,7 +203,7 @@ class PurchaseConfirmApi(APIView):
     def post(self, request: Request, purchase_id: int) -> Response:
         purchase = purchase_confirm(
             purchase=_purchase(request, purchase_id),
-            user=_user(request),
+            user=request_user(request),
             tx_hash=str(request.data.get("tx_hash", "")),
         )
         return Response(PurchaseOutput(purchase).data, status=status.HTTP_202_ACCEPTED)
@@ -249,7 +244,7 @@ class LicenseGrantListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         grants = (
-            LicenseGrant.objects.filter(buyer=_user(request))
+            LicenseGrant.objects.filter(buyer=request_user(request))
             .select_related("dataset", "tier")
             .prefetch_related("releases")
         )
@@ -267,5 +262,5 @@ class LicenseClaimApi(APIView):
     )
     def post(self, request: Request, tier_id: int) -> Response:
         tier = get_object_or_404(LicenseTier, pk=tier_id)
-        grant = license_claim_free(buyer=_user(request), tier=tier)
+        grant = license_claim_free(buyer=request_user(request), tier=tier)
         return Response(LicenseGrantOutput(grant).data, status=status.HTTP_201_CREATED)

@@ -20,17 +20,18 @@ from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
+from marketplace.core.policy import can_manage_dataset, is_owner
 from payments.enums import BountyStatus
 from payments.forms import BountyForm, FundingHashForm
 from payments.integrations.chain import ChainError
 from payments.models import Bounty, Token
-from payments.selectors import (
+from payments.selectors.bounties import (
     bounty_funding_latest,
     bounty_funding_state,
     bounty_get,
     bounty_pool_progress,
-    tokens_accepted,
 )
+from payments.selectors.tokens import tokens_accepted
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
 from payments.services.rewards import epoch_bounds
@@ -38,17 +39,11 @@ from payments.templatetags.money import format_amount
 
 
 def _bounty_or_404(request: HttpRequest, bounty_id: int) -> Bounty:
-    """The bounty if its dataset is visible to this person (drafts to their owner only)."""
+    """The bounty if this person may see it: wherever its dataset is seen, as in the API."""
     try:
-        bounty = bounty_get(bounty_id=bounty_id)
+        return bounty_get(bounty_id=bounty_id, user=request.user)
     except NotFoundError:
         raise Http404("No such bounty.") from None
-    user = request.user
-    if bounty.dataset.is_public or (
-        user.is_authenticated and (user.is_staff or user.pk == bounty.sponsor_id)
-    ):
-        return bounty
-    raise Http404("No such bounty.")
 
 
 def _amount_text(amount: int, token: Token) -> str:
@@ -78,7 +73,7 @@ def _detail_context(
 ) -> dict[str, Any]:
     token = bounty.token
     progress = bounty_pool_progress(bounty=bounty)
-    is_sponsor = request.user.is_authenticated and request.user.pk == bounty.sponsor_id
+    is_sponsor = is_owner(request.user, bounty.sponsor_id)
     funding = bounty_funding_latest(bounty=bounty)
     treasury, treasury_error = "", ""
     needs_funding = bounty.status == BountyStatus.AWAITING_FUNDING
@@ -135,7 +130,7 @@ def bounty_new(request: HttpRequest, slug: str) -> HttpResponse:
     except NotFoundError:
         raise Http404("No such dataset.") from None
     user: User = request.user  # type: ignore[assignment]
-    if dataset.owner_id != user.pk and not user.is_staff:
+    if not can_manage_dataset(user, dataset):
         raise PermissionDenied("Only the dataset's owner can put a bounty on it.")
     tokens = tokens_accepted()
     form = BountyForm(request.POST or None, tokens=tokens)

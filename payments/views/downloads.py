@@ -30,9 +30,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_safe
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
-from datasets_app.selectors.datasets import dataset_visible
-from marketplace.core.exceptions import ApplicationError, NotFoundError
+from marketplace.core.exceptions import ApplicationError
 from marketplace.core.models import User
+from marketplace.core.policy import can_view_release
 from payments.services.downloads import (
     LibraryEntry,
     LibraryVersion,
@@ -305,11 +305,8 @@ def release_downloads_fragment(request: HttpRequest, release_id: int) -> HttpRes
     except ApplicationError as exc:
         return HttpResponse(status=exc.status_code)
     downloads = release_downloads(user=request.user, release=release)
-    if not downloads.allowed:
-        try:  # a release of a dataset this person cannot see reads as not found
-            dataset_visible(slug=release.dataset.slug, user=request.user)
-        except NotFoundError:
-            return HttpResponse(status=404)
+    if not downloads.allowed and not can_view_release(request.user, release):
+        return HttpResponse(status=404)  # a release of a dataset this person cannot see
     response = render(
         request,
         "datasets_app/_release_downloads.html",

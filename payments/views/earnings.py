@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
-from payments.selectors import (
+from payments.selectors.rewards import (
     earnings_balances,
     payout_list,
     reward_get,

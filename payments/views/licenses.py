@@ -28,17 +28,18 @@ from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
+from marketplace.core.policy import can_manage_dataset
 from payments.enums import PurchaseStatus
 from payments.forms import LicenseTierForm, PurchaseHashForm
 from payments.models import LicenseGrant, LicenseTier, Purchase
-from payments.selectors import (
+from payments.selectors.licenses import (
     license_grant_active,
     license_tier_list,
     purchase_get,
     release_latest_ready,
-    tokens_accepted,
 )
-from payments.selectors import purchase_list as purchases_of
+from payments.selectors.licenses import purchase_list as purchases_of
+from payments.selectors.tokens import tokens_accepted
 from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 from payments.templatetags.money import format_amount
@@ -104,17 +105,13 @@ class LicenseCard:
         return float(share) if isinstance(share, int | float) else None
 
 
-def _can_manage(user: Any, dataset: Dataset) -> bool:
-    return bool(user.is_authenticated and (user.is_staff or user.pk == dataset.owner_id))
-
-
 def license_card(*, request: HttpRequest, dataset: Dataset) -> LicenseCard:
     user = request.user
     tiers = license_tier_list(dataset=dataset)
     return LicenseCard(
         offers=[LicenseOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
         grant=license_grant_active(user=user, dataset=dataset),
-        can_manage=_can_manage(user, dataset),
+        can_manage=can_manage_dataset(user, dataset),
         release=release_latest_ready(dataset=dataset),
     )
 
@@ -127,7 +124,7 @@ def license_tiers(request: HttpRequest, slug: str) -> HttpResponse:
     """The dataset owner lists the tiers and adds one; anyone else sees the tiers on offer,
     each with its Buy (or sign-in) button."""
     dataset = _dataset_or_404(request, slug)
-    if not _can_manage(request.user, dataset):
+    if not can_manage_dataset(request.user, dataset):
         if request.method == "POST":
             raise PermissionDenied("Only the dataset's owner sets its licenses.")
         return render(

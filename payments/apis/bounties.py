@@ -1,5 +1,5 @@
-"""Bounties, rewards and payouts over the API. Amounts are decimal strings of base units (a
-uint256 does not fit a JSON number); views parse, call one service or selector, and render."""
+"""Bounties over the API: list and create, read with the pool, and fund. Amounts are decimal
+strings of base units; views parse, call one service or selector, and render."""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -22,46 +17,17 @@ from rest_framework.views import APIView
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
-from marketplace.core.models import User
+from payments.apis.common import BaseUnits, TokenOutput, request_user
 from payments.enums import FundingStatus
-from payments.models import Bounty, Payout, Reward, RewardLine, Token
-from payments.selectors import (
+from payments.models import Bounty, Token
+from payments.selectors.bounties import (
     bounty_funding_state,
     bounty_get,
     bounty_list,
     bounty_pool_progress,
-    payout_list,
-    reward_get,
-    reward_list,
 )
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
-
-
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-@extend_schema_field(
-    {"type": "string", "pattern": "^[0-9]{1,78}$", "example": "1000000000000000000"}
-)
-class BaseUnits(serializers.Field):  # type: ignore[type-arg]
-    """An amount in base units as a decimal string: "1000000000000000000"."""
-
-    def to_representation(self, value: Any) -> str:
-        return str(int(value))
-
-    def to_internal_value(self, data: Any) -> int:
-        text = str(data).strip()
-        if not text.isdigit() or len(text) > 78:
-            raise serializers.ValidationError("Give an amount in base units: digits only.")
-        return int(text)
-
-
-class TokenOutput(serializers.ModelSerializer[Token]):
-    class Meta:
-        model = Token
-        fields = ("chain_id", "address", "symbol", "decimals")
 
 
 class BountyOutput(serializers.ModelSerializer[Bounty]):
@@ -143,7 +109,7 @@ class BountyListCreateApi(APIView):
             raise NotFoundError("This token is not accepted here.", code="token_not_accepted")
         bounty = bounty_create(
             dataset=dataset,
-            sponsor=_user(request),
+            sponsor=request_user(request),
             token=token,
             epoch_length=timedelta(seconds=values.pop("epoch_length_seconds")),
             **values,
@@ -188,8 +154,7 @@ class BountyDetailApi(APIView):
         ),
     )
     def get(self, request: Request, bounty_id: int) -> Response:
-        bounty = bounty_get(bounty_id=bounty_id)
-        dataset_visible(slug=bounty.dataset.slug, user=request.user)  # hidden dataset: 404
+        bounty = bounty_get(bounty_id=bounty_id, user=request.user)
         progress = bounty_pool_progress(bounty=bounty)
         funding = bounty_funding_state(bounty=bounty, user=request.user)
         return Response(
@@ -226,132 +191,10 @@ class BountyFundApi(APIView):
     )
     def post(self, request: Request, bounty_id: int) -> Response:
         funding = bounty_funding_submit(
-            bounty=bounty_get(bounty_id=bounty_id),
-            user=_user(request),
+            bounty=bounty_get(bounty_id=bounty_id, user=request.user),
+            user=request_user(request),
             tx_hash=str(request.data.get("tx_hash", "")),
         )
         return Response(
             {"id": funding.pk, "status": funding.status}, status=status.HTTP_202_ACCEPTED
         )
-
-
-class RewardLineOutput(serializers.ModelSerializer[RewardLine]):
-    demand = BaseUnits()
-    amount = BaseUnits()
-
-    class Meta:
-        model = RewardLine
-        fields = (
-            "kind",
-            "contribution",
-            "units",
-            "weighted_micro",
-            "demand",
-            "amount",
-            "reversed_at",
-        )
-
-
-class RewardOutput(serializers.ModelSerializer[Reward]):
-    bounty = serializers.IntegerField(source="bounty_id", allow_null=True)
-    purchase = serializers.IntegerField(source="purchase_id", allow_null=True)
-    dataset = serializers.SerializerMethodField()
-    epoch = serializers.IntegerField(source="epoch.number", allow_null=True, default=None)
-    period_start = serializers.DateTimeField(
-        source="epoch.period_start", allow_null=True, default=None
-    )
-    period_end = serializers.DateTimeField(source="epoch.period_end", allow_null=True, default=None)
-    token = TokenOutput()
-    amount = BaseUnits()
-    reversed_amount = BaseUnits()
-    payable_amount = BaseUnits()
-
-    def get_dataset(self, reward: Reward) -> str:
-        return _reward_dataset(reward)
-
-    class Meta:
-        model = Reward
-        fields: tuple[str, ...] = (
-            "id",
-            "source",
-            "bounty",
-            "purchase",
-            "dataset",
-            "epoch",
-            "period_start",
-            "period_end",
-            "token",
-            "amount",
-            "reversed_amount",
-            "payable_amount",
-            "status",
-            "payout",
-            "basis",
-            "created_at",
-        )
-
-
-def _reward_dataset(reward: Reward) -> str:
-    source = reward.bounty if reward.bounty is not None else reward.purchase
-    return source.dataset.slug if source is not None else ""
-
-
-class RewardDetailOutput(RewardOutput):
-    """A reward with its lines."""
-
-    lines = RewardLineOutput(many=True)
-
-    class Meta(RewardOutput.Meta):
-        fields: tuple[str, ...] = (*RewardOutput.Meta.fields, "lines")
-
-
-class RewardListApi(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    @extend_schema(summary="My rewards, newest first", responses=RewardOutput(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(reward_list(user=_user(request)), request, view=self)
-        return paginator.get_paginated_response(RewardOutput(page, many=True).data)
-
-
-class RewardDetailApi(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    @extend_schema(summary="One of my rewards, with the lines it was computed from",
-                   responses=RewardDetailOutput)  # fmt: skip
-    def get(self, request: Request, reward_id: int) -> Response:
-        reward = reward_get(user=_user(request), reward_id=reward_id)
-        return Response(RewardDetailOutput(reward).data)
-
-
-class PayoutOutput(serializers.ModelSerializer[Payout]):
-    token = TokenOutput()
-    amount = BaseUnits()
-
-    class Meta:
-        model = Payout
-        fields = (
-            "id",
-            "token",
-            "to_address",
-            "amount",
-            "status",
-            "tx_hash",
-            "mined_hash",
-            "block_number",
-            "error",
-            "created_at",
-            "sent_at",
-            "confirmed_at",
-        )
-
-
-class PayoutListApi(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    @extend_schema(summary="My payouts, newest first", responses=PayoutOutput(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(payout_list(user=_user(request)), request, view=self)
-        return paginator.get_paginated_response(PayoutOutput(page, many=True).data)
