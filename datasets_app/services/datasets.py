@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from datasets_app.enums import DatasetStatus, LabelTask, Modality
 from datasets_app.exceptions import DatasetError
-from datasets_app.integrations.readers import SUPPORTED_DTYPES
+from datasets_app.integrations.readers.base import SUPPORTED_DTYPES
 from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
 from datasets_app.quality.near_duplicates import lsh_layout
 from marketplace.core.exceptions import PermissionDeniedError

@@ -63,12 +63,7 @@ def labeling_next_item(
     """
     _check_can_label(dataset, user)
     now = timezone.now()
-    current = (
-        LabelReservation.objects.select_for_update()
-        .select_related("item")
-        .filter(dataset=dataset, labeler=user)
-        .first()
-    )
+    current = _open_reservation(dataset, user)
     if current is not None:
         if current.expires_at > now:
             return current.item
@@ -103,6 +98,16 @@ def labeling_next_item(
         expires_at=now + timedelta(seconds=settings.LABEL_RESERVATION_SECONDS),
     )
     return item
+
+
+def _open_reservation(dataset: Dataset, user: User) -> LabelReservation | None:
+    """The labeler's one reservation in ``dataset`` (expired or not), locked, with its item."""
+    return (
+        LabelReservation.objects.select_for_update()
+        .select_related("item")
+        .filter(dataset=dataset, labeler=user)
+        .first()
+    )
 
 
 def _release(reservation: LabelReservation) -> None:
@@ -208,12 +213,7 @@ def label_undo(*, dataset: Dataset, user: User) -> Item:
     item = Item.objects.select_for_update().get(pk=label.item_id)
     if item.consensus_label is not None:
         raise LabelingError("This item already reached consensus.", code="consensus_reached")
-    current = (
-        LabelReservation.objects.select_for_update()
-        .select_related("item")
-        .filter(dataset=dataset, labeler=user)
-        .first()
-    )
+    current = _open_reservation(dataset, user)
     if current is not None:
         _release(current)
     label.delete()

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from datasets_app.enums import UploadStatus
 from datasets_app.exceptions import UploadError
-from datasets_app.integrations.readers import ReaderError, detect_format
+from datasets_app.integrations.readers.base import ReaderError
+from datasets_app.integrations.readers.sniff import detect_format
 from datasets_app.models import Contribution, Dataset, UploadSession
 from marketplace.core.exceptions import ConflictError, NotFoundError
 from marketplace.core.models import User
@@ -52,13 +53,27 @@ def _check_name_and_size(filename: str, size: int) -> str:
     if size <= 0:
         raise UploadError(f"{name} is empty.", code="empty_file")
     if size > settings.UPLOAD_MAX_BYTES:
-        shown_size, shown_limit = sizes_human(size, settings.UPLOAD_MAX_BYTES)
-        raise UploadError(
-            f"{name} is {shown_size}; the limit is {shown_limit}.",
-            code="too_large",
-            status_code=413,
-        )
+        raise _too_large(name, size, settings.UPLOAD_MAX_BYTES, code="too_large")
     return name
+
+
+def _too_large(
+    what: str,
+    size: int,
+    limit: int,
+    *,
+    code: str,
+    per: str = "",
+    extra: dict[str, object] | None = None,
+) -> UploadError:
+    """413: ``what`` is over ``limit`` bytes, both shown in human units."""
+    shown_size, shown_limit = sizes_human(size, limit)
+    return UploadError(
+        f"{what} is {shown_size}; the limit is {shown_limit}{per}.",
+        code=code,
+        status_code=413,
+        extra=extra,
+    )
 
 
 def _sniff(name: str, head: bytes) -> str:
@@ -183,11 +198,12 @@ def upload_chunk_size_check(*, size: int) -> None:
     """Refuse a chunk above ``UPLOAD_CHUNK_BYTES`` (the size the upload's start told the client
     to send), naming that limit; the API checks the declared length before reading the body."""
     if size > settings.UPLOAD_CHUNK_BYTES:
-        shown_size, shown_limit = sizes_human(size, settings.UPLOAD_CHUNK_BYTES)
-        raise UploadError(
-            f"The chunk is {shown_size}; the limit is {shown_limit} per chunk.",
+        raise _too_large(
+            "The chunk",
+            size,
+            settings.UPLOAD_CHUNK_BYTES,
             code="chunk_too_large",
-            status_code=413,
+            per=" per chunk",
             extra={"chunk_size": settings.UPLOAD_CHUNK_BYTES},
         )
 

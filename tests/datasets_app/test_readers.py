@@ -58,6 +58,22 @@ def read_all(
     ]
 
 
+def zip_refusal(path: Path, *, match: str) -> str:
+    """The code of the ``ReaderError`` reading the ZIP at ``path`` raises (matching ``match``)."""
+    with pytest.raises(ReaderError, match=match) as caught:
+        read_rows(path, file_format="zip", columns=PICTURES)
+    return caught.value.code
+
+
+def two_image_zip(upload_files: UploadFiles, name: str) -> Path:
+    """A ZIP of two images and a metadata.csv naming the first."""
+    return upload_files.image_zip(
+        name,
+        "file_name,label,quality\na.png,a,1\n",
+        {"a.png": upload_files.image(), "b.png": upload_files.image()},
+    )
+
+
 def json_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
@@ -753,10 +769,7 @@ def test_zip_members_with_unsafe_paths_are_refused(
         {"metadata.csv": "file_name,label,quality\nevil.png,a,1\n", member: upload_files.image()},
     )
 
-    with pytest.raises(ReaderError, match=fragment) as caught:
-        read_rows(path, file_format="zip", columns=PICTURES)
-
-    assert caught.value.code == "corrupt_file"
+    assert zip_refusal(path, match=fragment) == "corrupt_file"
 
 
 def test_zip_symlink_members_are_refused(upload_files: UploadFiles) -> None:
@@ -783,10 +796,7 @@ def test_zip_with_other_files_than_images_is_refused(upload_files: UploadFiles) 
         },
     )
 
-    with pytest.raises(ReaderError, match=r"also holds 'run\.sh'") as caught:
-        read_rows(path, file_format="zip", columns=PICTURES)
-
-    assert caught.value.code == "unsupported_format"
+    assert zip_refusal(path, match=r"also holds 'run\.sh'") == "unsupported_format"
 
 
 def test_macos_junk_in_a_zip_is_ignored(upload_files: UploadFiles) -> None:
@@ -800,33 +810,19 @@ def test_macos_junk_in_a_zip_is_ignored(upload_files: UploadFiles) -> None:
 
 
 def test_zip_declaring_a_huge_unpacked_size_is_refused(upload_files: UploadFiles) -> None:
-    path = upload_files.image_zip(
-        "bomb.zip",
-        "file_name,label,quality\na.png,a,1\n",
-        {"a.png": upload_files.image(), "b.png": upload_files.image()},
-    )
+    path = two_image_zip(upload_files, "bomb.zip")
     upload_files.forge_declared_sizes(path, 0xF000_0000)  # 3 entries x 3.75 GiB
 
-    with pytest.raises(ReaderError, match="would unpack to") as caught:
-        read_rows(path, file_format="zip", columns=PICTURES)
-
-    assert caught.value.code == "too_large"
+    assert zip_refusal(path, match="would unpack to") == "too_large"
 
 
 def test_zip_with_too_many_members_is_refused(
     upload_files: UploadFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(zip_images, "MAX_ZIP_MEMBERS", 2)
-    path = upload_files.image_zip(
-        "many.zip",
-        "file_name,label,quality\na.png,a,1\n",
-        {"a.png": upload_files.image(), "b.png": upload_files.image()},
-    )
+    path = two_image_zip(upload_files, "many.zip")
 
-    with pytest.raises(ReaderError, match="holds 3 entries") as caught:
-        read_rows(path, file_format="zip", columns=PICTURES)
-
-    assert caught.value.code == "too_large"
+    assert zip_refusal(path, match="holds 3 entries") == "too_large"
 
 
 def test_zip_entry_count_is_checked_before_the_directory_is_parsed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -182,6 +183,15 @@ def test_a_stale_shard_is_redone_without_doubling_its_rows(settings):
     assert _outcome(contribution) == _outcome(single)
 
 
+def _shard_and_wait(contribution: Contribution, log: Callable[[], str], *, seconds: float) -> None:
+    """Plan the shards here (the run returns at once) and wait for a worker to finish them."""
+    assert contribution_validate(contribution_id=contribution.pk) is None
+    deadline = time.monotonic() + seconds
+    while Contribution.objects.get(pk=contribution.pk).status == "validating":
+        assert time.monotonic() < deadline, log()[-3000:]
+        time.sleep(0.2)
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_shards_are_run_by_a_real_worker(celery_worker, settings):
@@ -189,11 +199,7 @@ def test_shards_are_run_by_a_real_worker(celery_worker, settings):
     settings.VALIDATION_SHARD_ROWS = 10
     contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())
     # The threshold is read where the file is planned: here; the worker runs the shards.
-    assert contribution_validate(contribution_id=contribution.pk) is None
-    deadline = time.monotonic() + 60
-    while Contribution.objects.get(pk=contribution.pk).status == "validating":
-        assert time.monotonic() < deadline, celery_worker.log()[-3000:]
-        time.sleep(0.2)
+    _shard_and_wait(contribution, celery_worker.log, seconds=60)
     single = _validated_in_one_run(settings)
     assert _outcome(contribution) == _outcome(single)
     assert "datasets.validate_contribution_shard" in celery_worker.log()
@@ -222,11 +228,7 @@ def test_shards_run_at_once_agree_with_one_run(celery_worker, settings, tmp_path
         settings.MEDIA_ROOT = celery_worker.media_root
         settings.VALIDATION_SHARD_ROWS = 15
         contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())
-        assert contribution_validate(contribution_id=contribution.pk) is None
-        deadline = time.monotonic() + 90
-        while Contribution.objects.get(pk=contribution.pk).status == "validating":
-            assert time.monotonic() < deadline, worker.log()[-3000:]
-            time.sleep(0.2)
+        _shard_and_wait(contribution, worker.log, seconds=90)
     finally:
         worker.stop()
     contribution.refresh_from_db()
