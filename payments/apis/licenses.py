@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -19,7 +18,13 @@ from marketplace.core.api import Pagination
 from marketplace.core.exceptions import NotFoundError
 from payments.apis.common import BaseUnits, TokenOutput, request_user
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
-from payments.selectors.licenses import purchase_get, purchase_list
+from payments.selectors.licenses import (
+    license_grant_list,
+    license_tier_list,
+    license_tier_offered,
+    purchase_get,
+    purchase_list,
+)
 from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 
@@ -78,9 +83,7 @@ class LicenseTierListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         dataset = dataset_visible(slug=request.query_params.get("dataset", ""), user=request.user)
-        tiers = LicenseTier.objects.filter(dataset=dataset, is_active=True).select_related(
-            "dataset", "token"
-        )
+        tiers = license_tier_list(dataset=dataset)
         return Response(LicenseTierOutput(tiers, many=True).data)
 
     @extend_schema(
@@ -164,7 +167,7 @@ class PurchaseCreateApi(APIView):
         tier_id = request.data.get("license")
         if not isinstance(tier_id, int) and not str(tier_id or "").isdigit():
             raise NotFoundError('Name the license tier: {"license": <id>}.', code="no_license")
-        tier = get_object_or_404(LicenseTier, pk=int(str(tier_id)))
+        tier = license_tier_offered(tier_id=int(str(tier_id)), user=request.user)
         purchase = purchase_create(buyer=request_user(request), tier=tier)
         return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
 
@@ -243,11 +246,7 @@ class LicenseGrantListApi(APIView):
         responses=LicenseGrantOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        grants = (
-            LicenseGrant.objects.filter(buyer=request_user(request))
-            .select_related("dataset", "tier")
-            .prefetch_related("releases")
-        )
+        grants = license_grant_list(user=request_user(request))
         paginator = Pagination()
         page = paginator.paginate_queryset(grants, request, view=self)
         return paginator.get_paginated_response(LicenseGrantOutput(page, many=True).data)
@@ -261,6 +260,6 @@ class LicenseClaimApi(APIView):
         summary="Take a free tier's license", request=None, responses={201: LicenseGrantOutput}
     )
     def post(self, request: Request, tier_id: int) -> Response:
-        tier = get_object_or_404(LicenseTier, pk=tier_id)
+        tier = license_tier_offered(tier_id=tier_id, user=request.user)
         grant = license_claim_free(buyer=request_user(request), tier=tier)
         return Response(LicenseGrantOutput(grant).data, status=status.HTTP_201_CREATED)

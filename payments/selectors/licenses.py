@@ -10,15 +10,36 @@ from django.db.models import Count, QuerySet
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
+from marketplace.core.policy import can_view_dataset
 from payments.models import LicenseGrant, LicenseTier, Purchase
 
 
 def license_tier_list(*, dataset: Dataset, active_only: bool = True) -> QuerySet[LicenseTier]:
     """A dataset's license tiers with their token (and how many grants each has made)."""
-    tiers = LicenseTier.objects.filter(dataset=dataset).select_related("token")
+    tiers = LicenseTier.objects.filter(dataset=dataset).select_related("dataset", "token")
     if active_only:
         return tiers.filter(is_active=True).order_by("price", "name")
     return tiers.annotate(grant_count=Count("grants")).order_by("-is_active", "price", "name")
+
+
+def license_tier_offered(*, tier_id: int, user: User | Any) -> LicenseTier:
+    """A tier of a dataset this person may see (``policy.can_view_dataset``), for the pages and
+    the API alike: a hidden dataset's tiers read as not found. Whether it may be bought or
+    claimed is the services' to say."""
+    tier = LicenseTier.objects.select_related("dataset", "token").filter(pk=tier_id).first()
+    if tier is None or not can_view_dataset(user, tier.dataset):
+        raise NotFoundError("No such license.")
+    return tier
+
+
+def license_grant_list(*, user: User) -> QuerySet[LicenseGrant]:
+    """The person's licenses, newest first, with their dataset, tier and releases."""
+    return (
+        LicenseGrant.objects.filter(buyer=user)
+        .select_related("dataset", "tier")
+        .prefetch_related("releases")
+        .order_by("-created_at", "-id")
+    )
 
 
 def license_grant_active(*, user: User | Any, dataset: Dataset) -> LicenseGrant | None:

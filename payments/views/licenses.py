@@ -35,6 +35,7 @@ from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.selectors.licenses import (
     license_grant_active,
     license_tier_list,
+    license_tier_offered,
     purchase_get,
     release_latest_ready,
 )
@@ -160,9 +161,10 @@ def license_tiers(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _offered_tier(request: HttpRequest, tier_id: int) -> LicenseTier:
-    tier = get_object_or_404(LicenseTier.objects.select_related("dataset"), pk=tier_id)
-    _dataset_or_404(request, tier.dataset.slug)  # a hidden dataset's tiers do not exist
-    return tier
+    try:  # a hidden dataset's tiers do not exist, here as in the API
+        return license_tier_offered(tier_id=tier_id, user=request.user)
+    except NotFoundError:
+        raise Http404("No such license.") from None
 
 
 @login_required

@@ -1,6 +1,7 @@
-"""A bounty is seen wherever its dataset is seen (``policy.bounty_visible``), and the page and
-the API agree for every role and dataset state: a moderator-hidden dataset's bounty is gone for
-its own sponsor too, as the dataset is."""
+"""Pages and the API apply the same visibility rules (marketplace.core.policy) for every role and
+dataset state: a bounty is seen wherever its dataset is seen (``bounty_visible``), so a
+moderator-hidden dataset's bounty is gone for its own sponsor too; a license tier of a dataset
+someone cannot see does not exist for them, whether they claim it on the page or the API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from payments.services.licenses import license_tier_create
 from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +46,21 @@ def test_the_page_and_the_api_show_a_bounty_to_the_same_people(status: str, role
     assert (page.status_code, api.status_code) == (expected, expected)
     if expected == 404:
         assert api.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("status", sorted(SEES))
+@pytest.mark.parametrize("role", ["someone", "sponsor", "staff"])
+def test_a_tier_is_not_found_on_the_page_and_the_api_alike(status: str, role: str):
+    dataset = DatasetFactory.create(status="open")
+    tier = license_tier_create(
+        dataset=dataset, actor=dataset.owner, name="Research", spdx_id="CC-BY-NC-4.0"
+    )
+    dataset.status = status
+    dataset.save(update_fields=["status"])
+    client = _client_as(role, dataset.owner)
+    page = client.post(reverse("license-claim", kwargs={"tier_id": tier.pk}))
+    api = client.post(reverse("api-license-claim", kwargs={"tier_id": tier.pk}))
+    hidden_from_them = role not in SEES[status]
+    assert (page.status_code == 404, api.status_code == 404) == (hidden_from_them,) * 2
+    if not hidden_from_them and status in ("draft", "hidden"):  # seen, but not on offer
+        assert api.json()["code"] == "tier_unavailable"
