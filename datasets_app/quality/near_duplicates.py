@@ -68,8 +68,11 @@ def minhash_signatures(texts: Iterable[str], num_perm: int = NUM_PERM) -> NDArra
 
 
 def batch_shingles(texts: Iterable[str]) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """``shingle_hashes`` of every text at once: the hashes back to back, and how many each
-    text has (text ``i``'s are ``flat[ends[i] - sizes[i]:ends[i]]``)."""
+    """The shingle hashes of every text at once: one 64-bit hash per word 2-shingle of the
+    normalised text (repeats included: they do not change a minimum; a text with fewer words is
+    one shingle of all of them), back to back, and how many each text has (text ``i``'s are
+    ``flat[ends[i] - sizes[i]:ends[i]]``). The words are those of ``normalise_for_hash(text)``:
+    collapsing whitespace cannot change ``\\w+`` runs, so it is skipped here."""
     words = [_WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold()) for text in texts]
     if not words:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
@@ -104,7 +107,7 @@ def signatures_of_shingles(
 def _batch_shingles(
     hashes: NDArray[np.uint64], counts: NDArray[np.int64]
 ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """``shingle_hashes`` of every text at once, from the word hashes of all texts end to end
+    """``batch_shingles`` from the word hashes of all texts end to end
     (``counts`` words each): the shingle hashes back to back, and how many each text has."""
     total = hashes.size
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
@@ -137,26 +140,9 @@ def _batch_shingles(
     return _fmix(np.concatenate(pieces)[arrangement]), sizes
 
 
-def shingle_hashes(text: str, *, size: int = SHINGLE_WORDS) -> NDArray[np.uint64]:
-    """One 64-bit hash per word ``size``-shingle of the normalised text (repeats included: they
-    do not change a minimum). A text with fewer words is one shingle of all of them."""
-    # The words of normalise_for_hash(text): collapsing whitespace cannot change ``\w+`` runs,
-    # so it is skipped here.
-    words = _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
-    if not words:
-        return np.empty(0, dtype=np.uint64)
-    word_hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
-    width = min(size, len(words))
-    count = len(words) - width + 1
-    combined = np.zeros(count, dtype=np.uint64)
-    for position in range(width):
-        combined = combined * _SHINGLE_MULTIPLIER + word_hashes[position : position + count]
-    return _fmix(combined)
-
-
 def exact_jaccard(shingles_a: NDArray[np.uint64], shingles_b: NDArray[np.uint64]) -> float:
-    """The Jaccard similarity of two texts' shingle sets, from their ``shingle_hashes``
-    (repeats allowed). 0.0 when either text had no words."""
+    """The Jaccard similarity of two texts' shingle sets, from their shingle hashes
+    (``batch_shingles``; repeats allowed). 0.0 when either text had no words."""
     a, b = np.unique(shingles_a), np.unique(shingles_b)
     if a.size == 0 or b.size == 0:
         return 0.0

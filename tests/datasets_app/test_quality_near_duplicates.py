@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import unicodedata
 from collections import defaultdict
 
 import numpy as np
@@ -17,9 +18,12 @@ from datasets_app.quality.near_duplicates import (
     CANDIDATE_RECALL,
     EMPTY_VALUE,
     NUM_PERM,
+    SHINGLE_WORDS,
     BandIndex,
+    _fmix,
     _permutations,
     _permute,
+    _word_hash,
     band_hashes,
     batch_shingles,
     candidate_probability,
@@ -28,9 +32,25 @@ from datasets_app.quality.near_duplicates import (
     lsh_layout,
     minhash_signatures,
     pairs_sharing_a_band,
-    shingle_hashes,
     signatures_of_shingles,
 )
+
+SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # near_duplicates' polynomial hash
+
+
+def shingle_hashes(text: str, *, size: int = SHINGLE_WORDS) -> np.ndarray:
+    """One text's shingle hashes by the definition (one hash per word ``size``-shingle of the
+    normalised text, a shorter text one shingle): the reference ``batch_shingles`` is held to."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+    if not words:
+        return np.empty(0, dtype=np.uint64)
+    word_hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
+    width = min(size, len(words))
+    count = len(words) - width + 1
+    combined = np.zeros(count, dtype=np.uint64)
+    for position in range(width):
+        combined = combined * SHINGLE_MULTIPLIER + word_hashes[position : position + count]
+    return _fmix(combined)
 
 
 def minhash_signature(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
