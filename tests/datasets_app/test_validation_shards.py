@@ -113,13 +113,18 @@ def test_a_file_above_the_threshold_is_sharded_and_judged_as_one_run_would(setti
     assert sharded.dataset.items_count == 41
 
 
-@pytest.mark.django_db
-def test_a_shard_run_twice_changes_nothing(settings):
-    settings.VALIDATION_SHARD_ROWS = 10
+def _planned() -> tuple[Contribution, str]:
+    """A contribution planned into shards that no worker runs, and the run's claim."""
     contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()
-    claim = str(contribution.validation_claim)
+    return contribution, str(contribution.validation_claim)
+
+
+@pytest.mark.django_db
+def test_a_shard_run_twice_changes_nothing(settings):
+    settings.VALIDATION_SHARD_ROWS = 10
+    contribution, claim = _planned()
     assert (
         contribution_validate_shard(contribution_id=contribution.pk, claim=claim, shard=1) is None
     )
@@ -164,10 +169,7 @@ def test_a_shard_run_twice_changes_nothing(settings):
 @pytest.mark.django_db
 def test_a_stale_shard_is_redone_without_doubling_its_rows(settings):
     settings.VALIDATION_SHARD_ROWS = 10
-    contribution = _submit(DatasetFactory.create(columns=TABULAR), _csv())
-    contribution_validate(contribution_id=contribution.pk)
-    contribution.refresh_from_db()
-    claim = str(contribution.validation_claim)
+    contribution, claim = _planned()
     contribution_validate_shard(contribution_id=contribution.pk, claim=claim, shard=0)
     contribution.refresh_from_db()
     # Make shard 0 look like a worker that died after committing its rows.
