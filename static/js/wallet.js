@@ -2,7 +2,7 @@
 
    Finds wallets over EIP-6963 (falling back to window.ethereum), connects, checks the network,
    asks the wallet to sign the server's message and posts it to /api/v1/auth/login. Every step
-   reports in the dialog (templates/includes/wallet_dialog.html), and every failure says what
+   reports in the dialog (templates/accounts/wallet_dialog.html), and every failure says what
    happened and offers a way on. Signed in, it runs the header menu and watches the wallet for
    account and network changes. Pages work without it: the header links to /signin/ and
    sign-out is a plain form. ethers (500 kB) loads only for the DEBUG dev wallet, which also pays

@@ -1,5 +1,5 @@
 """``{% dev_chain_rpc_url as url %}``: the dev wallet relay's address, or "" when the dev wallet
-may not pay (DEBUG off, or not a local chain): templates/includes/wallet_dialog.html."""
+may not pay (DEBUG off, or not a local chain): templates/accounts/wallet_dialog.html."""
 
 from __future__ import annotations
 
