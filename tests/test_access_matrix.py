@@ -1,0 +1,302 @@
+"""Every endpoint with a per-object rule against every role, from one table.
+
+Rows name an endpoint (by its URL name, so the table survives moves), how to build its URL from
+the world below, the method, and the status each role gets. The rules themselves live in
+``marketplace.core.policy``: anything a person may not see is not found (404), never
+"forbidden", so ids leak nothing; a page that needs a session sends a visitor to sign in (302);
+an API without credentials answers 401; a file that needs a license answers 403
+``license_required``; every API refusal is JSON {"detail", "code"}.
+
+The world: an open dataset owned by ``owner`` with a ready release (two Parquet shards and a
+card), a funded bounty that paid ``contributor`` a reward, a contribution by ``contributor`` and
+one by ``other_contributor`` (validated after the epoch, so unpaid), a priced tier, an order by ``buyer`` (no license)
+waiting for its payment, and an expired grant held by ``expired_buyer``; beside it a draft
+dataset of the same owner with a bounty of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from datasets_app.models import Contribution, Dataset, DatasetRelease, ReleaseFile
+from marketplace.core.models import User
+from payments.models import Bounty, LicenseGrant, LicenseTier, Purchase, Reward
+from payments.services.downloads import download_link_sign
+from payments.services.licenses import license_tier_create
+from payments.services.purchases import purchase_create
+from payments.services.rewards import reward_epoch_compute
+from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
+from tests.payments.test_downloads import make_grant, make_release
+from tests.payments.test_rewards import contribution_with_items, funded, in_epoch
+
+pytestmark = pytest.mark.django_db
+
+ROLES = (
+    "anonymous",
+    "contributor",
+    "other_contributor",
+    "owner",
+    "buyer",
+    "expired_buyer",
+    "staff",
+)
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    dataset: Dataset
+    draft: Dataset
+    release: DatasetRelease
+    unfinished: DatasetRelease
+    shard: ReleaseFile
+    contribution: Contribution
+    bounty: Bounty
+    draft_bounty: Bounty
+    reward: Reward
+    tier: LicenseTier
+    purchase: Purchase
+    expired_grant: LicenseGrant
+
+
+@pytest.fixture
+def world() -> World:
+    owner = UserFactory.create()
+    users = {
+        "contributor": UserFactory.create(),
+        "other_contributor": UserFactory.create(),
+        "owner": owner,
+        "buyer": UserFactory.create(),
+        "expired_buyer": UserFactory.create(),
+        "staff": UserFactory.create(is_staff=True),
+    }
+    dataset = DatasetFactory.create(owner=owner)
+    bounty = funded(dataset=dataset)
+    contribution = contribution_with_items(
+        dataset, users["contributor"], [1.0, 1.0], validated_at=in_epoch(bounty)
+    )
+    contribution_with_items(dataset, users["other_contributor"], [1.0], validated_at=bounty.ends_at)
+    reward_epoch_compute(bounty_id=bounty.pk)
+    release = make_release(dataset)
+    tier = license_tier_create(
+        dataset=dataset,
+        actor=owner,
+        name="Commercial",
+        spdx_id="CC-BY-4.0",
+        commercial=True,
+        price=10**6,
+        token=TokenFactory.create(decimals=6),
+    )
+    expired = make_grant(
+        users["expired_buyer"], dataset, [release], expires_at=timezone.now() - timedelta(days=1)
+    )
+    draft = DatasetFactory.create(owner=owner, status="draft")
+    users["staff"].user_permissions.set(
+        Permission.objects.filter(codename__in=["view_dataset", "view_purchase"])
+    )
+    return World(
+        users=users,
+        dataset=dataset,
+        draft=draft,
+        release=release,
+        unfinished=DatasetRelease.objects.create(
+            dataset=dataset, number=2, created_by=owner, status="building"
+        ),
+        shard=release.files.get(name="data/train-00000-of-00002.parquet"),
+        contribution=contribution,
+        bounty=bounty,
+        draft_bounty=BountyFactory.create(dataset=draft),
+        reward=Reward.objects.get(user=users["contributor"], bounty=bounty),
+        tier=tier,
+        purchase=purchase_create(buyer=users["buyer"], tier=tier),
+        expired_grant=expired,
+    )
+
+
+UrlBuilder = Callable[[World, "User | None"], str]
+
+
+def named(name: str, **kwargs: Callable[[World], Any]) -> UrlBuilder:
+    """``reverse(name)`` with each keyword taken from the world."""
+    return lambda world, _user: reverse(name, kwargs={k: get(world) for k, get in kwargs.items()})
+
+
+def slug(world: World) -> str:
+    return world.dataset.slug
+
+
+def draft_slug(world: World) -> str:
+    return world.draft.slug
+
+
+def number(world: World) -> int:
+    return world.release.number
+
+
+def own_download_link(world: World, user: User | None) -> str:
+    """A signed link for the person asking (a visitor holds the owner's: links are bearer)."""
+    signer = user if user is not None else world.users["owner"]
+    return reverse(
+        "download", kwargs={"token": download_link_sign(user=signer, release_file=world.shard)}
+    )
+
+
+def query(name: str, **params: Callable[[World], Any]) -> UrlBuilder:
+    """``reverse(name)`` with a query string taken from the world (``?dataset=<slug>``)."""
+    return lambda world, _user: (
+        reverse(name) + "?" + urlencode({k: get(world) for k, get in params.items()})
+    )
+
+
+def statuses(default: int, **cells: int) -> dict[str, int]:
+    """A row's expectations: ``default`` for every role but those named."""
+    assert set(cells) <= set(ROLES), set(cells) - set(ROLES)
+    return {role: cells.get(role, default) for role in ROLES}
+
+
+EVERYONE = statuses(200)
+MANAGERS = statuses(404, owner=200, staff=200)  # a draft, an unfinished release; others: 404
+SIGN_IN = 302  # a page that needs a session sends a visitor to the sign-in page
+NO_CREDENTIALS = 401  # an API without credentials
+
+
+def page_of(role: str) -> dict[str, int]:
+    """A page of one person's own record: theirs only (not staff's), a visitor signs in."""
+    return statuses(404, anonymous=SIGN_IN, **{role: 200})
+
+
+def api_of(role: str) -> dict[str, int]:
+    """The same record through the API: theirs only, no credentials is 401."""
+    return statuses(404, anonymous=NO_CREDENTIALS, **{role: 200})
+
+
+# Who gets what, beyond EVERYONE and MANAGERS.
+EDIT_PAGE = statuses(404, anonymous=SIGN_IN, owner=200, staff=200)
+EDIT_API = statuses(403, anonymous=NO_CREDENTIALS, owner=200, staff=200)
+NEW_BOUNTY_PAGE = statuses(403, anonymous=SIGN_IN, owner=200, staff=200)
+CONTRIBUTION_PAGE = statuses(404, anonymous=SIGN_IN, contributor=200, owner=200, staff=200)
+CONTRIBUTION_API = statuses(404, anonymous=NO_CREDENTIALS, contributor=200, owner=200, staff=200)
+# 403 license_required: the owner only, not staff (they moderate in admin), not an expired license.
+LICENSED_ONLY = statuses(403, anonymous=NO_CREDENTIALS, owner=200)
+SIGNED_LINK = statuses(403, anonymous=200, owner=200)  # the visitor holds the owner's link
+REDIRECT = statuses(302)  # a plain visit to a fragment goes to the dataset page
+STAFF_ONLY = statuses(302, staff=200)  # the staff role holds these models' view permission
+
+# URL arguments taken from the world.
+contribution = {"contribution_id": lambda w: w.contribution.pk}
+release = {"slug": slug, "number": number}
+unfinished = {"slug": slug, "number": lambda w: w.unfinished.number}
+release_id = {"release_id": lambda w: w.release.pk}
+file_id = {"file_id": lambda w: w.shard.pk}
+bounty = {"bounty_id": lambda w: w.bounty.pk}
+draft_bounty = {"bounty_id": lambda w: w.draft_bounty.pk}
+reward = {"reward_id": lambda w: w.reward.pk}
+purchase = {"purchase_id": lambda w: w.purchase.pk}
+grant = {"grant_id": lambda w: w.expired_grant.pk}
+
+# (name, URL, method, {role: status}); "htmx" is a GET as htmx sends it (the fragment itself).
+# fmt: off
+ENDPOINTS: list[tuple[str, UrlBuilder, str, dict[str, int]]] = [
+    # Datasets: open ones to everyone, a draft to its owner and staff.
+    ("dataset page", named("datasets:detail", slug=slug), "get", EVERYONE),
+    ("draft dataset page", named("datasets:detail", slug=draft_slug), "get", MANAGERS),
+    ("dataset API", named("dataset-detail", slug=slug), "get", EVERYONE),
+    ("draft dataset API", named("dataset-detail", slug=draft_slug), "get", MANAGERS),
+    ("dataset stats API", named("dataset-stats", slug=slug), "get", EVERYONE),
+    ("draft dataset stats API", named("dataset-stats", slug=draft_slug), "get", MANAGERS),
+    ("dataset edit page", named("datasets:edit", slug=slug), "get", EDIT_PAGE),
+    ("dataset edit API", named("dataset-detail", slug=slug), "patch", EDIT_API),
+    # Rows: the viewer fragment and the API.
+    ("rows page", named("datasets:rows", slug=slug), "get", REDIRECT),
+    ("rows fragment", named("datasets:rows", slug=slug), "htmx", EVERYONE),
+    ("draft rows fragment", named("datasets:rows", slug=draft_slug), "htmx", MANAGERS),
+    ("rows API", named("dataset-rows", slug=slug), "get", EVERYONE),
+    ("draft rows API", named("dataset-rows", slug=draft_slug), "get", MANAGERS),
+    # Contributions: the contributor, the dataset's owner and staff.
+    ("contribution page", named("datasets:contribution", **contribution), "get",
+     CONTRIBUTION_PAGE),
+    ("contribution API", named("contribution-detail", **contribution), "get", CONTRIBUTION_API),
+    # Releases: a ready one to whoever sees the dataset, an unfinished one to its managers.
+    ("versions page", named("datasets:releases", slug=slug), "get", REDIRECT),
+    ("versions fragment", named("datasets:releases", slug=slug), "htmx", EVERYONE),
+    ("release page", named("datasets:release", **release), "get", EVERYONE),
+    ("unfinished release page", named("datasets:release", **unfinished), "get", MANAGERS),
+    ("release rows fragment", named("datasets:release-rows", **release), "htmx", EVERYONE),
+    ("unfinished rows fragment", named("datasets:release-rows", **unfinished), "htmx", MANAGERS),
+    ("releases API", named("dataset-releases", slug=slug), "get", EVERYONE),
+    ("release API", named("dataset-release-detail", **release), "get", EVERYONE),
+    ("unfinished release API", named("dataset-release-detail", **unfinished), "get", MANAGERS),
+    # Release files: the owner, and buyers with a license in force. Everyone sees the downloads
+    # panel; it offers files only to those who may fetch them.
+    ("release downloads fragment", named("release-downloads", **release_id), "get", EVERYONE),
+    ("release files API", named("api-dataset-files", slug=slug), "get", LICENSED_ONLY),
+    ("release file API", named("api-file", **file_id), "get", LICENSED_ONLY),
+    ("signed download link", own_download_link, "get", SIGNED_LINK),
+    # Bounties: seen wherever their dataset is seen (policy.bounty_visible), page and API alike.
+    ("bounty page", named("bounty-detail", **bounty), "get", EVERYONE),
+    ("bounty API", named("api-bounty", **bounty), "get", EVERYONE),
+    ("draft dataset's bounty page", named("bounty-detail", **draft_bounty), "get", MANAGERS),
+    ("draft dataset's bounty API", named("api-bounty", **draft_bounty), "get", MANAGERS),
+    ("draft dataset's bounties API", query("api-bounties", dataset=draft_slug), "get", MANAGERS),
+    ("new bounty page", named("bounty-create", slug=slug), "get", NEW_BOUNTY_PAGE),
+    # Rewards, purchases and receipts: the person they belong to, only (a receipt outlives the
+    # license it proves).
+    ("reward receipt page", named("reward-receipt", **reward), "get", page_of("contributor")),
+    ("reward API", named("api-reward", **reward), "get", api_of("contributor")),
+    ("purchase page", named("purchase-detail", **purchase), "get", page_of("buyer")),
+    ("purchase API", named("api-purchase", **purchase), "get", api_of("buyer")),
+    ("license receipt", named("license-receipt", **grant), "get", page_of("expired_buyer")),
+    # License tiers: offered wherever the dataset is seen.
+    ("license tiers page", named("license-tiers", slug=slug), "get", EVERYONE),
+    ("draft license tiers page", named("license-tiers", slug=draft_slug), "get", MANAGERS),
+    ("license tiers API", query("api-licenses", dataset=slug), "get", EVERYONE),
+    ("draft license tiers API", query("api-licenses", dataset=draft_slug), "get", MANAGERS),
+    # Admin: staff only.
+    ("dataset admin list", named("admin:datasets_app_dataset_changelist"), "get", STAFF_ONLY),
+    ("purchase admin list", named("admin:payments_purchase_changelist"), "get", STAFF_ONLY),
+]
+# fmt: on
+
+
+def fetch(client: Client, method: str, url: str) -> Any:
+    if method == "htmx":
+        return client.get(url, headers={"HX-Request": "true"})
+    if method == "patch":
+        return client.patch(url, data={}, content_type="application/json")
+    assert method == "get", method
+    return client.get(url)
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "method", "expected"), ENDPOINTS, ids=[row[0] for row in ENDPOINTS]
+)
+def test_every_endpoint_answers_every_role_as_the_table_says(
+    world: World, name: str, url: UrlBuilder, method: str, expected: dict[str, int]
+):
+    observed: dict[str, int] = {}
+    for role in ROLES:
+        client = Client()
+        user = world.users.get(role)
+        if user is not None:
+            client.force_login(user)
+        address = url(world, user)
+        response = fetch(client, method, address)
+        observed[role] = response.status_code
+        if address.startswith("/api/") and response.status_code >= 400:
+            assert set(response.json()) == {"detail", "code"}, (role, response.json())
+    assert observed == expected
+
+
+def test_the_table_covers_every_role_and_names_each_endpoint_once():
+    assert len({row[0] for row in ENDPOINTS}) == len(ENDPOINTS)
+    assert all(tuple(row[3]) == ROLES for row in ENDPOINTS)
