@@ -8,10 +8,10 @@ an API without credentials answers 401; a file that needs a license answers 403
 ``license_required``; every API refusal is JSON {"detail", "code"}.
 
 The world: an open dataset owned by ``owner`` with a ready release (two Parquet shards and a
-card), a funded bounty that paid ``contributor`` a reward, a contribution by ``contributor`` and
-one by ``other_contributor`` (validated after the epoch, so unpaid), a priced tier, an order by ``buyer`` (no license)
-waiting for its payment, and an expired grant held by ``expired_buyer``; beside it a draft
-dataset of the same owner with a bounty of its own.
+card) and an unfinished one, a funded bounty that paid ``contributor`` a reward, a contribution
+by ``contributor`` and one by ``other_contributor`` (validated after the epoch, so unpaid), a
+priced tier, an order by ``buyer`` (no license) waiting for its payment, and an expired grant
+held by ``expired_buyer``; beside it a draft dataset of the same owner with a bounty of its own.
 """
 
 from __future__ import annotations
