@@ -7,7 +7,7 @@ test token, and per run: gives each contributor one earned reward (a funded boun
 row each, one reward epoch), then times the whole payout path through the real services —
 `payouts_create` (grouping, ledger) and `payouts_process` passes (nonce, signing, the record
 committed before each broadcast) until every payout is confirmed on chain. Baseline, same run,
-same chain: the same number of `ChainClient.token_transfer` calls from one key (estimate, sign,
+same chain: the same number of `DevChainClient.token_transfer` calls from one key (estimate, sign,
 send; no database, no bookkeeping). Prints medians, payouts per minute and the ratio.
 """
 
@@ -120,7 +120,7 @@ def main() -> None:
         from django.core.management import call_command
 
         from payments.enums import PayoutStatus
-        from payments.integrations.chain import ChainClient
+        from payments.integrations.dev_tools import DevChainClient
         from payments.models import Payout
         from payments.services.ledger import ledger_books_check
         from payments.services.payouts import (
@@ -132,7 +132,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         deployer = dev_accounts()[0]
-        client = ChainClient.from_settings()
+        client = DevChainClient.from_settings()
         address = client.deploy_contract(
             artifact="DataBountyToken",
             args=["Bench dollar", "bUSD", 6, deployer.address],
@@ -140,7 +140,7 @@ def main() -> None:
         )
         client = client.with_token(address)
         token = token_register(address=address, client=client)
-        hot = ChainClient.address_for_key(settings.HOT_WALLET_PRIVATE_KEY)
+        hot = DevChainClient.address_for_key(settings.HOT_WALLET_PRIVATE_KEY)
         settings.PAYOUT_BATCH_SIZE = args.contributors
         recipients = [a.address for a in dev_accounts()[1:]]
         print(f"{args.contributors:,} contributors per run, {os.cpu_count()} CPUs, anvil automine")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from marketplace.core.models import User
 from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
-from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from payments.models import Token
 from tests.factories import UserFactory
 
@@ -18,7 +18,7 @@ MINTED = 1_000_000 * 10**DECIMALS
 @dataclass
 class ChainToken:
     token: Token
-    client: ChainClient  # bound to the token
+    client: DevChainClient  # bound to the token
     owner: DevAccount  # deployed it; can mint
     hot_wallet: DevAccount  # settings.HOT_WALLET_PRIVATE_KEY: pays payouts, is the treasury
     anvil: AnvilNode
@@ -43,8 +43,8 @@ class ChainToken:
 def make_chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings) -> ChainToken:  # type: ignore[no-untyped-def]
     owner = dev_wallets[0]
     key = settings.HOT_WALLET_PRIVATE_KEY  # anvil's account #9: it has ether for gas
-    hot_wallet = DevAccount(ChainClient.address_for_key(key), key)
-    client = ChainClient.from_settings()
+    hot_wallet = DevAccount(DevChainClient.address_for_key(key), key)
+    client = DevChainClient.from_settings()
     address = client.deploy_contract(
         artifact="DataBountyToken",
         args=["Test dollar", "tUSD", DECIMALS, owner.address],

@@ -1,11 +1,13 @@
 """The chain client: the only module in the app that imports web3.
 
-Everything the app does on an EVM chain goes through ``ChainClient``: read the token, deploy a
-contract, send a token transfer or mint, wait for a receipt, read the ERC-20 ``Transfer`` logs of
+Everything the app does on an EVM chain goes through ``ChainClient``: read the token, send a token
+transfer, sign a transfer to broadcast later, read a receipt, read the ERC-20 ``Transfer`` logs of
 a transaction or scan a block range for transfers to an address, ask a contract wallet whether it
 vouches for a signature (EIP-1271). Amounts are ``int`` base units (``10 ** decimals`` per whole
 token), addresses come back EIP-55 checksummed, and every failure is a ``ChainError`` with a
-message a person can act on and a ``code`` a program can branch on.
+message a person can act on and a ``code`` a program can branch on. The values it returns are
+decoded in ``chain_decoding``, its errors made in ``chain_errors``; deploying contracts, minting
+and waiting for receipts are development tools (``dev_tools.DevChainClient``).
 
 Transactions are signed here with eth_account, so private keys never reach the node; the node
 only sees signed raw transactions (``eth_sendRawTransaction``).
@@ -13,19 +15,11 @@ only sees signed raw transactions (``eth_sendRawTransaction``).
 
 from __future__ import annotations
 
-import contextlib
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Self, cast
 
 from django.conf import settings
-from eth_abi.abi import decode as abi_decode
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
@@ -33,266 +27,60 @@ from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import (
     BadFunctionCallOutput,
-    BadResponseFormat,
     ContractLogicError,
-    ProviderConnectionError,
-    TimeExhausted,
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import FilterParams, LogReceipt, Nonce, TxParams, TxReceipt, Wei
+from web3.types import FilterParams, Nonce, TxParams, Wei
 
-from marketplace.core.addresses import InvalidAddressError, normalize_address
-from marketplace.core.exceptions import ApplicationError
 from payments.contracts import load_artifact
+from payments.integrations.chain_decoding import (
+    ERC1271_ABI,
+    ERC1271_MAGIC_VALUE,
+    TRANSFER_EVENT_TOPIC,
+    ReceiptInfo,
+    SignedTransfer,
+    TokenMetadata,
+    TokenTransferLog,
+    TransferReceipt,
+    eip191_message_hash,
+    hex_str,
+    receipt_info,
+    transfer_log,
+    transfer_receipt,
+)
+from payments.integrations.chain_errors import (
+    ChainError,
+    checked_amount,
+    checked_block_range,
+    checked_signature_input,
+    checked_tx_hash,
+    checksummed,
+    local_account,
+    redacted_url,
+    rpc_errors,
+)
+
+__all__ = [
+    "TOKEN_ARTIFACT",
+    "TRANSFER_LOG_CHUNK_BLOCKS",
+    "ChainClient",
+    "ChainError",
+    "ReceiptInfo",
+    "SignedTransfer",
+    "TokenMetadata",
+    "TokenTransferLog",
+    "TransferReceipt",
+    "eip191_message_hash",
+]
 
 # The token contract whose ABI is used for TOKEN_ADDRESS: a superset of ERC-20, so any ERC-20
 # token can be read and transferred with it; ``mint`` only works on our own test token.
 TOKEN_ARTIFACT = "DataBountyToken"  # noqa: S105 - a contract name, not a secret
-UINT256_MAX = 2**256 - 1
-DEFAULT_RECEIPT_TIMEOUT_SECONDS = 120.0
-_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
-# ERC-20 (https://eips.ethereum.org/EIPS/eip-20):
-# event Transfer(address indexed from, address indexed to, uint256 value).
-# ERC-721 emits the same signature with ``tokenId`` indexed too (four topics, no data), so a log
-# is an ERC-20 transfer only with exactly three topics and 32 bytes of data.
-TRANSFER_EVENT_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 # Blocks per eth_getLogs call: hosted nodes cap the range (often 2,000 to 10,000 blocks) or the
 # answer size, so a long scan is split into chunks of this many blocks.
 TRANSFER_LOG_CHUNK_BLOCKS = 2_000
-
-# EIP-1271 (https://eips.ethereum.org/EIPS/eip-1271): only this exact return value means "valid";
-# it is bytes4(keccak256("isValidSignature(bytes32,bytes)")).
-ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
-# Just the one function, so any EIP-1271 wallet (Safe, Argent, ours, ...) can be asked.
-_ERC1271_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "isValidSignature",
-        "stateMutability": "view",
-        "inputs": [
-            {"name": "hash", "type": "bytes32"},
-            {"name": "signature", "type": "bytes"},
-        ],
-        "outputs": [{"name": "magicValue", "type": "bytes4"}],
-    }
-]
-
-
-class ChainError(ApplicationError):
-    """A chain operation failed. Codes: ``chain_unavailable`` (node unreachable or answering
-    garbage), ``wrong_chain`` (node's chain id is not CHAIN_ID), ``no_token`` (TOKEN_ADDRESS unset
-    or no contract there), ``tx_failed`` (rejected or reverted), ``tx_timeout`` (not mined in time),
-    ``invalid_address`` / ``invalid_amount`` / ``invalid_key`` / ``invalid_tx_hash`` /
-    ``invalid_input`` (bad input), ``chain_error`` (any other error answer from the node)."""
-
-    default_code = "chain_error"
-    status_code = 503
-
-
-class TokenMetadata(NamedTuple):
-    name: str
-    symbol: str
-    decimals: int
-
-
-@dataclass(frozen=True)
-class LogInfo:
-    address: str  # EIP-55, the contract that emitted the log
-    topics: tuple[str, ...]  # 0x-prefixed 32-byte hex; topics[0] is the event signature hash
-    data: str  # 0x-prefixed hex of the non-indexed arguments
-    log_index: int  # position in the block; with chain_id and tx_hash it identifies the log
-
-
-@dataclass(frozen=True)
-class ReceiptInfo:
-    tx_hash: str  # 0x-prefixed
-    status: int  # 1 = success, 0 = reverted (EIP-658)
-    block_number: int
-    from_address: str  # EIP-55
-    to_address: str | None  # EIP-55; None for a contract creation
-    contract_address: str | None  # EIP-55; set only for a contract creation
-    gas_used: int
-    logs: tuple[LogInfo, ...]
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == 1
-
-
-@dataclass(frozen=True)
-class TokenTransferLog:
-    """One decoded ERC-20 ``Transfer`` log. ``(chain_id, tx_hash, log_index)`` identifies it."""
-
-    tx_hash: str  # 0x-prefixed, lowercase
-    log_index: int  # position in the block
-    block_number: int
-    block_hash: str  # 0x-prefixed, lowercase; changes if the block is reorganised away
-    token_address: str  # EIP-55, the contract that emitted the log (not necessarily a token!)
-    from_address: str  # EIP-55
-    to_address: str  # EIP-55
-    value: int  # base units
-
-
-@dataclass(frozen=True)
-class TransferReceipt:
-    """A mined transaction's outcome with its ERC-20 transfers decoded, and the chain head when
-    it was read, to count confirmations."""
-
-    tx_hash: str  # 0x-prefixed, lowercase
-    status: int  # 1 = success, 0 = reverted (EIP-658)
-    block_number: int
-    block_hash: str  # 0x-prefixed, lowercase
-    from_address: str  # EIP-55, the account that signed the transaction
-    to_address: str | None  # EIP-55; None for a contract creation
-    head_block: int  # the node's latest block number, read just after the receipt
-    transfers: tuple[TokenTransferLog, ...]  # every ERC-20 Transfer log, in log order
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == 1
-
-    @property
-    def confirmations(self) -> int:
-        """Blocks on top of and including the transaction's block: 1 once it is mined."""
-        return max(self.head_block - self.block_number + 1, 0)
-
-
-@dataclass(frozen=True)
-class SignedTransfer:
-    tx_hash: str
-    raw: str  # 0x-prefixed signed bytes: safe to store, they hold no key
-    nonce: int
-    gas: int
-
-
-def eip191_message_hash(message: str) -> bytes:
-    """The 32-byte hash that personal_sign signs for ``message`` (EIP-191 version 0x45,
-    https://eips.ethereum.org/EIPS/eip-191): keccak256 of "\\x19Ethereum Signed Message:\\n",
-    the UTF-8 byte length in decimal, then the UTF-8 bytes. A SIWE (EIP-4361) signature is over
-    this hash, whether an EOA made it or a contract wallet vouches for it (EIP-1271)."""
-    data = message.encode("utf-8")
-    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode("ascii") + data)
-
-
-def _redacted_url(url: str) -> str:
-    """Scheme, host and port only: hosted RPC URLs often carry an API key in the path or query."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "the configured URL"
-
-
-def _checksummed(address: str, *, what: str) -> ChecksumAddress:
-    try:
-        return to_checksum_address(normalize_address(address))
-    except InvalidAddressError as exc:
-        raise ChainError(f"{what}: {exc.detail}", code="invalid_address", status_code=400) from exc
-
-
-def _checked_amount(amount: int) -> int:
-    # bool is an int subclass; True tokens is a bug, not an amount.
-    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= UINT256_MAX:
-        raise ChainError(
-            f"Token amount must be an int of base units between 0 and 2**256-1, got {amount!r}",
-            code="invalid_amount",
-            status_code=400,
-        )
-    return amount
-
-
-def _hex(value: bytes) -> str:
-    return HexBytes(value).to_0x_hex()
-
-
-def _receipt_info(receipt: TxReceipt) -> ReceiptInfo:
-    contract_address = receipt.get("contractAddress")
-    to_address = receipt.get("to")
-    return ReceiptInfo(
-        tx_hash=_hex(receipt["transactionHash"]),
-        status=int(receipt["status"]),
-        block_number=int(receipt["blockNumber"]),
-        from_address=to_checksum_address(receipt["from"]),
-        to_address=to_checksum_address(to_address) if to_address else None,
-        contract_address=to_checksum_address(contract_address) if contract_address else None,
-        gas_used=int(receipt["gasUsed"]),
-        logs=tuple(
-            LogInfo(
-                address=to_checksum_address(log["address"]),
-                topics=tuple(_hex(topic) for topic in log["topics"]),
-                data=_hex(log["data"]),
-                log_index=int(log["logIndex"]),
-            )
-            for log in receipt["logs"]
-        ),
-    )
-
-
-def _topic_address(topic: bytes) -> ChecksumAddress | None:
-    """The address in an indexed ``address`` topic, or None if the topic is not a well-formed
-    ABI-encoded address (left-padded with 12 zero bytes)."""
-    if len(topic) != 32 or any(topic[:12]):
-        return None
-    return to_checksum_address(topic[12:])
-
-
-def _transfer_log(log: LogReceipt) -> TokenTransferLog | None:
-    """The ERC-20 Transfer in ``log``, or None if it is another event (or ERC-721's Transfer)
-    or a log a reorganisation removed."""
-    topics = [bytes(topic) for topic in log["topics"]]
-    data = bytes(log["data"])
-    if log.get("removed") or len(topics) != 3 or len(data) != 32:
-        return None
-    if _hex(topics[0]) != TRANSFER_EVENT_TOPIC:
-        return None
-    sender, recipient = _topic_address(topics[1]), _topic_address(topics[2])
-    if sender is None or recipient is None:
-        return None
-    return TokenTransferLog(
-        tx_hash=_hex(log["transactionHash"]),
-        log_index=int(log["logIndex"]),
-        block_number=int(log["blockNumber"]),
-        block_hash=_hex(log["blockHash"]),
-        token_address=to_checksum_address(log["address"]),
-        from_address=sender,
-        to_address=recipient,
-        value=int.from_bytes(data, "big"),
-    )
-
-
-def _block_number_arg(value: int, *, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ChainError(
-            f"{what} must be a block number (an int >= 0), got {value!r}",
-            code="invalid_input",
-            status_code=400,
-        )
-    return value
-
-
-def _describe_custom_error(data: str, abi: Sequence[dict[str, Any]]) -> str:
-    """``ERC20InsufficientBalance(sender=0x.., balance=5, needed=9)`` for a revert's custom-error
-    data (a 4-byte selector then ABI-encoded arguments), or the raw hex if the ABI lacks it."""
-    raw = data.removeprefix("0x")
-    for entry in abi:
-        if entry.get("type") != "error":
-            continue
-        inputs = entry.get("inputs", [])
-        types = [str(item["type"]) for item in inputs]
-        signature = f"{entry['name']}({','.join(types)})"
-        if Web3.keccak(text=signature)[:4].hex() != raw[:8]:
-            continue
-        try:
-            values = abi_decode(types, bytes.fromhex(raw[8:]))
-        except Exception:  # malformed arguments: the name alone still helps
-            return str(entry["name"])
-        arguments = ", ".join(
-            f"{item.get('name') or index}="
-            f"{to_checksum_address(value) if item['type'] == 'address' else value}"
-            for index, (item, value) in enumerate(zip(inputs, values, strict=True))
-        )
-        return f"{entry['name']}({arguments})"
-    return data
 
 
 class ChainClient:
@@ -327,7 +115,7 @@ class ChainClient:
         self._token_abi: list[dict[str, Any]] | None = None
 
     @classmethod
-    def from_settings(cls) -> ChainClient:
+    def from_settings(cls) -> Self:
         return cls(
             rpc_url=settings.CHAIN_RPC_URL,
             chain_id=settings.CHAIN_ID,
@@ -335,9 +123,9 @@ class ChainClient:
             timeout=settings.CHAIN_RPC_TIMEOUT_SECONDS,
         )
 
-    def with_token(self, token_address: str) -> ChainClient:
+    def with_token(self, token_address: str) -> Self:
         """The same node and chain with another token, e.g. one just deployed."""
-        return ChainClient(
+        return type(self)(
             rpc_url=self.rpc_url,
             chain_id=self.expected_chain_id,
             token_address=token_address,
@@ -347,11 +135,11 @@ class ChainClient:
     @staticmethod
     def address_for_key(private_key: str) -> str:
         """The EIP-55 address a private key signs for (computed locally)."""
-        return str(ChainClient._account(private_key).address)
+        return str(local_account(private_key).address)
 
     def __repr__(self) -> str:
         return (
-            f"ChainClient(rpc_url={_redacted_url(self.rpc_url)!r}, "
+            f"ChainClient(rpc_url={redacted_url(self.rpc_url)!r}, "
             f"chain_id={self.expected_chain_id}, token_address={self.token_address!r})"
         )
 
@@ -368,10 +156,10 @@ class ChainClient:
 
     def is_contract(self, address: str) -> bool:
         """Whether ``address`` holds code on this chain (a token, not a wallet or nothing)."""
-        checksummed = _checksummed(address, what="Contract address")
+        contract = checksummed(address, what="Contract address")
         with self._rpc("Reading contract code"):
             self._require_chain(once=True)
-            return len(self._w3.eth.get_code(checksummed)) > 0
+            return len(self._w3.eth.get_code(contract)) > 0
 
     def token_metadata(self) -> TokenMetadata:
         token = self._token()
@@ -385,7 +173,7 @@ class ChainClient:
 
     def token_balance(self, address: str) -> int:
         """``address``'s token balance in base units."""
-        owner = _checksummed(address, what="Balance owner")
+        owner = checksummed(address, what="Balance owner")
         token = self._token()
         with self._rpc("Reading a token balance", token=True):
             self._require_chain(once=True)
@@ -395,10 +183,10 @@ class ChainClient:
         """The receipt of a mined transaction, or None while it is pending or unknown."""
         with self._rpc("Reading a transaction receipt"):
             try:
-                receipt = self._w3.eth.get_transaction_receipt(self._tx_hash(tx_hash))
+                receipt = self._w3.eth.get_transaction_receipt(checked_tx_hash(tx_hash))
             except TransactionNotFound:
                 return None
-        return _receipt_info(receipt)
+        return receipt_info(receipt)
 
     def transfer_receipt(self, tx_hash: str) -> TransferReceipt | None:
         """The receipt of a mined transaction with its ERC-20 ``Transfer`` logs decoded (of any
@@ -406,7 +194,7 @@ class ChainClient:
         counting confirmations; None while the transaction is pending or unknown to the node.
 
         Checks the node's chain id first: a payment must never verify against another chain."""
-        checked_hash = self._tx_hash(tx_hash)
+        checked_hash = checked_tx_hash(tx_hash)
         with self._rpc("Reading a transaction receipt"):
             self._require_chain(once=True)
             try:
@@ -415,19 +203,7 @@ class ChainClient:
                 return None
             # Read after the receipt, so the head is never below the receipt's block.
             head = int(self._w3.eth.block_number)
-        to_address = receipt.get("to")
-        return TransferReceipt(
-            tx_hash=_hex(receipt["transactionHash"]),
-            status=int(receipt["status"]),
-            block_number=int(receipt["blockNumber"]),
-            block_hash=_hex(receipt["blockHash"]),
-            from_address=to_checksum_address(receipt["from"]),
-            to_address=to_checksum_address(to_address) if to_address else None,
-            head_block=head,
-            transfers=tuple(
-                transfer for log in receipt["logs"] if (transfer := _transfer_log(log)) is not None
-            ),
-        )
+        return transfer_receipt(receipt, head=head)
 
     def transfer_logs(
         self,
@@ -448,22 +224,9 @@ class ChainClient:
         head would skip transfers; it is refused with ``invalid_input``. Logs of recent blocks
         can still be reorganised away: scan only up to a block with enough confirmations, or
         keep ``block_hash`` and check it again later."""
-        token = _checksummed(token_address, what="Token address")
-        recipient = _checksummed(to_address, what="Transfer recipient")
-        first = _block_number_arg(from_block, what="from_block")
-        last = _block_number_arg(to_block, what="to_block")
-        if first > last:
-            raise ChainError(
-                f"from_block {first} is after to_block {last}",
-                code="invalid_input",
-                status_code=400,
-            )
-        if isinstance(chunk_blocks, bool) or not isinstance(chunk_blocks, int) or chunk_blocks < 1:
-            raise ChainError(
-                f"chunk_blocks must be an int >= 1, got {chunk_blocks!r}",
-                code="invalid_input",
-                status_code=400,
-            )
+        token = checksummed(token_address, what="Token address")
+        recipient = checksummed(to_address, what="Transfer recipient")
+        first, last = checked_block_range(from_block, to_block, chunk_blocks=chunk_blocks)
         recipient_topic = HexBytes(bytes(12) + bytes.fromhex(recipient[2:]))
         transfers: list[TokenTransferLog] = []
         with self._rpc("Reading token transfer logs"):
@@ -484,7 +247,7 @@ class ChainClient:
                     "topics": [HexBytes(TRANSFER_EVENT_TOPIC), None, recipient_topic],
                 }
                 for log in self._w3.eth.get_logs(params):
-                    transfer = _transfer_log(log)
+                    transfer = transfer_log(log)
                     # The node filtered already; checked again rather than trusted.
                     if (
                         transfer is not None
@@ -494,25 +257,6 @@ class ChainClient:
                         transfers.append(transfer)
         transfers.sort(key=lambda transfer: (transfer.block_number, transfer.log_index))
         return transfers
-
-    def wait_for_receipt(
-        self, tx_hash: str, *, timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS
-    ) -> ReceiptInfo:
-        """Polls until the transaction is mined; a reverted one comes back with ``status == 0``
-        (check ``succeeded``) because callers record failed payouts rather than lose them."""
-        with self._rpc("Waiting for a transaction receipt"):
-            try:
-                receipt = self._w3.eth.wait_for_transaction_receipt(
-                    self._tx_hash(tx_hash), timeout=timeout, poll_latency=0.1
-                )
-            except TimeExhausted as exc:
-                raise ChainError(
-                    f"Transaction {tx_hash} was not mined within {timeout:g} seconds; it may "
-                    "still be pending, so check it again before sending a replacement.",
-                    code="tx_timeout",
-                    status_code=504,
-                ) from exc
-        return _receipt_info(receipt)
 
     def erc1271_is_valid_signature(
         self, *, wallet: str, message_hash: bytes, signature: bytes
@@ -524,25 +268,9 @@ class ChainClient:
         no code answers "0x"): none of these is a signature the wallet vouches for. Raises
         ``ChainError`` only when the node cannot be asked (``chain_unavailable``,
         ``wrong_chain``, ``chain_error``) or the input is malformed."""
-        address = _checksummed(wallet, what="Wallet address")
-        if not isinstance(message_hash, bytes) or len(message_hash) != 32:
-            got = (
-                f"{len(message_hash)} bytes"
-                if isinstance(message_hash, bytes)
-                else type(message_hash).__name__
-            )
-            raise ChainError(
-                f"The message hash must be a 32-byte digest, got {got}",
-                code="invalid_input",
-                status_code=400,
-            )
-        if not isinstance(signature, bytes):
-            raise ChainError(
-                f"The signature must be bytes, got {type(signature).__name__}",
-                code="invalid_input",
-                status_code=400,
-            )
-        contract = self._w3.eth.contract(address=address, abi=_ERC1271_ABI)
+        address = checksummed(wallet, what="Wallet address")
+        checked_signature_input(message_hash, signature)
+        contract = self._w3.eth.contract(address=address, abi=ERC1271_ABI)
         with self._rpc("Checking a contract wallet's signature (EIP-1271)"):
             self._require_chain(once=True)
             try:
@@ -557,57 +285,17 @@ class ChainClient:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def deploy_contract(self, *, artifact: str, args: Sequence[Any], private_key: str) -> str:
-        """Deploys the build artefact ``artifact`` and waits for it; returns its EIP-55 address."""
-        receipt = self.deploy_contract_with_receipt(
-            artifact=artifact, args=args, private_key=private_key
-        )
-        return cast(str, receipt.contract_address)  # never None: checked by the callee
-
-    def deploy_contract_with_receipt(
-        self,
-        *,
-        artifact: str,
-        args: Sequence[Any],
-        private_key: str,
-        timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
-    ) -> ReceiptInfo:
-        """Like ``deploy_contract``, returning the mined receipt (``contract_address``,
-        ``block_number``) for callers that record where the contract appeared."""
-        compiled = load_artifact(artifact)
-        factory = self._w3.eth.contract(abi=compiled["abi"], bytecode=compiled["bytecode"])
-        tx_hash = self._send(
-            action=f"Deploying {artifact}",
-            private_key=private_key,
-            call=factory.constructor(*args),
-            abi=compiled["abi"],
-        )
-        receipt = self.wait_for_receipt(tx_hash, timeout=timeout)
-        if not receipt.succeeded or receipt.contract_address is None:
-            raise ChainError(
-                f"Deploying {artifact} reverted in transaction {tx_hash}.",
-                code="tx_failed",
-                status_code=400,
-            )
-        return receipt
-
     def token_transfer(self, *, private_key: str, to: str, amount: int) -> str:
         """Sends ``amount`` base units from the key's address to ``to``; returns the tx hash
         without waiting (``wait_for_receipt`` confirms it). A transfer the token would refuse,
         e.g. more than the balance, fails before sending with ``tx_failed``."""
-        recipient = _checksummed(to, what="Transfer recipient")
-        token = self._token()
-        return self._send(
-            action="The token transfer",
-            private_key=private_key,
-            call=token.functions.transfer(recipient, _checked_amount(amount)),
-            abi=self._token_contract_abi(),
-            token=True,
+        return self._send_to(
+            "transfer", action="The token transfer", private_key=private_key, to=to, amount=amount
         )
 
     def transaction_count(self, address: str, *, pending: bool = False) -> int:
         """The address's next nonce as the node sees it: mined only, or with its pool."""
-        owner = _checksummed(address, what="Address")
+        owner = checksummed(address, what="Address")
         with self._rpc("Reading a nonce"):
             return int(
                 self._w3.eth.get_transaction_count(owner, "pending" if pending else "latest")
@@ -637,10 +325,10 @@ class ChainClient:
     ) -> SignedTransfer:
         """Build and sign (never send) an ERC-20 transfer with the given nonce and fees, so
         the caller can record the hash and raw bytes before broadcasting them."""
-        account = self._account(private_key)
-        recipient = _checksummed(to, what="Transfer recipient")
+        account = local_account(private_key)
+        recipient = checksummed(to, what="Transfer recipient")
         token = self._token()
-        call = token.functions.transfer(recipient, _checked_amount(amount))
+        call = token.functions.transfer(recipient, checked_amount(amount))
         with self._rpc("Signing a token transfer", abi=self._token_contract_abi(), token=True):
             self._require_chain(once=True)
             params: TxParams = {
@@ -655,7 +343,7 @@ class ChainClient:
             built = call.build_transaction(params)
             signed = account.sign_transaction(cast(dict[str, Any], built))
         return SignedTransfer(
-            tx_hash=_hex(signed.hash),
+            tx_hash=hex_str(signed.hash),
             raw="0x" + bytes(signed.raw_transaction).hex(),
             nonce=nonce,
             gas=int(built["gas"]),
@@ -667,11 +355,11 @@ class ChainClient:
         data = HexBytes(raw)
         with self._rpc("Broadcasting a transaction", sending=True):
             try:
-                return _hex(self._w3.eth.send_raw_transaction(data))
+                return hex_str(self._w3.eth.send_raw_transaction(data))
             except Web3RPCError as exc:
                 message = (exc.message or str(exc)).lower()
                 if "already known" in message or "already imported" in message:
-                    return _hex(keccak(data))
+                    return hex_str(keccak(data))
                 if "nonce too low" in message or "nonce has already been used" in message:
                     raise ChainError(
                         "This nonce was already used by another transaction.",
@@ -685,7 +373,7 @@ class ChainClient:
         transaction itself; 0 for one the node does not know."""
         with self._rpc("Reading a transaction"):
             try:
-                transaction = self._w3.eth.get_transaction(self._tx_hash(tx_hash))
+                transaction = self._w3.eth.get_transaction(checked_tx_hash(tx_hash))
             except TransactionNotFound:
                 return 0
         return int(transaction.get("value", 0))
@@ -694,23 +382,10 @@ class ChainClient:
         """Whether the node has the transaction (in its pool or mined)."""
         with self._rpc("Reading a transaction"):
             try:
-                self._w3.eth.get_transaction(self._tx_hash(tx_hash))
+                self._w3.eth.get_transaction(checked_tx_hash(tx_hash))
             except TransactionNotFound:
                 return False
         return True
-
-    def token_mint(self, *, private_key: str, to: str, amount: int) -> str:
-        """Mints ``amount`` base units to ``to`` (test token only; the key must be its owner);
-        returns the tx hash without waiting."""
-        recipient = _checksummed(to, what="Mint recipient")
-        token = self._token()
-        return self._send(
-            action="Minting tokens",
-            private_key=private_key,
-            call=token.functions.mint(recipient, _checked_amount(amount)),
-            abi=self._token_contract_abi(),
-            token=True,
-        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -723,7 +398,7 @@ class ChainClient:
         abi: Sequence[dict[str, Any]],
         token: bool = False,
     ) -> str:
-        account = self._account(private_key)
+        account = local_account(private_key)
         with self._rpc(action, sending=True, abi=abi, token=token):
             # Checked on every send: signing for the wrong chain id would fail at best, and a
             # replayable transaction on another chain at worst.
@@ -743,31 +418,23 @@ class ChainClient:
             built = call.build_transaction(transaction)
             signed = account.sign_transaction(cast(dict[str, Any], built))
             tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
-        return _hex(tx_hash)
+        return hex_str(tx_hash)
 
-    @staticmethod
-    def _account(private_key: str) -> LocalAccount:
-        if not private_key:
-            raise ChainError("No private key to sign with.", code="invalid_key", status_code=400)
-        try:
-            account: LocalAccount = Account.from_key(private_key)
-        except Exception:
-            # "from None": the original exception may quote the key, and tracebacks get logged.
-            raise ChainError(
-                "The private key is not a valid 32-byte hex key.",
-                code="invalid_key",
-                status_code=400,
-            ) from None
-        return account
-
-    def _tx_hash(self, tx_hash: str) -> HexBytes:
-        if not isinstance(tx_hash, str) or not _TX_HASH.fullmatch(tx_hash):
-            raise ChainError(
-                f"Not a transaction hash (0x and 64 hex digits): {tx_hash!r}",
-                code="invalid_tx_hash",
-                status_code=400,
-            )
-        return HexBytes(tx_hash)
+    def _send_to(
+        self, function: str, *, action: str, private_key: str, to: str, amount: int
+    ) -> str:
+        """Sends the token's ``function(to, amount)`` (``transfer``, or the test token's
+        ``mint``) signed with ``private_key``; returns the tx hash without waiting."""
+        what = "Mint recipient" if function == "mint" else "Transfer recipient"
+        recipient = checksummed(to, what=what)
+        token = self._token()
+        return self._send(
+            action=action,
+            private_key=private_key,
+            call=token.functions[function](recipient, checked_amount(amount)),
+            abi=self._token_contract_abi(),
+            token=True,
+        )
 
     def _require_chain(self, *, once: bool) -> None:
         if once and self._chain_verified:
@@ -775,7 +442,7 @@ class ChainClient:
         actual = int(self._w3.eth.chain_id)
         if actual != self.expected_chain_id:
             raise ChainError(
-                f"The node at {_redacted_url(self.rpc_url)} is on chain {actual}, but CHAIN_ID "
+                f"The node at {redacted_url(self.rpc_url)} is on chain {actual}, but CHAIN_ID "
                 f"is {self.expected_chain_id}: point CHAIN_RPC_URL at the right network or fix "
                 "CHAIN_ID.",
                 code="wrong_chain",
@@ -794,11 +461,11 @@ class ChainClient:
                 "and set TOKEN_ADDRESS to the address it prints.",
                 code="no_token",
             )
-        address = _checksummed(self.token_address, what="TOKEN_ADDRESS")
+        address = checksummed(self.token_address, what="TOKEN_ADDRESS")
         return self._w3.eth.contract(address=address, abi=self._token_contract_abi())
 
     def _require_token_code(self) -> None:
-        address = _checksummed(self.token_address, what="TOKEN_ADDRESS")
+        address = checksummed(self.token_address, what="TOKEN_ADDRESS")
         if len(self._w3.eth.get_code(address)) == 0:
             raise self._no_token_code()
 
@@ -810,7 +477,6 @@ class ChainClient:
             code="no_token",
         )
 
-    @contextlib.contextmanager
     def _rpc(
         self,
         action: str,
@@ -818,41 +484,12 @@ class ChainClient:
         sending: bool = False,
         abi: Sequence[dict[str, Any]] = (),
         token: bool = False,
-    ) -> Iterator[None]:
+    ) -> AbstractContextManager[None]:
         """Turns web3 and transport exceptions into ``ChainError``s that say what failed."""
-        try:
-            yield
-        except ChainError:
-            raise
-        except ContractLogicError as exc:
-            data = exc.data if isinstance(exc.data, str) else None
-            reason = _describe_custom_error(data, abi) if data else (exc.message or "reverted")
-            raise ChainError(
-                f"{action} was rejected by the contract: {reason}",
-                code="tx_failed",
-                status_code=400,
-            ) from exc
-        except BadFunctionCallOutput as exc:
-            # eth_call on an address without code answers "0x", which cannot be decoded.
-            if token:
-                raise self._no_token_code() from exc
-            raise ChainError(f"{action} failed: {exc}") from exc
-        except Web3RPCError as exc:
-            # The node refused: for a send that is nonce, funds or gas; otherwise a bad request.
-            raise ChainError(
-                f"{action} failed: the node answered {exc.message!r}",
-                code="tx_failed" if sending else "chain_error",
-                status_code=400 if sending else 503,
-            ) from exc
-        except (OSError, ProviderConnectionError, BadResponseFormat) as exc:
-            # requests' errors (refused, timeout, HTTP 5xx) are OSErrors.
-            error = ChainError(
-                f"{action} failed: the chain node at {_redacted_url(self.rpc_url)} is "
-                f"unreachable or not answering JSON-RPC ({type(exc).__name__}). Is it running?",
-                code="chain_unavailable",
-            )
-            # requests quotes the full URL, and a hosted node's URL carries its API key: keep
-            # the cause (for the logged traceback) only when the URL holds nothing secret.
-            if _redacted_url(self.rpc_url) == self.rpc_url.rstrip("/"):
-                raise error from exc
-            raise error from None
+        return rpc_errors(
+            action,
+            rpc_url=self.rpc_url,
+            sending=sending,
+            abi=abi,
+            no_token=self._no_token_code if token else None,
+        )

@@ -4,7 +4,7 @@ import pytest
 
 from marketplace.core.models import User
 from payments.integrations.anvil import free_port
-from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from tests.accounts.test_siwe import login, nonce_for
 from tests.siwe import build_message, sign
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 @pytest.fixture
 def contract_wallet(anvil, dev_wallets):  # type: ignore[no-untyped-def]
     owner = dev_wallets[2]
-    address = ChainClient.from_settings().deploy_contract(
+    address = DevChainClient.from_settings().deploy_contract(
         artifact="ERC1271Wallet", args=[owner.address], private_key=dev_wallets[0].private_key
     )
     return address, owner

@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from payments.enums import BountyStatus, FundingStatus, LedgerKind
 from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
-from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, BountyFunding, RewardEpoch, Token
 from payments.services.funding import bounty_funding_verify
 from payments.services.ledger import Move, ledger_post, user_code
@@ -57,7 +57,7 @@ def chain_token(
     to the injected wallet (as tests/payments/conftest.py's fixture of the same name does)."""
     owner = dev_wallets[0]
     key = settings.HOT_WALLET_PRIVATE_KEY  # its address is the treasury
-    client = ChainClient.from_settings()
+    client = DevChainClient.from_settings()
     address = client.deploy_contract(
         artifact="DataBountyToken",
         args=["Test dollar", "tUSD", DECIMALS, owner.address],
@@ -70,7 +70,7 @@ def chain_token(
         token,
         client.with_token(address),
         owner,
-        DevAccount(ChainClient.address_for_key(key), key),
+        DevAccount(DevChainClient.address_for_key(key), key),
         anvil,
     )
     chain.mint(wallet.address, MINTED)

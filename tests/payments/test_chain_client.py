@@ -8,7 +8,8 @@ from eth_utils.crypto import keccak
 from pytest_django import Settings
 
 from payments.integrations.anvil import AnvilNode, DevAccount, free_port
-from payments.integrations.chain import ChainClient, ChainError
+from payments.integrations.chain import ChainError
+from payments.integrations.dev_tools import DevChainClient
 
 pytestmark = pytest.mark.chain
 
@@ -17,9 +18,9 @@ TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 
 
 @pytest.fixture
-def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> ChainClient:
+def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> DevChainClient:
     """A fresh DataBountyToken owned by dev wallet 0, as a client pointed at it."""
-    client = ChainClient.from_settings()
+    client = DevChainClient.from_settings()
     owner = dev_wallets[0]
     address = client.deploy_contract(
         artifact="DataBountyToken",
@@ -29,14 +30,16 @@ def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> ChainClient:
     return client.with_token(address)
 
 
-def test_deployed_token_reports_its_metadata(token: ChainClient) -> None:
+def test_deployed_token_reports_its_metadata(token: DevChainClient) -> None:
     assert is_checksum_address(token.token_address)
     assert token.is_contract(token.token_address)
     assert token.token_metadata() == ("DataBounty USD", "dbUSD", DECIMALS)
     assert token.chain_id() == token.expected_chain_id
 
 
-def test_transfer_moves_exact_base_units(token: ChainClient, dev_wallets: list[DevAccount]) -> None:
+def test_transfer_moves_exact_base_units(
+    token: DevChainClient, dev_wallets: list[DevAccount]
+) -> None:
     owner, recipient = dev_wallets[0], dev_wallets[1]
     minted = 1_000_000 * 10**DECIMALS + 7  # base units; the odd 7 catches any rounding
     token.wait_for_receipt(
@@ -65,7 +68,7 @@ def test_transfer_moves_exact_base_units(token: ChainClient, dev_wallets: list[D
 
 
 def test_transfer_above_balance_raises_tx_failed(
-    token: ChainClient, dev_wallets: list[DevAccount]
+    token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     sender, recipient = dev_wallets[1], dev_wallets[2]  # sender holds no tokens
     block = token.block_number()
@@ -79,7 +82,7 @@ def test_transfer_above_balance_raises_tx_failed(
 
 
 def test_mint_by_someone_else_than_the_owner_raises_tx_failed(
-    token: ChainClient, dev_wallets: list[DevAccount]
+    token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     stranger = dev_wallets[3]
 
@@ -92,10 +95,10 @@ def test_mint_by_someone_else_than_the_owner_raises_tx_failed(
 
 
 def test_wrong_configured_chain_id_raises_wrong_chain(
-    token: ChainClient, anvil: AnvilNode, dev_wallets: list[DevAccount]
+    token: DevChainClient, anvil: AnvilNode, dev_wallets: list[DevAccount]
 ) -> None:
     owner = dev_wallets[0]
-    misconfigured = ChainClient(
+    misconfigured = DevChainClient(
         rpc_url=anvil.rpc_url, chain_id=1, token_address=token.token_address
     )
 
@@ -110,7 +113,7 @@ def test_wrong_configured_chain_id_raises_wrong_chain(
 
 def test_unreachable_rpc_raises_chain_unavailable(dev_wallets: list[DevAccount]) -> None:
     # A port that was free a moment ago on loopback: nothing listens, the connection is refused.
-    client = ChainClient(
+    client = DevChainClient(
         rpc_url=f"http://127.0.0.1:{free_port()}",
         chain_id=31337,
         token_address=dev_wallets[5].address,
@@ -135,7 +138,7 @@ def test_missing_token_address_raises_no_token(
     settings: Settings, dev_wallets: list[DevAccount]
 ) -> None:
     settings.TOKEN_ADDRESS = ""
-    client = ChainClient.from_settings()
+    client = DevChainClient.from_settings()
 
     for call in (
         client.token_metadata,
@@ -154,7 +157,7 @@ def test_missing_token_address_raises_no_token(
 def test_token_address_without_code_raises_no_token(dev_wallets: list[DevAccount]) -> None:
     owner = dev_wallets[0]
     # A wallet, not a contract: a transfer "to" it would succeed on chain and move nothing.
-    client = ChainClient.from_settings().with_token(dev_wallets[4].address)
+    client = DevChainClient.from_settings().with_token(dev_wallets[4].address)
 
     assert not client.is_contract(dev_wallets[4].address)
     for call in (
@@ -170,7 +173,7 @@ def test_token_address_without_code_raises_no_token(dev_wallets: list[DevAccount
 
 def test_bad_inputs_are_refused_before_any_rpc(dev_wallets: list[DevAccount]) -> None:
     # No anvil: each of these must fail on input alone.
-    client = ChainClient(
+    client = DevChainClient(
         rpc_url=f"http://127.0.0.1:{free_port()}",
         chain_id=31337,
         token_address=dev_wallets[5].address,
@@ -207,4 +210,4 @@ def test_bad_inputs_are_refused_before_any_rpc(dev_wallets: list[DevAccount]) ->
 
 def test_private_key_maps_to_its_checksummed_address(dev_wallets: list[DevAccount]) -> None:
     for wallet in dev_wallets:
-        assert ChainClient.address_for_key(wallet.private_key) == wallet.address
+        assert DevChainClient.address_for_key(wallet.private_key) == wallet.address

@@ -8,17 +8,17 @@ import pytest
 from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
 from payments.integrations.chain import (
     TRANSFER_LOG_CHUNK_BLOCKS,
-    ChainClient,
     ChainError,
     TokenTransferLog,
 )
+from payments.integrations.dev_tools import DevChainClient
 
 pytestmark = pytest.mark.chain
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def _deploy_token(client: ChainClient, owner: DevAccount, symbol: str) -> ChainClient:
+def _deploy_token(client: DevChainClient, owner: DevAccount, symbol: str) -> DevChainClient:
     address = client.deploy_contract(
         artifact="DataBountyToken",
         args=[f"{symbol} token", symbol, 6, owner.address],
@@ -32,16 +32,16 @@ def _mine(anvil: AnvilNode, blocks: int) -> None:
 
 
 @pytest.fixture
-def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> ChainClient:
+def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> DevChainClient:
     owner = dev_wallets[0]
-    client = _deploy_token(ChainClient.from_settings(), owner, "dbUSD")
+    client = _deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
     client.wait_for_receipt(
         client.token_mint(private_key=owner.private_key, to=owner.address, amount=10**12)
     )
     return client
 
 
-def _send(client: ChainClient, payer: DevAccount, to: str, amount: int) -> TokenTransferLog:
+def _send(client: DevChainClient, payer: DevAccount, to: str, amount: int) -> TokenTransferLog:
     tx_hash = client.token_transfer(private_key=payer.private_key, to=to, amount=amount)
     client.wait_for_receipt(tx_hash)
     receipt = client.transfer_receipt(tx_hash)
@@ -51,7 +51,7 @@ def _send(client: ChainClient, payer: DevAccount, to: str, amount: int) -> Token
 
 
 def test_transfer_receipt_decodes_transfers_and_counts_confirmations(
-    anvil: AnvilNode, token: ChainClient, dev_wallets: list[DevAccount]
+    anvil: AnvilNode, token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     owner, recipient = dev_wallets[0], dev_wallets[1]
     tx_hash = token.token_transfer(private_key=owner.private_key, to=recipient.address, amount=42)
@@ -85,7 +85,7 @@ def test_transfer_receipt_decodes_transfers_and_counts_confirmations(
 
 
 def test_transfer_receipt_of_a_mint_is_a_transfer_from_the_zero_address(
-    token: ChainClient, dev_wallets: list[DevAccount]
+    token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     owner, recipient = dev_wallets[0], dev_wallets[1]
     tx_hash = token.token_mint(private_key=owner.private_key, to=recipient.address, amount=7)
@@ -102,7 +102,7 @@ def test_transfer_receipt_of_a_mint_is_a_transfer_from_the_zero_address(
     )
 
 
-def test_transfer_receipt_of_an_unknown_hash_is_none(token: ChainClient) -> None:
+def test_transfer_receipt_of_an_unknown_hash_is_none(token: DevChainClient) -> None:
     assert token.transfer_receipt("0x" + "cd" * 32) is None
     with pytest.raises(ChainError) as excinfo:
         token.transfer_receipt("0x1234")
@@ -110,7 +110,7 @@ def test_transfer_receipt_of_an_unknown_hash_is_none(token: ChainClient) -> None
 
 
 def test_transfer_logs_finds_transfers_to_the_address_in_the_range_only(
-    anvil: AnvilNode, token: ChainClient, dev_wallets: list[DevAccount]
+    anvil: AnvilNode, token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     owner, treasury, other = dev_wallets[0], dev_wallets[2], dev_wallets[3]
     fake = _deploy_token(token, owner, "FAKE")
@@ -157,7 +157,7 @@ def test_transfer_logs_finds_transfers_to_the_address_in_the_range_only(
 
 def test_transfer_logs_splits_a_range_longer_than_a_chunk(
     anvil: AnvilNode,
-    token: ChainClient,
+    token: DevChainClient,
     dev_wallets: list[DevAccount],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -199,7 +199,7 @@ def test_transfer_logs_splits_a_range_longer_than_a_chunk(
     ],
 )
 def test_transfer_logs_refuses_bad_input(
-    token: ChainClient, dev_wallets: list[DevAccount], arguments: dict[str, object], code: str
+    token: DevChainClient, dev_wallets: list[DevAccount], arguments: dict[str, object], code: str
 ) -> None:
     call: dict[str, object] = {
         "token_address": token.token_address,

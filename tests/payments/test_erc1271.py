@@ -8,7 +8,8 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_defunct
 
 from payments.integrations.anvil import AnvilNode, DevAccount, free_port
-from payments.integrations.chain import ChainClient, ChainError, eip191_message_hash
+from payments.integrations.chain import ChainError, eip191_message_hash
+from payments.integrations.dev_tools import DevChainClient
 
 pytestmark = pytest.mark.chain
 
@@ -30,12 +31,12 @@ def sign(text: str, private_key: str) -> bytes:
 
 
 @pytest.fixture
-def client(anvil: AnvilNode) -> ChainClient:
-    return ChainClient.from_settings()
+def client(anvil: AnvilNode) -> DevChainClient:
+    return DevChainClient.from_settings()
 
 
 @pytest.fixture
-def wallet(client: ChainClient, dev_wallets: list[DevAccount]) -> str:
+def wallet(client: DevChainClient, dev_wallets: list[DevAccount]) -> str:
     """A fresh ERC1271Wallet owned by dev wallet 2, deployed by dev wallet 0."""
     return client.deploy_contract(
         artifact="ERC1271Wallet",
@@ -45,7 +46,7 @@ def wallet(client: ChainClient, dev_wallets: list[DevAccount]) -> str:
 
 
 def test_signature_by_the_owner_is_valid(
-    client: ChainClient, wallet: str, dev_wallets: list[DevAccount]
+    client: DevChainClient, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
     message = SIWE_MESSAGE.format(address=wallet)
 
@@ -58,7 +59,7 @@ def test_signature_by_the_owner_is_valid(
 
 
 def test_signature_by_someone_else_is_invalid(
-    client: ChainClient, wallet: str, dev_wallets: list[DevAccount]
+    client: DevChainClient, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
     message = SIWE_MESSAGE.format(address=wallet)
 
@@ -72,7 +73,7 @@ def test_signature_by_someone_else_is_invalid(
 
 
 def test_owner_signature_over_another_message_is_invalid(
-    client: ChainClient, wallet: str, dev_wallets: list[DevAccount]
+    client: DevChainClient, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
     message = SIWE_MESSAGE.format(address=wallet)
     other = message.replace("Nonce: 32891756a1b2c3d4", "Nonce: 00000000deadbeef")
@@ -85,7 +86,7 @@ def test_owner_signature_over_another_message_is_invalid(
 
 
 def test_malformed_signatures_are_invalid_without_raising(
-    client: ChainClient, wallet: str, dev_wallets: list[DevAccount]
+    client: DevChainClient, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
     message_hash = eip191_message_hash(SIWE_MESSAGE.format(address=wallet))
     good = sign(SIWE_MESSAGE.format(address=wallet), dev_wallets[2].private_key)
@@ -98,7 +99,7 @@ def test_malformed_signatures_are_invalid_without_raising(
 
 
 def test_address_without_code_is_invalid(
-    client: ChainClient, dev_wallets: list[DevAccount]
+    client: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     # An EOA answers eth_call with "0x": it vouches for nothing, even its own key's signatures
     # (those are checked with ecrecover, not EIP-1271).
@@ -114,7 +115,7 @@ def test_address_without_code_is_invalid(
 
 
 def test_contract_without_is_valid_signature_is_invalid(
-    client: ChainClient, dev_wallets: list[DevAccount]
+    client: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     # The token has no isValidSignature and no fallback: the call reverts.
     owner = dev_wallets[2]
@@ -133,7 +134,7 @@ def test_contract_without_is_valid_signature_is_invalid(
 
 
 def test_hash_that_is_not_32_bytes_is_refused(
-    client: ChainClient, wallet: str, dev_wallets: list[DevAccount]
+    client: DevChainClient, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
     signature = sign("hello", dev_wallets[2].private_key)
 
@@ -146,7 +147,9 @@ def test_hash_that_is_not_32_bytes_is_refused(
         assert excinfo.value.status_code == 400
 
 
-def test_bad_wallet_address_is_refused(client: ChainClient, dev_wallets: list[DevAccount]) -> None:
+def test_bad_wallet_address_is_refused(
+    client: DevChainClient, dev_wallets: list[DevAccount]
+) -> None:
     with pytest.raises(ChainError) as excinfo:
         client.erc1271_is_valid_signature(
             wallet="0x1234", message_hash=eip191_message_hash("hello"), signature=b"\x00" * 65
@@ -157,7 +160,7 @@ def test_bad_wallet_address_is_refused(client: ChainClient, dev_wallets: list[De
 def test_wrong_configured_chain_id_raises_wrong_chain(
     anvil: AnvilNode, wallet: str, dev_wallets: list[DevAccount]
 ) -> None:
-    misconfigured = ChainClient(rpc_url=anvil.rpc_url, chain_id=1)
+    misconfigured = DevChainClient(rpc_url=anvil.rpc_url, chain_id=1)
     message = SIWE_MESSAGE.format(address=wallet)
 
     with pytest.raises(ChainError) as excinfo:
@@ -171,7 +174,7 @@ def test_wrong_configured_chain_id_raises_wrong_chain(
 
 def test_unreachable_rpc_raises_chain_unavailable(dev_wallets: list[DevAccount]) -> None:
     # Nothing listens on a port that was free a moment ago: an error, never a silent False.
-    client = ChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=2)
+    client = DevChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=2)
 
     with pytest.raises(ChainError) as excinfo:
         client.erc1271_is_valid_signature(

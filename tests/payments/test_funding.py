@@ -11,7 +11,7 @@ from marketplace.core.models import User
 from payments.enums import BountyStatus, FundingStatus
 from payments.exceptions import BountyError
 from payments.integrations.anvil import DevAccount, rpc_call
-from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, BountyFunding, CreditedTransfer
 from payments.services.funding import bounty_funding_submit, bounty_funding_verify
 from payments.services.ledger import ledger_balance, ledger_books_check
@@ -127,12 +127,12 @@ def test_a_transaction_that_does_not_pay_is_refused_and_the_bounty_waits(
     elif case == "wrong_recipient":
         tx_hash = chain_token.pay(sponsor, stranger.address, POOL)
     elif case == "wrong_token":
-        other = ChainClient.from_settings().deploy_contract(
+        other = DevChainClient.from_settings().deploy_contract(
             artifact="DataBountyToken",
             args=["Other", "OTH", 6, chain_token.owner.address],
             private_key=chain_token.owner.private_key,
         )
-        other_client = ChainClient.from_settings().with_token(other)
+        other_client = DevChainClient.from_settings().with_token(other)
         other_client.wait_for_receipt(
             other_client.token_mint(
                 private_key=chain_token.owner.private_key, to=sponsor.address, amount=POOL

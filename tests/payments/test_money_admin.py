@@ -12,7 +12,7 @@ from eth_account import Account
 
 from marketplace.core.models import AuditLog
 from payments.enums import PayoutStatus, RewardStatus
-from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, Payout, PayoutControl, Reward, RewardEpoch, Token
 from payments.services.payouts import payouts_create
 from tests.admin_forms import post_change_form
@@ -231,7 +231,7 @@ def test_adding_a_token_in_admin_reads_its_decimals_from_the_contract(
     admin_client, anvil, dev_wallets
 ):
     owner = dev_wallets[0]
-    address = ChainClient.from_settings().deploy_contract(
+    address = DevChainClient.from_settings().deploy_contract(
         artifact="DataBountyToken",
         args=["Six decimals", "SIX", 6, owner.address],
         private_key=owner.private_key,

@@ -14,6 +14,7 @@ from payments.enums import PurchaseStatus, RewardSource
 from payments.exceptions import LicenseError, PurchaseError
 from payments.integrations.anvil import DevAccount, rpc_call
 from payments.integrations.chain import ChainClient
+from payments.integrations.dev_tools import DevChainClient
 from payments.models import LicenseGrant, LicenseTier, Purchase, Reward
 from payments.services.ledger import FEES, ledger_balance, ledger_books_check, user_code
 from payments.services.licenses import (
@@ -145,12 +146,12 @@ def test_a_payment_that_does_not_pay_fails_the_purchase(
     elif case == "wrong_payer":
         tx = chain_token.pay(dev_wallets[3], purchase.pay_to, PRICE)
     elif case == "wrong_token":
-        other = ChainClient.from_settings().deploy_contract(
+        other = DevChainClient.from_settings().deploy_contract(
             artifact="DataBountyToken",
             args=["Other", "OTH", 6, chain_token.owner.address],
             private_key=chain_token.owner.private_key,
         )
-        client = ChainClient.from_settings().with_token(other)
+        client = DevChainClient.from_settings().with_token(other)
         client.wait_for_receipt(
             client.token_mint(
                 private_key=chain_token.owner.private_key, to=buyer_wallet.address, amount=PRICE

@@ -10,7 +10,8 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from payments.integrations.anvil import AnvilNode, DevAccount, free_port, rpc_call
-from payments.integrations.chain import ChainClient, ChainError
+from payments.integrations.chain import ChainError
+from payments.integrations.dev_tools import DevChainClient
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
@@ -27,7 +28,7 @@ MINTED = 1_000 * 10**DECIMALS
 Verify = Callable[..., VerifiedTransfer]
 
 
-def _deploy_token(client: ChainClient, owner: DevAccount, symbol: str) -> ChainClient:
+def _deploy_token(client: DevChainClient, owner: DevAccount, symbol: str) -> DevChainClient:
     address = client.deploy_contract(
         artifact="DataBountyToken",
         args=[f"{symbol} token", symbol, DECIMALS, owner.address],
@@ -63,9 +64,9 @@ def stranger(dev_wallets: list[DevAccount]) -> DevAccount:
 @pytest.fixture
 def token(
     anvil: AnvilNode, owner: DevAccount, buyer: DevAccount, stranger: DevAccount
-) -> ChainClient:
+) -> DevChainClient:
     """A fresh token, with MINTED base units for the buyer and for a stranger."""
-    client = _deploy_token(ChainClient.from_settings(), owner, "dbUSD")
+    client = _deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
     for holder in (buyer, stranger):
         client.wait_for_receipt(
             client.token_mint(private_key=owner.private_key, to=holder.address, amount=MINTED)
@@ -74,7 +75,7 @@ def token(
 
 
 @pytest.fixture
-def verify(token: ChainClient, buyer: DevAccount, treasury: DevAccount) -> Verify:
+def verify(token: DevChainClient, buyer: DevAccount, treasury: DevAccount) -> Verify:
     """erc20_transfer_verify expecting PRICE from the buyer to the treasury, 1 confirmation;
     keyword arguments override."""
 
@@ -94,7 +95,7 @@ def verify(token: ChainClient, buyer: DevAccount, treasury: DevAccount) -> Verif
     return call
 
 
-def _pay(client: ChainClient, payer: DevAccount, to: DevAccount, amount: int = PRICE) -> str:
+def _pay(client: DevChainClient, payer: DevAccount, to: DevAccount, amount: int = PRICE) -> str:
     tx_hash = client.token_transfer(private_key=payer.private_key, to=to.address, amount=amount)
     assert client.wait_for_receipt(tx_hash).succeeded
     return tx_hash
@@ -108,7 +109,7 @@ def _refusal(call: Callable[[], object]) -> TransferError:
 
 def test_payment_verifies_with_its_amount_log_and_confirmations(
     anvil: AnvilNode,
-    token: ChainClient,
+    token: DevChainClient,
     buyer: DevAccount,
     treasury: DevAccount,
     verify: Verify,
@@ -143,7 +144,7 @@ def test_payment_verifies_with_its_amount_log_and_confirmations(
 
 
 def test_too_few_confirmations_is_transient_then_verifies_after_more_blocks(
-    anvil: AnvilNode, token: ChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
+    anvil: AnvilNode, token: DevChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     tx_hash = _pay(token, buyer, treasury)
 
@@ -164,7 +165,11 @@ def test_too_few_confirmations_is_transient_then_verifies_after_more_blocks(
 
 
 def test_payment_in_another_token_is_refused_as_wrong_token(
-    token: ChainClient, owner: DevAccount, buyer: DevAccount, treasury: DevAccount, verify: Verify
+    token: DevChainClient,
+    owner: DevAccount,
+    buyer: DevAccount,
+    treasury: DevAccount,
+    verify: Verify,
 ) -> None:
     other = _deploy_token(token, owner, "FAKE")
     other.wait_for_receipt(
@@ -181,7 +186,7 @@ def test_payment_in_another_token_is_refused_as_wrong_token(
 
 
 def test_payment_from_someone_else_is_refused_as_wrong_sender(
-    token: ChainClient, stranger: DevAccount, treasury: DevAccount, verify: Verify
+    token: DevChainClient, stranger: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     tx_hash = _pay(token, stranger, treasury)
 
@@ -193,7 +198,7 @@ def test_payment_from_someone_else_is_refused_as_wrong_sender(
 
 
 def test_payment_to_someone_else_is_refused_as_wrong_recipient(
-    token: ChainClient, buyer: DevAccount, stranger: DevAccount, verify: Verify
+    token: DevChainClient, buyer: DevAccount, stranger: DevAccount, verify: Verify
 ) -> None:
     tx_hash = _pay(token, buyer, stranger)
 
@@ -204,7 +209,7 @@ def test_payment_to_someone_else_is_refused_as_wrong_recipient(
 
 
 def test_short_payment_is_refused_with_both_amounts(
-    token: ChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
+    token: DevChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     tx_hash = _pay(token, buyer, treasury, PRICE - 1)
 
@@ -216,7 +221,7 @@ def test_short_payment_is_refused_with_both_amounts(
 
 
 def test_reverted_transaction_is_refused(
-    anvil: AnvilNode, token: ChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
+    anvil: AnvilNode, token: DevChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     # More than the balance, with an explicit gas limit so nothing refuses it before mining.
     # anvil signs for its unlocked default accounts (eth_sendTransaction).
@@ -255,7 +260,7 @@ def test_plain_eth_transfer_is_refused_as_not_a_token_transfer(
             [{"from": buyer.address, "to": treasury.address, "value": hex(10**18)}],
         )
     )
-    assert ChainClient.from_settings().wait_for_receipt(tx_hash).succeeded
+    assert DevChainClient.from_settings().wait_for_receipt(tx_hash).succeeded
 
     error = _refusal(lambda: verify(tx_hash))
 
@@ -265,7 +270,7 @@ def test_plain_eth_transfer_is_refused_as_not_a_token_transfer(
 
 
 def test_a_call_that_moves_no_tokens_and_no_eth_is_refused_as_wrong_token(
-    anvil: AnvilNode, token: ChainClient, buyer: DevAccount, verify: Verify
+    anvil: AnvilNode, token: DevChainClient, buyer: DevAccount, verify: Verify
 ) -> None:
     # A zero-value self-send: no ETH and no token moved, so "pay with the token" is not the
     # whole story; it stays wrong_token.
@@ -299,7 +304,7 @@ def test_unknown_hash_is_transient_not_found(verify: Verify) -> None:
 def test_malformed_hash_is_refused_without_asking_the_node(
     tx_hash: object, dev_wallets: list[DevAccount]
 ) -> None:
-    offline = ChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=1)
+    offline = DevChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=1)
 
     error = _refusal(
         lambda: erc20_transfer_verify(
@@ -328,7 +333,7 @@ def test_malformed_hash_is_refused_without_asking_the_node(
     ],
 )
 def test_invalid_expectations_are_refused(
-    token: ChainClient,
+    token: DevChainClient,
     buyer: DevAccount,
     treasury: DevAccount,
     verify: Verify,
@@ -344,7 +349,7 @@ def test_invalid_expectations_are_refused(
 
 
 def test_unreachable_node_raises_transient_chain_unavailable(dev_wallets: list[DevAccount]) -> None:
-    offline = ChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=1)
+    offline = DevChainClient(rpc_url=f"http://127.0.0.1:{free_port()}", chain_id=31337, timeout=1)
 
     with pytest.raises(ChainError) as excinfo:
         erc20_transfer_verify(
@@ -362,10 +367,10 @@ def test_unreachable_node_raises_transient_chain_unavailable(dev_wallets: list[D
 
 
 def test_node_on_another_chain_is_refused(
-    anvil: AnvilNode, token: ChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
+    anvil: AnvilNode, token: DevChainClient, buyer: DevAccount, treasury: DevAccount, verify: Verify
 ) -> None:
     tx_hash = _pay(token, buyer, treasury)
-    elsewhere = ChainClient(rpc_url=anvil.rpc_url, chain_id=1, token_address=token.token_address)
+    elsewhere = DevChainClient(rpc_url=anvil.rpc_url, chain_id=1, token_address=token.token_address)
 
     with pytest.raises(ChainError) as excinfo:
         verify(tx_hash, client=elsewhere)

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments.integrations.anvil import dev_accounts
-from payments.integrations.chain import TOKEN_ARTIFACT, ChainClient, ChainError
+from payments.integrations.chain import TOKEN_ARTIFACT, ChainError
+from payments.integrations.dev_tools import DevChainClient
 from payments.services.tokens import token_register
 
 UINT8_MAX = 255
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         if not 0 <= account_count <= len(wallets):
             raise CommandError(f"--accounts must be between 0 and {len(wallets)}")
 
-        client = ChainClient.from_settings()
+        client = DevChainClient.from_settings()
         try:
             token_address = self._reusable_token(client, state_file)
             if token_address is None:
@@ -94,7 +95,7 @@ class Command(BaseCommand):
         # Last line on purpose: scripts/run.sh reads it with `tail -n 1`.
         self.stdout.write(f"TOKEN_ADDRESS={token_address}")
 
-    def _reusable_token(self, client: ChainClient, state_file: Path) -> str | None:
+    def _reusable_token(self, client: DevChainClient, state_file: Path) -> str | None:
         if not state_file.exists():
             return None
         try:
@@ -126,7 +127,7 @@ class Command(BaseCommand):
 
     def _deploy_and_mint(
         self,
-        client: ChainClient,
+        client: DevChainClient,
         *,
         state_file: Path,
         name: str,
@@ -136,7 +137,7 @@ class Command(BaseCommand):
         recipients: list[str],
         amount: int,
     ) -> str:
-        deployer = ChainClient.address_for_key(deployer_key)
+        deployer = DevChainClient.address_for_key(deployer_key)
         self.stdout.write(f"Deploying {name} ({symbol}, {decimals} decimals) from {deployer}...")
         deployment = client.deploy_contract_with_receipt(
             artifact=TOKEN_ARTIFACT,

@@ -178,7 +178,8 @@ class Command(BaseCommand):
         from django.utils import timezone
 
         from datasets_app.models import Dataset
-        from payments.integrations.chain import ChainClient, ChainError
+        from payments.integrations.chain import ChainError
+        from payments.integrations.dev_tools import DevChainClient
         from payments.models import Bounty, Token
         from payments.services.bounties import bounty_create
         from payments.services.funding import (
@@ -213,7 +214,7 @@ class Command(BaseCommand):
             ends_at=now + timedelta(days=30),
             epoch_length=timedelta(minutes=5),
         )
-        client = ChainClient.from_settings().with_token(token.address)
+        client = DevChainClient.from_settings().with_token(token.address)
         try:
             tx_hash = client.token_transfer(
                 private_key=sponsor_account.private_key,
