@@ -12,29 +12,24 @@
    whose hash never reached us to the buyer's open order, so closing the tab loses nothing.
    It also re-reads recent credited payments: one a re-org removed is flagged for staff.
 
-Split of a price P: fee = P * ``PLATFORM_FEE_BPS`` / 10,000; contributors = P *
-``CONTRIBUTOR_SHARE_BPS`` / 10,000, divided by each contributor's quality-weighted accepted rows
-in the sold version (items of the latest ready release, i.e. created before it was built);
-the owner gets the rest, including every rounding remainder: the parts always sum to P.
+The sale is split by ``sale_share`` (services/sales.py); staff refund with ``purchase_refund``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from datasets_app.enums import ContributionStatus
-from datasets_app.models import DatasetRelease
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
-from payments.enums import LedgerKind, PurchaseStatus, RewardLineKind, RewardSource
+from payments.enums import LedgerKind, PurchaseStatus
 from payments.exceptions import PurchaseError
 from payments.integrations.chain import ChainClient, ChainError
 from payments.models import (
@@ -45,14 +40,13 @@ from payments.models import (
     LicenseTier,
     Purchase,
     Reward,
-    RewardLine,
     Token,
 )
 from payments.services.funding import treasury_address
-from payments.services.ledger import FEES, WORLD, Move, ledger_post, user_code
+from payments.services.ledger import FEES, WORLD, Move, ledger_post
 from payments.services.licenses import license_grant_create, ready_releases
 from payments.services.payouts import hot_wallet_lock
-from payments.services.rewards import MICRO
+from payments.services.sales import sale_share
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
@@ -266,115 +260,6 @@ def _pay(purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTrans
     )
 
 
-def _contributor_weights(
-    purchase: Purchase,
-) -> tuple[DatasetRelease | None, dict[int, int], dict[int, list[tuple[int, int, int]]]]:
-    """The sold version, and per contributor: quality-weighted accepted rows (millionths) in
-    it, and per contribution (for the reward lines)."""
-    release = ready_releases(purchase.dataset)[-1:]
-    if not release:
-        return None, {}, {}
-    sold = release[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT c.contributor_id, c.id, count(i.id),
-                   sum(round(greatest(least(i.quality_score, 1), 0) * %s))::bigint
-              FROM datasets_app_item i
-              JOIN datasets_app_contribution c ON c.id = i.contribution_id
-             WHERE i.dataset_id = %s AND i.created_at <= %s
-               AND NOT i.is_hidden AND NOT i.is_gold AND c.status = ANY(%s)
-             GROUP BY c.contributor_id, c.id
-            """,
-            [
-                MICRO,
-                purchase.dataset_id,
-                sold.created_at,
-                [str(ContributionStatus.ACCEPTED), str(ContributionStatus.PARTIALLY_ACCEPTED)],
-            ],
-        )
-        rows = cursor.fetchall()
-    per_user: dict[int, int] = defaultdict(int)
-    per_contribution: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for user_id, contribution_id, units, weighted in rows:
-        per_user[user_id] += int(weighted)
-        per_contribution[user_id].append((contribution_id, int(units), int(weighted)))
-    return sold, dict(per_user), dict(per_contribution)
-
-
-def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
-    """Split a sale into fee, owner and contributors as one ledger transaction, and record each
-    person's part as a reward (paid by the payout path). Returns user id -> amount."""
-    fee = received * settings.PLATFORM_FEE_BPS // 10_000
-    pool = received * settings.CONTRIBUTOR_SHARE_BPS // 10_000
-    sold, weights, lines = _contributor_weights(purchase)
-    total_weight = sum(weights.values())
-    shares = {user: pool * w // total_weight for user, w in weights.items()} if total_weight else {}
-    owner_id = purchase.dataset.owner_id
-    owner_amount = received - fee - sum(shares.values())  # the rest, remainders included
-    by_user: dict[int, int] = defaultdict(int)
-    for user, amount in shares.items():
-        by_user[user] += amount
-    by_user[owner_id] += owner_amount
-    moves = [Move(WORLD, FEES, fee)] if fee else []
-    moves += [Move(WORLD, user_code(u), a) for u, a in sorted(by_user.items()) if a > 0]
-    ledger_post(
-        kind=LedgerKind.SALE,
-        token=purchase.token,
-        moves=moves,
-        idempotency_key=f"sale:{purchase.pk}",
-        memo=f"license sale {purchase.pk}",
-    )
-    basis = {
-        "sale": {
-            "purchase": purchase.pk,
-            "price": str(received),
-            "platform_fee": str(fee),
-            "platform_fee_bps": settings.PLATFORM_FEE_BPS,
-            "contributors_share": str(pool),
-            "contributor_share_bps": settings.CONTRIBUTOR_SHARE_BPS,
-            "version": f"v{sold.number}" if sold else None,
-            "weighted_rows_total": total_weight / MICRO,
-        }
-    }
-    for user, amount in sorted(by_user.items()):
-        if amount <= 0:
-            continue
-        reward = Reward.objects.create(
-            source=RewardSource.SALE,
-            purchase=purchase,
-            user_id=user,
-            token=purchase.token,
-            amount=amount,
-            basis={
-                **basis,
-                "owner_share": str(owner_amount) if user == owner_id else None,
-                "your_weighted_rows": weights.get(user, 0) / MICRO,
-            },
-        )
-        if user == owner_id and owner_amount > 0:
-            RewardLine.objects.create(
-                reward=reward,
-                kind=RewardLineKind.OWNER,
-                units=0,
-                weighted_micro=0,
-                demand=owner_amount,
-                amount=owner_amount,
-            )
-        for contribution_id, units, weighted in lines.get(user, []):
-            part = pool * weighted // total_weight if total_weight else 0
-            RewardLine.objects.create(
-                reward=reward,
-                kind=RewardLineKind.ROWS,
-                contribution_id=contribution_id,
-                units=units,
-                weighted_micro=weighted,
-                demand=part,
-                amount=part,
-            )
-    return dict(by_user)
-
-
 def purchases_scan(*, client: ChainClient | None = None) -> int:
     """Match transfers to the treasury whose hash never reached us to open orders (the buyer
     closed the tab), then re-read recent credited payments for re-orgs. Returns matches."""
@@ -484,7 +369,7 @@ def purchase_refund(*, purchase: Purchase, actor: User, reason: str) -> Purchase
     from payments.services.licenses import license_grant_revoke
     from payments.services.rewards import reward_reverse_silently
 
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only staff refund purchases.")
     if not reason.strip():
         raise PurchaseError("Give a reason: it goes to the audit log.", code="reason_required")

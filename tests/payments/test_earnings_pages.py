@@ -89,7 +89,7 @@ def test_a_sale_share_is_listed_and_explained(client):
 
     from payments.models import Purchase, Reward
     from payments.services.licenses import license_tier_create
-    from payments.services.purchases import sale_share
+    from payments.services.sales import sale_share
     from tests.factories import DatasetFactory, TokenFactory
     from tests.payments.test_purchases import release
 
