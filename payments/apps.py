@@ -6,4 +6,6 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from payments import receivers  # noqa: F401 - registers the receivers
+        from payments import panels, receivers  # noqa: F401 - registers the receivers
+
+        panels.register()  # the dataset page's bounty and license panels, the license check

@@ -29,10 +29,11 @@ from django.utils import timezone
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, Label
 from datasets_app.page_cache import page_key
+from datasets_app.panels import dataset_panels_stamp
 from datasets_app.selectors.releases import dataset_agreement, dataset_quality_card
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
-from payments.models import Bounty, LedgerEntry, LicenseTier
+from marketplace.core.policy import can_view_contribution, can_view_dataset, is_signed_in
 
 PUBLIC_STATUSES = (DatasetStatus.OPEN, DatasetStatus.CLOSED)
 ORDERINGS = {
@@ -53,7 +54,7 @@ def dataset_list(
     mine: bool = False,
 ) -> QuerySet[Dataset]:
     """The catalogue: public datasets (and, with ``mine``, the user's own in any state)."""
-    if mine and user is not None and user.is_authenticated:
+    if mine and is_signed_in(user):
         datasets = Dataset.objects.filter(owner=user)
     else:
         datasets = Dataset.objects.filter(status__in=PUBLIC_STATUSES)
@@ -76,19 +77,9 @@ def dataset_visible(*, slug: str, user: User | Any) -> Dataset:
     """The dataset behind ``slug`` if this person may see it: public ones to everyone, drafts to
     their owner, hidden ones to staff. Anything else reads as not found."""
     dataset = Dataset.objects.select_related("owner").filter(slug=slug).first()
-    if dataset is None:
+    if dataset is None or not can_view_dataset(user, dataset):
         raise NotFoundError("No such dataset.")
-    if dataset.is_public:
-        return dataset
-    if (
-        user is not None
-        and user.is_authenticated
-        and (
-            user.is_staff or (dataset.status == DatasetStatus.DRAFT and dataset.owner_id == user.pk)
-        )
-    ):
-        return dataset
-    raise NotFoundError("No such dataset.")
+    return dataset
 
 
 def dataset_stats(*, dataset: Dataset) -> dict[str, Any]:
@@ -186,7 +177,7 @@ def dataset_page_forget(*, dataset_id: int) -> None:
     cache.delete_many(keys)
 
 
-def _over(queryset: QuerySet[Any], function: str, *expressions: Any) -> Subquery:
+def over_rows(queryset: QuerySet[Any], function: str, *expressions: Any) -> Subquery:
     """``function`` (MAX, COUNT, STRING_AGG...) of ``expressions`` over ``queryset``'s rows, as
     one value of an outer query (not an aggregate to Django: no GROUP BY)."""
     value = Func(*expressions, function=function, output_field=CharField())
@@ -196,7 +187,8 @@ def _over(queryset: QuerySet[Any], function: str, *expressions: Any) -> Subquery
 def dataset_page_stamp(*, slug: str) -> tuple[Any, ...] | None:
     """What a public dataset's page shows to a visitor who is not signed in, as a tuple that
     moves with any of it, in one query: the dataset's row and counters, its owner's name, its
-    bounties (and every ledger entry of their pools), license tiers and versions. None when
+    versions, and what the registered panels show (``panels.dataset_panels_stamp``: payments'
+    bounties, every ledger entry of their pools, license tiers). None when
     there is no such public dataset (the page answers that itself). Kept pages are keyed by it
     (views.dataset_detail); writes that move none of it show within VISITOR_PAGE_SECONDS, or at
     once through ``dataset_page_forget``. The query is built by the ORM once per process
@@ -213,11 +205,7 @@ _SLUG = "\x00slug"
 
 @functools.cache
 def _stamp_sql() -> tuple[str, tuple[Any, ...]]:
-    bounties = Bounty.objects.filter(dataset=OuterRef("pk"))
-    pools = Bounty.objects.filter(dataset=OuterRef(OuterRef("pk"))).annotate(
-        code=Concat(Value("bounty:"), Cast("pk", CharField()))
-    )
-    tiers = LicenseTier.objects.filter(dataset=OuterRef("pk"))
+    panels = dataset_panels_stamp()
     releases = DatasetRelease.objects.filter(dataset=OuterRef("pk"))
     release_parts = Concat(
         Cast("pk", CharField()),
@@ -231,14 +219,8 @@ def _stamp_sql() -> tuple[str, tuple[Any, ...]]:
         Dataset.objects.filter(status__in=PUBLIC_STATUSES, slug=_SLUG)
         .order_by()
         .annotate(
-            bounties_at=_over(bounties, "MAX", F("updated_at")),
-            bounties_n=_over(bounties, "COUNT", F("id")),
-            pools_entry=_over(
-                LedgerEntry.objects.filter(account__code__in=pools.values("code")), "MAX", F("id")
-            ),
-            tiers_at=_over(tiers, "MAX", F("updated_at")),
-            tiers_n=_over(tiers, "COUNT", F("id")),
-            releases_seen=_over(releases, "STRING_AGG", release_parts, Value(",")),
+            **panels,
+            releases_seen=over_rows(releases, "STRING_AGG", release_parts, Value(",")),
         )
         .values_list(
             "pk",
@@ -251,12 +233,8 @@ def _stamp_sql() -> tuple[str, tuple[Any, ...]]:
             "agreement_alpha",
             "owner__display_name",
             "owner__address",
-            "bounties_at",
-            "bounties_n",
-            "pools_entry",
-            "tiers_at",
-            "tiers_n",
             "releases_seen",
+            *panels,
         )
     )
     return stamps.query.sql_with_params()
@@ -330,14 +308,7 @@ def contribution_visible(*, contribution_id: int, user: User | Any) -> Contribut
         .filter(pk=contribution_id)
         .first()
     )
-    if contribution is None or not (
-        user.is_authenticated
-        and (
-            user.is_staff
-            or contribution.contributor_id == user.pk
-            or contribution.dataset.owner_id == user.pk
-        )
-    ):
+    if contribution is None or not can_view_contribution(user, contribution):
         raise NotFoundError("No such contribution.")
     return contribution
 

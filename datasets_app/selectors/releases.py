@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from datasets_app.enums import ContributionStatus, LabelTask
 from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, ReleaseStatus
 from marketplace.core.exceptions import NotFoundError
+from marketplace.core.policy import can_manage_dataset
 
 # Contributions whose validation finished and whose rows count: their reports hold the reasons.
 VALIDATED = (
@@ -22,12 +23,9 @@ ACCEPTED = (ContributionStatus.ACCEPTED, ContributionStatus.PARTIALLY_ACCEPTED)
 
 
 def can_manage_releases(*, dataset: Dataset, user: Any) -> bool:
-    """The dataset's owner and staff publish versions and see the unfinished ones."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (user.is_staff or user.pk == dataset.owner_id)
-    )
+    """The dataset's owner and staff publish versions and see the unfinished ones: the rule is
+    ``policy.can_manage_dataset``; this name stays for the services that still ask it."""
+    return can_manage_dataset(user, dataset)
 
 
 def release_items(*, dataset: Dataset) -> QuerySet[Item]:
@@ -44,7 +42,7 @@ def release_list(*, dataset: Dataset, user: Any = None) -> QuerySet[DatasetRelea
     """A dataset's versions, newest first: every one for its owner and staff, the ready ones
     for everybody else."""
     releases = DatasetRelease.objects.filter(dataset=dataset).select_related("created_by")
-    if not can_manage_releases(dataset=dataset, user=user):
+    if not can_manage_dataset(user, dataset):
         releases = releases.filter(status=ReleaseStatus.READY)
     return releases.order_by("-number")
 

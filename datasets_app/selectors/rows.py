@@ -31,11 +31,11 @@ from django.http import QueryDict
 from datasets_app.enums import LabelTask
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseStatus
+from datasets_app.panels import holds_license
 from datasets_app.quality.consensus import normalise_text
 from datasets_app.services.release_parquet import label_column_name
 from marketplace.core.exceptions import ApplicationError
-from payments.selectors import license_grant_active
-from payments.services.downloads import license_for
+from marketplace.core.policy import can_manage_dataset, is_signed_in
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -144,11 +144,9 @@ def row_filters_parse(*, dataset: Dataset, params: QueryDict | dict[str, str]) -
 
 def rows_see_all(*, dataset: Dataset, user: Any) -> bool:
     """Owner, staff and holders of an active license see every row; others the preview."""
-    if user is None or not user.is_authenticated:
+    if not is_signed_in(user):
         return False
-    if user.is_staff or user.pk == dataset.owner_id:
-        return True
-    return license_grant_active(user=user, dataset=dataset) is not None
+    return can_manage_dataset(user, dataset) or holds_license(user, dataset)
 
 
 def _shown(dataset: Dataset) -> QuerySet[Item]:
@@ -296,11 +294,10 @@ class ReleaseRowPage:
 
 
 def release_rows_see_all(*, release: DatasetRelease, user: Any) -> bool:
-    if user is None or not user.is_authenticated:
+    if not is_signed_in(user):
         return False
-    if user.is_staff or user.pk == release.dataset.owner_id:
-        return True
-    return license_for(user=user, release=release) is not None
+    dataset = release.dataset
+    return can_manage_dataset(user, dataset) or holds_license(user, dataset, release)
 
 
 def release_row_page(

@@ -19,9 +19,9 @@ from datasets_app import page_cache, services
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.forms import DatasetForm
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
+from datasets_app.panels import dataset_panels_context
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.releases import (
-    can_manage_releases,
     labelled_share,
     latest_release_statistics,
     release_card_parts,
@@ -35,8 +35,7 @@ from datasets_app.views.viewer import dataset_viewer_context, release_viewer_con
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import show_error
-from payments.selectors import bounty_list
-from payments.views.licenses import license_card
+from marketplace.core.policy import can_manage_dataset, is_owner
 
 PAGE_SIZE = 12
 
@@ -142,9 +141,9 @@ def _dataset_page(request: HttpRequest, slug: str) -> tuple[str, dict[str, Any]]
             # Keys of the page's cached blocks (dataset_detail.html).
             "figures_key": selectors.dataset_figures_key(dataset, "html"),
             "viewer_key": _viewer_key(request, dataset),
-            "is_owner": request.user.is_authenticated and request.user.pk == dataset.owner_id,
-            "bounties": bounty_list(dataset=dataset),
-            "licenses": license_card(request=request, dataset=dataset),
+            "is_owner": is_owner(request.user, dataset.owner_id),
+            # What other apps add (payments: the bounty list, the license card), see panels.py.
+            **dataset_panels_context(request, dataset),
             "quality_card": figures["quality_card"],
             "latest_column_stats": _latest_column_stats(dataset, versions["releases"]),
             **versions,
@@ -191,7 +190,7 @@ RELEASES_SHOWN = 20
 
 def _versions_context(request: HttpRequest, dataset: Dataset) -> dict[str, Any]:
     releases = list(release_list_select(dataset=dataset, user=request.user)[:RELEASES_SHOWN])
-    can_publish = can_manage_releases(dataset=dataset, user=request.user)
+    can_publish = can_manage_dataset(request.user, dataset)
     return {
         "releases": releases,
         "releases_building": any(r.status == ReleaseStatus.BUILDING for r in releases),
@@ -288,7 +287,7 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
 def dataset_edit(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = _visible(request, slug)
     user: User = request.user  # type: ignore[assignment]
-    if dataset.owner_id != user.pk and not user.is_staff:
+    if not can_manage_dataset(user, dataset):
         raise Http404("No such dataset.")
     form = DatasetForm(request.POST or None, initial=DatasetForm.initial_for(dataset))
     if request.method == "POST" and form.is_valid():
