@@ -1,4 +1,5 @@
-"""Payments' answers to other apps' signals: each calls one service."""
+"""Payments' answers to other apps' signals (each calls one service), and to sign-in's EIP-1271
+question, which needs payments' chain client."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from django.dispatch import receiver
 
 from datasets_app.models import Contribution
 from datasets_app.signals import contribution_rejected
+from marketplace.accounts.contract_wallets import contract_wallet_check_register
 from marketplace.core.models import User
+from payments.integrations.contract_wallets import contract_wallet_vouches
 from payments.services.rewards import rewards_reverse_for_contribution
 
 
@@ -19,3 +22,6 @@ def reverse_rewards_of_rejected(
     rewards_reverse_for_contribution(
         contribution_id=contribution.pk, actor=actor, reason=f"contribution rejected: {reason}"
     )
+
+
+contract_wallet_check_register(contract_wallet_vouches)

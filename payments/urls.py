@@ -4,6 +4,7 @@ from payments.views import bounties as bounty_views
 from payments.views import downloads as download_views
 from payments.views import earnings as views
 from payments.views import licenses as license_views
+from payments.views import wallet as wallet_views
 
 urlpatterns = [
     path("me/earnings/", views.earnings, name="earnings"),
@@ -34,4 +35,10 @@ urlpatterns += [
     path("purchases/<int:purchase_id>/", license_views.purchase_detail, name="purchase-detail"),
     path("purchases/<int:purchase_id>/pay", license_views.purchase_pay, name="purchase-pay"),
     path("me/purchases/", license_views.purchase_list, name="purchases"),
+]
+
+# The pay cards' JSON: a balance, and the DEBUG-only dev wallet relay (payments/views/wallet.py).
+urlpatterns += [
+    path("me/balances/<int:token_id>", wallet_views.token_balance, name="token-balance"),
+    path("dev/chain-rpc", wallet_views.dev_chain_rpc, name="dev-chain-rpc"),
 ]

@@ -21,12 +21,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from siwe import SiweMessage
 
+from marketplace.accounts.contract_wallets import ContractWalletUnavailable, contract_wallet_vouches
 from marketplace.accounts.exceptions import SignatureError, SignInError
 from marketplace.accounts.models import SiweNonce
 from marketplace.core.models import User
 from marketplace.core.ratelimit import rate_limit_check, rate_limit_count, rate_limit_hit
 from marketplace.core.services import audit_log_record
-from payments.integrations.chain import ChainClient, ChainError, eip191_message_hash
 
 logger = logging.getLogger(__name__)
 
@@ -155,14 +155,9 @@ def _check_signature(parsed: SiweMessage, signature: object) -> None:
     if recovered == parsed.address:
         return
     try:
-        client = ChainClient.from_settings()
-        if client.is_contract(parsed.address) and client.erc1271_is_valid_signature(
-            wallet=parsed.address,
-            message_hash=eip191_message_hash(text),
-            signature=signature_bytes,
-        ):
+        if contract_wallet_vouches(wallet=parsed.address, text=text, signature=signature_bytes):
             return
-    except ChainError as exc:
+    except ContractWalletUnavailable as exc:
         logger.warning("EIP-1271 check unavailable: %s", exc.code)
         raise SignatureError(
             "The signature does not match this address, and the chain could not be asked "

@@ -1,1 +1,1 @@
-"""Accounts' pages: API tokens (``tokens``) and the wallet's JSON endpoints (``wallet``)."""
+"""Accounts' pages: API tokens (``tokens``)."""
