@@ -1,16 +1,37 @@
-"""factory_boy factories for the models tests build on."""
+"""factory_boy factories for the models tests build on, and the builders and helpers that
+several test modules share (a funded bounty, a built release, a license grant, running calls at
+once)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import posixpath
+import threading
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import factory
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.files.base import ContentFile
+from django.db import connection
 from django.utils import timezone
 from eth_account import Account
 
-from datasets_app.models import Contribution, Dataset, Item
+from datasets_app.models import (
+    Contribution,
+    Dataset,
+    DatasetRelease,
+    Item,
+    Label,
+    LabelerCredibility,
+    ReleaseFile,
+)
 from marketplace.core.models import User
-from payments.models import Bounty, Token
+from payments.models import Bounty, LicenseGrant, LicenseTier, Token
+from payments.services.bounties import bounty_funding_credit
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -94,3 +115,153 @@ class BountyFactory(factory.django.DjangoModelFactory[Bounty]):
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
     ends_at = factory.LazyAttribute(lambda bounty: bounty.starts_at + timedelta(hours=1))
     epoch_length = timedelta(hours=1)
+
+
+# --- rewards: a funded bounty and what it pays for ----------------------------------------------
+
+
+def funded(pool: int = 10**9, **kwargs: Any) -> Bounty:
+    bounty = BountyFactory.create(pool_amount=pool, **kwargs)
+    return bounty_funding_credit(bounty=bounty, amount=pool, reference=f"test:{bounty.pk}")
+
+
+def in_epoch(bounty: Bounty, minutes: int = 30) -> Any:
+    return bounty.starts_at + timedelta(minutes=minutes)
+
+
+def contribution_with_items(
+    dataset: Dataset, user: Any, scores: list[float], *, validated_at: Any, **kwargs: Any
+) -> Contribution:
+    contribution = ContributionFactory.create(
+        dataset=dataset, contributor=user, validated_at=validated_at, **kwargs
+    )
+    for score in scores:
+        ItemFactory.create(dataset=dataset, contribution=contribution, quality_score=score)
+    return contribution
+
+
+def decided_item(dataset: Dataset, votes: dict[Any, Any], decided: Any, at: Any) -> Item:
+    item = ItemFactory.create(dataset=dataset, consensus_label=decided, consensus_at=at)
+    for user, value in votes.items():
+        Label.objects.create(item=item, labeler=user, dataset=dataset, value=value)
+    return item
+
+
+def credibility(user: Any, value: float) -> None:
+    LabelerCredibility.objects.update_or_create(user=user, defaults={"credibility": value})
+
+
+# --- releases and licenses: a built release, its files and a grant ---------------------------
+
+
+def parquet_bytes(number: int, shard: int, rows: int) -> bytes:
+    table = pa.table(
+        {
+            "text": [f"v{number} shard {shard} review {i}" for i in range(rows)],
+            # ClassLabel indexes, as a built release stores them (DatasetFactory's classes are
+            # negative, neutral, positive).
+            "label": [2 if i % 3 else 0 for i in range(rows)],
+            "score": [float(i) / rows for i in range(rows)],
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=max(rows // 4, 1))
+    return out.getvalue()
+
+
+def make_release(
+    dataset: Dataset,
+    *,
+    number: int = 1,
+    shards: int = 2,
+    rows: int = 40,
+    extra: dict[str, bytes] | None = None,
+    quality: dict[str, object] | None = None,
+) -> DatasetRelease:
+    """A ready release as the builder leaves one: Parquet shards and a card in default storage,
+    file rows written while building, then one UPDATE to ready (a trigger freezes it after)."""
+    release = DatasetRelease.objects.create(
+        dataset=dataset,
+        number=number,
+        created_by=dataset.owner,
+        status="building",
+        quality=quality or {},
+    )
+    contents = {
+        f"data/train-{i:05d}-of-{shards:05d}.parquet": parquet_bytes(number, i, rows)
+        for i in range(shards)
+    }
+    contents["README.md"] = f"---\nlicense: cc-by-4.0\n---\n# {dataset.title} v{number}\n".encode()
+    contents.update(extra or {})
+    hashes = []
+    for name, data in contents.items():
+        digest = hashlib.sha256(data).hexdigest()
+        hashes.append(digest)
+        release_file = ReleaseFile(
+            release=release,
+            name=name,
+            sha256=digest,
+            rows=rows if name.endswith(".parquet") else None,
+            size_bytes=len(data),
+        )
+        release_file.file.save(posixpath.basename(name), ContentFile(data), save=False)
+        release_file.save()
+    DatasetRelease.objects.filter(pk=release.pk).update(
+        status="ready",
+        rows=rows * shards,
+        size_bytes=sum(len(d) for d in contents.values()),
+        content_hash=hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest(),
+        ready_at=timezone.now(),
+    )
+    release.refresh_from_db()
+    return release
+
+
+def make_grant(
+    buyer: User,
+    dataset: Dataset,
+    releases: Sequence[DatasetRelease] = (),
+    *,
+    covers_future: bool = False,
+    expires_at: Any = None,
+    revoked_at: Any = None,
+    tier_name: str = "Research",
+) -> LicenseGrant:
+    tier, _ = LicenseTier.objects.get_or_create(
+        dataset=dataset, name=tier_name, defaults={"spdx_id": "CC-BY-4.0", "price": 0}
+    )
+    grant = LicenseGrant.objects.create(
+        buyer=buyer,
+        dataset=dataset,
+        tier=tier,
+        covers_future=covers_future,
+        expires_at=expires_at,
+        revoked_at=revoked_at,
+    )
+    grant.releases.set(releases)
+    return grant
+
+
+# --- races ------------------------------------------------------------------------------------
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released together; each thread closes its own connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # reported to the test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

@@ -35,9 +35,7 @@ from payments.services.downloads import download_link_sign
 from payments.services.licenses import license_tier_create
 from payments.services.purchases import purchase_create
 from payments.services.rewards import reward_epoch_compute
-from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
-from tests.payments.test_downloads import make_grant, make_release
-from tests.payments.test_rewards import contribution_with_items, funded, in_epoch
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -71,23 +69,25 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    owner = UserFactory.create()
+    owner = factories.UserFactory.create()
     users = {
-        "contributor": UserFactory.create(),
-        "other_contributor": UserFactory.create(),
+        "contributor": factories.UserFactory.create(),
+        "other_contributor": factories.UserFactory.create(),
         "owner": owner,
-        "buyer": UserFactory.create(),
-        "expired_buyer": UserFactory.create(),
-        "staff": UserFactory.create(is_staff=True),
+        "buyer": factories.UserFactory.create(),
+        "expired_buyer": factories.UserFactory.create(),
+        "staff": factories.UserFactory.create(is_staff=True),
     }
-    dataset = DatasetFactory.create(owner=owner)
-    bounty = funded(dataset=dataset)
-    contribution = contribution_with_items(
-        dataset, users["contributor"], [1.0, 1.0], validated_at=in_epoch(bounty)
+    dataset = factories.DatasetFactory.create(owner=owner)
+    bounty = factories.funded(dataset=dataset)
+    contribution = factories.contribution_with_items(
+        dataset, users["contributor"], [1.0, 1.0], validated_at=factories.in_epoch(bounty)
     )
-    contribution_with_items(dataset, users["other_contributor"], [1.0], validated_at=bounty.ends_at)
+    factories.contribution_with_items(
+        dataset, users["other_contributor"], [1.0], validated_at=bounty.ends_at
+    )
     reward_epoch_compute(bounty_id=bounty.pk)
-    release = make_release(dataset)
+    release = factories.make_release(dataset)
     tier = license_tier_create(
         dataset=dataset,
         actor=owner,
@@ -95,12 +95,12 @@ def world() -> World:
         spdx_id="CC-BY-4.0",
         commercial=True,
         price=10**6,
-        token=TokenFactory.create(decimals=6),
+        token=factories.TokenFactory.create(decimals=6),
     )
-    expired = make_grant(
+    expired = factories.make_grant(
         users["expired_buyer"], dataset, [release], expires_at=timezone.now() - timedelta(days=1)
     )
-    draft = DatasetFactory.create(owner=owner, status="draft")
+    draft = factories.DatasetFactory.create(owner=owner, status="draft")
     users["staff"].user_permissions.set(
         Permission.objects.filter(codename__in=["view_dataset", "view_purchase"])
     )
@@ -115,7 +115,7 @@ def world() -> World:
         shard=release.files.get(name="data/train-00000-of-00002.parquet"),
         contribution=contribution,
         bounty=bounty,
-        draft_bounty=BountyFactory.create(dataset=draft),
+        draft_bounty=factories.BountyFactory.create(dataset=draft),
         reward=Reward.objects.get(user=users["contributor"], bounty=bounty),
         tier=tier,
         purchase=purchase_create(buyer=users["buyer"], tier=tier),

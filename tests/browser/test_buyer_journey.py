@@ -25,8 +25,7 @@ from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE, PageLog
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
-from tests.factories import BountyFactory, DatasetFactory, UserFactory
-from tests.payments.test_downloads import make_release
+from tests.factories import BountyFactory, DatasetFactory, UserFactory, make_release
 
 pytestmark = [
     pytest.mark.browser,

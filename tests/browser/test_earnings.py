@@ -17,8 +17,14 @@ from payments.services.rewards import reward_epoch_compute
 from payments.templatetags.money import format_amount, format_amount_short
 from tests.browser.conftest import TestWallet
 from tests.chain import ChainToken
-from tests.factories import BountyFactory, UserFactory
-from tests.payments.test_rewards import contribution_with_items, credibility, decided_item, in_epoch
+from tests.factories import (
+    BountyFactory,
+    UserFactory,
+    contribution_with_items,
+    credibility,
+    decided_item,
+    in_epoch,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 

@@ -14,8 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageLog
-from tests.factories import DatasetFactory, UserFactory
-from tests.payments.test_downloads import make_grant, make_release
+from tests.factories import DatasetFactory, UserFactory, make_grant, make_release
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 import random
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from datasets_app.exceptions import LabelingError
@@ -21,7 +20,7 @@ from datasets_app.services import (
     labeling_next_item,
     reservations_release_expired,
 )
-from tests.factories import DatasetFactory, ItemFactory, UserFactory
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, at_once
 
 pytestmark = pytest.mark.django_db
 NO_GOLD = random.Random(1)  # noqa: S311 - .random() of this seed is > 0.1 at first
@@ -174,24 +173,8 @@ def test_concurrent_labelers_never_share_a_slot(settings):
     dataset = DatasetFactory.create(labels_per_item=1)
     ItemFactory.create_batch(8, dataset=dataset)
     labelers = UserFactory.create_batch(8)
-    barrier = threading.Barrier(len(labelers))
-    handed: list[int | None] = []
-    lock = threading.Lock()
-
-    def ask(user) -> None:  # type: ignore[no-untyped-def]
-        barrier.wait()
-        try:
-            item = labeling_next_item(dataset=dataset, user=user)
-            with lock:
-                handed.append(item.pk if item else None)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=ask, args=(u,)) for u in labelers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    items = at_once(*[partial(labeling_next_item, dataset=dataset, user=u) for u in labelers])
+    handed = [item.pk if item else None for item in items]
     assert None not in handed
     assert len(set(handed)) == 8
     assert set(Item.objects.values_list("slots_open", flat=True)) == {0}

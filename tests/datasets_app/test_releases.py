@@ -4,8 +4,8 @@ card, immutability, failure clean-up, the API, the pages and the quality card.""
 from __future__ import annotations
 
 import io
-import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from huggingface_hub import DatasetCard
 from PIL import Image
@@ -26,7 +26,13 @@ from datasets_app.services import release_parquet, releases
 from datasets_app.services.releases import release_build, release_publish
 from marketplace.core.exceptions import ConflictError, PermissionDeniedError
 from marketplace.core.models import AuditLog
-from tests.factories import ContributionFactory, DatasetFactory, ItemFactory, UserFactory
+from tests.factories import (
+    ContributionFactory,
+    DatasetFactory,
+    ItemFactory,
+    UserFactory,
+    at_once,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -255,21 +261,7 @@ def test_two_builds_at_once_make_one_release(monkeypatch: pytest.MonkeyPatch):
     dataset = DatasetFactory.create(columns=COLUMNS)
     add_items(dataset, ["positive", "neutral", None])
     release = release_publish(dataset=dataset, actor=dataset.owner, confirm_low_labelled_share=True)
-    results: list[str | None] = []
-    start = threading.Barrier(2)
-
-    def run() -> None:
-        try:
-            start.wait()
-            results.append(release_build(release_id=release.pk))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[partial(release_build, release_id=release.pk)] * 2)
     assert sorted(results, key=str) == [None, "ready"]
     release.refresh_from_db()
     assert release.status == "ready"

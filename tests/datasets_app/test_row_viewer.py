@@ -20,8 +20,7 @@ from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, DatasetRelease, Item, Label
 from datasets_app.services import release_parquet
 from datasets_app.services.releases import release_build
-from tests.factories import DatasetFactory, ItemFactory, UserFactory
-from tests.payments.test_downloads import make_grant
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, make_grant
 
 pytestmark = pytest.mark.django_db
 

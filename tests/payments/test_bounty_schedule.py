@@ -20,8 +20,8 @@ from payments.exceptions import BountyError
 from payments.models import Bounty, RewardEpoch, RewardLine
 from payments.services.bounties import bounty_schedule_change
 from payments.services.rewards import reward_epoch_compute
-from tests.factories import UserFactory
-from tests.payments.test_rewards import books_balance, contribution_with_items, funded
+from tests.factories import UserFactory, contribution_with_items, funded
+from tests.payments.test_rewards import books_balance
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ from payments.services.downloads import (
     download_link_sign,
     license_for,
 )
-from tests.factories import DatasetFactory, UserFactory
-from tests.payments.test_downloads import body, make_grant, make_release, stored_bytes
+from tests.factories import DatasetFactory, UserFactory, make_grant, make_release
+from tests.payments.test_downloads import body, stored_bytes
 
 pytestmark = pytest.mark.django_db
 

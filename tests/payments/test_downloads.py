@@ -4,16 +4,12 @@ ranges, the library page, and `datasets.load_dataset` over HTTP against a live s
 from __future__ import annotations
 
 import hashlib
-import io
-import posixpath
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import requests
 from django.core import signing
@@ -27,7 +23,7 @@ from django.utils import timezone
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
 from marketplace.accounts.services.api_tokens import api_token_create, api_token_revoke
 from marketplace.core.models import User
-from payments.models import LicenseGrant, LicenseTier
+from payments.models import LicenseGrant
 from payments.services.downloads import (
     download_link_sign,
     download_link_verify,
@@ -36,7 +32,7 @@ from payments.services.downloads import (
     release_downloads,
 )
 from payments.views.downloads import RangeNotSatisfiable, byte_range_parse
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, UserFactory, make_grant, make_release, parquet_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -44,94 +40,6 @@ FILES_URL = "/api/v1/datasets/{slug}/files/"
 
 
 # --- building blocks (the browser test uses them too) -----------------------------------------
-
-
-def parquet_bytes(number: int, shard: int, rows: int) -> bytes:
-    table = pa.table(
-        {
-            "text": [f"v{number} shard {shard} review {i}" for i in range(rows)],
-            # ClassLabel indexes, as a built release stores them (DatasetFactory's classes are
-            # negative, neutral, positive).
-            "label": [2 if i % 3 else 0 for i in range(rows)],
-            "score": [float(i) / rows for i in range(rows)],
-        }
-    )
-    out = io.BytesIO()
-    pq.write_table(table, out, row_group_size=max(rows // 4, 1))
-    return out.getvalue()
-
-
-def make_release(
-    dataset: Dataset,
-    *,
-    number: int = 1,
-    shards: int = 2,
-    rows: int = 40,
-    extra: dict[str, bytes] | None = None,
-    quality: dict[str, object] | None = None,
-) -> DatasetRelease:
-    """A ready release as the builder leaves one: Parquet shards and a card in default storage,
-    file rows written while building, then one UPDATE to ready (a trigger freezes it after)."""
-    release = DatasetRelease.objects.create(
-        dataset=dataset,
-        number=number,
-        created_by=dataset.owner,
-        status="building",
-        quality=quality or {},
-    )
-    contents = {
-        f"data/train-{i:05d}-of-{shards:05d}.parquet": parquet_bytes(number, i, rows)
-        for i in range(shards)
-    }
-    contents["README.md"] = f"---\nlicense: cc-by-4.0\n---\n# {dataset.title} v{number}\n".encode()
-    contents.update(extra or {})
-    hashes = []
-    for name, data in contents.items():
-        digest = hashlib.sha256(data).hexdigest()
-        hashes.append(digest)
-        release_file = ReleaseFile(
-            release=release,
-            name=name,
-            sha256=digest,
-            rows=rows if name.endswith(".parquet") else None,
-            size_bytes=len(data),
-        )
-        release_file.file.save(posixpath.basename(name), ContentFile(data), save=False)
-        release_file.save()
-    DatasetRelease.objects.filter(pk=release.pk).update(
-        status="ready",
-        rows=rows * shards,
-        size_bytes=sum(len(d) for d in contents.values()),
-        content_hash=hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest(),
-        ready_at=timezone.now(),
-    )
-    release.refresh_from_db()
-    return release
-
-
-def make_grant(
-    buyer: User,
-    dataset: Dataset,
-    releases: Sequence[DatasetRelease] = (),
-    *,
-    covers_future: bool = False,
-    expires_at: Any = None,
-    revoked_at: Any = None,
-    tier_name: str = "Research",
-) -> LicenseGrant:
-    tier, _ = LicenseTier.objects.get_or_create(
-        dataset=dataset, name=tier_name, defaults={"spdx_id": "CC-BY-4.0", "price": 0}
-    )
-    grant = LicenseGrant.objects.create(
-        buyer=buyer,
-        dataset=dataset,
-        tier=tier,
-        covers_future=covers_future,
-        expires_at=expires_at,
-        revoked_at=revoked_at,
-    )
-    grant.releases.set(releases)
-    return grant
 
 
 def stored_bytes(release_file: ReleaseFile) -> bytes:

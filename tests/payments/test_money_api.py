@@ -11,8 +11,14 @@ from django.urls import reverse
 from payments.models import Bounty, Payout, Reward
 from payments.services.payouts import payouts_create
 from payments.services.rewards import reward_epoch_compute
-from tests.factories import DatasetFactory, TokenFactory, UserFactory
-from tests.payments.test_rewards import contribution_with_items, funded, in_epoch
+from tests.factories import (
+    DatasetFactory,
+    TokenFactory,
+    UserFactory,
+    contribution_with_items,
+    funded,
+    in_epoch,
+)
 
 pytestmark = pytest.mark.django_db
 BIG = 10**30  # beyond any JSON number's exact range

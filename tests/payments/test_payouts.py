@@ -6,7 +6,6 @@ before or after the bytes reach the node, which is where a real kill would leave
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +34,7 @@ from payments.services.payouts import (
 )
 from payments.services.rewards import reward_epoch_compute, reward_reverse
 from tests.chain import ChainToken
-from tests.factories import BountyFactory, UserFactory
-from tests.payments.test_rewards import contribution_with_items, in_epoch
+from tests.factories import BountyFactory, UserFactory, at_once, contribution_with_items, in_epoch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -164,21 +162,7 @@ def test_a_payout_killed_around_sending_pays_once_after_restart(
 def test_two_workers_at_once_pay_once(chain_token: ChainToken):
     users = earn(chain_token, [1, 2, 3, 4, 5])
     payouts_create()
-    barrier = threading.Barrier(2)
-    passes: list[Any] = []
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            passes.append(payouts_process())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    passes = at_once(payouts_process, payouts_process)
     assert sum(len(p.sent) for p in passes) == 5
     settle(chain_token)
     for user, rows in zip(users, [1, 2, 3, 4, 5], strict=True):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
@@ -27,7 +26,7 @@ from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, PurchaseStatus
 from payments.models import Bounty, BountyFunding, Purchase
 from payments.services.licenses import license_tier_create
-from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
+from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory, at_once
 from tests.payments.test_purchases import release
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,28 +65,6 @@ class FirstWriterWaits:
         if first:
             self.saw_a_waiter = _another_connection_waits_on_a_lock()
         return audit_log_record(**kwargs)
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each thread closes its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # reported to the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def logged_in(user: Any) -> Client:

@@ -3,21 +3,17 @@ the pool, explained, reversed on rejection, and never twice."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from typing import Any
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from datasets_app.models import Contribution, Dataset, Item, Label, LabelerCredibility
 from datasets_app.services.moderation import contribution_reject
 from marketplace.core.models import AuditLog
 from payments.enums import BountyStatus, RewardStatus
 from payments.exceptions import RewardError
 from payments.models import Bounty, Reward, RewardEpoch, RewardLine
-from payments.services.bounties import bounty_funding_credit
 from payments.services.ledger import ledger_balance, ledger_books_check, user_code
 from payments.services.rewards import (
     label_accuracy,
@@ -29,44 +25,17 @@ from payments.services.rewards import (
 )
 from tests.factories import (
     BountyFactory,
-    ContributionFactory,
     DatasetFactory,
-    ItemFactory,
     UserFactory,
+    at_once,
+    contribution_with_items,
+    credibility,
+    decided_item,
+    funded,
+    in_epoch,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def funded(pool: int = 10**9, **kwargs: Any) -> Bounty:
-    bounty = BountyFactory.create(pool_amount=pool, **kwargs)
-    return bounty_funding_credit(bounty=bounty, amount=pool, reference=f"test:{bounty.pk}")
-
-
-def in_epoch(bounty: Bounty, minutes: int = 30) -> Any:
-    return bounty.starts_at + timedelta(minutes=minutes)
-
-
-def contribution_with_items(
-    dataset: Dataset, user: Any, scores: list[float], *, validated_at: Any, **kwargs: Any
-) -> Contribution:
-    contribution = ContributionFactory.create(
-        dataset=dataset, contributor=user, validated_at=validated_at, **kwargs
-    )
-    for score in scores:
-        ItemFactory.create(dataset=dataset, contribution=contribution, quality_score=score)
-    return contribution
-
-
-def decided_item(dataset: Dataset, votes: dict[Any, Any], decided: Any, at: Any) -> Item:
-    item = ItemFactory.create(dataset=dataset, consensus_label=decided, consensus_at=at)
-    for user, value in votes.items():
-        Label.objects.create(item=item, labeler=user, dataset=dataset, value=value)
-    return item
-
-
-def credibility(user: Any, value: float) -> None:
-    LabelerCredibility.objects.update_or_create(user=user, defaults={"credibility": value})
 
 
 def books_balance(bounty: Bounty) -> None:
@@ -262,21 +231,7 @@ def test_two_workers_computing_at_once_compute_one_epoch():
     users = UserFactory.create_batch(5)
     for user in users:
         contribution_with_items(bounty.dataset, user, [1.0], validated_at=in_epoch(bounty))
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(reward_epoch_compute(bounty_id=bounty.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[partial(reward_epoch_compute, bounty_id=bounty.pk)] * 2)
     assert sorted(result is None for result in results) == [False, True]
     assert RewardEpoch.objects.count() == 1 and Reward.objects.count() == 5
     assert ledger_balance(token=bounty.token, code=bounty.ledger_code) == 10**9 - 50
