@@ -34,7 +34,10 @@ def compute_reward_epochs() -> int:
 # final it records on the row and returns. 5 s doubling to 60 s, fully jittered: about 60
 # retries cover the 30-minute timeout; 200 leave room, and the minute sweeper
 # (requeue_confirming) picks up a row whose task was lost anyway.
-VERIFY_RETRY: dict[str, Any] = {
+VERIFY_TASK: dict[str, Any] = {
+    "acks_late": True,
+    "soft_time_limit": 60,
+    "time_limit": 90,
     "base": RetryTransient,
     "autoretry_for": (*DATABASE_ERRORS, TransferError, ChainError),
     "retry_backoff": 5,
@@ -43,13 +46,7 @@ VERIFY_RETRY: dict[str, Any] = {
 }
 
 
-@shared_task(
-    name="payments.verify_bounty_funding",
-    acks_late=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **VERIFY_RETRY,
-)
+@shared_task(name="payments.verify_bounty_funding", **VERIFY_TASK)
 def verify_bounty_funding(funding_id: int) -> str:
     """Verify a bounty's funding transaction; retried while it is unmined or unconfirmed."""
     return bounty_funding_verify(funding_id=funding_id)
@@ -70,13 +67,7 @@ def process_payouts() -> dict[str, object]:
     return {"queued": len(created), **asdict(result)}
 
 
-@shared_task(
-    name="payments.verify_purchase",
-    acks_late=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **VERIFY_RETRY,
-)
+@shared_task(name="payments.verify_purchase", **VERIFY_TASK)
 def verify_purchase(purchase_id: int) -> str:
     """Verify a purchase's payment; retried while it is unmined or unconfirmed."""
     return purchase_verify(purchase_id=purchase_id)

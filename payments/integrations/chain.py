@@ -145,11 +145,6 @@ class ChainClient:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def chain_id(self) -> int:
-        """The chain id the node reports (not the configured one: see ``expected_chain_id``)."""
-        with self._rpc("Reading the chain id"):
-            return int(self._w3.eth.chain_id)
-
     def block_number(self) -> int:
         with self._rpc("Reading the block number"):
             return int(self._w3.eth.block_number)

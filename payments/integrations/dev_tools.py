@@ -1,6 +1,7 @@
-"""Development tools on the chain: deploy a contract, mint the test token, wait for a receipt.
-Used by the ``chain_deploy_token`` command, ``seed_demo``, the benchmarks and the tests; no
-request, service or task calls them, so they stay out of the production client."""
+"""Development tools on the chain: deploy a contract, mint the test token, wait for a receipt,
+read the chain id the node reports. Used by the ``chain_deploy_token`` command, ``seed_demo``,
+the benchmarks and the tests; no request, service or task calls them, so they stay out of the
+production client."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ DEFAULT_RECEIPT_TIMEOUT_SECONDS = 120.0
 
 class DevChainClient(ChainClient):
     """``ChainClient`` with the tools a local chain needs: deploying, minting, waiting."""
+
+    def chain_id(self) -> int:
+        """The chain id the node reports (not the configured one: see ``expected_chain_id``)."""
+        with self._rpc("Reading the chain id"):
+            return int(self._w3.eth.chain_id)
 
     def wait_for_receipt(
         self, tx_hash: str, *, timeout: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS

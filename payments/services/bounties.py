@@ -12,6 +12,7 @@ from django.utils import timezone
 from datasets_app.models import Dataset
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset, is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyPaysFor, BountyStatus, LedgerKind
 from payments.exceptions import BountyError
@@ -39,7 +40,7 @@ def bounty_create(
     description: str = "",
 ) -> Bounty:
     """A new bounty, awaiting its funding. Only the dataset's owner (or staff) sponsors one."""
-    if dataset.owner_id != sponsor.pk and not sponsor.is_staff:
+    if not can_manage_dataset(sponsor, dataset):
         raise PermissionDeniedError("Only the dataset's owner can put a bounty on it.")
     if not token.is_active:
         raise BountyError("This token is not accepted.", code="token_not_accepted")
@@ -147,7 +148,7 @@ def bounty_schedule_change(
     funding). Computed epochs stay as they are: the next window starts where the last one
     ended (``epoch_bounds``), so no row or label is paid twice or skipped, and the end cannot
     move before what is already computed and paid."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only staff change a bounty's schedule.")
     reason = reason.strip()
     if not reason:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import is_owner
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, FundingStatus
 from payments.exceptions import BountyError
@@ -27,7 +28,7 @@ from payments.services.bounties import bounty_funding_credit
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
-    transfer_check,
+    transfer_attempt,
     transfer_checks_requeue,
     transfer_credit_once,
 )
@@ -54,7 +55,7 @@ def bounty_funding_submit(*, bounty: Bounty, user: User, tx_hash: str) -> Bounty
     from payments.tasks import verify_bounty_funding
 
     bounty = Bounty.objects.select_for_update().get(pk=bounty.pk)
-    if bounty.sponsor_id != user.pk:
+    if not is_owner(user, bounty.sponsor_id):
         raise PermissionDeniedError("Only the bounty's sponsor funds it.")
     if bounty.status not in (BountyStatus.AWAITING_FUNDING, BountyStatus.VERIFYING):
         raise BountyError("This bounty is already funded.", code="already_funded")
@@ -176,13 +177,10 @@ def _verify_locked(funding_id: int, client: ChainClient) -> str | TransferError 
     if funding.status != FundingStatus.VERIFYING:
         return funding.status
     bounty = funding.bounty
-    funding.attempts += 1
-    funding.checked_at = timezone.now()
-    check = transfer_check(
+    check = transfer_attempt(
+        funding,
         client=client,
-        submitted_at=funding.created_at,
         timeout_seconds=settings.FUNDING_VERIFY_TIMEOUT_SECONDS,
-        tx_hash=funding.tx_hash,
         token_address=bounty.token.address,
         sender=bounty.sponsor.address,
         recipient=treasury_address(),
@@ -190,15 +188,9 @@ def _verify_locked(funding_id: int, client: ChainClient) -> str | TransferError 
     )
     outcome = check.outcome
     if not isinstance(outcome, VerifiedTransfer):
-        if not check.retry:
-            _refuse(funding, outcome)
-            return funding.status
-        funding.confirmations = check.confirmations or funding.confirmations
-        funding.error_code = outcome.code
-        funding.error_detail = outcome.detail[:500]
-        funding.save(
-            update_fields=["attempts", "checked_at", "confirmations", "error_code", "error_detail"]
-        )
-        return outcome
+        if check.retry:
+            return outcome
+        _refuse(funding, outcome)
+        return funding.status
     _credit(funding, outcome)
     return funding.status

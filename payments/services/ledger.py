@@ -150,16 +150,6 @@ def ledger_balance(*, token: Token, code: str) -> int:
     return int(total or 0)
 
 
-def ledger_balances(*, token: Token, codes: Sequence[str]) -> dict[str, int]:
-    rows = (
-        LedgerEntry.objects.filter(account__token=token, account__code__in=codes)
-        .values_list("account__code")
-        .annotate(total=Sum("amount"))
-    )
-    found = {code: int(total) for code, total in rows}
-    return {code: found.get(code, 0) for code in codes}
-
-
 @dataclass(frozen=True)
 class BooksReport:
     token: Token

@@ -20,6 +20,7 @@ from eth_account.messages import encode_typed_data
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset, is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import LicenseCoverage
 from payments.exceptions import LicenseError
@@ -57,7 +58,7 @@ def license_tier_create(
     covers: str = LicenseCoverage.RELEASED,
 ) -> LicenseTier:
     """A new way to license the dataset (owner or staff)."""
-    if dataset.owner_id != actor.pk and not actor.is_staff:
+    if not can_manage_dataset(actor, dataset):
         raise PermissionDeniedError("Only the dataset's owner sets its licenses.")
     checks = {
         "name": not name.strip() and "Name the tier.",
@@ -207,7 +208,7 @@ def license_claim_free(*, buyer: User, tier: LicenseTier) -> LicenseGrant:
 @transaction.atomic
 def license_grant_revoke(*, grant: LicenseGrant, actor: User, reason: str) -> LicenseGrant:
     """Staff end a license (fraud, a refund): its downloads stop at once."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only staff revoke licenses.")
     if not reason.strip():
         raise LicenseError("Give a reason: it goes to the audit log.", code="reason_required")

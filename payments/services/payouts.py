@@ -34,6 +34,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from marketplace.core.models import User
+from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError
@@ -55,7 +56,7 @@ def payout_control() -> PayoutControl:
 @transaction.atomic
 def payouts_set_paused(*, actor: User, paused: bool, reason: str) -> PayoutControl:
     """The staff switch. While paused, nothing is queued or sent; confirmations continue."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PayoutError("Only staff pause payouts.", code="permission_denied", status_code=403)
     if not reason.strip():
         raise PayoutError("Give a reason: it goes to the audit log.", code="reason_required")
@@ -390,7 +391,7 @@ def _fail(payout: Payout, reason: str) -> None:
 @transaction.atomic
 def payout_retry(*, payout: Payout, actor: User, reason: str) -> Payout:
     """Staff queue a failed payout again; it gets a new nonce on the next pass."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PayoutError("Only staff retry payouts.", code="permission_denied", status_code=403)
     payout = Payout.objects.select_for_update().select_related("token").get(pk=payout.pk)
     if payout.status != PayoutStatus.FAILED:

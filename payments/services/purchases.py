@@ -50,7 +50,7 @@ from payments.services.sales import sale_share
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
-    transfer_check,
+    transfer_attempt,
     transfer_checks_requeue,
     transfer_credit_once,
 )
@@ -188,13 +188,10 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
         raise NotFoundError("No such purchase.")
     if purchase.status != PurchaseStatus.CONFIRMING:
         return purchase.status
-    purchase.attempts += 1
-    purchase.checked_at = timezone.now()
-    check = transfer_check(
+    check = transfer_attempt(
+        purchase,
         client=client,
-        submitted_at=purchase.created_at,
         timeout_seconds=settings.PURCHASE_VERIFY_TIMEOUT_SECONDS,
-        tx_hash=purchase.tx_hash,
         token_address=purchase.token.address,
         sender=purchase.buyer.address,
         recipient=purchase.pay_to,
@@ -202,20 +199,10 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
     )
     outcome = check.outcome
     if not isinstance(outcome, VerifiedTransfer):
+        if check.retry:
+            return outcome
         purchase.error_code = outcome.code
         purchase.error_detail = outcome.detail[:500]
-        if check.retry:
-            purchase.confirmations = check.confirmations or purchase.confirmations
-            purchase.save(
-                update_fields=[
-                    "attempts",
-                    "checked_at",
-                    "confirmations",
-                    "error_code",
-                    "error_detail",
-                ]
-            )
-            return outcome
         purchase.status = PurchaseStatus.FAILED
         purchase.save(
             update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"]

@@ -34,6 +34,7 @@ from datasets_app.models import Dataset, LabelerCredibility
 from datasets_app.quality.consensus import normalise_text
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
 from payments.exceptions import RewardError
@@ -423,7 +424,7 @@ def rewards_reverse_for_contribution(
 @transaction.atomic
 def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
     """Staff reverse what is left of an unpaid reward (e.g. the work turned out to be fraud)."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only staff reverse rewards.")
     if not reason.strip():
         raise RewardError("Give a reason: it goes to the audit log.", code="reason_required")

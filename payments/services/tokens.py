@@ -9,6 +9,7 @@ from django.db import transaction
 from marketplace.core.addresses import normalize_address
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.exceptions import TokenError
 from payments.integrations.chain import ChainClient
@@ -48,7 +49,7 @@ def token_update(
     """Staff accept or stop accepting a token, or fix how its symbol is shown, with a reason for
     the audit log. Its chain, address and decimals never change: every stored amount is in its
     base units, so a different address or decimals would change what those amounts mean."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only staff change accepted tokens.")
     reason = reason.strip()
     if not reason:

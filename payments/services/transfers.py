@@ -23,7 +23,7 @@ from django.utils import timezone
 from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError
 from payments.integrations.chain import ChainClient, ChainError, TokenTransferLog
-from payments.models import CreditedTransfer, Token
+from payments.models import BountyFunding, CreditedTransfer, Purchase, Token
 
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -178,23 +178,26 @@ def erc20_transfer_verify(
             code="wrong_token",
         )
 
-    from_sender = [log for log in logs if _same_address(log.from_address, expected_sender)]
-    if not from_sender:
-        senders = ", ".join(sorted({log.from_address for log in logs}))
-        raise TransferError(
+    from_sender = _logs_where(
+        logs,
+        lambda log: log.from_address,
+        expected_sender,
+        lambda senders: TransferError(
             f"Transaction {tx_hash} transferred the token from {senders}, not from your wallet "
             f"{expected_sender}.",
             code="wrong_sender",
-        )
-
-    to_recipient = [log for log in from_sender if _same_address(log.to_address, expected_recipient)]
-    if not to_recipient:
-        recipients = ", ".join(sorted({log.to_address for log in from_sender}))
-        raise TransferError(
+        ),
+    )
+    to_recipient = _logs_where(
+        from_sender,
+        lambda log: log.to_address,
+        expected_recipient,
+        lambda recipients: TransferError(
             f"Transaction {tx_hash} transferred the token to {recipients}, not to "
             f"{expected_recipient}.",
             code="wrong_recipient",
-        )
+        ),
+    )
 
     paying = [log for log in to_recipient if log.value >= min_amount]
     if not paying:
@@ -230,6 +233,20 @@ def erc20_transfer_verify(
         amount=log.value,
         confirmations=have,
     )
+
+
+def _logs_where(
+    logs: list[TokenTransferLog],
+    address_of: Callable[[TokenTransferLog], str],
+    expected: str,
+    refusal: Callable[[str], TransferError],
+) -> list[TokenTransferLog]:
+    """The logs whose address (``address_of``) is ``expected``; when none is, raises
+    ``refusal`` of the addresses they have instead."""
+    kept = [log for log in logs if _same_address(address_of(log), expected)]
+    if not kept:
+        raise refusal(", ".join(sorted({address_of(log) for log in logs})))
+    return kept
 
 
 def transfer_credit_once(
@@ -300,6 +317,42 @@ def transfer_check(
             if exc.code == "not_confirmed"
             else None,
         )
+
+
+def transfer_attempt(
+    row: Purchase | BountyFunding,
+    *,
+    client: ChainClient,
+    timeout_seconds: float,
+    token_address: str,
+    sender: str,
+    recipient: str,
+    min_amount: int,
+) -> TransferCheck:
+    """One ``transfer_check`` of a locked row's payment (``row.tx_hash``, submitted at
+    ``row.created_at``), counted in ``attempts`` and ``checked_at``. An answer to retry is
+    recorded on the row (confirmations so far, error) and saved; the caller saves the others."""
+    row.attempts += 1
+    row.checked_at = timezone.now()
+    check = transfer_check(
+        client=client,
+        submitted_at=row.created_at,
+        timeout_seconds=timeout_seconds,
+        tx_hash=row.tx_hash,
+        token_address=token_address,
+        sender=sender,
+        recipient=recipient,
+        min_amount=min_amount,
+    )
+    outcome = check.outcome
+    if check.retry and not isinstance(outcome, VerifiedTransfer):
+        row.confirmations = check.confirmations or row.confirmations
+        row.error_code = outcome.code
+        row.error_detail = outcome.detail[:500]
+        row.save(
+            update_fields=["attempts", "checked_at", "confirmations", "error_code", "error_detail"]
+        )
+    return check
 
 
 REQUEUE_BATCH = 500  # rows re-sent per sweep at most

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from eth_utils.address import is_checksum_address
 from eth_utils.crypto import keccak
@@ -111,6 +113,29 @@ def test_wrong_configured_chain_id_raises_wrong_chain(
         misconfigured.token_balance(owner.address)
 
 
+def assert_each_refused(
+    client: DevChainClient,
+    first: Callable[[], object],
+    dev_wallets: list[DevAccount],
+    *,
+    code: str,
+    text: str,
+) -> None:
+    """``first()``, a balance read and a transfer each raise a ``ChainError`` with ``code``
+    whose detail says ``text``."""
+    for call in (
+        first,
+        lambda: client.token_balance(dev_wallets[0].address),
+        lambda: client.token_transfer(
+            private_key=dev_wallets[0].private_key, to=dev_wallets[1].address, amount=1
+        ),
+    ):
+        with pytest.raises(ChainError) as excinfo:
+            call()
+        assert excinfo.value.code == code
+        assert text in excinfo.value.detail
+
+
 def test_unreachable_rpc_raises_chain_unavailable(dev_wallets: list[DevAccount]) -> None:
     # A port that was free a moment ago on loopback: nothing listens, the connection is refused.
     client = DevChainClient(
@@ -120,17 +145,9 @@ def test_unreachable_rpc_raises_chain_unavailable(dev_wallets: list[DevAccount])
         timeout=2,
     )
 
-    for call in (
-        client.chain_id,
-        lambda: client.token_balance(dev_wallets[0].address),
-        lambda: client.token_transfer(
-            private_key=dev_wallets[0].private_key, to=dev_wallets[1].address, amount=1
-        ),
-    ):
-        with pytest.raises(ChainError) as excinfo:
-            call()
-        assert excinfo.value.code == "chain_unavailable"
-        assert "unreachable" in excinfo.value.detail
+    assert_each_refused(
+        client, client.chain_id, dev_wallets, code="chain_unavailable", text="unreachable"
+    )
 
 
 @pytest.mark.usefixtures("anvil")
@@ -140,17 +157,13 @@ def test_missing_token_address_raises_no_token(
     settings.TOKEN_ADDRESS = ""
     client = DevChainClient.from_settings()
 
-    for call in (
+    assert_each_refused(
+        client,
         client.token_metadata,
-        lambda: client.token_balance(dev_wallets[0].address),
-        lambda: client.token_transfer(
-            private_key=dev_wallets[0].private_key, to=dev_wallets[1].address, amount=1
-        ),
-    ):
-        with pytest.raises(ChainError) as excinfo:
-            call()
-        assert excinfo.value.code == "no_token"
-        assert "TOKEN_ADDRESS is not set" in excinfo.value.detail
+        dev_wallets,
+        code="no_token",
+        text="TOKEN_ADDRESS is not set",
+    )
 
 
 @pytest.mark.usefixtures("anvil")
