@@ -217,6 +217,18 @@ def make_release(
     return release
 
 
+def ready_release(dataset: Dataset, number: int = 1) -> DatasetRelease:
+    """A ready release with no files (content hash only): enough to sell a license on."""
+    built = DatasetRelease.objects.create(
+        dataset=dataset, number=number, created_by=dataset.owner, status="building"
+    )
+    DatasetRelease.objects.filter(pk=built.pk).update(
+        status="ready", content_hash="ab" * 32, ready_at=timezone.now()
+    )
+    built.refresh_from_db()
+    return built
+
+
 def make_grant(
     buyer: User,
     dataset: Dataset,

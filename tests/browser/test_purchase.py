@@ -23,8 +23,7 @@ from payments.services.purchases import purchase_verify
 from payments.services.transfers import TransferError
 from tests.browser.conftest import MOBILE, TestWallet
 from tests.chain import MINTED, ChainToken
-from tests.factories import DatasetFactory, UserFactory
-from tests.payments.test_purchases import release
+from tests.factories import DatasetFactory, UserFactory, ready_release
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
@@ -51,7 +50,7 @@ def buyer(wallet: TestWallet) -> Any:
 def tier(chain_token: ChainToken) -> LicenseTier:
     owner = UserFactory.create(display_name="Grace Hopper")
     dataset = DatasetFactory.create(owner=owner, title="Kitchen reviews", slug="kitchen-reviews")
-    release(dataset)  # a ready version: purchases need one
+    ready_release(dataset)  # a ready version: purchases need one
     license_tier_create(
         dataset=dataset, actor=owner, name="Research", spdx_id="CC-BY-NC-4.0", price=0
     )

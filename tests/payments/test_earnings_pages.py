@@ -8,8 +8,8 @@ from django.urls import reverse
 from payments.models import Reward
 from payments.services.rewards import reward_epoch_compute
 from payments.templatetags.money import format_amount
-from tests.factories import UserFactory
-from tests.payments.test_rewards import (
+from tests.factories import (
+    UserFactory,
     contribution_with_items,
     credibility,
     decided_item,
@@ -90,14 +90,13 @@ def test_a_sale_share_is_listed_and_explained(client):
     from payments.models import Purchase, Reward
     from payments.services.licenses import license_tier_create
     from payments.services.sales import sale_share
-    from tests.factories import DatasetFactory, TokenFactory
-    from tests.payments.test_purchases import release
+    from tests.factories import DatasetFactory, TokenFactory, ready_release
 
     token = TokenFactory.create(decimals=6, symbol="tUSD")
     dataset = DatasetFactory.create()
     contributor = UserFactory.create()
     contribution_with_items(dataset, contributor, [1.0, 0.5], validated_at=timezone.now())
-    release(dataset)
+    ready_release(dataset)
     tier = license_tier_create(
         dataset=dataset, actor=dataset.owner, name="Pro", spdx_id="CC-BY-4.0", price=10**6,
         token=token,

@@ -26,8 +26,7 @@ from payments.services.licenses import (
     license_tier_create,
 )
 from payments.services.purchases import purchase_create
-from tests.factories import DatasetFactory, TokenFactory, UserFactory
-from tests.payments.test_purchases import release
+from tests.factories import DatasetFactory, TokenFactory, UserFactory, ready_release
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +51,7 @@ def buyer() -> Any:
 @pytest.fixture
 def dataset(owner: Any) -> Any:
     dataset = DatasetFactory.create(owner=owner, slug="reviews", title="Kitchen reviews")
-    release(dataset)
+    ready_release(dataset)
     return dataset
 
 

@@ -16,14 +16,21 @@ from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, Payout, PayoutControl, Reward, RewardEpoch, Token
 from payments.services.payouts import payouts_create
 from tests.admin_forms import post_change_form
-from tests.factories import DatasetFactory, TokenFactory, UserFactory
+from tests.factories import (
+    DatasetFactory,
+    TokenFactory,
+    UserFactory,
+    contribution_with_items,
+    funded,
+    in_epoch,
+    ready_release,
+)
 from tests.payments.test_bounty_schedule import (
     START,
     assert_windows_tile_the_bounty,
     compute_until,
     running_bounty,
 )
-from tests.payments.test_rewards import contribution_with_items, funded, in_epoch
 
 pytestmark = pytest.mark.django_db
 
@@ -79,10 +86,9 @@ def test_admin_revokes_a_license_with_a_reason(admin_client):
     from payments.models import LicenseGrant
     from payments.services.licenses import license_claim_free, license_tier_create
     from tests.factories import DatasetFactory
-    from tests.payments.test_purchases import release
 
     dataset = DatasetFactory.create()
-    release(dataset)
+    ready_release(dataset)
     tier = license_tier_create(
         dataset=dataset, actor=dataset.owner, name="Research", spdx_id="CC-BY-NC-4.0"
     )

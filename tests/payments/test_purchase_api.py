@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from payments.models import Purchase
-from tests.factories import DatasetFactory, TokenFactory, UserFactory
-from tests.payments.test_purchases import release
+from tests.factories import DatasetFactory, TokenFactory, UserFactory, ready_release
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():  # type: ignore[no-untyped-def]
     dataset = DatasetFactory.create()
-    release(dataset)
+    ready_release(dataset)
     return dataset
 
 

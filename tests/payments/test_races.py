@@ -26,8 +26,14 @@ from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, PurchaseStatus
 from payments.models import Bounty, BountyFunding, Purchase
 from payments.services.licenses import license_tier_create
-from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory, at_once
-from tests.payments.test_purchases import release
+from tests.factories import (
+    BountyFactory,
+    DatasetFactory,
+    TokenFactory,
+    UserFactory,
+    at_once,
+    ready_release,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,7 +81,7 @@ def logged_in(user: Any) -> Client:
 
 def test_one_hash_confirmed_at_once_for_two_orders_answers_409_to_the_loser(settings):
     dataset = DatasetFactory.create()
-    release(dataset)
+    ready_release(dataset)
     tier = license_tier_create(
         dataset=dataset,
         actor=dataset.owner,

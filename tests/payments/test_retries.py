@@ -31,10 +31,10 @@ from payments.services.purchases import (
 from payments.tasks import process_payouts, verify_bounty_funding, verify_purchase
 from tests.chain import ChainToken
 from tests.conftest import CeleryProcess
-from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
+from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory, ready_release
 from tests.faults import FlakyDatabaseProxy, flaky_database, start_worker_behind
 from tests.payments.test_funding import POOL, bounty, sponsor  # noqa: F401 - fixtures
-from tests.payments.test_purchases import buy, buyer_wallet, release, tier  # noqa: F401
+from tests.payments.test_purchases import buy, buyer_wallet, tier  # noqa: F401
 
 
 def wait_for(
@@ -136,7 +136,7 @@ def test_a_check_whose_task_was_lost_is_sent_again_by_the_minute_sweeper(
     settings.VERIFY_REQUEUE_AFTER_SECONDS = 120
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)
     dataset = DatasetFactory.create()
-    release(dataset)
+    ready_release(dataset)
     offered = license_tier_create(
         dataset=dataset, actor=dataset.owner, name="Paid", price=10, token=token, spdx_id="MIT"
     )
