@@ -1,5 +1,6 @@
 """Submit a Django admin change form the way a browser would: read every field from the page
-(hidden, text, select, checkbox, textarea), change some, add any others (a crafted POST), post."""
+(hidden, text, select, checkbox, textarea), change some, add any others (a crafted POST), post;
+and run a changelist action with its reason."""
 
 from __future__ import annotations
 
@@ -68,3 +69,15 @@ def post_change_form(client: Any, url: str, **changes: Any) -> Any:
     data.update(changes)
     data["_save"] = "Save"
     return client.post(url, data, follow=True)
+
+
+def admin_action(
+    client: Any, model: str, action: str, pks: list[int], reason: str = "ok", *, app: str
+) -> Any:
+    """Run ``action`` from ``app``'s ``model`` changelist on the rows ``pks``, with the reason
+    the action form asks for, and follow the redirect (bind ``app`` with functools.partial)."""
+    return client.post(
+        f"/admin/{app}/{model}/",
+        {"action": action, "_selected_action": pks, "reason": reason},
+        follow=True,
+    )

@@ -4,24 +4,21 @@ POST), and recomputing consensus is queued for a worker."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.core.files.base import ContentFile
 
 from datasets_app.models import Contribution, Dataset, Item, Label
 from datasets_app.services import contribution_submit, contribution_validate
 from marketplace.core.models import AuditLog
-from tests.admin_forms import post_change_form
+from tests.admin_forms import admin_action, post_change_form
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def act(admin_client, model: str, action: str, pks: list[int], reason: str = "spam"):  # type: ignore[no-untyped-def]
-    return admin_client.post(
-        f"/admin/datasets_app/{model}/",
-        {"action": action, "_selected_action": pks, "reason": reason},
-        follow=True,
-    )
+act = partial(admin_action, app="datasets_app")
 
 
 def test_hiding_a_dataset_takes_it_out_of_the_catalogue_with_an_audit_entry(admin_client, client):

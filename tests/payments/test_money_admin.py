@@ -6,6 +6,7 @@ token's chain, address and decimals never change here, even through a crafted PO
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from eth_account import Account
@@ -15,7 +16,7 @@ from payments.enums import PayoutStatus, RewardStatus
 from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, Payout, PayoutControl, Reward, RewardEpoch, Token
 from payments.services.payouts import payouts_create
-from tests.admin_forms import post_change_form
+from tests.admin_forms import admin_action, post_change_form
 from tests.factories import (
     DatasetFactory,
     TokenFactory,
@@ -35,12 +36,7 @@ from tests.payments.test_bounty_schedule import (
 pytestmark = pytest.mark.django_db
 
 
-def act(admin_client, model: str, action: str, pks: list[int], reason: str = "ok"):  # type: ignore[no-untyped-def]
-    return admin_client.post(
-        f"/admin/payments/{model}/",
-        {"action": action, "_selected_action": pks, "reason": reason},
-        follow=True,
-    )
+act = partial(admin_action, app="payments")
 
 
 def earned() -> Reward:
