@@ -201,12 +201,7 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
     if not isinstance(outcome, VerifiedTransfer):
         if check.retry:
             return outcome
-        purchase.error_code = outcome.code
-        purchase.error_detail = outcome.detail[:500]
-        purchase.status = PurchaseStatus.FAILED
-        purchase.save(
-            update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"]
-        )
+        _fail(purchase, outcome.code, outcome.detail)
         audit_log_record(
             action="purchase.failed",
             target=purchase,
@@ -220,15 +215,17 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
         purpose=f"purchase:{purchase.pk}",
     )
     if credited is None:
-        purchase.status = PurchaseStatus.FAILED
-        purchase.error_code = "tx_already_used"
-        purchase.error_detail = "This transaction has already paid for something else."
-        purchase.save(
-            update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"]
-        )
+        _fail(purchase, "tx_already_used", "This transaction has already paid for something else.")
         return purchase.status
     _pay(purchase, outcome, credited)
     return purchase.status
+
+
+def _fail(purchase: Purchase, code: str, detail: str) -> None:
+    purchase.status = PurchaseStatus.FAILED
+    purchase.error_code = code
+    purchase.error_detail = detail[:500]
+    purchase.save(update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"])
 
 
 def _pay(purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTransfer) -> None:

@@ -178,26 +178,21 @@ def erc20_transfer_verify(
             code="wrong_token",
         )
 
-    from_sender = _logs_where(
-        logs,
-        lambda log: log.from_address,
-        expected_sender,
-        lambda senders: TransferError(
-            f"Transaction {tx_hash} transferred the token from {senders}, not from your wallet "
-            f"{expected_sender}.",
-            code="wrong_sender",
-        ),
-    )
-    to_recipient = _logs_where(
-        from_sender,
-        lambda log: log.to_address,
-        expected_recipient,
-        lambda recipients: TransferError(
-            f"Transaction {tx_hash} transferred the token to {recipients}, not to "
-            f"{expected_recipient}.",
-            code="wrong_recipient",
-        ),
-    )
+    # From the sender, then to the recipient: each refusal names the addresses found instead.
+    to_recipient = logs
+    for field, expected, code, before, after in (
+        ("from_address", expected_sender, "wrong_sender", "from", "not from your wallet"),
+        ("to_address", expected_recipient, "wrong_recipient", "to", "not to"),
+    ):
+        kept = [log for log in to_recipient if _same_address(getattr(log, field), expected)]
+        if not kept:
+            found = ", ".join(sorted({getattr(log, field) for log in to_recipient}))
+            raise TransferError(
+                f"Transaction {tx_hash} transferred the token {before} {found}, {after} "
+                f"{expected}.",
+                code=code,
+            )
+        to_recipient = kept
 
     paying = [log for log in to_recipient if log.value >= min_amount]
     if not paying:
@@ -233,20 +228,6 @@ def erc20_transfer_verify(
         amount=log.value,
         confirmations=have,
     )
-
-
-def _logs_where(
-    logs: list[TokenTransferLog],
-    address_of: Callable[[TokenTransferLog], str],
-    expected: str,
-    refusal: Callable[[str], TransferError],
-) -> list[TokenTransferLog]:
-    """The logs whose address (``address_of``) is ``expected``; when none is, raises
-    ``refusal`` of the addresses they have instead."""
-    kept = [log for log in logs if _same_address(address_of(log), expected)]
-    if not kept:
-        raise refusal(", ".join(sorted({address_of(log) for log in logs})))
-    return kept
 
 
 def transfer_credit_once(
