@@ -33,6 +33,20 @@ class ChainToken:
         self.client.wait_for_receipt(tx_hash)
         return tx_hash
 
+    def pay_in_another_token(self, payer: DevAccount, to: str, amount: int) -> str:
+        """Deploys another token, mints ``amount`` of it to ``payer`` and sends that to ``to``;
+        returns the transfer's hash without waiting."""
+        other = self.client.deploy_contract(
+            artifact="DataBountyToken",
+            args=["Other", "OTH", DECIMALS, self.owner.address],
+            private_key=self.owner.private_key,
+        )
+        client = self.client.with_token(other)
+        client.wait_for_receipt(
+            client.token_mint(private_key=self.owner.private_key, to=payer.address, amount=amount)
+        )
+        return client.token_transfer(private_key=payer.private_key, to=to, amount=amount)
+
     def mine(self, blocks: int = 1) -> None:
         rpc_call(self.anvil.rpc_url, "anvil_mine", [hex(blocks)])
 

@@ -11,7 +11,6 @@ from marketplace.core.models import User
 from payments.enums import BountyStatus, FundingStatus
 from payments.exceptions import BountyError
 from payments.integrations.anvil import DevAccount, rpc_call
-from payments.integrations.dev_tools import DevChainClient
 from payments.models import Bounty, BountyFunding, CreditedTransfer
 from payments.services.funding import bounty_funding_submit, bounty_funding_verify
 from payments.services.ledger import ledger_balance, ledger_books_check
@@ -127,20 +126,7 @@ def test_a_transaction_that_does_not_pay_is_refused_and_the_bounty_waits(
     elif case == "wrong_recipient":
         tx_hash = chain_token.pay(sponsor, stranger.address, POOL)
     elif case == "wrong_token":
-        other = DevChainClient.from_settings().deploy_contract(
-            artifact="DataBountyToken",
-            args=["Other", "OTH", 6, chain_token.owner.address],
-            private_key=chain_token.owner.private_key,
-        )
-        other_client = DevChainClient.from_settings().with_token(other)
-        other_client.wait_for_receipt(
-            other_client.token_mint(
-                private_key=chain_token.owner.private_key, to=sponsor.address, amount=POOL
-            )
-        )
-        tx_hash = other_client.token_transfer(
-            private_key=sponsor.private_key, to=treasury, amount=POOL
-        )
+        tx_hash = chain_token.pay_in_another_token(sponsor, treasury, POOL)
     elif case == "wrong_sender":
         tx_hash = chain_token.pay(stranger, treasury, POOL)
     else:  # a transfer of more than the balance, sent with a fixed gas limit so it is mined

@@ -4,17 +4,16 @@ three ways exactly, refunded on chain, and signed with a receipt anyone can veri
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
 from django.utils import timezone
 
-from datasets_app.models import DatasetRelease
 from payments.enums import PurchaseStatus, RewardSource
 from payments.exceptions import LicenseError, PurchaseError
 from payments.integrations.anvil import DevAccount, rpc_call
 from payments.integrations.chain import ChainClient
-from payments.integrations.dev_tools import DevChainClient
 from payments.models import LicenseGrant, LicenseTier, Purchase, Reward
 from payments.services.ledger import FEES, ledger_balance, ledger_books_check, user_code
 from payments.services.licenses import (
@@ -33,23 +32,11 @@ from payments.services.purchases import (
 )
 from payments.services.transfers import TransferError
 from tests.chain import ChainToken
-from tests.factories import DatasetFactory, UserFactory
-from tests.payments.test_rewards import contribution_with_items
+from tests.factories import DatasetFactory, UserFactory, contribution_with_items, ready_release
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
 PRICE = 100 * 10**6 + 7  # 6-decimals token; the odd 7 tests the rounding
-
-
-def release(dataset: Any, number: int = 1) -> DatasetRelease:
-    built = DatasetRelease.objects.create(
-        dataset=dataset, number=number, created_by=dataset.owner, status="building"
-    )
-    DatasetRelease.objects.filter(pk=built.pk).update(
-        status="ready", content_hash="ab" * 32, ready_at=timezone.now()
-    )
-    built.refresh_from_db()
-    return built
 
 
 @pytest.fixture
@@ -64,7 +51,7 @@ def tier(chain_token: ChainToken) -> LicenseTier:
     alice, bob = UserFactory.create_batch(2)
     contribution_with_items(dataset, alice, [1.0, 1.0, 1.0], validated_at=timezone.now())
     contribution_with_items(dataset, bob, [1.0, 0.5, 0.0], validated_at=timezone.now())
-    release(dataset)
+    ready_release(dataset)
     return license_tier_create(
         dataset=dataset,
         actor=owner,
@@ -83,6 +70,21 @@ def buy(
     buyer = UserFactory.create(address=wallet.address)  # get-or-create by address
     purchase = purchase_create(buyer=buyer, tier=tier)
     return purchase, chain_token.pay(wallet, purchase.pay_to, amount)
+
+
+def buy_confirmed(
+    tier: LicenseTier,
+    wallet: DevAccount,
+    chain_token: ChainToken,
+    capture_on_commit: Callable[[], AbstractContextManager[object]],
+) -> tuple[Purchase, str]:
+    """``buy``, two blocks mined on top, and the hash confirmed by the buyer (``capture_on_commit``:
+    the ``django_capture_on_commit_callbacks`` fixture)."""
+    purchase, tx = buy(tier, wallet, chain_token)
+    chain_token.mine(2)
+    with capture_on_commit():
+        purchase_confirm(purchase=purchase, user=purchase.buyer, tx_hash=tx)
+    return purchase, tx
 
 
 def books_match(chain_token: ChainToken) -> None:
@@ -146,20 +148,7 @@ def test_a_payment_that_does_not_pay_fails_the_purchase(
     elif case == "wrong_payer":
         tx = chain_token.pay(dev_wallets[3], purchase.pay_to, PRICE)
     elif case == "wrong_token":
-        other = DevChainClient.from_settings().deploy_contract(
-            artifact="DataBountyToken",
-            args=["Other", "OTH", 6, chain_token.owner.address],
-            private_key=chain_token.owner.private_key,
-        )
-        client = DevChainClient.from_settings().with_token(other)
-        client.wait_for_receipt(
-            client.token_mint(
-                private_key=chain_token.owner.private_key, to=buyer_wallet.address, amount=PRICE
-            )
-        )
-        tx = client.token_transfer(
-            private_key=buyer_wallet.private_key, to=purchase.pay_to, amount=PRICE
-        )
+        tx = chain_token.pay_in_another_token(buyer_wallet, purchase.pay_to, PRICE)
     else:
         tx = str(
             rpc_call(
@@ -202,10 +191,9 @@ def test_a_reused_or_foreign_hash_is_refused(
     chain_token: ChainToken, tier: LicenseTier, buyer_wallet: DevAccount,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    purchase, tx = buy(tier, buyer_wallet, chain_token)
-    chain_token.mine(2)
-    with django_capture_on_commit_callbacks():
-        purchase_confirm(purchase=purchase, user=purchase.buyer, tx_hash=tx)
+    purchase, tx = buy_confirmed(
+        tier, buyer_wallet, chain_token, django_capture_on_commit_callbacks
+    )
     purchase_verify(purchase_id=purchase.pk)
     second = purchase_create(buyer=purchase.buyer, tier=tier)
     with pytest.raises(PurchaseError) as reused:
@@ -250,10 +238,7 @@ def test_a_paid_purchase_whose_payment_a_reorg_removed_is_flagged(
 ):  # fmt: skip
     rpc = chain_token.anvil.rpc_url
     before = rpc_call(rpc, "evm_snapshot")
-    purchase, tx = buy(tier, buyer_wallet, chain_token)
-    chain_token.mine(2)
-    with django_capture_on_commit_callbacks():
-        purchase_confirm(purchase=purchase, user=purchase.buyer, tx_hash=tx)
+    purchase, _ = buy_confirmed(tier, buyer_wallet, chain_token, django_capture_on_commit_callbacks)
     assert purchase_verify(purchase_id=purchase.pk) == PurchaseStatus.PAID
     rpc_call(rpc, "evm_revert", [before])  # the blocks with the payment are gone
     chain_token.mine(5)
@@ -287,10 +272,7 @@ def test_a_refund_pays_the_buyer_back_on_chain_and_revokes_the_license(
     chain_token: ChainToken, tier: LicenseTier, buyer_wallet: DevAccount,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    purchase, tx = buy(tier, buyer_wallet, chain_token)
-    chain_token.mine(2)
-    with django_capture_on_commit_callbacks():
-        purchase_confirm(purchase=purchase, user=purchase.buyer, tx_hash=tx)
+    purchase, _ = buy_confirmed(tier, buyer_wallet, chain_token, django_capture_on_commit_callbacks)
     purchase_verify(purchase_id=purchase.pk)
     before = chain_token.client.token_balance(buyer_wallet.address)
     staff = UserFactory.create(is_staff=True)
