@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import Field
 
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.integrations.readers import SUPPORTED_DTYPES
@@ -13,6 +14,25 @@ STATUS_CHOICES = [
     ("open", "Open — in the catalogue"),
     ("closed", "Closed — listed, not accepting work"),
 ]
+
+
+def model_default(name: str) -> Any:
+    """The default of ``Dataset.<name>``: a form's initial value, and what a blank field means."""
+    return cast("Field[Any, Any]", Dataset._meta.get_field(name)).default
+
+
+def optional_integer(label: str, bounds: tuple[int, int], initial: int, help_text: str) -> Any:
+    """A whole number within ``bounds`` that may be left blank (the model's default then, see
+    the form's ``clean_<field>``)."""
+    low, high = bounds
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=low,
+        max_value=high,
+        initial=initial,
+        help_text=help_text,
+    )
 
 
 class DatasetForm(forms.Form):
@@ -57,26 +77,22 @@ class DatasetForm(forms.Form):
         label="Near-duplicate similarity",
         min_value=0.5,
         max_value=1.0,
-        initial=Dataset._meta.get_field("near_duplicate_threshold").default,
+        initial=model_default("near_duplicate_threshold"),
         help_text="Text rows whose word pairs overlap an existing row's at least this much "
         "(Jaccard similarity) are refused.",
     )
-    preview_rows = forms.IntegerField(
-        label="Preview rows",
-        required=False,  # left empty: the model's default
-        min_value=0,
-        max_value=1000,
-        initial=Dataset._meta.get_field("preview_rows").default,
-        help_text="How many of the first rows people without a license see in the row viewer "
+    preview_rows = optional_integer(
+        "Preview rows",
+        (0, 1000),
+        model_default("preview_rows"),
+        "How many of the first rows people without a license see in the row viewer "
         "(0 for none, at most 1000).",
     )
-    min_labelled_share = forms.IntegerField(
-        label="Labelled rows before a release, %",
-        required=False,
-        min_value=0,
-        max_value=100,
-        initial=round(Dataset._meta.get_field("min_labelled_share").default * 100),
-        help_text="Publishing a version in which a smaller share of rows has a consensus label "
+    min_labelled_share = optional_integer(
+        "Labelled rows before a release, %",
+        (0, 100),
+        round(model_default("min_labelled_share") * 100),
+        "Publishing a version in which a smaller share of rows has a consensus label "
         "asks you to confirm first (0 never asks).",
     )
     accepting_contributions = forms.BooleanField(required=False, initial=True)
@@ -96,13 +112,12 @@ class DatasetForm(forms.Form):
     def clean_min_labelled_share(self) -> float:
         percent = self.cleaned_data["min_labelled_share"]
         if percent is None:  # left blank: the default
-            return float(Dataset._meta.get_field("min_labelled_share").default)
+            return float(model_default("min_labelled_share"))
         return int(percent) / 100  # the model keeps a share
 
     def clean_preview_rows(self) -> int:
         value = self.cleaned_data.get("preview_rows")
-        default: int = Dataset._meta.get_field("preview_rows").default
-        return default if value is None else int(value)
+        return int(model_default("preview_rows") if value is None else value)
 
     def clean_label_classes(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]

@@ -16,8 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from datasets_app.models import Dataset
-from marketplace.core.admin_actions import run_with_reason
-from marketplace.core.admin_lists import InputFilter
+from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_lists import BigTableAdmin, InputFilter
 
 PREVIEW_CHARS = 140  # of an item's text in a list row
 
@@ -181,3 +181,24 @@ def run_service(
             **{keyword: row}, actor=actor, reason=reason, **arguments
         ),
     )
+
+
+class ItemSearchAdmin(BigTableAdmin, ModerationAdmin):
+    """A big table of items, or of rows about one item (``item_path = "item__"``), searched by
+    item id, content hash or words in the row (``search_items``). Rows come from the site."""
+
+    item_path = ""
+    search_help_text = SEARCH_HELP
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return self.search(queryset, search_term), False
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return search_items(queryset, term, path=self.item_path)

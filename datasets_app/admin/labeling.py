@@ -12,16 +12,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from datasets_app.admin.common import (
-    SEARCH_HELP,
     WORD_PROBE,
     DatasetInputFilter,
+    ItemSearchAdmin,
     ReadOnlyAdmin,
     flagged_choices,
     is_word_search,
     item_preview,
     label_value,
     run_service,
-    search_items,
 )
 from datasets_app.models import (
     Item,
@@ -33,9 +32,7 @@ from datasets_app.services.moderation import (
     label_reject,
 )
 from marketplace.core.admin import person
-from marketplace.core.admin_actions import ModerationAdmin
 from marketplace.core.admin_lists import (
-    BigTableAdmin,
     ChoicesFilter,
     UserInputFilter,
 )
@@ -63,7 +60,7 @@ class FlaggedFilter(ChoicesFilter):
 
 
 @admin.register(Item)
-class ItemAdmin(BigTableAdmin, ModerationAdmin):
+class ItemAdmin(ItemSearchAdmin):
     """Up to millions of rows: filters take typed input, the count is estimated, and each row
     joins its dataset and contributor in the same query."""
 
@@ -84,8 +81,7 @@ class ItemAdmin(BigTableAdmin, ModerationAdmin):
         DatasetInputFilter,
         UserInputFilter.on("contributor", "contribution__contributor_id"),
     )
-    search_fields = ("data",)  # see get_search_results
-    search_help_text = SEARCH_HELP
+    search_fields = ("data",)  # see ItemSearchAdmin.get_search_results
     list_select_related = ("dataset", "contribution__contributor")
     fields = (
         "content_large",
@@ -109,25 +105,18 @@ class ItemAdmin(BigTableAdmin, ModerationAdmin):
     readonly_fields = fields
     actions = ("hide", "unhide")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        if not search_term.strip():
-            return queryset, False
-        matching = search_items(queryset, search_term)
-        if not is_word_search(search_term):
-            return matching, False
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        matching = super().search(queryset, term)
+        if not is_word_search(term):
+            return matching
         # PostgreSQL guesses that any word is in 0.5 % of rows, so for "newest first" it reads
         # the table backwards until enough rows match: quick for a common word, every row for a
         # rare one. So first ask the full-text index (no order: it answers from its own
         # entries) for up to WORD_PROBE keys; fewer means a rare word, listed by those keys.
         keys = list(matching.order_by().values_list("pk", flat=True)[:WORD_PROBE])
         if len(keys) < WORD_PROBE:
-            return queryset.filter(pk__in=keys), False
-        return matching, False
+            return queryset.filter(pk__in=keys)
+        return matching
 
     @admin.display(description="content")
     def content(self, obj: Item) -> SafeString:
@@ -192,7 +181,7 @@ class LabelFlaggedFilter(FlaggedFilter):
 
 
 @admin.register(Label)
-class LabelAdmin(BigTableAdmin, ModerationAdmin):
+class LabelAdmin(ItemSearchAdmin):
     list_display = (
         "id",
         "item_content",
@@ -210,8 +199,8 @@ class LabelAdmin(BigTableAdmin, ModerationAdmin):
         DatasetInputFilter,
         UserInputFilter.on("labeler", "labeler_id"),
     )
-    search_fields = ("item__data",)  # see get_search_results
-    search_help_text = SEARCH_HELP
+    search_fields = ("item__data",)  # see ItemSearchAdmin.get_search_results
+    item_path = "item__"
     list_select_related = ("labeler", "item", "dataset")
     fields = (
         "item_content_large",
@@ -226,16 +215,6 @@ class LabelAdmin(BigTableAdmin, ModerationAdmin):
     )
     readonly_fields = fields
     actions = ("reject",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        if not search_term.strip():
-            return queryset, False
-        return search_items(queryset, search_term, path="item__"), False
 
     @admin.display(description="item")
     def item_content(self, obj: Label) -> SafeString:

@@ -311,7 +311,7 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
         "datasets_app/contribute.html",
         {
             "dataset": dataset,
-            "contributions": selectors.contribution_list(user=request.user, dataset=dataset)[:20],  # type: ignore[arg-type]
+            "contributions": _recent_contributions(request, dataset),
             "max_bytes": settings.UPLOAD_MAX_BYTES,
             "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
             "hash_max_bytes": settings.UPLOAD_HASH_MAX_BYTES,
@@ -324,12 +324,17 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
 def contribution_rows(request: HttpRequest, slug: str) -> HttpResponse:
     """The contributions table alone, for htmx polling while validation runs."""
     dataset = _visible(request, slug)
-    contributions = selectors.contribution_list(user=request.user, dataset=dataset)[:20]  # type: ignore[arg-type]
+    contributions = _recent_contributions(request, dataset)
     return render(
         request,
         "datasets_app/_contribution_rows.html",
         {"contributions": contributions, "dataset": dataset},
     )
+
+
+def _recent_contributions(request: HttpRequest, dataset: Dataset) -> Any:
+    """This person's latest contributions to ``dataset``, for the upload page's live table."""
+    return selectors.contribution_list(user=request.user, dataset=dataset)[:20]  # type: ignore[arg-type]
 
 
 @login_required
@@ -358,14 +363,8 @@ def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpRespo
 def label(request: HttpRequest, slug: str) -> HttpResponse:
     """The labeling page; the item queue is driven by the API with small JS."""
     dataset = _visible(request, slug)
-    return render(
-        request,
-        "datasets_app/label.html",
-        {
-            "dataset": dataset,
-            "today": selectors.labels_today(user=request.user, dataset=dataset),  # type: ignore[arg-type]
-        },
-    )
+    today = selectors.labels_today(user=request.user, dataset=dataset)  # type: ignore[arg-type]
+    return render(request, "datasets_app/label.html", {"dataset": dataset, "today": today})
 
 
 @login_required
