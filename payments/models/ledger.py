@@ -10,13 +10,26 @@ should hold on chain. The database refuses an unbalanced transaction and any UPD
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from payments.enums import LedgerKind
+
+if TYPE_CHECKING:
+    from marketplace.core.models import User
+
+# Account codes (see the docstring above): ``user_code`` names a person's account.
+WORLD = "world"  # every wallet outside the platform
+PAYOUTS_PENDING = "payouts:pending"  # payouts queued or sent, not yet confirmed on chain
+FEES = "fees"
+
+
+def user_code(user: User | int) -> str:
+    """``user:<id>`` for a user or a user id."""
+    return f"user:{user if isinstance(user, int) else user.pk}"
 
 
 def amount_field(**kwargs: Any) -> models.DecimalField[Any, Any]:

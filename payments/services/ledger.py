@@ -18,17 +18,15 @@ from marketplace.core.models import User
 from payments.enums import LedgerKind
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Token
 
-WORLD = "world"  # every wallet outside the platform
-PAYOUTS_PENDING = "payouts:pending"  # payouts queued or sent, not yet confirmed on chain
-FEES = "fees"
+# The account codes live with the models (selectors read them too); re-exported for callers.
+from payments.models.ledger import FEES as FEES
+from payments.models.ledger import PAYOUTS_PENDING as PAYOUTS_PENDING
+from payments.models.ledger import WORLD as WORLD
+from payments.models.ledger import user_code as user_code
 
 
 class LedgerError(Exception):
     """A programming error: an unbalanced or empty posting. Never shown to users."""
-
-
-def user_code(user: User | int) -> str:
-    return f"user:{user if isinstance(user, int) else user.pk}"
 
 
 def ledger_account(*, token: Token, code: str, user: User | int | None = None) -> LedgerAccount:
