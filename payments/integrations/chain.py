@@ -1,4 +1,5 @@
-"""The chain client: the only module in the app that imports web3.
+"""The chain client: with its helpers (chain_decoding, chain_errors, dev_tools) the only code in the
+app that imports web3.
 
 Everything the app does on an EVM chain goes through ``ChainClient``: read the token, send a token
 transfer, sign a transfer to broadcast later, read a receipt, read the ERC-20 ``Transfer`` logs of
