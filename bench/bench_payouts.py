@@ -7,7 +7,7 @@ test token, and per run: gives each contributor one earned reward (a funded boun
 row each, one reward epoch), then times the whole payout path through the real services —
 `payouts_create` (grouping, ledger) and `payouts_process` passes (nonce, signing, the record
 committed before each broadcast) until every payout is confirmed on chain. Baseline, same run,
-same chain: the same number of `DevChainClient.token_transfer` calls from one key (estimate, sign,
+same chain: the same number of `ChainClient.token_transfer` calls from one key (estimate, sign,
 send; no database, no bookkeeping). Prints medians, payouts per minute and the ratio.
 """
 
