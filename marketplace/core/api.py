@@ -1,18 +1,25 @@
-"""The one DRF exception handler: every error answers ``{"detail", "code"}``."""
+"""The one DRF exception handler (every error answers ``{"detail", "code"}``), and what every
+API view shares: the page-numbered lists and the signed-in person."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from marketplace.core.exceptions import ApplicationError, request_limit_error
+
+if TYPE_CHECKING:
+    from marketplace.core.models import User
 
 
 def _first_message(detail: Any) -> str:
@@ -66,3 +73,20 @@ class Pagination(PageNumberPagination):
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+def paginated(
+    view: APIView,
+    request: Request,
+    queryset: QuerySet[Any],
+    output: type[serializers.BaseSerializer[Any]],
+) -> Response:
+    """One page of ``queryset`` serialized by ``output``, with the links to the others."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(output(page, many=True).data)
+
+
+def request_user(request: Request) -> User:
+    """The person behind a request on an ``IsAuthenticated`` endpoint."""
+    return request.user  # type: ignore[return-value]

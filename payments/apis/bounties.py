@@ -15,17 +15,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app.selectors.datasets import dataset_visible
-from marketplace.core.api import Pagination
-from marketplace.core.exceptions import NotFoundError
-from payments.apis.common import BaseUnits, TokenOutput, request_user
+from marketplace.core.api import paginated, request_user
+from payments.apis.common import BaseUnits, TokenOutput
 from payments.enums import FundingStatus
-from payments.models import Bounty, Token
+from payments.models import Bounty
 from payments.selectors.bounties import (
     bounty_funding_state,
     bounty_get,
     bounty_list,
     bounty_pool_progress,
 )
+from payments.selectors.tokens import token_by_address
 from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
 
@@ -88,9 +88,7 @@ class BountyListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         dataset = dataset_visible(slug=request.query_params.get("dataset", ""), user=request.user)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(bounty_list(dataset=dataset), request, view=self)
-        return paginator.get_paginated_response(BountyOutput(page, many=True).data)
+        return paginated(self, request, bounty_list(dataset=dataset), BountyOutput)
 
     @extend_schema(
         summary="Create a bounty on your dataset (it opens once its funding is verified)",
@@ -102,15 +100,10 @@ class BountyListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
-        token = Token.objects.filter(
-            chain_id=settings.CHAIN_ID, address__iexact=values.pop("token_address")
-        ).first()
-        if token is None:
-            raise NotFoundError("This token is not accepted here.", code="token_not_accepted")
         bounty = bounty_create(
             dataset=dataset,
             sponsor=request_user(request),
-            token=token,
+            token=token_by_address(address=values.pop("token_address")),
             epoch_length=timedelta(seconds=values.pop("epoch_length_seconds")),
             **values,
         )

@@ -1,5 +1,5 @@
-"""What the payments API modules share: the signed-in user, amounts in base units as decimal
-strings (a uint256 does not fit a JSON number), and a token's description."""
+"""What the payments API modules share: amounts in base units as decimal strings (a uint256 does
+not fit a JSON number), and a token's description."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 
-from marketplace.core.models import User
 from payments.models import Token
-
-
-def request_user(request: Request) -> User:
-    """The person behind a request whose view requires authentication."""
-    return request.user  # type: ignore[return-value]
 
 
 @extend_schema_field(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -14,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app.selectors.datasets import dataset_visible
-from marketplace.core.api import Pagination
+from marketplace.core.api import paginated, request_user
 from marketplace.core.exceptions import NotFoundError
-from payments.apis.common import BaseUnits, TokenOutput, request_user
-from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.apis.common import BaseUnits, TokenOutput
+from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.selectors.licenses import (
     license_grant_list,
     license_tier_list,
@@ -25,6 +24,7 @@ from payments.selectors.licenses import (
     purchase_get,
     purchase_list,
 )
+from payments.selectors.tokens import token_by_address
 from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 
@@ -97,13 +97,7 @@ class LicenseTierListCreateApi(APIView):
         values = dict(data.validated_data)
         dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
         address = values.pop("token_address")
-        token = None
-        if address:
-            token = Token.objects.filter(
-                chain_id=settings.CHAIN_ID, address__iexact=address
-            ).first()
-            if token is None:
-                raise NotFoundError("This token is not accepted here.", code="token_not_accepted")
+        token = token_by_address(address=address) if address else None
         seconds = values.pop("duration_seconds", None)
         tier = license_tier_create(
             dataset=dataset,
@@ -178,9 +172,7 @@ class PurchaseListApi(APIView):
     @extend_schema(summary="My purchases, newest first", responses=PurchaseOutput(many=True))
     def get(self, request: Request) -> Response:
         purchases = purchase_list(user=request_user(request))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(purchases, request, view=self)
-        return paginator.get_paginated_response(PurchaseOutput(page, many=True).data)
+        return paginated(self, request, purchases, PurchaseOutput)
 
 
 class PurchaseDetailApi(APIView):
@@ -247,9 +239,7 @@ class LicenseGrantListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         grants = license_grant_list(user=request_user(request))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(grants, request, view=self)
-        return paginator.get_paginated_response(LicenseGrantOutput(page, many=True).data)
+        return paginated(self, request, grants, LicenseGrantOutput)
 
 
 class LicenseClaimApi(APIView):

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.core.api import Pagination
-from payments.apis.common import BaseUnits, TokenOutput, request_user
+from marketplace.core.api import paginated, request_user
+from payments.apis.common import BaseUnits, TokenOutput
 from payments.models import Payout, Reward, RewardLine
 from payments.selectors.rewards import payout_list, reward_get, reward_list
 
@@ -91,11 +91,7 @@ class RewardListApi(APIView):
 
     @extend_schema(summary="My rewards, newest first", responses=RewardOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            reward_list(user=request_user(request)), request, view=self
-        )
-        return paginator.get_paginated_response(RewardOutput(page, many=True).data)
+        return paginated(self, request, reward_list(user=request_user(request)), RewardOutput)
 
 
 class RewardDetailApi(APIView):
@@ -135,8 +131,4 @@ class PayoutListApi(APIView):
 
     @extend_schema(summary="My payouts, newest first", responses=PayoutOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            payout_list(user=request_user(request)), request, view=self
-        )
-        return paginator.get_paginated_response(PayoutOutput(page, many=True).data)
+        return paginated(self, request, payout_list(user=request_user(request)), PayoutOutput)
