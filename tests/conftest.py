@@ -130,6 +130,16 @@ class CeleryProcess:
             time.sleep(0.1)
         return log
 
+    def wait_until_ready(self, timeout: float = 60.0) -> None:
+        """Block until the worker logs "ready."; stop it and fail the test if it dies first or
+        takes longer than ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"Celery worker did not start:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # warm shutdown: finishes the task at hand
@@ -186,12 +196,7 @@ def celery_worker(
             queue,
             tmp_path_factory.mktemp("celery") / "worker.log",
         )
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.log():
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            worker.stop()
-            pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
-        time.sleep(0.2)
+    worker.wait_until_ready()
     try:
         yield worker
     finally:

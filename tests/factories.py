@@ -32,6 +32,7 @@ from datasets_app.models import (
 from marketplace.core.models import User
 from payments.models import Bounty, LicenseGrant, LicenseTier, Token
 from payments.services.bounties import bounty_funding_credit
+from payments.services.licenses import license_tier_create
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -227,6 +228,20 @@ def ready_release(dataset: Dataset, number: int = 1) -> DatasetRelease:
     )
     built.refresh_from_db()
     return built
+
+
+def commercial_tier(dataset: Dataset, *, token: Token, price: int, **extra: Any) -> LicenseTier:
+    """The owner offers a commercial CC-BY-4.0 license, "Commercial", at ``price`` of ``token``."""
+    return license_tier_create(
+        dataset=dataset,
+        actor=dataset.owner,
+        name="Commercial",
+        spdx_id="CC-BY-4.0",
+        commercial=True,
+        price=price,
+        token=token,
+        **extra,
+    )
 
 
 def make_grant(

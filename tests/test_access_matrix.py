@@ -32,7 +32,6 @@ from datasets_app.models import Contribution, Dataset, DatasetRelease, ReleaseFi
 from marketplace.core.models import User
 from payments.models import Bounty, LicenseGrant, LicenseTier, Purchase, Reward
 from payments.services.downloads import download_link_sign
-from payments.services.licenses import license_tier_create
 from payments.services.purchases import purchase_create
 from payments.services.rewards import reward_epoch_compute
 from tests import factories
@@ -88,14 +87,8 @@ def world() -> World:
     )
     reward_epoch_compute(bounty_id=bounty.pk)
     release = factories.make_release(dataset)
-    tier = license_tier_create(
-        dataset=dataset,
-        actor=owner,
-        name="Commercial",
-        spdx_id="CC-BY-4.0",
-        commercial=True,
-        price=10**6,
-        token=factories.TokenFactory.create(decimals=6),
+    tier = factories.commercial_tier(
+        dataset, token=factories.TokenFactory.create(decimals=6), price=10**6
     )
     expired = factories.make_grant(
         users["expired_buyer"], dataset, [release], expires_at=timezone.now() - timedelta(days=1)

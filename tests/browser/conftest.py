@@ -425,6 +425,21 @@ class PageLog:
         assert not self.problems, "browser problems:\n" + "\n".join(self.problems)
 
 
+def verified_by_the_test(task_name: str) -> Any:
+    """An autouse fixture for a module whose test runs ``payments.tasks.<task_name>`` itself,
+    when it has mined the blocks it wants: the submit's own enqueue must not reach a real worker
+    another test left running (it would check the payment on its own schedule, against its own
+    settings). Assign it to a module-level name."""
+
+    @pytest.fixture(autouse=True)
+    def fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+        from payments import tasks
+
+        monkeypatch.setattr(getattr(tasks, task_name), "delay", lambda *args, **kwargs: None)
+
+    return fixture
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as instance:

@@ -20,21 +20,14 @@ from payments.models import Bounty, BountyFunding, RewardEpoch, Token
 from payments.services.funding import bounty_funding_verify
 from payments.services.ledger import Move, ledger_post, user_code
 from payments.services.transfers import TransferError
-from tests.browser.conftest import MOBILE, TestWallet
+from tests.browser.conftest import MOBILE, TestWallet, verified_by_the_test
 from tests.chain import DECIMALS, ChainToken
 from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
 
-@pytest.fixture(autouse=True)
-def _verification_by_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test runs the verification itself, when it has mined the blocks it wants: the
-    submit's own enqueue must not reach a real worker another test left running (it would
-    check the payment on its own schedule, against its own settings)."""
-    from payments import tasks
-
-    monkeypatch.setattr(tasks.verify_bounty_funding, "delay", lambda *args, **kwargs: None)
+_verification_by_the_test = verified_by_the_test("verify_bounty_funding")
 
 
 MINTED = 10_000 * 10**DECIMALS  # base units the wallet holds

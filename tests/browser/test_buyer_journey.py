@@ -20,12 +20,18 @@ from playwright.sync_api import Page, expect
 
 from payments.enums import BountyStatus, FundingStatus, PurchaseStatus
 from payments.integrations.anvil import AnvilNode, DevAccount
-from payments.models import Bounty, BountyFunding, LicenseGrant, LicenseTier, Purchase
+from payments.models import Bounty, BountyFunding, LicenseGrant, Purchase
 from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE, PageLog
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
-from tests.factories import BountyFactory, DatasetFactory, UserFactory, make_release
+from tests.factories import (
+    BountyFactory,
+    DatasetFactory,
+    UserFactory,
+    commercial_tier,
+    make_release,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,12 +60,7 @@ def chain_worker(
         CHAIN_RPC_URL=anvil.rpc_url,
         CHAIN_ID=str(anvil.chain_id),
     )
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.log():
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            worker.stop()
-            pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
-        time.sleep(0.2)
+    worker.wait_until_ready()
     for task in (tasks.verify_purchase, tasks.verify_bounty_funding):
         monkeypatch.setattr(
             task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=queue)
@@ -116,15 +117,8 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     license_tier_create(
         dataset=dataset, actor=owner, name="Research", spdx_id="CC-BY-NC-4.0", price=0
     )
-    tier: LicenseTier = license_tier_create(
-        dataset=dataset,
-        actor=owner,
-        name="Commercial",
-        spdx_id="CC-BY-4.0",
-        commercial=True,
-        price=PRICE,
-        token=chain_token.token,
-        duration=timedelta(days=365),
+    tier = commercial_tier(
+        dataset, token=chain_token.token, price=PRICE, duration=timedelta(days=365)
     )
     page = new_page(inject_wallet=False)  # no extension: no window.ethereum, no EIP-6963
     assert page.evaluate("window.ethereum === undefined")

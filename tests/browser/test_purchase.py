@@ -21,21 +21,14 @@ from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.services.licenses import license_receipt_verify, license_tier_create
 from payments.services.purchases import purchase_verify
 from payments.services.transfers import TransferError
-from tests.browser.conftest import MOBILE, TestWallet
+from tests.browser.conftest import MOBILE, TestWallet, verified_by_the_test
 from tests.chain import MINTED, ChainToken
-from tests.factories import DatasetFactory, UserFactory, ready_release
+from tests.factories import DatasetFactory, UserFactory, commercial_tier, ready_release
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
 
-@pytest.fixture(autouse=True)
-def _verification_by_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test runs the verification itself, when it has mined the blocks it wants: the
-    submit's own enqueue must not reach a real worker another test left running (it would
-    check the payment on its own schedule, against its own settings)."""
-    from payments import tasks
-
-    monkeypatch.setattr(tasks.verify_purchase, "delay", lambda *args, **kwargs: None)
+_verification_by_the_test = verified_by_the_test("verify_purchase")
 
 
 PRICE = 25_000_007  # 25.000007 tUSD (6 decimals): the odd digit shows the amount is exact
@@ -54,15 +47,8 @@ def tier(chain_token: ChainToken) -> LicenseTier:
     license_tier_create(
         dataset=dataset, actor=owner, name="Research", spdx_id="CC-BY-NC-4.0", price=0
     )
-    return license_tier_create(
-        dataset=dataset,
-        actor=owner,
-        name="Commercial",
-        spdx_id="CC-BY-4.0",
-        commercial=True,
-        price=PRICE,
-        token=chain_token.token,
-        duration=timedelta(days=365),
+    return commercial_tier(
+        dataset, token=chain_token.token, price=PRICE, duration=timedelta(days=365)
     )
 
 
