@@ -42,6 +42,14 @@ def license_grant_list(*, user: User) -> QuerySet[LicenseGrant]:
     )
 
 
+def license_grant_get(*, user: User, grant_id: int) -> LicenseGrant:
+    """One of the person's licenses; anyone else's does not exist."""
+    grant = LicenseGrant.objects.select_related("dataset").filter(pk=grant_id, buyer=user).first()
+    if grant is None:
+        raise NotFoundError("No such license.")
+    return grant
+
+
 def license_grant_active(*, user: User | Any, dataset: Dataset) -> LicenseGrant | None:
     """The person's newest license on the dataset that is neither revoked nor expired."""
     if not getattr(user, "is_authenticated", False):

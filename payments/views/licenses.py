@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -34,6 +34,7 @@ from payments.forms import LicenseTierForm, PurchaseHashForm
 from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.selectors.licenses import (
     license_grant_active,
+    license_grant_get,
     license_tier_list,
     license_tier_offered,
     purchase_get,
@@ -310,9 +311,10 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
 def license_receipt(request: HttpRequest, grant_id: int) -> HttpResponse:
     """The license's EIP-712 receipt and the platform's signature, as a file to keep: anyone
     can check it with the signer's address (``license_receipt_verify``)."""
-    grant = get_object_or_404(
-        LicenseGrant.objects.select_related("dataset"), pk=grant_id, buyer=_user(request)
-    )
+    try:
+        grant = license_grant_get(user=_user(request), grant_id=grant_id)
+    except NotFoundError:
+        raise Http404("No such license.") from None
     response = JsonResponse(
         {"typed_data": grant.receipt, "signature": grant.signature, "signer": grant.signer},
         json_dumps_params={"indent": 2},
