@@ -32,7 +32,13 @@ from payments.services.purchases import (
 )
 from payments.services.transfers import TransferError
 from tests.chain import ChainToken
-from tests.factories import DatasetFactory, UserFactory, contribution_with_items, ready_release
+from tests.factories import (
+    DatasetFactory,
+    UserFactory,
+    commercial_tier,
+    contribution_with_items,
+    ready_release,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -52,15 +58,7 @@ def tier(chain_token: ChainToken) -> LicenseTier:
     contribution_with_items(dataset, alice, [1.0, 1.0, 1.0], validated_at=timezone.now())
     contribution_with_items(dataset, bob, [1.0, 0.5, 0.0], validated_at=timezone.now())
     ready_release(dataset)
-    return license_tier_create(
-        dataset=dataset,
-        actor=owner,
-        name="Commercial",
-        spdx_id="CC-BY-4.0",
-        commercial=True,
-        price=PRICE,
-        token=chain_token.token,
-    )
+    return commercial_tier(dataset, token=chain_token.token, price=PRICE)
 
 
 def buy(

@@ -25,13 +25,13 @@ from marketplace.core.models import AuditLog
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, PurchaseStatus
 from payments.models import Bounty, BountyFunding, Purchase
-from payments.services.licenses import license_tier_create
 from tests.factories import (
     BountyFactory,
     DatasetFactory,
     TokenFactory,
     UserFactory,
     at_once,
+    commercial_tier,
     ready_release,
 )
 
@@ -82,14 +82,8 @@ def logged_in(user: Any) -> Client:
 def test_one_hash_confirmed_at_once_for_two_orders_answers_409_to_the_loser(settings):
     dataset = DatasetFactory.create()
     ready_release(dataset)
-    tier = license_tier_create(
-        dataset=dataset,
-        actor=dataset.owner,
-        name="Commercial",
-        commercial=True,
-        spdx_id="CC-BY-4.0",
-        price=10**6,
-        token=TokenFactory.create(chain_id=settings.CHAIN_ID),
+    tier = commercial_tier(
+        dataset, token=TokenFactory.create(chain_id=settings.CHAIN_ID), price=10**6
     )
     buyers = UserFactory.create_batch(2)
     orders = [
