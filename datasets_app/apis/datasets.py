@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import services
-from datasets_app.apis.common import paginated, request_user
 from datasets_app.enums import LabelTask, Modality
 from datasets_app.models import Dataset
 from datasets_app.selectors import datasets as selectors
+from marketplace.core.api import paginated, request_user
 
 
 class DatasetOutput(serializers.ModelSerializer[Dataset]):

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import services
-from datasets_app.apis.common import paginated, request_user
 from datasets_app.models import Item, Label
 from datasets_app.selectors import datasets as selectors
+from marketplace.core.api import paginated, request_user
 from marketplace.core.exceptions import NotFoundError
 
 

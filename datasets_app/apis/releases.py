@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets_app.apis.common import paginated
 from datasets_app.models import DatasetRelease, ReleaseFile
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.releases import release_get, release_list
 from datasets_app.services.releases import release_publish
+from marketplace.core.api import paginated
 from marketplace.core.models import User
 
 

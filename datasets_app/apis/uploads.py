@@ -21,12 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import services
-from datasets_app.apis.common import paginated, request_user
 from datasets_app.enums import FINISHED_CONTRIBUTION_STATUSES
 from datasets_app.exceptions import UploadError
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.quality.pii import PiiKind
 from datasets_app.selectors import datasets as selectors
+from marketplace.core.api import paginated, request_user
 from marketplace.core.exceptions import NotFoundError
 
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
