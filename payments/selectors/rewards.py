@@ -9,7 +9,6 @@ from django.db.models import Prefetch, QuerySet, Sum
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from payments.models import LedgerEntry, Payout, Reward, RewardLine, Token
-from payments.services.ledger import user_code
 
 
 def reward_list(*, user: User) -> QuerySet[Reward]:
@@ -46,9 +45,10 @@ class Balance:
 
 
 def earnings_balances(*, user: User) -> list[Balance]:
-    """What the platform owes the person, per token: the sum of their ledger account."""
+    """What the platform owes the person, per token: the sum of their ledger account. Only a
+    person's own account (``user:<id>``) has its ``user`` set, so no code is spelt here."""
     rows = (
-        LedgerEntry.objects.filter(account__user=user, account__code=user_code(user))
+        LedgerEntry.objects.filter(account__user=user)
         .values("account__token")
         .annotate(total=Sum("amount"))
     )
