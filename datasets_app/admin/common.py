@@ -193,6 +193,9 @@ class ItemSearchAdmin(BigTableAdmin, ModerationAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return (f"{self.item_path}data",)  # the row itself: get_search_results reads the term
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:

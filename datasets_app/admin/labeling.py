@@ -81,7 +81,6 @@ class ItemAdmin(ItemSearchAdmin):
         DatasetInputFilter,
         UserInputFilter.on("contributor", "contribution__contributor_id"),
     )
-    search_fields = ("data",)  # see ItemSearchAdmin.get_search_results
     list_select_related = ("dataset", "contribution__contributor")
     fields = (
         "content_large",
@@ -199,7 +198,6 @@ class LabelAdmin(ItemSearchAdmin):
         DatasetInputFilter,
         UserInputFilter.on("labeler", "labeler_id"),
     )
-    search_fields = ("item__data",)  # see ItemSearchAdmin.get_search_results
     item_path = "item__"
     list_select_related = ("labeler", "item", "dataset")
     fields = (
