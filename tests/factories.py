@@ -9,8 +9,10 @@ import io
 import posixpath
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import factory
 import pyarrow as pa
@@ -29,6 +31,7 @@ from datasets_app.models import (
     LabelerCredibility,
     ReleaseFile,
 )
+from datasets_app.services.uploads import contribution_submit
 from marketplace.core.models import User
 from payments.models import Bounty, LicenseGrant, LicenseTier, Token
 from payments.services.bounties import bounty_funding_credit
@@ -116,6 +119,32 @@ class BountyFactory(factory.django.DjangoModelFactory[Bounty]):
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
     ends_at = factory.LazyAttribute(lambda bounty: bounty.starts_at + timedelta(hours=1))
     epoch_length = timedelta(hours=1)
+
+
+# --- contributions: a file submitted through the service ---------------------------------------
+
+
+def submitted(
+    dataset: Dataset,
+    content: bytes,
+    name: str = "rows.csv",
+    *,
+    contributor: User | None = None,
+    queue_validation: bool = True,
+) -> Contribution:
+    """``content`` submitted as a file called ``name`` by ``contributor`` (someone new if None).
+    With ``queue_validation=False`` its validation task is not enqueued: the test runs validation
+    itself (a worker on the default queue would otherwise race it)."""
+    with ExitStack() as stack:
+        if not queue_validation:
+            stack.enter_context(patch("datasets_app.tasks.validate_contribution.delay"))
+        return contribution_submit(
+            dataset=dataset,
+            contributor=contributor or UserFactory.create(),
+            file=ContentFile(content, name=name),
+            filename=name,
+            size=len(content),
+        )
 
 
 # --- rewards: a funded bounty and what it pays for ----------------------------------------------

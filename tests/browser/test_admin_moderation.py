@@ -18,10 +18,10 @@ from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
 from datasets_app.models import Contribution, Item
-from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services import contribution_validate
 from marketplace.core.models import AuditLog
 from tests.browser.conftest import assert_accessible
-from tests.factories import DatasetFactory, ItemFactory, UserFactory
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.browser
 
@@ -51,13 +51,7 @@ def serve_media(route: Route) -> None:
 def moderation_data(admin_user: Any) -> dict[str, Any]:
     ada = UserFactory.create(display_name="Ada Lovelace")
     birds = DatasetFactory.create(title="Bird calls", slug="bird-calls")
-    contribution = contribution_submit(
-        dataset=birds,
-        contributor=ada,
-        file=ContentFile(CSV.encode(), name="birds.csv"),
-        filename="birds.csv",
-        size=len(CSV),
-    )
+    contribution = submitted(birds, CSV.encode(), "birds.csv", contributor=ada)
     contribution_validate(contribution_id=contribution.pk)
     photos = DatasetFactory.create(
         title="Street photos",

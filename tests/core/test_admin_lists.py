@@ -9,13 +9,12 @@ import re
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from datasets_app.models import Contribution, Dataset, Item, Label
-from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services import contribution_validate
 from marketplace.core.admin_lists import EXACT_COUNT_BELOW
 from marketplace.core.models import User
 from payments.models import LedgerTransaction, Reward, RewardEpoch
@@ -27,6 +26,7 @@ from tests.factories import (
     ItemFactory,
     TokenFactory,
     UserFactory,
+    submitted,
 )
 
 pytestmark = pytest.mark.django_db
@@ -248,12 +248,8 @@ CSV = (
 
 def test_the_validation_report_is_a_table_on_the_contribution_page(admin_client):
     dataset = DatasetFactory.create()
-    contribution = contribution_submit(
-        dataset=dataset,
-        contributor=UserFactory.create(display_name="Grace"),
-        file=ContentFile(CSV.encode(), name="reviews.csv"),
-        filename="reviews.csv",
-        size=len(CSV),
+    contribution = submitted(
+        dataset, CSV.encode(), "reviews.csv", contributor=UserFactory.create(display_name="Grace")
     )
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import random
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 import yaml
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from datasets_app.models import Contribution, Item
 from datasets_app.services import (
-    contribution_submit,
     contribution_validate,
     contribution_validate_shard,
 )
 from datasets_app.services.validation_report import score_distribution
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +51,7 @@ PERSONAL = {2: EMAIL, 5: CARD, 7: EMAIL, 8: IBAN, 11: f"{EMAIL} or {PHONE}"}
 
 def _submit(dataset: Any, content: bytes, user: Any = None) -> Contribution:
     """Submitted without its validation task: the tests run validation themselves."""
-    with patch("datasets_app.tasks.validate_contribution.delay"):
-        return contribution_submit(
-            dataset=dataset,
-            contributor=user or UserFactory.create(),
-            file=ContentFile(content, name="reviews.csv"),
-            filename="reviews.csv",
-            size=len(content),
-        )
+    return submitted(dataset, content, "reviews.csv", contributor=user, queue_validation=False)
 
 
 def _dataset(policy: str) -> Any:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from django.core.files.base import ContentFile
 
 from datasets_app.models import Contribution, Dataset, Item, Label
-from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services import contribution_validate
 from marketplace.core.models import AuditLog
 from tests.admin_forms import admin_action, post_change_form
-from tests.factories import DatasetFactory, ItemFactory, UserFactory
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +41,7 @@ def test_actions_without_a_reason_are_refused_and_change_nothing(admin_client):
 
 def test_rejecting_a_contribution_hides_its_items_and_approving_brings_them_back(admin_client):
     dataset = DatasetFactory.create()
-    contribution = contribution_submit(
-        dataset=dataset,
-        contributor=UserFactory.create(),
-        file=ContentFile(b"text\nfine\ngood\n", name="a.csv"),
-        filename="a.csv",
-        size=15,
-    )
+    contribution = submitted(dataset, b"text\nfine\ngood\n", "a.csv")
     contribution_validate(contribution_id=contribution.pk)
     act(admin_client, "contribution", "reject", [contribution.pk], reason="scraped text")
     assert Contribution.objects.get().status == "rejected"

@@ -4,15 +4,13 @@ short excerpt of its content, with any personal data in it replaced by its kind.
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
-from django.core.files.base import ContentFile
 
 from datasets_app.models import Contribution
-from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services import contribution_validate
 from datasets_app.services.validation_report import EXAMPLE_CHARS, REPORT_EXAMPLES
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +18,7 @@ EMAIL, PHONE = "ada@example.org", "+44 20 7946 0958"
 
 
 def validated(dataset: Any, content: bytes, name: str = "rows.csv") -> Contribution:
-    with patch("datasets_app.tasks.validate_contribution.delay"):
-        contribution = contribution_submit(
-            dataset=dataset,
-            contributor=UserFactory.create(),
-            file=ContentFile(content, name=name),
-            filename=name,
-            size=len(content),
-        )
+    contribution = submitted(dataset, content, name, queue_validation=False)
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()
     return contribution

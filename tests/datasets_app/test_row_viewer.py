@@ -20,7 +20,7 @@ from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, DatasetRelease, Item, Label
 from datasets_app.services import release_parquet
 from datasets_app.services.releases import release_build
-from tests.factories import DatasetFactory, ItemFactory, UserFactory, make_grant
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, make_grant, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -412,22 +412,15 @@ def test_release_viewer_shows_image_thumbnails(
 
 
 def test_rows_validation_copies_in_are_searchable_at_once() -> None:
-    from django.core.files.base import ContentFile
 
-    from datasets_app.services import contribution_submit, contribution_validate
+    from datasets_app.services import contribution_validate
 
     dataset = DatasetFactory.create(
         columns=[{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}],
         modality="tabular",
     )
     content = b"text,stars\nquokka smiles,5\nplain row,3\nanother quokka,1\n"
-    contribution = contribution_submit(
-        dataset=dataset,
-        contributor=UserFactory.create(),
-        file=ContentFile(content, name="r.csv"),
-        filename="r.csv",
-        size=len(content),
-    )
+    contribution = submitted(dataset, content, "r.csv")
     assert contribution_validate(contribution_id=contribution.pk) == "accepted"
     rows = walk(client_for(dataset.owner), rows_url(dataset, q="quokka"))
     assert [r["data"]["text"] for r in rows] == ["quokka smiles", "another quokka"]

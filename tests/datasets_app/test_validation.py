@@ -9,14 +9,13 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
 from datasets_app.models import Contribution, Item
-from datasets_app.services import contribution_submit, contribution_validate
+from datasets_app.services import contribution_validate
 from datasets_app.services.moderation import contribution_revalidate
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +23,7 @@ TABULAR = [{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int6
 
 
 def submit(dataset, name: str, content: bytes, user=None) -> Contribution:  # type: ignore[no-untyped-def]
-    return contribution_submit(
-        dataset=dataset,
-        contributor=user or UserFactory.create(),
-        file=ContentFile(content, name=name),
-        filename=name,
-        size=len(content),
-    )
+    return submitted(dataset, content, name, contributor=user)
 
 
 @pytest.fixture

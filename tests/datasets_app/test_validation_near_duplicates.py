@@ -10,17 +10,15 @@ import random
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 
 from datasets_app.models import Contribution, Dataset, Item, ItemBand
 from datasets_app.quality import near_duplicates
 from datasets_app.services import (
-    contribution_submit,
     contribution_validate,
     dataset_update,
     near_duplicate_bands_rebuild,
 )
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +78,7 @@ def csv_of(texts: list[str]) -> bytes:
 
 def validate(dataset: Dataset, texts: list[str]) -> Contribution:
     content = csv_of(texts)
-    contribution = contribution_submit(
-        dataset=dataset,
-        contributor=UserFactory.create(),
-        file=ContentFile(content, name="rows.csv"),
-        filename="rows.csv",
-        size=len(content),
-    )
+    contribution = submitted(dataset, content, "rows.csv")
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()
     return contribution

@@ -7,19 +7,16 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from unittest.mock import patch
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from datasets_app.models import Contribution, Item, ItemBand
 from datasets_app.services import (
-    contribution_submit,
     contribution_validate,
     contribution_validate_shard,
 )
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, submitted
 
 TABULAR = [{"name": "text", "dtype": "string"}, {"name": "stars", "dtype": "int64"}]
 WORDS = [f"{stem}{end}" for stem in ("lamp", "tent", "kettle", "shoe", "radio", "desk")
@@ -42,14 +39,7 @@ def _csv() -> bytes:
 def _submit(dataset, content: bytes) -> Contribution:  # type: ignore[no-untyped-def]
     """Submitted without its validation task: the tests run validation themselves (a worker
     on the default queue would otherwise race them to it)."""
-    with patch("datasets_app.tasks.validate_contribution.delay"):
-        return contribution_submit(
-            dataset=dataset,
-            contributor=UserFactory.create(),
-            file=ContentFile(content, name="big.csv"),
-            filename="big.csv",
-            size=len(content),
-        )
+    return submitted(dataset, content, "big.csv", queue_validation=False)
 
 
 def _outcome(contribution: Contribution) -> tuple[object, ...]:
