@@ -1,6 +1,6 @@
 """factory_boy factories for the models tests build on, and the builders and helpers that
-several test modules share (a funded bounty, a built release, a license grant, running calls at
-once)."""
+several test modules share: a submitted file, a funded bounty and what it pays for, a built or a
+ready release, a commercial tier, a license grant, and running calls at once."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 FILES_URL = "/api/v1/datasets/{slug}/files/"
 
 
-# --- building blocks (the browser test uses them too) -----------------------------------------
+# --- building blocks (the release and grant builders are in tests/factories.py) -------------
 
 
 def stored_bytes(release_file: ReleaseFile) -> bytes:
