@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('datasets_app', '0009_item_viewer_indexes'),
+        ("datasets_app", "0009_item_viewer_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dataset',
-            name='preview_rows',
-            field=models.PositiveIntegerField(default=10, help_text='Rows a visitor without a license sees in the viewer (0: none, at most 1000).', validators=[django.core.validators.MaxValueValidator(1000)]),
+            model_name="dataset",
+            name="preview_rows",
+            field=models.PositiveIntegerField(
+                default=10,
+                help_text="Rows a visitor without a license sees in the viewer (0: none, at most 1000).",
+                validators=[django.core.validators.MaxValueValidator(1000)],
+            ),
         ),
     ]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from datasets_app.exceptions import ReleaseError
 from datasets_app.models.datasets import Dataset
 
 
@@ -87,3 +88,12 @@ class ReleaseFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} {self.name}"
+
+
+def label_column_name(dataset: Dataset) -> str:
+    """``label``, unless the dataset has a column of that name already."""
+    taken = {str(column["name"]).lower() for column in dataset.columns or []}
+    for name in ("label", "consensus_label", "release_label"):
+        if name not in taken:
+            return name
+    raise ReleaseError("The dataset's columns leave no name for the label column.")

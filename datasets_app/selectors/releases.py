@@ -279,7 +279,7 @@ def dataset_quality_card(*, dataset: Dataset) -> dict[str, Any]:
     """The "before you buy" figures of a dataset page: its schema as a release has it, rows,
     duplicate and personal-data rejection rates at upload, flagged share, label agreement,
     contributors and the labelled share. A few aggregate queries, none per row."""
-    from datasets_app.services.release_parquet import label_column_name
+    from datasets_app.models.releases import label_column_name
 
     figures = rejection_figures(dataset=dataset)
     contributors = (

@@ -31,9 +31,9 @@ from django.http import QueryDict
 from datasets_app.enums import LabelTask
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseStatus
+from datasets_app.models.releases import label_column_name
 from datasets_app.panels import holds_license
 from datasets_app.quality.consensus import normalise_text
-from datasets_app.services.release_parquet import label_column_name
 from marketplace.core.exceptions import ApplicationError
 from marketplace.core.policy import can_manage_dataset, is_signed_in
 

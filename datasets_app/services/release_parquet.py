@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from datasets_app.enums import LabelTask
-from datasets_app.exceptions import ReleaseError
 from datasets_app.integrations.readers.cast import features_for
 from datasets_app.models import Dataset
+from datasets_app.models.releases import label_column_name
 
 if TYPE_CHECKING:
     import datasets
@@ -31,15 +31,6 @@ ROW_GROUP_BYTES = 128 * 1024 * 1024  # estimated from the values' sizes
 def shard_rows_setting() -> int:
     # settings/base.py declares RELEASE_SHARD_ROWS (env); the default keeps this module usable.
     return max(1, int(getattr(settings, "RELEASE_SHARD_ROWS", DEFAULT_SHARD_ROWS)))
-
-
-def label_column_name(dataset: Dataset) -> str:
-    """``label``, unless the dataset has a column of that name already."""
-    taken = {str(column["name"]).lower() for column in dataset.columns or []}
-    for name in ("label", "consensus_label", "release_label"):
-        if name not in taken:
-            return name
-    raise ReleaseError("The dataset's columns leave no name for the label column.")
 
 
 def release_features(dataset: Dataset) -> tuple[datasets.Features, str]:

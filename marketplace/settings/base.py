@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.core.context_processors.site",
+                "payments.context_processors.dev_wallets",
             ],
         },
     },

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0007_purchase_checked_at'),
+        ("payments", "0007_purchase_checked_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgertransaction',
-            name='kind',
-            field=models.CharField(choices=[('funding', 'Bounty funding'), ('reward', 'Reward'), ('reversal', 'Reward reversal'), ('payout', 'Payout'), ('payout_return', 'Failed payout returned'), ('sale', 'License sale'), ('fee', 'Platform fee'), ('refund', 'Refund')], max_length=16),
+            model_name="ledgertransaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("funding", "Bounty funding"),
+                    ("reward", "Reward"),
+                    ("reversal", "Reward reversal"),
+                    ("payout", "Payout"),
+                    ("payout_return", "Failed payout returned"),
+                    ("sale", "License sale"),
+                    ("fee", "Platform fee"),
+                    ("refund", "Refund"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

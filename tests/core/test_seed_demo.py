@@ -63,7 +63,7 @@ def test_seed_demo_labels_every_review_to_consensus_before_it_builds_v1(settings
 def test_a_demo_seeded_before_the_labels_catches_up_with_a_labelled_v2(settings, monkeypatch):
     """An older demo database has v1 built from unlabelled reviews: seeding again labels them to
     consensus and publishes v2 with every row labelled; v1 stays as it was (immutable)."""
-    from marketplace.core.management.commands import seed_demo
+    from payments.management.commands import seed_demo
 
     settings.DEBUG = True
     with monkeypatch.context() as old_seed:
