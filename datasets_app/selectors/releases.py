@@ -22,12 +22,6 @@ VALIDATED = (
 ACCEPTED = (ContributionStatus.ACCEPTED, ContributionStatus.PARTIALLY_ACCEPTED)
 
 
-def can_manage_releases(*, dataset: Dataset, user: Any) -> bool:
-    """The dataset's owner and staff publish versions and see the unfinished ones: the rule is
-    ``policy.can_manage_dataset``; this name stays for the services that still ask it."""
-    return can_manage_dataset(user, dataset)
-
-
 def release_items(*, dataset: Dataset) -> QuerySet[Item]:
     """What a release freezes: accepted rows (of a finished, not rejected, contribution, or added
     without one), neither hidden by moderators nor gold, in a stable order."""

@@ -16,6 +16,7 @@ from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
 from datasets_app.quality.near_duplicates import lsh_layout
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset, is_staff
 from marketplace.core.services import audit_log_record
 
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -236,7 +237,7 @@ def dataset_update(*, dataset: Dataset, actor: User, reason: str = "", **fields:
     """Change a dataset's editable fields (the owner on the site, staff in admin, who give a
     ``reason`` for the audit log). The schema is frozen once items exist."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if actor.pk != dataset.owner_id and not actor.is_staff:
+    if not can_manage_dataset(actor, dataset):
         raise PermissionDeniedError("Only the dataset's owner can edit it.")
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
@@ -261,7 +262,7 @@ def dataset_update(*, dataset: Dataset, actor: User, reason: str = "", **fields:
     hiding = changed.get("status") == DatasetStatus.HIDDEN or (
         dataset.status == DatasetStatus.HIDDEN and "status" in changed
     )
-    if hiding and not actor.is_staff:
+    if hiding and not is_staff(actor):
         raise PermissionDeniedError("Only moderators hide or unhide datasets.")
     for key, value in changed.items():
         setattr(dataset, key, value)
@@ -292,7 +293,7 @@ def _enqueue_bands_rebuild(dataset_id: int) -> None:
 
 def dataset_moderate(*, dataset: Dataset, actor: User, status: str, reason: str) -> Dataset:
     """Staff change a dataset's status (hide, reopen, close) with a reason for the audit log."""
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only moderators do this.")
     if not reason.strip():
         raise DatasetError("Give a reason: it goes to the audit log.", code="reason_required")

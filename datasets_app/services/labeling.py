@@ -24,6 +24,7 @@ from datasets_app.models import Dataset, Item, Label, LabelReservation, LabelSki
 from datasets_app.services.consensus import label_gold_recorded
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
 
 MAX_FREE_TEXT = 2000
@@ -249,7 +250,7 @@ def reservations_release_expired(*, limit: int = 5000) -> int:
 def item_set_gold(*, item: Item, actor: User, gold_label: Any) -> Item:
     """The dataset owner marks an item as gold with its known answer (None unmarks it)."""
     item = Item.objects.select_for_update().select_related("dataset").get(pk=item.pk)
-    if actor.pk != item.dataset.owner_id and not actor.is_staff:
+    if not can_manage_dataset(actor, item.dataset):
         raise NotFoundError("No such item.")
     if gold_label is None:
         item.is_gold, item.gold_label = False, None

@@ -14,11 +14,12 @@ from datasets_app.services.validation_run import contribution_results_clear
 from datasets_app.signals import contribution_rejected
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 
 
 def _check(actor: User, reason: str) -> str:
-    if not actor.is_staff:
+    if not is_staff(actor):
         raise PermissionDeniedError("Only moderators do this.")
     if not reason.strip():
         raise DatasetError("Give a reason: it goes to the audit log.", code="reason_required")

@@ -64,7 +64,6 @@ from datasets_app.models import (
     release_file_upload_to,
 )
 from datasets_app.selectors.releases import (
-    can_manage_releases,
     label_feature_description,
     labelled_share,
     release_items,
@@ -81,6 +80,7 @@ from datasets_app.services.release_parquet import (
 from datasets_app.services.release_statistics import ReleaseStatistics
 from marketplace.core.exceptions import ConflictError, PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def release_publish(
     in which fewer than ``dataset.min_labelled_share`` of the rows carry a consensus label is
     refused (409 ``labelled_share_below_minimum``) unless ``confirm_low_labelled_share``."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if not can_manage_releases(dataset=dataset, user=actor):
+    if not can_manage_dataset(actor, dataset):
         raise PermissionDeniedError("Only the dataset's owner can publish a version.")
     if dataset.status == DatasetStatus.HIDDEN:
         raise ReleaseError("A dataset hidden by moderators cannot be released.", code="hidden")

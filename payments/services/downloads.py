@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseFile, ReleaseStatus
 from datasets_app.selectors.datasets import dataset_visible
-from datasets_app.selectors.releases import can_manage_releases
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
+from marketplace.core.policy import can_manage_dataset
 from payments.models import LicenseGrant
 
 DOWNLOAD_LINK_SALT = "payments.downloads.link"
@@ -453,8 +453,7 @@ def release_get(*, release_id: int, user: User | Any) -> DatasetRelease:
     only to the dataset's owner and staff (the rule of ``release_selectors.release_list``)."""
     release = DatasetRelease.objects.select_related("dataset").filter(pk=release_id).first()
     if release is None or (
-        release.status != ReleaseStatus.READY
-        and not can_manage_releases(dataset=release.dataset, user=user)
+        release.status != ReleaseStatus.READY and not can_manage_dataset(user, release.dataset)
     ):
         raise NotFoundError("No such release.", code="release_not_found")
     return release
