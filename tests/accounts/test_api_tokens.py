@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -35,6 +36,16 @@ def session(client, user):  # type: ignore[no-untyped-def]
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def rename_me(headers: dict[str, str], display_name: str) -> Any:
+    """PATCH /api/v1/me with a new display name: a write."""
+    return Client().patch(
+        "/api/v1/me",
+        {"display_name": display_name},
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def create(session, **body):  # type: ignore[no-untyped-def]
@@ -69,21 +80,11 @@ def test_bearer_token_authenticates_and_records_last_use(session, user):
 
 def test_read_scope_cannot_write_and_write_scope_can(session):
     read_only = create(session).json()["secret"]
-    response = Client().patch(
-        "/api/v1/me",
-        {"display_name": "x"},
-        content_type="application/json",
-        headers=bearer(read_only),
-    )
+    response = rename_me(bearer(read_only), "x")
     assert response.status_code == 403
     assert response.json()["code"] == "missing_scope"
     writer = create(session, name="writer", scopes=["read", "write"]).json()["secret"]
-    response = Client().patch(
-        "/api/v1/me",
-        {"display_name": "Ada"},
-        content_type="application/json",
-        headers=bearer(writer),
-    )
+    response = rename_me(bearer(writer), "Ada")
     assert response.status_code == 200
     assert response.json()["display_name"] == "Ada"
 

@@ -18,17 +18,25 @@ PRODUCTION_ENV = {
 }
 
 
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_in_root(
+    command: list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``command`` run in the repository with ``env`` in place of this process's DJANGO_*
+    variables; its output captured as text."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
-        [sys.executable, *args],
+        command,
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_in_root([sys.executable, *args], env, timeout=120)
 
 
 def test_deploy_checks_pass_under_production_settings():
@@ -58,15 +66,10 @@ def compose_config(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[st
     stands in for a developer's ``.env``, which must not decide the outcome here."""
     empty_env_file = tmp_path / "empty.env"
     empty_env_file.write_text("")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    return subprocess.run(
+    return run_in_root(
         ["docker", "compose", "--env-file", str(empty_env_file), "config", "--format", "json"],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
+        env,
         timeout=60,
-        check=False,
     )
 
 

@@ -49,6 +49,21 @@ def _reviews(count: int, personal: dict[int, str], empty: tuple[int, ...] = ()) 
 PERSONAL = {2: EMAIL, 5: CARD, 7: EMAIL, 8: IBAN, 11: f"{EMAIL} or {PHONE}"}
 
 
+def personal_data_found(action: str) -> list[dict[str, Any]]:
+    """The contribution's ``personal_data`` for ``PERSONAL``: each kind, the rows it is in, and
+    ``action`` (flagged or rejected, as the dataset's policy says)."""
+    found = [
+        ("email", "email", 3, [2, 7, 11]),
+        ("credit_card", "card number", 1, [5]),
+        ("iban", "IBAN", 1, [8]),
+        ("phone", "phone number", 1, [11]),
+    ]
+    return [
+        {"kind": kind, "name": name, "action": action, "rows": rows, "sample_rows": sample}
+        for kind, name, rows, sample in found
+    ]
+
+
 def _submit(dataset: Any, content: bytes, user: Any = None) -> Contribution:
     """Submitted without its validation task: the tests run validation themselves."""
     return submitted(dataset, content, "reviews.csv", contributor=user, queue_validation=False)
@@ -82,15 +97,7 @@ def test_the_api_shows_the_score_and_the_distribution_of_the_accepted_rows(clien
     assert (distribution["min"], distribution["median"], distribution["max"]) == (0.7, 1.0, 1.0)
     assert distribution["mean"] == round(sum(scores) / 12, 4)
     assert body["report"]["score_distribution"] == distribution
-    assert body["personal_data"] == [
-        {"kind": "email", "name": "email", "action": "flagged", "rows": 3,
-         "sample_rows": [2, 7, 11]},
-        {"kind": "credit_card", "name": "card number", "action": "flagged", "rows": 1,
-         "sample_rows": [5]},
-        {"kind": "iban", "name": "IBAN", "action": "flagged", "rows": 1, "sample_rows": [8]},
-        {"kind": "phone", "name": "phone number", "action": "flagged", "rows": 1,
-         "sample_rows": [11]},
-    ]  # fmt: skip
+    assert body["personal_data"] == personal_data_found("flagged")
     assert body["report"]["flagged"] == 5
 
     listed = client.get("/api/v1/contributions/").json()["results"]
@@ -113,15 +120,7 @@ def test_personal_data_is_named_per_kind_when_the_policy_rejects_it(client):
         "column 'text' contains personal data (IBAN)": 1,
         "column 'text' contains personal data (phone number)": 1,
     }
-    assert body["personal_data"] == [
-        {"kind": "email", "name": "email", "action": "rejected", "rows": 3,
-         "sample_rows": [2, 7, 11]},
-        {"kind": "credit_card", "name": "card number", "action": "rejected", "rows": 1,
-         "sample_rows": [5]},
-        {"kind": "iban", "name": "IBAN", "action": "rejected", "rows": 1, "sample_rows": [8]},
-        {"kind": "phone", "name": "phone number", "action": "rejected", "rows": 1,
-         "sample_rows": [11]},
-    ]  # fmt: skip
+    assert body["personal_data"] == personal_data_found("rejected")
     errors = {e["row"]: e["errors"] for e in body["report"]["examples"]}
     assert errors[11] == [
         "column 'text' contains personal data (email)",

@@ -81,6 +81,18 @@ def funded(bounty: Bounty) -> Bounty:
     )
 
 
+def refused_funding(bounty: Bounty) -> BountyFunding:
+    """A funding the check refused: the transfer came from someone other than the sponsor."""
+    return BountyFunding.objects.create(
+        bounty=bounty,
+        chain_id=31337,
+        tx_hash=TX_HASH,
+        status=FundingStatus.REFUSED,
+        error_code="wrong_sender",
+        error_detail="The transfer came from 0xdead…, not the sponsor.",
+    )
+
+
 # ---------- amounts ----------
 
 
@@ -340,14 +352,7 @@ def test_the_status_partial_polls_until_the_funding_settles(
 
 def test_a_refused_funding_says_why_and_offers_another_try(client, owner, bounty, settings):
     settings.CHAIN_EXPLORER_TX_URL = "https://explorer.example/tx/{hash}"
-    BountyFunding.objects.create(
-        bounty=bounty,
-        chain_id=31337,
-        tx_hash=TX_HASH,
-        status=FundingStatus.REFUSED,
-        error_code="wrong_sender",
-        error_detail="The transfer came from 0xdead…, not the sponsor.",
-    )
+    refused_funding(bounty)
     client.force_login(owner)
     page = client.get(detail_url(bounty)).content.decode()
     assert "The funding transaction was refused." in page
@@ -360,14 +365,7 @@ def test_a_refused_funding_says_why_and_offers_another_try(client, owner, bounty
 def test_a_refused_funding_s_reason_is_the_sponsor_s_and_staff_s_only(
     client, owner, bounty, admin_user
 ):
-    BountyFunding.objects.create(
-        bounty=bounty,
-        chain_id=31337,
-        tx_hash=TX_HASH,
-        status=FundingStatus.REFUSED,
-        error_code="wrong_sender",
-        error_detail="The transfer came from 0xdead…, not the sponsor.",
-    )
+    refused_funding(bounty)
     client.force_login(UserFactory.create())  # a stranger: the same rule as the bounty API
     page = client.get(detail_url(bounty)).content.decode()
     assert "The funding transaction was refused." not in page and "wrong_sender" not in page

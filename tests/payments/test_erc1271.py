@@ -30,6 +30,18 @@ def sign(text: str, private_key: str) -> bytes:
     return bytes(Account.sign_message(encode_defunct(text=text), private_key).signature)
 
 
+def vouches(
+    client: DevChainClient, wallet: str, message: str, private_key: str, *, signed: str = ""
+) -> bool:
+    """Whether ``wallet`` accepts ``private_key``'s signature over ``signed`` (by default
+    ``message`` itself) as a signature over ``message``."""
+    return client.erc1271_is_valid_signature(
+        wallet=wallet,
+        message_hash=eip191_message_hash(message),
+        signature=sign(signed or message, private_key),
+    )
+
+
 @pytest.fixture
 def client(anvil: AnvilNode) -> DevChainClient:
     return DevChainClient.from_settings()
@@ -51,11 +63,7 @@ def test_signature_by_the_owner_is_valid(
     message = SIWE_MESSAGE.format(address=wallet)
 
     assert client.is_contract(wallet)
-    assert client.erc1271_is_valid_signature(
-        wallet=wallet,
-        message_hash=eip191_message_hash(message),
-        signature=sign(message, dev_wallets[2].private_key),
-    )
+    assert vouches(client, wallet, message, dev_wallets[2].private_key)
 
 
 def test_signature_by_someone_else_is_invalid(
@@ -65,11 +73,7 @@ def test_signature_by_someone_else_is_invalid(
 
     # dev wallet 0 deployed the wallet but does not own it.
     for stranger in (dev_wallets[0], dev_wallets[3]):
-        assert not client.erc1271_is_valid_signature(
-            wallet=wallet,
-            message_hash=eip191_message_hash(message),
-            signature=sign(message, stranger.private_key),
-        )
+        assert not vouches(client, wallet, message, stranger.private_key)
 
 
 def test_owner_signature_over_another_message_is_invalid(
@@ -78,11 +82,7 @@ def test_owner_signature_over_another_message_is_invalid(
     message = SIWE_MESSAGE.format(address=wallet)
     other = message.replace("Nonce: 32891756a1b2c3d4", "Nonce: 00000000deadbeef")
 
-    assert not client.erc1271_is_valid_signature(
-        wallet=wallet,
-        message_hash=eip191_message_hash(message),
-        signature=sign(other, dev_wallets[2].private_key),
-    )
+    assert not vouches(client, wallet, message, dev_wallets[2].private_key, signed=other)
 
 
 def test_malformed_signatures_are_invalid_without_raising(
@@ -107,11 +107,7 @@ def test_address_without_code_is_invalid(
     message = SIWE_MESSAGE.format(address=owner.address)
 
     assert not client.is_contract(owner.address)
-    assert not client.erc1271_is_valid_signature(
-        wallet=owner.address,
-        message_hash=eip191_message_hash(message),
-        signature=sign(message, owner.private_key),
-    )
+    assert not vouches(client, owner.address, message, owner.private_key)
 
 
 def test_contract_without_is_valid_signature_is_invalid(
@@ -126,11 +122,7 @@ def test_contract_without_is_valid_signature_is_invalid(
     )
     message = SIWE_MESSAGE.format(address=token)
 
-    assert not client.erc1271_is_valid_signature(
-        wallet=token,
-        message_hash=eip191_message_hash(message),
-        signature=sign(message, owner.private_key),
-    )
+    assert not vouches(client, token, message, owner.private_key)
 
 
 def test_hash_that_is_not_32_bytes_is_refused(
@@ -164,11 +156,7 @@ def test_wrong_configured_chain_id_raises_wrong_chain(
     message = SIWE_MESSAGE.format(address=wallet)
 
     with pytest.raises(ChainError) as excinfo:
-        misconfigured.erc1271_is_valid_signature(
-            wallet=wallet,
-            message_hash=eip191_message_hash(message),
-            signature=sign(message, dev_wallets[2].private_key),
-        )
+        vouches(misconfigured, wallet, message, dev_wallets[2].private_key)
     assert excinfo.value.code == "wrong_chain"
 
 

@@ -79,6 +79,21 @@ def logged_in(user: Any) -> Client:
     return client
 
 
+def race(service: str, task: str, post: Any) -> tuple[list[Any], int]:
+    """``post(0)`` and ``post(1)`` sent at once, the first writer held in ``service`` until the
+    other waits on its row; ``task``'s enqueue patched out. Asserts one 202 and one 409 and
+    returns the responses and the loser's index."""
+    gate = FirstWriterWaits()
+    with patch(f"{service}.audit_log_record", gate), patch(f"{task}.delay"):
+        responses = at_once(lambda: post(0), lambda: post(1))
+
+    assert gate.saw_a_waiter, "the second request never reached the unique key"
+    assert sorted(r.status_code for r in responses) == [202, 409], [
+        (r.status_code, r.content[:300]) for r in responses
+    ]
+    return responses, next(n for n, r in enumerate(responses) if r.status_code == 409)
+
+
 def test_one_hash_confirmed_at_once_for_two_orders_answers_409_to_the_loser(settings):
     dataset = DatasetFactory.create()
     ready_release(dataset)
@@ -93,23 +108,14 @@ def test_one_hash_confirmed_at_once_for_two_orders_answers_409_to_the_loser(sett
         for buyer in buyers
     ]
     clients = [logged_in(buyer) for buyer in buyers]
-    gate = FirstWriterWaits()
 
     def confirm(n: int) -> Any:
         url = reverse("api-purchase-confirm", kwargs={"purchase_id": orders[n]})
         return clients[n].post(url, {"tx_hash": TX}, content_type="application/json")
 
-    with (
-        patch("payments.services.purchases.audit_log_record", gate),
-        patch("payments.tasks.verify_purchase.delay"),
-    ):
-        responses = at_once(lambda: confirm(0), lambda: confirm(1))
-
-    assert gate.saw_a_waiter, "the second confirm never reached the unique key"
-    assert sorted(r.status_code for r in responses) == [202, 409], [
-        (r.status_code, r.content[:300]) for r in responses
-    ]
-    loser = next(n for n, r in enumerate(responses) if r.status_code == 409)
+    responses, loser = race(
+        "payments.services.purchases", "payments.tasks.verify_purchase", confirm
+    )
     body = responses[loser].json()
     assert body["code"] == "tx_already_used" and body["detail"]
     winner = Purchase.objects.get(pk=orders[1 - loser])
@@ -124,23 +130,14 @@ def test_one_hash_submitted_at_once_for_two_bounties_answers_409_to_the_loser(se
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)
     bounties = [BountyFactory.create(token=token) for _ in range(2)]
     clients = [logged_in(bounty.sponsor) for bounty in bounties]
-    gate = FirstWriterWaits()
 
     def fund(n: int) -> Any:
         url = reverse("api-bounty-fund", kwargs={"bounty_id": bounties[n].pk})
         return clients[n].post(url, {"tx_hash": TX}, content_type="application/json")
 
-    with (
-        patch("payments.services.funding.audit_log_record", gate),
-        patch("payments.tasks.verify_bounty_funding.delay"),
-    ):
-        responses = at_once(lambda: fund(0), lambda: fund(1))
-
-    assert gate.saw_a_waiter, "the second submission never reached the unique key"
-    assert sorted(r.status_code for r in responses) == [202, 409], [
-        (r.status_code, r.content[:300]) for r in responses
-    ]
-    loser = next(n for n, r in enumerate(responses) if r.status_code == 409)
+    responses, loser = race(
+        "payments.services.funding", "payments.tasks.verify_bounty_funding", fund
+    )
     assert responses[loser].json()["code"] == "tx_already_used"
     assert responses[loser].json()["detail"]
     assert list(BountyFunding.objects.values_list("bounty_id", flat=True)) == [
