@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 DB_NAME = "bench_admin_items"
 TARGET_MS = 300.0
@@ -266,9 +266,8 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for a look")
     args = parser.parse_args()
 
-    recreate_database(DB_NAME)
     ok = False
-    try:
+    with scratch_database(DB_NAME, keep=args.keep_db):
         configure()
         from django.db import connection
         from django.test import Client
@@ -298,12 +297,6 @@ def main() -> None:
         print(f"{'PASS' if ok else 'FAIL'}: every case's median < {TARGET_MS:.0f} ms, no COUNT(*)")
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(f"load average at the end: {load}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            drop_database(DB_NAME)
     sys.exit(0 if ok else 1)
 
 

@@ -67,7 +67,7 @@ from bench.incentive_crowd import (  # noqa: E402
     run_labeling,
     run_uploads,
 )
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import scratch_database  # noqa: E402
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset
@@ -372,17 +372,9 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    recreate_database(DB_NAME)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            configure(Path(tmp) / "media", args.gold_rate)
-            ok = simulate(args, Path(tmp))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            drop_database(DB_NAME)
+    with scratch_database(DB_NAME, keep=args.keep_db), tempfile.TemporaryDirectory() as tmp:
+        configure(Path(tmp) / "media", args.gold_rate)
+        ok = simulate(args, Path(tmp))
     print(f"\nrun took {time.perf_counter() - started:.0f} s")
     sys.exit(0 if ok else 1)
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset
@@ -284,20 +284,12 @@ def main() -> None:
         parser.error("each planted copy needs its own base row: --bases >= 2 x --planted")
 
     started = time.perf_counter()
-    recreate_database(DB_NAME)
     results = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            configure(Path(tmp) / "media")
-            for threshold in args.thresholds:
-                writer = Writer(args.seed + round(threshold * 100))
-                results.append(one_threshold(threshold, writer, args.bases, args.planted))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            drop_database(DB_NAME)
+    with scratch_database(DB_NAME, keep=args.keep_db), tempfile.TemporaryDirectory() as tmp:
+        configure(Path(tmp) / "media")
+        for threshold in args.thresholds:
+            writer = Writer(args.seed + round(threshold * 100))
+            results.append(one_threshold(threshold, writer, args.bases, args.planted))
 
     print(
         f"\nnear-duplicates through contribution_validate: {args.bases} base rows of 20-40 "

@@ -19,7 +19,6 @@ import argparse
 import itertools
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import database_url, scratch_database  # noqa: E402
 
 DB_NAME = "bench_release_stats"
 CLASSES = ["negative", "neutral", "positive"]
@@ -112,25 +111,22 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    media = tempfile.mkdtemp(prefix="bench-release-stats-")
-    recreate_database(DB_NAME)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
-            "DATABASE_URL": database_url(DB_NAME),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_MEDIA_ROOT": media,
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-    )
-    try:
+    with (
+        tempfile.TemporaryDirectory(
+            prefix="bench-release-stats-", ignore_cleanup_errors=True
+        ) as media,
+        scratch_database(DB_NAME),
+    ):
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
+                "DATABASE_URL": database_url(DB_NAME),
+                "DJANGO_DEBUG": "false",
+                "DJANGO_MEDIA_ROOT": media,
+                "DJANGO_LOG_LEVEL": "WARNING",
+            }
+        )
         run(args.items, args.repeat)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(DB_NAME)
-        shutil.rmtree(media, ignore_errors=True)
 
 
 def run(items: int, repeat: int) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import django_on, drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 DB_NAME = "bench_rewards"
 TARGET_SECONDS = 10.0
@@ -196,8 +196,7 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for a look")
     args = parser.parse_args()
 
-    recreate_database(DB_NAME)
-    try:
+    with scratch_database(DB_NAME, keep=args.keep_db):
         configure()
         from django.db import connection
 
@@ -265,12 +264,6 @@ def main() -> None:
             f"{'PASS' if median <= TARGET_SECONDS else 'FAIL'}  reward_epoch_compute on "
             f"{all_labels:,} labels <= {TARGET_SECONDS:.0f} s: {median:.2f} s"
         )
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            drop_database(DB_NAME)
     sys.exit(0 if ok else 1)
 
 

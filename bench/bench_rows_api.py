@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
+from bench.scratch_db import database_url, scratch_database  # noqa: E402
 
 DB_NAME = "bench_rows_api"
 VOCABULARY = 5_000
@@ -131,7 +131,6 @@ def main() -> None:
     args = parser.parse_args()
     size = args.page_size
 
-    recreate_database(DB_NAME)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
@@ -141,14 +140,8 @@ def main() -> None:
             "DJANGO_LOG_LEVEL": "WARNING",
         }
     )
-    try:
+    with scratch_database(DB_NAME, keep=args.keep):
         run(args.items, args.repeat, size)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(DB_NAME)
 
 
 def run(items: int, repeat: int, size: int) -> None:

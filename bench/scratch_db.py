@@ -3,6 +3,9 @@ development or test databases)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -23,6 +26,21 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def scratch_database(name: str, *, keep: bool = False) -> Iterator[None]:
+    """Database ``name``, created fresh for the block; after it, Django's connections are
+    closed and it is dropped (unless ``keep``, to look at it)."""
+    recreate_database(name)
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not keep:
+            drop_database(name)
 
 
 def django_on(name: str, **env: str) -> None:
