@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from marketplace.core.admin_actions import ServiceChangeAdmin
-from payments.admin.common import MoneyAdmin, ReadOnlyAdmin
+from marketplace.core.admin_readonly import ReadOnlyAdmin
+from payments.admin.common import MoneyAdmin
 from payments.enums import BountyStatus
 from payments.models import (
     Bounty,
@@ -22,20 +23,14 @@ from payments.services.rewards import reward_epochs_compute_due
 BOUNTY_FIXED_FIELDS = (
     "dataset",
     "sponsor",
-    "title",
-    "description",
-    "token",
-    "pays_for",
-    "rate_per_row",
-    "rate_per_label",
-    "pool_amount",
+    *Bounty.TERMS,
     "status",
     "funded_at",
     "epochs_computed",
     "created_at",
     "updated_at",
 )
-BOUNTY_SCHEDULE_FIELDS = ("starts_at", "ends_at", "epoch_length")
+BOUNTY_SCHEDULE_FIELDS = Bounty.SCHEDULE
 
 
 @admin.register(Bounty)
@@ -92,7 +87,7 @@ class BountyAdmin(MoneyAdmin, ServiceChangeAdmin):
 
 
 @admin.register(BountyFunding)
-class BountyFundingAdmin(ReadOnlyAdmin):
+class BountyFundingAdmin(ReadOnlyAdmin, admin.ModelAdmin[BountyFunding]):
     list_display = ("bounty", "tx_hash", "status", "confirmations", "attempts", "error_code")
     list_filter = ("status",)
     search_fields = ("tx_hash", "bounty__title")

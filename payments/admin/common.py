@@ -1,5 +1,5 @@
-"""What the payments admin modules share: amounts shown with their token, and read-only
-money rows."""
+"""What the payments admin modules share: amounts shown with their token. Money rows are
+written by services only; their admins are read-only (``marketplace.core.admin_readonly``)."""
 
 from collections.abc import Callable, Sequence
 from operator import attrgetter
@@ -65,16 +65,3 @@ class MoneyAdmin:
         """``readonly`` plus the shown amounts, and the raw ones (kept out of every form)."""
         extra = [f"{field}_shown" for field in self.money] + list(self.money)
         return [*readonly, *(name for name in extra if name not in readonly)]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Money rows are written by services only; admin shows them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

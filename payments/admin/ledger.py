@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from marketplace.core.admin_actions import ServiceChangeAdmin, run_with_reason
-from payments.admin.common import MoneyAdmin, ReadOnlyAdmin
+from marketplace.core.admin_readonly import ReadOnlyAdmin
+from payments.admin.common import MoneyAdmin
 from payments.models import (
     CreditedTransfer,
     LedgerEntry,
@@ -95,7 +96,7 @@ class LedgerEntryInline(MoneyAdmin, admin.TabularInline[LedgerEntry, LedgerTrans
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdmin):
+class LedgerTransactionAdmin(ReadOnlyAdmin, admin.ModelAdmin[LedgerTransaction]):
     list_display = ("created_at", "kind", "idempotency_key", "token", "memo", "actor")
     list_filter = ("kind", "token")
     search_fields = ("idempotency_key", "memo")
@@ -104,7 +105,7 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditedTransfer)
-class CreditedTransferAdmin(MoneyAdmin, ReadOnlyAdmin):
+class CreditedTransferAdmin(MoneyAdmin, ReadOnlyAdmin, admin.ModelAdmin[CreditedTransfer]):
     money: ClassVar[dict[str, str]] = {"amount": "token"}
     list_display = ("tx_hash", "log_index", "purpose", "sender", "amount", "block_number")
     list_select_related = ("token",)

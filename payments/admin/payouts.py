@@ -7,8 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_readonly import ReadOnlyAdmin
 from marketplace.core.exceptions import ApplicationError
-from payments.admin.common import MoneyAdmin, ReadOnlyAdmin
+from payments.admin.common import MoneyAdmin
 from payments.models import (
     Payout,
     PayoutControl,
@@ -80,7 +81,7 @@ class PayoutAdmin(MoneyAdmin, ModerationAdmin):
 
 
 @admin.register(PayoutControl)
-class PayoutControlAdmin(ReadOnlyAdmin):
+class PayoutControlAdmin(ReadOnlyAdmin, admin.ModelAdmin[PayoutControl]):
     """Shows the switch; it is flipped with the payout list's actions, which audit it."""
 
     list_display = ("__str__", "reason", "changed_by", "changed_at")

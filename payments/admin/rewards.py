@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
-from payments.admin.common import MoneyAdmin, ReadOnlyAdmin
+from marketplace.core.admin_readonly import ReadOnlyAdmin
+from payments.admin.common import MoneyAdmin
 from payments.models import (
     Reward,
     RewardEpoch,
@@ -17,7 +18,7 @@ from payments.services.rewards import reward_reverse
 
 
 @admin.register(RewardEpoch)
-class RewardEpochAdmin(MoneyAdmin, ReadOnlyAdmin):
+class RewardEpochAdmin(MoneyAdmin, ReadOnlyAdmin, admin.ModelAdmin[RewardEpoch]):
     money: ClassVar[dict[str, str]] = {
         "pool_before": "bounty.token",
         "demand": "bounty.token",
