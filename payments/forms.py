@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from payments.enums import BountyPaysFor, LicenseCoverage
-from payments.models import Token
+from payments.models import Bounty, Token
 
 # ---------- Bounties ----------
 
@@ -170,21 +170,7 @@ class BountyForm(forms.Form):
 
     def bounty_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {
-            name: data[name]
-            for name in (
-                "title",
-                "description",
-                "token",
-                "pays_for",
-                "rate_per_row",
-                "rate_per_label",
-                "pool_amount",
-                "starts_at",
-                "ends_at",
-                "epoch_length",
-            )
-        }
+        return {name: data[name] for name in (*Bounty.TERMS, *Bounty.SCHEDULE)}
 
 
 class FundingHashForm(forms.Form):

@@ -49,6 +49,19 @@ class Bounty(BaseModel):
     # Epochs 0 .. epochs_computed-1 are done; the next epoch to compute is this number.
     epochs_computed = models.PositiveIntegerField(default=0)
 
+    # The terms the sponsor sets at creation and nobody changes after (the pool is funded on
+    # chain at these rates), and the schedule, which staff may move (``bounty_schedule_change``).
+    TERMS: ClassVar[tuple[str, ...]] = (
+        "title",
+        "description",
+        "token",
+        "pays_for",
+        "rate_per_row",
+        "rate_per_label",
+        "pool_amount",
+    )
+    SCHEDULE: ClassVar[tuple[str, ...]] = ("starts_at", "ends_at", "epoch_length")
+
     class Meta:
         verbose_name_plural = "bounties"
         ordering = ("-created_at",)
