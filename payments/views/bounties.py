@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.pages import show_error
+from marketplace.core.pages import polled_status, show_error
 from marketplace.core.policy import can_manage_dataset, is_owner
 from payments.enums import BountyStatus
 from payments.forms import BountyForm, FundingHashForm
@@ -154,12 +154,13 @@ def bounty_detail(request: HttpRequest, bounty_id: int) -> HttpResponse:
     """The bounty and its pool. htmx polls it for the funding status block alone while the
     funding is being verified; once it settles, the whole page reloads to show the outcome."""
     bounty = _bounty_or_404(request, bounty_id)
-    if request.headers.get("HX-Request"):
-        context = _detail_context(request, bounty)
-        response = render(request, "payments/_bounty_status.html", context)
-        if bounty.status != BountyStatus.VERIFYING:
-            response["HX-Refresh"] = "true"  # settled: the badge, pool and chart change too
-        return response
+    if request.headers.get("HX-Request"):  # once settled, the badge, pool and chart change too
+        return polled_status(
+            request,
+            "payments/_bounty_status.html",
+            _detail_context(request, bounty),
+            settled=bounty.status != BountyStatus.VERIFYING,
+        )
     return render(request, "payments/bounty_detail.html", _detail_context(request, bounty))
 
 

@@ -27,7 +27,7 @@ from datasets_app.models import Dataset, DatasetRelease
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.pages import show_error
+from marketplace.core.pages import polled_status, show_error
 from marketplace.core.policy import can_manage_dataset
 from payments.enums import PurchaseStatus
 from payments.forms import LicenseTierForm, PurchaseHashForm
@@ -253,12 +253,12 @@ def purchase_detail(request: HttpRequest, purchase_id: int) -> HttpResponse:
     settles, the whole page reloads to show the outcome."""
     purchase = _own_purchase(request, purchase_id)
     if request.headers.get("HX-Request"):
-        response = render(
-            request, "payments/_purchase_status.html", _purchase_context(request, purchase)
+        return polled_status(
+            request,
+            "payments/_purchase_status.html",
+            _purchase_context(request, purchase),
+            settled=purchase.status != PurchaseStatus.CONFIRMING,
         )
-        if purchase.status != PurchaseStatus.CONFIRMING:
-            response["HX-Refresh"] = "true"
-        return response
     response = render(
         request, "payments/purchase_detail.html", _purchase_context(request, purchase)
     )
