@@ -160,11 +160,11 @@ def test_owner_publishes_a_version_sees_it_build_and_opens_it(
     page_log.assert_clean()
 
 
+@pytest.mark.usefixtures("no_enqueue")
 def test_release_page_follows_a_build_and_reads_on_a_phone(
     new_page: Callable[..., Page],
     sign_in: Callable[..., None],
     dataset: Any,
-    no_enqueue: list[int],
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
@@ -250,11 +250,11 @@ def test_release_page_shows_what_each_column_holds_as_charts(
     page_log.assert_clean()
 
 
+@pytest.mark.usefixtures("no_enqueue")
 def test_publishing_with_too_few_labels_asks_to_confirm_first(
     page: Page,
     sign_in: Callable[..., None],
     dataset: Any,
-    no_enqueue: list[int],
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:

@@ -36,6 +36,17 @@ def wallet_dialog(page: Page) -> Locator:
     return page.locator("#wallet-dialog")
 
 
+def connect_on_mainnet(page: Page, wallet: TestWallet, *, known: set[int] | None = None) -> Locator:
+    """The wallet on Ethereum Mainnet (chain 1; ``known``: the chains it knows, if not all), the
+    home page opened and Connect clicked: the wallet dialog."""
+    wallet.chain_id = 1
+    if known is not None:
+        wallet.known_chain_ids = known
+    page.goto("/")
+    connect_button(page).click()
+    return wallet_dialog(page)
+
+
 def chip(page: Page) -> Locator:
     return page.locator("#wallet-slot .wallet-chip")
 
@@ -283,12 +294,7 @@ def test_a_wallet_that_never_answers_is_nudged_and_a_pending_request_explained(
 def test_wrong_network_offers_a_switch_then_signs_in(
     page: Page, wallet: TestWallet, screenshot: Callable[..., Path]
 ) -> None:
-    wallet.chain_id = 1
-    page.goto("/")
-
-    connect_button(page).click()
-
-    dialog = wallet_dialog(page)
+    dialog = connect_on_mainnet(page, wallet)
     expect(dialog.get_by_role("heading", name="Switch network")).to_be_visible()
     expect(dialog).to_contain_text("Your wallet is on Ethereum Mainnet (chain 1).")
     expect(dialog).to_contain_text("Anvil local (chain 31337)")
@@ -307,10 +313,8 @@ def test_wrong_network_offers_a_switch_then_signs_in(
 
 
 def test_switching_network_in_the_wallet_itself_carries_on(page: Page, wallet: TestWallet) -> None:
-    wallet.chain_id = 1
-    page.goto("/")
-    connect_button(page).click()
-    expect(wallet_dialog(page).get_by_role("heading", name="Switch network")).to_be_visible()
+    dialog = connect_on_mainnet(page, wallet)
+    expect(dialog.get_by_role("heading", name="Switch network")).to_be_visible()
 
     wallet.switch_chain(31337)
 
@@ -319,11 +323,8 @@ def test_switching_network_in_the_wallet_itself_carries_on(page: Page, wallet: T
 
 
 def test_a_refused_network_switch_is_explained(page: Page, wallet: TestWallet) -> None:
-    wallet.chain_id = 1
     wallet.reject_next = "wallet_switchEthereumChain"
-    page.goto("/")
-    connect_button(page).click()
-    dialog = wallet_dialog(page)
+    dialog = connect_on_mainnet(page, wallet)
 
     dialog.get_by_role("button", name="Switch network").click()
 
@@ -335,11 +336,7 @@ def test_a_refused_network_switch_is_explained(page: Page, wallet: TestWallet) -
 def test_an_unknown_network_is_explained_and_not_added_outside_debug(
     page: Page, wallet: TestWallet, screenshot: Callable[..., Path]
 ) -> None:
-    wallet.chain_id = 1
-    wallet.known_chain_ids = {1}
-    page.goto("/")
-    connect_button(page).click()
-    dialog = wallet_dialog(page)
+    dialog = connect_on_mainnet(page, wallet, known={1})
 
     dialog.get_by_role("button", name="Switch network").click()
 
@@ -355,11 +352,7 @@ def test_in_debug_an_unknown_local_network_can_be_added(
     page: Page, wallet: TestWallet, settings: Any
 ) -> None:
     settings.DEBUG = True
-    wallet.chain_id = 1
-    wallet.known_chain_ids = {1}
-    page.goto("/")
-    connect_button(page).click()
-    dialog = wallet_dialog(page)
+    dialog = connect_on_mainnet(page, wallet, known={1})
     # DEBUG shows the picker (the wallet, or the dev wallet).
     dialog.get_by_role("button", name="DataBounty Test Wallet").click()
     dialog.get_by_role("button", name="Switch network").click()
