@@ -4,6 +4,7 @@ takes its own half-done run over: every row is stored once, and nothing waits fo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -22,6 +23,21 @@ ROWS = 7
 CSV = b"text,stars\n" + "".join(f"row {n},{n % 5 + 1}\n" for n in range(ROWS)).encode()
 
 
+def ingest_failing_once(at: int, error: str) -> tuple[Callable[..., None], list[int]]:
+    """A stand-in for ``validation_run.ingest`` whose ``at``-th call raises OperationalError
+    ``error`` instead of storing its batch; and the list its calls are counted in."""
+    ingest = validation_run.ingest
+    batches: list[int] = []
+
+    def fails_once(*args: Any, **kwargs: Any) -> None:
+        batches.append(1)
+        if len(batches) == at:
+            raise OperationalError(error)
+        ingest(*args, **kwargs)
+
+    return fails_once, batches
+
+
 @pytest.mark.django_db
 def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(settings):
     """The task runs eagerly (its retry too, under the same task id); the error is raised by a
@@ -30,15 +46,9 @@ def test_a_database_error_mid_validation_is_retried_and_each_row_is_stored_once(
     settings.VALIDATION_BATCH_ROWS = 2
     dataset = DatasetFactory.create(columns=TABULAR, modality="tabular")
     contribution = submit(dataset, "rows.csv", CSV)
-    ingest = validation_run.ingest
-    batches: list[int] = []
-
-    def third_batch_fails_once(*args: Any, **kwargs: Any) -> None:
-        batches.append(1)
-        if len(batches) == 3:
-            raise OperationalError("server closed the connection unexpectedly")
-        ingest(*args, **kwargs)
-
+    third_batch_fails_once, batches = ingest_failing_once(
+        3, "server closed the connection unexpectedly"
+    )
     with patch.object(validation_run, "ingest", third_batch_fails_once):
         result = validate_contribution.apply(args=(contribution.pk,))
 
@@ -108,14 +118,9 @@ def test_a_database_error_in_a_shard_is_retried_and_the_verdict_matches_one_run(
     assert validation.contribution_validate(contribution_id=sharded.pk) is None
     sharded.refresh_from_db()
     claim = str(sharded.validation_claim)
-    ingest = validation_run.ingest
-    batches: list[int] = []
-
-    def second_batch_fails_once(*args: Any, **kwargs: Any) -> None:
-        batches.append(1)
-        if len(batches) == 2:
-            raise OperationalError("could not serialize access due to concurrent update")
-        ingest(*args, **kwargs)
+    second_batch_fails_once, _ = ingest_failing_once(
+        2, "could not serialize access due to concurrent update"
+    )
 
     results = []
     for shard in sharded.report["shards"]:
