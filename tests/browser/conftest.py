@@ -568,6 +568,13 @@ def sign_in(live_server: Any) -> Callable[..., None]:
     return login
 
 
+def assert_accessible_in_the_dark(page: Page) -> None:
+    """``assert_accessible`` with the dark palette (its contrast too); the page is left light."""
+    page.emulate_media(color_scheme="dark")
+    assert_accessible(page)
+    page.emulate_media(color_scheme="light")
+
+
 # axe-core (npm devDependency, pinned in package-lock.json), read once and injected on demand.
 AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

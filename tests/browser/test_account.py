@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from marketplace.accounts.models import ApiToken
-from tests.browser.conftest import TestWallet, assert_accessible
+from tests.browser.conftest import TestWallet, assert_accessible, assert_accessible_in_the_dark
 
 pytestmark = pytest.mark.browser
 
@@ -93,9 +93,7 @@ def test_profile_changes_show_in_the_header(
     page_log.assert_clean()
     assert_accessible(page)
     screenshot(page, "account")
-    page.emulate_media(color_scheme="dark")  # the dark palette passes too
-    assert_accessible(page)
-    page.emulate_media(color_scheme="light")
+    assert_accessible_in_the_dark(page)
 
 
 def test_a_bad_email_is_explained_next_to_the_field(

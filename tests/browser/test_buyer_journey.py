@@ -78,6 +78,12 @@ def debug(settings: Any) -> Any:
     return settings
 
 
+@pytest.fixture
+def sponsor_wallet(dev_wallets: list[DevAccount]) -> DevAccount:
+    """Dev wallet 2 (minted test dollars): the sponsor's."""
+    return dev_wallets[2]
+
+
 def top_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
@@ -203,11 +209,11 @@ def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     debug: Any,
     chain_token: ChainToken,
     chain_worker: CeleryProcess,
-    dev_wallets: list[DevAccount],
+    sponsor_wallet: DevAccount,
     page_log: PageLog,
     screenshot: Callable[..., Path],
 ) -> None:
-    sponsor = UserFactory.create(address=dev_wallets[2].address, display_name="Ada Lovelace")
+    sponsor = UserFactory.create(address=sponsor_wallet.address, display_name="Ada Lovelace")
     dataset = DatasetFactory.create(owner=sponsor, title="Street photos", slug="street-photos")
     now = timezone.now()
     bounty = BountyFactory.create(
@@ -221,7 +227,7 @@ def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     )
     page = new_page(inject_wallet=False)
     page.goto(f"/bounties/{bounty.pk}/")
-    sign_in_with_the_dev_wallet(page, dev_wallets[2])
+    sign_in_with_the_dev_wallet(page, sponsor_wallet)
 
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Earnings")).to_be_in_viewport(ratio=1)  # no hidden links

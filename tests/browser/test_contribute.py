@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Request, Route, expect
 
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.services.validation_report import score_distribution
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, assert_accessible_in_the_dark
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -88,11 +88,16 @@ def worker(settings: Any, celery_worker: Any, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
+def signed_in_as_contributor(page: Page, sign_in: Callable[..., None], contributor: Any) -> None:
+    """The test's page signed in as the contributor."""
+    sign_in(page, contributor)
+
+
+@pytest.fixture
 def contribute_page(
-    page: Page, sign_in: Callable[..., None], contributor: Any, dataset: Any, settings: Any
+    page: Page, signed_in_as_contributor: None, dataset: Any, settings: Any
 ) -> Page:
     settings.UPLOAD_CHUNK_BYTES = CHUNK
-    sign_in(page, contributor)
     return page
 
 
@@ -238,9 +243,7 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(flagged).to_contain_text("40 rows")
     expect(flagged).to_contain_text("in rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …")
     page_log.assert_clean()
-    page.emulate_media(color_scheme="dark")
-    assert_accessible(page)
-    page.emulate_media(color_scheme="light")
+    assert_accessible_in_the_dark(page)
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top of the shot
     assert_accessible(page)
     screenshot(page, "contribution-report")
@@ -523,36 +526,40 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
     assert problems == [], problems
 
 
-def make_contribution(dataset: Any, contributor: Any, name: str, **fields: Any) -> Contribution:
-    """A contribution row as validation leaves it (the file itself is not needed to show it)."""
-    defaults: dict[str, Any] = {
-        "file": f"contributions/{dataset.pk}/{name}",
-        "file_format": name.rsplit(".", 1)[-1],
-        "size_bytes": 48_213,
-        "sha256": f"{abs(hash(name)):064x}"[-64:],
-        "status": "accepted",
-        "progress": 100,
-    }
-    return Contribution.objects.create(
-        dataset=dataset, contributor=contributor, original_name=name, **{**defaults, **fields}
-    )
+@pytest.fixture
+def add_contribution(dataset: Any, contributor: Any) -> Callable[..., Contribution]:
+    """``add_contribution(name, dataset=…, **fields)``: a contributor's row as validation leaves
+    it (the file itself is not needed to show it), to the test's dataset unless told."""
+
+    def add(name: str, *, dataset: Any = dataset, **fields: Any) -> Contribution:
+        defaults: dict[str, Any] = {
+            "file": f"contributions/{dataset.pk}/{name}",
+            "file_format": name.rsplit(".", 1)[-1],
+            "size_bytes": 48_213,
+            "sha256": f"{abs(hash(name)):064x}"[-64:],
+            "status": "accepted",
+            "progress": 100,
+        }
+        return Contribution.objects.create(
+            dataset=dataset, contributor=contributor, original_name=name, **{**defaults, **fields}
+        )
+
+    return add
 
 
+@pytest.mark.usefixtures("signed_in_as_contributor")
 def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     page: Page,
-    sign_in: Callable[..., None],
-    contributor: Any,
-    dataset: Any,
+    add_contribution: Callable[..., Contribution],
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    running = make_contribution(
-        dataset, contributor, "march.jsonl", status="validating", progress=40, rows_total=1200,
+    running = add_contribution(
+        "march.jsonl", status="validating", progress=40, rows_total=1200,
         rows_accepted=1180, rows_rejected=20,
         report={"reasons": {"text is empty": 20},
                 "examples": [{"row": 7, "errors": ["text is empty"]}]},
     )  # fmt: skip
-    sign_in(page, contributor)
     page.emulate_media(reduced_motion="reduce")  # the chart is drawn at once, not grown
     page.goto(f"/contributions/{running.pk}/")
 
@@ -587,8 +594,8 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     assert_accessible(page)
     screenshot(page, "contribution-validated-live")
 
-    rejected = make_contribution(
-        dataset, contributor, "scan.parquet", status="rejected", rows_total=0,
+    rejected = add_contribution(
+        "scan.parquet", status="rejected", rows_total=0,
         report={"reasons": {}, "examples": [], "error": {
             "code": "schema_mismatch",
             "detail": "The file's columns are image, caption; this dataset needs text, stars.",
@@ -605,15 +612,13 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     screenshot(page, "contribution-rejected")
 
 
+@pytest.mark.usefixtures("signed_in_as_contributor")
 def test_my_contributions_lists_every_dataset_with_pages(
     page: Page,
-    sign_in: Callable[..., None],
-    contributor: Any,
-    dataset: Any,
+    add_contribution: Callable[..., Contribution],
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    sign_in(page, contributor)
     page.goto("/me/contributions/")
     empty = page.locator("#contributions-empty")
     expect(empty.get_by_role("heading", name="You haven\u2019t contributed yet")).to_be_visible()
@@ -624,11 +629,11 @@ def test_my_contributions_lists_every_dataset_with_pages(
     other = DatasetFactory.create(title="Street photos", modality="image",
                                   columns=[{"name": "image", "dtype": "image"}])  # fmt: skip
     for n in range(24):
-        make_contribution(dataset, contributor, f"reviews-{n:02d}.csv", rows_total=500,
+        add_contribution(f"reviews-{n:02d}.csv", rows_total=500,
                           rows_accepted=500 - n, rows_rejected=n)  # fmt: skip
-    make_contribution(other, contributor, "streets.zip", status="rejected", rows_rejected=80,
+    add_contribution("streets.zip", dataset=other, status="rejected", rows_rejected=80,
                       rows_total=80)  # fmt: skip
-    make_contribution(dataset, contributor, "latest.tsv", status="validating", progress=62)
+    add_contribution("latest.tsv", status="validating", progress=62)
 
     page.reload()
     rows = page.locator(".contributions-table tbody tr")

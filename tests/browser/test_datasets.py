@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from datasets_app.models import Dataset, Item, Label
-from tests.browser.conftest import MOBILE, assert_accessible
+from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -44,6 +44,12 @@ def owner(db: Any) -> Any:
     return UserFactory.create(display_name="Grace Hopper")
 
 
+@pytest.fixture
+def signed_in_as_owner(page: Page, sign_in: Callable[..., None], owner: Any) -> None:
+    """The test's page signed in as the owner."""
+    sign_in(page, owner)
+
+
 def fill_dataset_form(page: Page, **values: str) -> None:
     for label, value in values.items():
         field = page.get_by_label(label, exact=label == "Title")
@@ -53,14 +59,10 @@ def fill_dataset_form(page: Page, **values: str) -> None:
             field.fill(value)
 
 
+@pytest.mark.usefixtures("signed_in_as_owner")
 def test_creating_a_dataset_through_the_form_opens_its_page(
-    page: Page,
-    sign_in: Callable[..., None],
-    owner: Any,
-    page_log: Any,
-    screenshot: Callable[..., Path],
+    page: Page, owner: Any, page_log: Any, screenshot: Callable[..., Path]
 ) -> None:
-    sign_in(page, owner)
     page.goto("/")
     page.get_by_role("link", name="Create a dataset").first.click()
 
@@ -126,14 +128,10 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     expect(page.get_by_role("status").filter(has_text="Dataset saved.")).to_be_visible()
 
 
+@pytest.mark.usefixtures("signed_in_as_owner")
 def test_bad_form_input_shows_errors_beside_the_fields(
-    page: Page,
-    sign_in: Callable[..., None],
-    owner: Any,
-    page_log: Any,
-    screenshot: Callable[..., Path],
+    page: Page, page_log: Any, screenshot: Callable[..., Path]
 ) -> None:
-    sign_in(page, owner)
     page.goto("/datasets/new/")
 
     fill_dataset_form(
@@ -392,9 +390,7 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     page.wait_for_function(CHART_SETTLED)
     assert_accessible(page)
     screenshot(page, "dataset-detail")
-    page.emulate_media(color_scheme="dark")  # the dark palette passes too
-    assert_accessible(page)
-    page.emulate_media(color_scheme="light")
+    assert_accessible_in_the_dark(page)
 
     page.set_viewport_size(MOBILE)
     assert no_horizontal_scroll(page)

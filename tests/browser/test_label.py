@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from datasets_app.models import Item, Label, LabelReservation, LabelSkip
-from tests.browser.conftest import MOBILE, assert_accessible
+from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -88,9 +88,7 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     page_log.assert_clean()
     assert_accessible(page)
     screenshot(page, "label")
-    page.emulate_media(color_scheme="dark")  # the dark palette passes too
-    assert_accessible(page)
-    page.emulate_media(color_scheme="light")
+    assert_accessible_in_the_dark(page)
 
     page.keyboard.press("3")  # positive
     expect(item).to_contain_text(REVIEWS[1])
