@@ -123,7 +123,11 @@ def test_the_minimum_and_the_pause_switch(chain_token: ChainToken, settings):
     assert Payout.objects.get().status == PayoutStatus.QUEUED
 
 
-def _crash_on_broadcast(monkeypatch: pytest.MonkeyPatch, *, after_sending: bool) -> None:
+def _payouts_process_killed_at_broadcast(
+    monkeypatch: pytest.MonkeyPatch, *, after_sending: bool
+) -> None:
+    """``payouts_process`` with the process killed at the broadcast (before or after the
+    transaction is sent); the broadcast is restored afterwards."""
     real: Callable[[ChainClient, str], str] = ChainClient.broadcast
 
     def broadcast(self: ChainClient, raw: str) -> str:
@@ -131,7 +135,10 @@ def _crash_on_broadcast(monkeypatch: pytest.MonkeyPatch, *, after_sending: bool)
             real(self, raw)
         raise SystemExit("killed")
 
-    monkeypatch.setattr(ChainClient, "broadcast", broadcast)
+    with monkeypatch.context() as patch:
+        patch.setattr(ChainClient, "broadcast", broadcast)
+        with pytest.raises(SystemExit):
+            payouts_process()
 
 
 @pytest.mark.parametrize("after_sending", [False, True], ids=["before-send", "after-send"])
@@ -140,10 +147,7 @@ def test_a_payout_killed_around_sending_pays_once_after_restart(
 ):
     (user,) = earn(chain_token, [4])
     payouts_create()
-    with monkeypatch.context() as patch:
-        _crash_on_broadcast(patch, after_sending=after_sending)
-        with pytest.raises(SystemExit):
-            payouts_process()
+    _payouts_process_killed_at_broadcast(monkeypatch, after_sending=after_sending)
     payout = Payout.objects.get()
     assert payout.status == PayoutStatus.SENT and payout.tx_hash  # recorded before sending
     assert ChainClient.from_settings().transaction_known(payout.tx_hash) is after_sending
@@ -204,10 +208,7 @@ def test_a_payout_whose_nonce_was_taken_fails_returns_the_money_and_can_be_retri
 ):
     (user,) = earn(chain_token, [3])
     payouts_create()
-    with monkeypatch.context() as patch:
-        _crash_on_broadcast(patch, after_sending=False)
-        with pytest.raises(SystemExit):
-            payouts_process()
+    _payouts_process_killed_at_broadcast(monkeypatch, after_sending=False)
     # Meanwhile someone uses the hot wallet's key for another transaction with that nonce.
     rpc_call(
         chain_token.anvil.rpc_url,
