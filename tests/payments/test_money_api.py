@@ -3,6 +3,8 @@ person sees only their own rewards and payouts, and errors say what to fix."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -24,22 +26,37 @@ pytestmark = pytest.mark.django_db
 BIG = 10**30  # beyond any JSON number's exact range
 
 
+def bounty_body(dataset: Any, token: Any, **fields: Any) -> dict[str, Any]:
+    """A valid request to create a bounty on ``dataset`` in ``token``, ``fields`` changed."""
+    return {
+        "dataset": dataset.slug,
+        "title": "t",
+        "token_address": token.address,
+        "pays_for": "both",
+        "rate_per_row": "1",
+        "rate_per_label": "1",
+        "pool_amount": "100",
+        "starts_at": "2026-12-01T00:00:00Z",
+        "ends_at": "2026-12-31T00:00:00Z",
+        "epoch_length_seconds": 3600,
+        **fields,
+    }
+
+
 def test_a_dataset_owner_creates_a_bounty_and_anyone_reads_it(client, settings):
     owner = UserFactory.create()
     dataset = DatasetFactory.create(owner=owner)
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)
-    body = {
-        "dataset": dataset.slug,
-        "title": "Label 10k reviews",
-        "token_address": token.address.lower(),
-        "pays_for": "both",
-        "rate_per_row": "1000",
-        "rate_per_label": "250",
-        "pool_amount": str(BIG),
-        "starts_at": "2026-12-01T00:00:00Z",
-        "ends_at": "2026-12-31T00:00:00Z",
-        "epoch_length_seconds": 86_400,
-    }
+    body = bounty_body(
+        dataset,
+        token,
+        title="Label 10k reviews",
+        token_address=token.address.lower(),
+        rate_per_row="1000",
+        rate_per_label="250",
+        pool_amount=str(BIG),
+        epoch_length_seconds=86_400,
+    )
     anonymous = client.post(reverse("api-bounties"), body, content_type="application/json")
     assert anonymous.status_code == 401
     client.force_login(UserFactory.create())
@@ -79,19 +96,7 @@ def test_bad_bounties_are_explained_and_nothing_is_stored(client, settings, chan
     owner = UserFactory.create()
     dataset = DatasetFactory.create(owner=owner)
     token = TokenFactory.create(chain_id=settings.CHAIN_ID)
-    body = {
-        "dataset": dataset.slug,
-        "title": "t",
-        "token_address": token.address,
-        "pays_for": "both",
-        "rate_per_row": "1",
-        "rate_per_label": "1",
-        "pool_amount": "100",
-        "starts_at": "2026-12-01T00:00:00Z",
-        "ends_at": "2026-12-31T00:00:00Z",
-        "epoch_length_seconds": 3600,
-        **change,
-    }
+    body = bounty_body(dataset, token, **change)
     client.force_login(owner)
     response = client.post(reverse("api-bounties"), body, content_type="application/json")
     assert response.status_code in (400, 404)
