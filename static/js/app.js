@@ -26,6 +26,25 @@
         region.textContent = text;
       }, 30);
     },
+    // For the Chart.js scripts (dataset_chart.js, pool_chart.js, score_chart.js, column_stats.js):
+    // a colour of the current (light or dark) theme, and the options their charts share: the chart
+    // fills its box, moves only when the visitor allows motion, has no legend, and its tooltip
+    // says `callbacks`. `more` adds options (scales, indexAxis); `duration` in ms, 400 unless given.
+    cssVar: function (name) {
+      return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    },
+    chartOptions: function (callbacks, more, duration) {
+      var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      return Object.assign(
+        {
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: reduceMotion ? false : { duration: duration || 400 },
+          plugins: { legend: { display: false }, tooltip: { callbacks: callbacks } },
+        },
+        more
+      );
+    },
   });
 
   // Messages: the dismiss button removes its message. Keyboard focus moves to the next message's

@@ -6,9 +6,7 @@
 (function () {
   "use strict";
 
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
+  var cssVar = window.DataBounty.cssVar; // static/js/app.js
 
   function plural(n) {
     return n.toLocaleString() + " row" + (n === 1 ? "" : "s");
@@ -21,7 +19,6 @@
     var chart = JSON.parse(source.textContent);
     var text = cssVar("--color-text-muted") || "#4b5563";
     var grid = cssVar("--color-border") || "#e2e6ef";
-    var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     var valueAxis = {
       beginAtZero: true,
       grid: { color: grid },
@@ -59,23 +56,18 @@
           },
         ],
       },
-      options: {
-        indexAxis: chart.horizontal ? "y" : "x",
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: reduceMotion ? false : { duration: 300 },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (item) {
-                return " " + plural(chart.horizontal ? item.parsed.x : item.parsed.y);
-              },
-            },
+      options: window.DataBounty.chartOptions(
+        {
+          label: function (item) {
+            return " " + plural(chart.horizontal ? item.parsed.x : item.parsed.y);
           },
         },
-        scales: chart.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis },
-      },
+        {
+          indexAxis: chart.horizontal ? "y" : "x",
+          scales: chart.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis },
+        },
+        300
+      ),
     });
     box.classList.add("is-ready");
   }

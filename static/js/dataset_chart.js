@@ -7,9 +7,7 @@
 
   var DAY_MS = 24 * 60 * 60 * 1000;
 
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
+  var cssVar = window.DataBounty.cssVar; // static/js/app.js
 
   function parseDay(iso) {
     var parts = iso.split("-").map(Number);
@@ -70,7 +68,6 @@
     var brand = cssVar("--color-brand") || "#4f46e5";
     var text = cssVar("--color-text-muted") || "#4b5563";
     var grid = cssVar("--color-border") || "#e2e6ef";
-    var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
     var chart = new window.Chart(canvas, {
       type: "bar",
@@ -91,36 +88,30 @@
           },
         ],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: reduceMotion ? false : { duration: 400 },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: function (items) {
-                return label(days[items[0].dataIndex].day, { weekday: "short", day: "numeric", month: "long" });
-              },
-              label: function (item) {
-                return " " + item.parsed.y + " label" + (item.parsed.y === 1 ? "" : "s");
-              },
+      options: window.DataBounty.chartOptions(
+        {
+          title: function (items) {
+            return label(days[items[0].dataIndex].day, { weekday: "short", day: "numeric", month: "long" });
+          },
+          label: function (item) {
+            return " " + item.parsed.y + " label" + (item.parsed.y === 1 ? "" : "s");
+          },
+        },
+        {
+          scales: {
+            x: {
+              grid: { display: false },
+              ticks: { color: text, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
+            },
+            y: {
+              beginAtZero: true,
+              grid: { color: grid },
+              border: { display: false },
+              ticks: { color: text, precision: 0 },
             },
           },
-        },
-        scales: {
-          x: {
-            grid: { display: false },
-            ticks: { color: text, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
-          },
-          y: {
-            beginAtZero: true,
-            grid: { color: grid },
-            border: { display: false },
-            ticks: { color: text, precision: 0 },
-          },
-        },
-      },
+        }
+      ),
     });
     canvas.closest("[data-chart]").classList.add("is-ready");
 

@@ -7,9 +7,7 @@
 (function () {
   "use strict";
 
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
+  var cssVar = window.DataBounty.cssVar; // static/js/app.js
 
   // "1234567.5" → "1,234,567.5": grouping only, never rounding.
   function group(text) {
@@ -106,27 +104,21 @@
               },
             ],
           },
-          options: {
-            responsive: true,
-            maintainAspectRatio: false,
-            animation: reduceMotion ? false : { duration: 400 },
-            plugins: {
-              legend: { display: false },
-              tooltip: {
-                callbacks: {
-                  label: function (item) {
-                    var p = points[item.dataIndex];
-                    var text = " Left: " + group(p.left) + " " + symbol;
-                    return p.awarded === undefined ? text : [text, " Awarded: " + group(p.awarded) + " " + symbol];
-                  },
-                },
+          options: window.DataBounty.chartOptions(
+            {
+              label: function (item) {
+                var p = points[item.dataIndex];
+                var text = " Left: " + group(p.left) + " " + symbol;
+                return p.awarded === undefined ? text : [text, " Awarded: " + group(p.awarded) + " " + symbol];
               },
             },
-            scales: {
-              x: { grid: { display: false }, ticks: { color: c.text, maxRotation: 0, autoSkip: true } },
-              y: { beginAtZero: true, grid: { color: c.grid }, border: { display: false }, ticks: { color: c.text } },
-            },
-          },
+            {
+              scales: {
+                x: { grid: { display: false }, ticks: { color: c.text, maxRotation: 0, autoSkip: true } },
+                y: { beginAtZero: true, grid: { color: c.grid }, border: { display: false }, ticks: { color: c.text } },
+              },
+            }
+          ),
         })
       );
       lineCanvas.closest("[data-chart]").classList.add("is-ready");

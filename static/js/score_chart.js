@@ -6,9 +6,7 @@
 (function () {
   "use strict";
 
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
+  var cssVar = window.DataBounty.cssVar; // static/js/app.js
 
   function range(bucket) {
     return bucket.low.toFixed(1) + "–" + bucket.high.toFixed(1);
@@ -22,7 +20,6 @@
     if (window.Chart.getChart(canvas)) return; // already drawn
     var buckets = JSON.parse(source.textContent).buckets;
     var text = cssVar("--color-text-muted") || "#4b5563";
-    var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
     new window.Chart(canvas, {
       type: "bar",
@@ -44,38 +41,32 @@
           },
         ],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: reduceMotion ? false : { duration: 400 },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: function (items) {
-                return "Score " + items[0].label;
-              },
-              label: function (item) {
-                return " " + item.parsed.y.toLocaleString() + " row" + (item.parsed.y === 1 ? "" : "s");
-              },
+      options: window.DataBounty.chartOptions(
+        {
+          title: function (items) {
+            return "Score " + items[0].label;
+          },
+          label: function (item) {
+            return " " + item.parsed.y.toLocaleString() + " row" + (item.parsed.y === 1 ? "" : "s");
+          },
+        },
+        {
+          scales: {
+            x: {
+              grid: { display: false },
+              title: { display: true, text: "Quality score", color: text },
+              ticks: { color: text, maxRotation: 0, autoSkip: true, autoSkipPadding: 8 },
+            },
+            y: {
+              beginAtZero: true,
+              grid: { color: cssVar("--color-border") || "#e2e6ef" },
+              border: { display: false },
+              title: { display: true, text: "Rows", color: text },
+              ticks: { color: text, precision: 0 },
             },
           },
-        },
-        scales: {
-          x: {
-            grid: { display: false },
-            title: { display: true, text: "Quality score", color: text },
-            ticks: { color: text, maxRotation: 0, autoSkip: true, autoSkipPadding: 8 },
-          },
-          y: {
-            beginAtZero: true,
-            grid: { color: cssVar("--color-border") || "#e2e6ef" },
-            border: { display: false },
-            title: { display: true, text: "Rows", color: text },
-            ticks: { color: text, precision: 0 },
-          },
-        },
-      },
+        }
+      ),
     });
     box.classList.add("is-ready");
   }
