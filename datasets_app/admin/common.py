@@ -1,5 +1,6 @@
 """What the dataset admin pages share: dataset and flag filters, an item's preview, the item
-search, the read-only admin and actions that run a service with a reason."""
+search and actions that run a service with a reason (the read-only admin is
+``marketplace.core.admin_readonly``)."""
 
 from __future__ import annotations
 
@@ -148,19 +149,6 @@ def search_items(queryset: QuerySet[Any], term: str, path: str = "") -> QuerySet
             f"{path}is_gold": False,
         }
     )
-
-
-class ReadOnlyAdmin:
-    """Rows computed by the services or a worker: staff look, nobody adds, changes or deletes."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def run_service(

@@ -15,7 +15,6 @@ from datasets_app.admin.common import (
     WORD_PROBE,
     DatasetInputFilter,
     ItemSearchAdmin,
-    ReadOnlyAdmin,
     flagged_choices,
     is_word_search,
     item_preview,
@@ -36,6 +35,7 @@ from marketplace.core.admin_lists import (
     ChoicesFilter,
     UserInputFilter,
 )
+from marketplace.core.admin_readonly import ReadOnlyAdmin
 
 
 class ItemStatusFilter(ChoicesFilter):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from datasets_app.admin.common import ReadOnlyAdmin
 from datasets_app.models import (
     DatasetRelease,
     ReleaseFile,
 )
+from marketplace.core.admin_readonly import ReadOnlyAdmin
 
 
 class ReleaseFileInline(ReadOnlyAdmin, admin.TabularInline[ReleaseFile, DatasetRelease]):

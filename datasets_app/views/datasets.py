@@ -34,7 +34,7 @@ from datasets_app.services.row_quality import NOVELTY_MARGIN
 from datasets_app.views.viewer import dataset_viewer_context, release_viewer_context
 from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
-from marketplace.core.pages import show_error
+from marketplace.core.pages import polled_status, show_error
 from marketplace.core.policy import can_manage_dataset, is_owner
 
 PAGE_SIZE = 12
@@ -246,11 +246,13 @@ def release_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
         release = release_get(dataset=dataset, number=number, user=request.user)
     except NotFoundError:
         raise Http404("No such version.") from None
-    if request.headers.get("HX-Request"):
-        response = render(request, "datasets_app/_release_status.html", {"release": release})
-        if release.status != ReleaseStatus.BUILDING:
-            response["HX-Refresh"] = "true"  # files and card appear: reload the whole page
-        return response
+    if request.headers.get("HX-Request"):  # once built, the files and card appear too
+        return polled_status(
+            request,
+            "datasets_app/_release_status.html",
+            {"release": release},
+            settled=release.status != ReleaseStatus.BUILDING,
+        )
     card_yaml, card_body = release_card_parts(release)
     return render(
         request,
