@@ -108,6 +108,10 @@ def test_visitor_pages_searches_and_filters_the_preview(
     page.get_by_label("Search rows").press("Enter")
     expect(rows(page)).to_have_count(12)  # rows 2, 7 … 57 (row 62 is past the preview)
     expect(page.locator("#viewer-count")).to_have_text("12 rows match")
+    # htmx binds the new form's triggers once the swap settles: a person is never that fast.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.get_by_label("Consensus label").select_option("positive")
     expect(rows(page)).to_have_count(3)  # rows 2, 17 and 47
     for n in range(3):
