@@ -1,11 +1,11 @@
-"""What the dataset admin pages share: dataset and flag filters, an item's preview, the item
-search and actions that run a service with a reason (the read-only admin is
-``marketplace.core.admin_readonly``)."""
+"""What the dataset admin pages share: dataset and flag filters, an item's preview and the item
+search (actions that run a service with a reason are ``marketplace.core.admin_actions``, the
+read-only admin ``marketplace.core.admin_readonly``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from datasets_app.models import Dataset
-from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_actions import ModerationAdmin
 from marketplace.core.admin_lists import BigTableAdmin, InputFilter
 
 PREVIEW_CHARS = 140  # of an item's text in a list row
@@ -148,26 +148,6 @@ def search_items(queryset: QuerySet[Any], term: str, path: str = "") -> QuerySet
             f"{path}is_hidden": False,
             f"{path}is_gold": False,
         }
-    )
-
-
-def run_service(
-    model_admin: Any,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    service: Callable[..., Any],
-    keyword: str,
-    **arguments: Any,
-) -> None:
-    """An action: ``service(<keyword>=row, actor=..., reason=..., **arguments)`` on each selected
-    row, with the reason typed beside the action menu (``run_with_reason``)."""
-    run_with_reason(
-        model_admin,
-        request,
-        queryset,
-        lambda row, actor, reason: service(
-            **{keyword: row}, actor=actor, reason=reason, **arguments
-        ),
     )
 
 

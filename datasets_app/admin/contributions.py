@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from datasets_app.admin.common import DatasetInputFilter, run_service
+from datasets_app.admin.common import DatasetInputFilter
 from datasets_app.models import (
     Contribution,
 )
@@ -20,7 +20,7 @@ from datasets_app.services.moderation import (
     contribution_revalidate,
 )
 from marketplace.core.admin import person
-from marketplace.core.admin_actions import ModerationAdmin
+from marketplace.core.admin_actions import ModerationAdmin, run_service
 from marketplace.core.admin_lists import (
     ChoicesFilter,
     UserInputFilter,

@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from datasets_app.admin.common import run_service
 from datasets_app.enums import DatasetStatus
 from datasets_app.models import (
     Dataset,
@@ -18,7 +17,7 @@ from datasets_app.services.datasets import EDITABLE_FIELDS, FROZEN_ONCE_ITEMS_EX
 from datasets_app.services.moderation import (
     dataset_consensus_refresh_queue,
 )
-from marketplace.core.admin_actions import ServiceChangeAdmin
+from marketplace.core.admin_actions import ServiceChangeAdmin, run_service
 from marketplace.core.exceptions import ApplicationError
 
 # Status changes with the actions below, which take a reason; the rest of the schema is frozen
@@ -61,15 +60,8 @@ class DatasetAdmin(ServiceChangeAdmin):
             locked |= FROZEN_ONCE_ITEMS_EXIST
         return [field.name for field in Dataset._meta.fields if field.name in locked]
 
-    def save_model(self, request: HttpRequest, obj: Dataset, form: Any, change: bool) -> None:
-        changes = form.changes()
-        if changes:
-            dataset_update(
-                dataset=obj,
-                actor=request.user,  # type: ignore[arg-type]
-                reason=form.cleaned_data["reason"],
-                **changes,
-            )
+    def apply_changes(self, obj: Dataset, **audited_changes: Any) -> None:
+        dataset_update(dataset=obj, **audited_changes)
 
     @admin.action(description="Recompute consensus (Dawid-Skene) in the background")
     def refresh_consensus(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:

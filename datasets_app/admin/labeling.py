@@ -19,7 +19,6 @@ from datasets_app.admin.common import (
     is_word_search,
     item_preview,
     label_value,
-    run_service,
 )
 from datasets_app.models import (
     Item,
@@ -31,6 +30,7 @@ from datasets_app.services.moderation import (
     label_reject,
 )
 from marketplace.core.admin import person
+from marketplace.core.admin_actions import run_service
 from marketplace.core.admin_lists import (
     ChoicesFilter,
     UserInputFilter,

@@ -42,6 +42,26 @@ def run_with_reason(
     modeladmin.message_user(request, f"Done for {done} row(s).", messages.SUCCESS)
 
 
+def run_service(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    service: Callable[..., Any],
+    keyword: str,
+    **arguments: Any,
+) -> None:
+    """An action: ``service(<keyword>=row, actor=..., reason=..., **arguments)`` on each selected
+    row, with the reason typed beside the action menu (``run_with_reason``)."""
+    run_with_reason(
+        modeladmin,
+        request,
+        queryset,
+        lambda row, actor, reason: service(
+            **{keyword: row}, actor=actor, reason=reason, **arguments
+        ),
+    )
+
+
 class ModerationAdmin(admin.ModelAdmin[Any]):
     action_form = ReasonActionForm
 
@@ -76,11 +96,22 @@ class ReasonChangeForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class ServiceChangeAdmin(ModerationAdmin):
-    """A change form whose ``save_model`` hands the changes to a service instead of saving the
-    row. A refusal from the service rolls the whole request back (the admin view runs in one
-    transaction) and comes back as a message on the same page."""
+    """A change form whose ``save_model`` hands the changes to a service (``apply_changes``)
+    instead of saving the row. A refusal from the service rolls the whole request back (the admin
+    view runs in one transaction) and comes back as a message on the same page."""
 
     form = ReasonChangeForm
+
+    def apply_changes(self, obj: Any, *, actor: Any, reason: str, **changes: Any) -> None:
+        """Call the service that changes ``obj``, audited with ``actor`` and ``reason``."""
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        changes = form.changes()
+        if changes:
+            self.apply_changes(
+                obj, actor=request.user, reason=form.cleaned_data["reason"], **changes
+            )
 
     def changeform_view(
         self,

@@ -70,15 +70,8 @@ class BountyAdmin(MoneyAdmin, ServiceChangeAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sponsors create bounties on the site, and fund them on chain
 
-    def save_model(self, request: HttpRequest, obj: Bounty, form: Any, change: bool) -> None:
-        changes = form.changes()
-        if changes:
-            bounty_schedule_change(
-                bounty=obj,
-                actor=request.user,  # type: ignore[arg-type]
-                reason=form.cleaned_data["reason"],
-                **changes,
-            )
+    def apply_changes(self, obj: Bounty, **audited_changes: Any) -> None:
+        bounty_schedule_change(bounty=obj, **audited_changes)
 
     @admin.action(description="Compute due reward epochs now")
     def compute_epochs(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ServiceChangeAdmin, run_with_reason
+from marketplace.core.admin_actions import ServiceChangeAdmin, run_service
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from payments.admin.common import MoneyAdmin
 from payments.models import (
@@ -48,36 +48,18 @@ class TokenAdmin(ServiceChangeAdmin):
                 registered.decimals,
             )
             return
-        changes = form.changes()
-        if changes:
-            token_update(
-                token=obj,
-                actor=request.user,  # type: ignore[arg-type]
-                reason=form.cleaned_data["reason"],
-                **changes,
-            )
+        super().save_model(request, obj, form, change)
+
+    def apply_changes(self, obj: Token, **audited_changes: Any) -> None:
+        token_update(token=obj, **audited_changes)
 
     @admin.action(description="Stop accepting the selected tokens (needs a reason)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda t, actor, reason: token_update(
-                token=t, actor=actor, reason=reason, is_active=False
-            ),
-        )
+        run_service(self, request, queryset, token_update, "token", is_active=False)
 
     @admin.action(description="Accept the selected tokens again (needs a reason)")
     def activate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda t, actor, reason: token_update(
-                token=t, actor=actor, reason=reason, is_active=True
-            ),
-        )
+        run_service(self, request, queryset, token_update, "token", is_active=True)
 
 
 class LedgerEntryInline(MoneyAdmin, admin.TabularInline[LedgerEntry, LedgerTransaction]):

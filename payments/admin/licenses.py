@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_actions import ModerationAdmin, run_service
 from payments.admin.common import MoneyAdmin
 from payments.models import (
     LicenseGrant,
@@ -50,12 +50,7 @@ class PurchaseAdmin(MoneyAdmin, ModerationAdmin):
 
     @admin.action(description="Refund on chain and revoke the license (needs a reason)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda p, actor, reason: purchase_refund(purchase=p, actor=actor, reason=reason),
-        )
+        run_service(self, request, queryset, purchase_refund, "purchase")
 
 
 @admin.register(LicenseGrant)
@@ -86,9 +81,4 @@ class LicenseGrantAdmin(ModerationAdmin):
 
     @admin.action(description="Revoke (downloads stop at once; needs a reason)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[LicenseGrant]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda g, actor, reason: license_grant_revoke(grant=g, actor=actor, reason=reason),
-        )
+        run_service(self, request, queryset, license_grant_revoke, "grant")

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_actions import ModerationAdmin, run_service
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from marketplace.core.exceptions import ApplicationError
 from payments.admin.common import MoneyAdmin
@@ -51,12 +51,7 @@ class PayoutAdmin(MoneyAdmin, ModerationAdmin):
 
     @admin.action(description="Retry the selected failed payouts (needs a reason)")
     def retry(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda p, actor, reason: payout_retry(payout=p, actor=actor, reason=reason),
-        )
+        run_service(self, request, queryset, payout_retry, "payout")
 
     def _switch(self, request: HttpRequest, *, paused: bool) -> None:
         try:

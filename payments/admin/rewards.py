@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_with_reason
+from marketplace.core.admin_actions import ModerationAdmin, run_service
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from payments.admin.common import MoneyAdmin
 from payments.models import (
@@ -75,9 +75,4 @@ class RewardAdmin(MoneyAdmin, ModerationAdmin):
 
     @admin.action(description="Reverse before payout (needs a reason)")
     def reverse(self, request: HttpRequest, queryset: QuerySet[Reward]) -> None:
-        run_with_reason(
-            self,
-            request,
-            queryset,
-            lambda r, actor, reason: reward_reverse(reward=r, actor=actor, reason=reason),
-        )
+        run_service(self, request, queryset, reward_reverse, "reward")
