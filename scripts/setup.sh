@@ -22,11 +22,11 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-py_stamp=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+py_stamp=$(cat pyproject.toml client/pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.databounty-stamp 2>/dev/null)" != "$py_stamp" ]; then
   say "installing Python packages (pinned by constraints.txt)"
   .venv/bin/python -m pip install -q --upgrade 'pip>=25'
-  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]' -e ./client
   echo "$py_stamp" > .venv/.databounty-stamp
 fi
 

@@ -1,0 +1,5 @@
+import sys
+
+from databounty.cli import main
+
+sys.exit(main())
