@@ -29,13 +29,13 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import accepted_contribution, percentile, timed  # noqa: E402
 from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 DB_NAME = "bench_admin_items"
@@ -135,16 +135,7 @@ def build(items: int) -> dict[str, Any]:
         old if n < old_contributions else newer[n % len(newer)] for n in range(n_contributions)
     ]
     contributions = Contribution.objects.bulk_create(
-        Contribution(
-            dataset=owner,
-            contributor=people[n % CONTRIBUTORS],
-            file="contributions/bench.csv",
-            original_name=f"rows-{n}.csv",
-            file_format="csv",
-            size_bytes=100,
-            sha256=f"{n:064x}",
-            status="accepted",
-        )
+        accepted_contribution(n, dataset=owner, contributor=people[n % CONTRIBUTORS])
         for n, owner in enumerate(owners)
     )
     began = time.perf_counter()
@@ -202,22 +193,6 @@ def cases(seed: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def timed(work: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        work()
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - began) * 1000)
-    return times
-
-
-def p99(times: list[float]) -> float:
-    ordered = sorted(times)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-
-
 def run_cases(client: Any, named: list[tuple[str, str]], repeat: int, base_median: float) -> bool:
     """Times each case's page; prints a line per case; True when all pass."""
     from django.db import connection
@@ -243,7 +218,7 @@ def run_cases(client: Any, named: list[tuple[str, str]], repeat: int, base_media
                 times.append(spent)
                 cpu_times.append(cpu_spent)
                 sql_times.append(sum(float(q["time"]) for q in each.captured_queries) * 1000)
-        median, tail = statistics.median(times), p99(times)
+        median, tail = statistics.median(times), percentile(times, 0.99)
         passed = median < TARGET_MS and not counted
         ok = ok and passed
         print(
@@ -281,11 +256,12 @@ def main() -> None:
                 cursor.execute(BASELINE_SQL)
                 cursor.fetchall()
 
-        base = timed(baseline, args.repeat)
+        base = [seconds * 1000 for seconds in timed(baseline, args.repeat, warmup=3)]
         base_median = statistics.median(base)
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(f"{os.cpu_count()} CPUs (load average {load}); {args.repeat} requests per case")
-        print(f"baseline {BASELINE_SQL!r}: median {base_median:.2f} ms, p99 {p99(base):.2f} ms")
+        tail = percentile(base, 0.99)
+        print(f"baseline {BASELINE_SQL!r}: median {base_median:.2f} ms, p99 {tail:.2f} ms")
         print()
         header = (
             f"{'case':36} {'median':>9} {'p99':>9} {'SQL':>8} {'CPU':>8} {'x base':>7} "

@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import accepted_contribution  # noqa: E402
 from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
 
 DB_NAME = "bench_pages"
@@ -126,15 +127,11 @@ def seed(items: int) -> None:
         agreement_alpha=0.71,
     )
     contributions = Contribution.objects.bulk_create(
-        Contribution(
+        accepted_contribution(
+            n,
             dataset=dataset,
             contributor=labelers[n % 6],
-            file="contributions/bench.csv",
-            original_name=f"rows-{n}.csv",
-            file_format="csv",
             size_bytes=10_000,
-            sha256=f"{n:064x}",
-            status="accepted",
             rows_total=items // 20 + 10,
             rows_accepted=items // 20,
             report={"reasons": {"already in the dataset": 6, "personal data (email)": 4}},

@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import accepted_contribution  # noqa: E402
 from bench.scratch_db import drop_database, recreate_database  # noqa: E402
 
 DB_NAME = "bench_payouts"
@@ -71,15 +72,11 @@ def earn(token: Any, contributors: int, run: int) -> None:
         User(address=Account.create().address) for _ in range(contributors)
     )
     contributions = Contribution.objects.bulk_create(
-        Contribution(
+        accepted_contribution(
+            i,
             dataset=dataset,
             contributor=user,
-            file="bench.csv",
-            original_name="bench.csv",
-            file_format="csv",
-            size_bytes=1,
-            sha256=f"{run:08x}{i:056x}",
-            status="accepted",
+            sha256=f"{run:08x}{i:056x}",  # unique across the runs in one database
             validated_at=now - timedelta(minutes=90),
         )
         for i, user in enumerate(users)

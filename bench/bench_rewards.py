@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import accepted_contribution  # noqa: E402
 from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 DB_NAME = "bench_rewards"
@@ -131,17 +132,7 @@ def build(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     start = timezone.now() - timedelta(hours=2)
     decided_at = start + timedelta(minutes=30)
     contributions = Contribution.objects.bulk_create(
-        Contribution(
-            dataset=dataset,
-            contributor=user,
-            file="contributions/bench.csv",
-            original_name="rows.csv",
-            file_format="csv",
-            size_bytes=100,
-            sha256=f"{n:064x}",
-            status="accepted",
-            validated_at=decided_at,
-        )
+        accepted_contribution(n, dataset=dataset, contributor=user, validated_at=decided_at)
         for n, user in enumerate(contributors)
     )
     stride = args.labelers // args.per_item

@@ -43,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import percentile, timed  # noqa: E402
 from bench.scratch_db import database_url, scratch_database  # noqa: E402
 
 DB_NAME = "bench_rows_api"
@@ -104,22 +105,6 @@ def load_items(dataset_id: int, items: int, words: list[str], seed: int = 0) -> 
             with cursor.copy(f"COPY datasets_app_item ({columns}) FROM STDIN") as copy:
                 copy.write("".join(lines))
             print(f"  loaded {start + n:,} items", file=sys.stderr)
-
-
-def timed(repeat: int, run: Callable[[], Any], warm: int = 5) -> list[float]:
-    for _ in range(warm):
-        run()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -262,10 +247,10 @@ def run(items: int, repeat: int, size: int) -> None:
     # Round robin: each round runs every case once, so a busy machine slows all cases alike.
     samples: dict[str, list[float]] = {name: [] for name, _ in cases}
     for _name, case in cases:
-        timed(0, case, warm=5)
+        timed(case, 0, warmup=5)
     for _ in range(repeat):
         for name, case in cases:
-            samples[name] += timed(1, case, warm=0)
+            samples[name] += timed(case, 1)
     results = [
         (name, percentile(samples[name], 0.5) * 1000, percentile(samples[name], 0.99) * 1000)
         for name, _ in cases

@@ -1,0 +1,44 @@
+"""What the benchmarks share: timing a callable, percentiles of the times, and the accepted
+contribution rows they seed (Django set up first: ``bench.scratch_db.django_on``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def timed(work: Callable[[], object], repeat: int, *, warmup: int = 0) -> list[float]:
+    """Seconds each of ``repeat`` calls of ``work`` took, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        work()
+    seconds = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - began)
+    return seconds
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value ``share`` of the way through the sorted ``values`` (0.5: the median)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def accepted_contribution(n: int, **fields: Any) -> Any:
+    """An unsaved accepted CSV contribution for ``bulk_create``, its hash unique by ``n``;
+    ``fields`` give its dataset and contributor and override any other column."""
+    from datasets_app.models import Contribution
+
+    return Contribution(
+        **{
+            "file": "contributions/bench.csv",
+            "original_name": f"rows-{n}.csv",
+            "file_format": "csv",
+            "size_bytes": 100,
+            "sha256": f"{n:064x}",
+            "status": "accepted",
+            **fields,
+        }
+    )
