@@ -179,19 +179,21 @@ class LabelFlaggedFilter(FlaggedFilter):
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = flagged_choices("item__flags")
 
 
+# What the label list and the label page both show, after the item.
+LABEL_COLUMNS = (
+    "dataset",
+    "labeler_shown",
+    "value_shown",
+    "is_gold_check",
+    "gold_correct",
+    "is_rejected",
+    "created_at",
+)
+
+
 @admin.register(Label)
 class LabelAdmin(ItemSearchAdmin):
-    list_display = (
-        "id",
-        "item_content",
-        "dataset",
-        "labeler_shown",
-        "value_shown",
-        "is_gold_check",
-        "gold_correct",
-        "is_rejected",
-        "created_at",
-    )
+    list_display = ("id", "item_content", *LABEL_COLUMNS)
     list_filter = (
         LabelStatusFilter,
         LabelFlaggedFilter,
@@ -200,17 +202,7 @@ class LabelAdmin(ItemSearchAdmin):
     )
     item_path = "item__"
     list_select_related = ("labeler", "item", "dataset")
-    fields = (
-        "item_content_large",
-        "item",
-        "dataset",
-        "labeler_shown",
-        "value_shown",
-        "is_gold_check",
-        "gold_correct",
-        "is_rejected",
-        "created_at",
-    )
+    fields = ("item_content_large", "item", *LABEL_COLUMNS)
     readonly_fields = fields
     actions = ("reject",)
 

@@ -227,6 +227,14 @@
     return errorOrResponse.network || (errorOrResponse.status >= 500 && errorOrResponse.status < 600);
   }
 
+  // A rejection handler: a dropped connection calls `retry`, any other error stands.
+  function retryOnNetworkError(retry) {
+    return function (error) {
+      if (error.network) return retry();
+      throw error;
+    };
+  }
+
   function wait(ms) {
     return new Promise(function (resolve) {
       window.setTimeout(resolve, ms);
@@ -404,10 +412,7 @@
               if (response.status === 404 || data.code === "upload_expired") remember(file, null);
               throw failure(response);
             },
-            function (error) {
-              if (error.network) return retry();
-              throw error;
-            }
+            retryOnNetworkError(retry)
           );
         }
 
@@ -426,10 +431,7 @@
                 setProgress(offset);
                 return next();
               },
-              function (error) {
-                if (error.network) return retry();
-                throw error;
-              }
+              retryOnNetworkError(retry)
             );
         }
 
@@ -453,10 +455,7 @@
               if (transient(response)) return retryComplete();
               throw failure(response);
             },
-            function (error) {
-              if (error.network) return retryComplete();
-              throw error;
-            }
+            retryOnNetworkError(retryComplete)
           );
         }
 
