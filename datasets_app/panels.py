@@ -11,7 +11,10 @@ page shows something of another app (a bounty list, the license card) or asks it
   (``stamp()``: annotations over ``OuterRef("pk")``, the dataset, see
   ``selectors.datasets.dataset_page_stamp``), so a kept page moves when the panel's rows do;
 * a **license check**: whether a person holds a license that lets them see every row of a
-  dataset, or of one release of it (the row viewer). Without one, nobody does.
+  dataset, or of one release of it (the row viewer). Without one, nobody does;
+* a **paywall**: what the rows API answers someone without such a license when the dataset is
+  for sale (payments answers HTTP 402 with x402 payment requirements, or settles the payment
+  the request carries and names the payer to serve). Without one, they see the preview.
 """
 
 from __future__ import annotations
@@ -39,8 +42,22 @@ class DatasetPanel:
     stamp: Callable[[], Mapping[str, Any]] | None = field(default=None)
 
 
+@dataclass(frozen=True)
+class PaywallOutcome:
+    """A paywall's answer: ``response`` to send as it is (a 402, a refusal), or the ``user``
+    who just paid, to serve as, with ``headers`` to add to the response."""
+
+    response: Any = None  # an HttpResponseBase
+    user: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# (request, dataset) -> PaywallOutcome, or None when nothing of the dataset is for sale.
+Paywall = Callable[[Any, "Dataset"], "PaywallOutcome | None"]
+
 _panels: dict[str, DatasetPanel] = {}
 _license_checks: list[LicenseCheck] = []
+_paywalls: list[Paywall] = []
 
 
 def register_dataset_panel(
@@ -93,3 +110,18 @@ def register_license_check(check: LicenseCheck) -> None:
 def holds_license(user: Any, dataset: Dataset, release: DatasetRelease | None = None) -> bool:
     """Whether any registered check says ``user`` holds such a license."""
     return any(check(user, dataset, release) for check in _license_checks)
+
+
+def register_paywall(paywall: Paywall) -> None:
+    """``paywall(request, dataset)``; registering the same one twice adds it once."""
+    if paywall not in _paywalls:
+        _paywalls.append(paywall)
+
+
+def dataset_paywall(request: Any, dataset: Dataset) -> PaywallOutcome | None:
+    """The first registered paywall's answer for ``dataset``; None: not for sale."""
+    for paywall in _paywalls:
+        outcome = paywall(request, dataset)
+        if outcome is not None:
+            return outcome
+    return None

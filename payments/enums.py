@@ -70,3 +70,13 @@ class PurchaseStatus(models.TextChoices):
 class RewardSource(models.TextChoices):
     BOUNTY = "bounty", "Bounty epoch"
     SALE = "sale", "Share of a sale"
+
+
+class X402Status(models.TextChoices):
+    """Where an x402 payment (an EIP-3009 authorization we settle) stands."""
+
+    VERIFYING = "verifying", "Verifying"  # claimed by a request; nothing sent yet
+    BROADCAST = "broadcast", "Sent, awaiting its receipt"  # signed, recorded, then broadcast
+    SETTLED = "settled", "Settled"  # mined, credited, licensed
+    REJECTED = "rejected", "Rejected"  # failed verification: nothing sent, may be sent again
+    FAILED = "failed", "Failed"  # sent and reverted, or its nonce went to another transaction

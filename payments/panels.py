@@ -15,8 +15,9 @@ from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest
 
 from datasets_app.models import Dataset, DatasetRelease
-from datasets_app.panels import register_dataset_panel, register_license_check
+from datasets_app.panels import register_dataset_panel, register_license_check, register_paywall
 from datasets_app.selectors.datasets import over_rows
+from payments.apis.x402 import rows_paywall
 from payments.models import Bounty, LedgerEntry, LicenseTier
 from payments.selectors.bounties import bounty_list
 from payments.selectors.licenses import license_grant_active
@@ -78,3 +79,4 @@ def register() -> None:
         stamp=licenses_stamp,
     )
     register_license_check(holds_license)
+    register_paywall(rows_paywall)

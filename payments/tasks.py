@@ -15,6 +15,7 @@ from payments.services.purchases import (
 )
 from payments.services.rewards import reward_epochs_compute_due
 from payments.services.transfers import TransferError
+from payments.services.x402_settlement import x402_reconcile, x402_requeue_broadcast
 
 
 @shared_task(
@@ -76,7 +77,7 @@ def verify_purchase(purchase_id: int) -> str:
 @shared_task(name="payments.requeue_confirming", soft_time_limit=60, time_limit=90)
 def requeue_confirming() -> int:
     """Beat, every minute: payments being verified whose task was lost are sent again."""
-    return purchases_requeue_confirming() + fundings_requeue_verifying()
+    return purchases_requeue_confirming() + fundings_requeue_verifying() + x402_requeue_broadcast()
 
 
 @shared_task(name="payments.scan_purchases", acks_late=True, soft_time_limit=240, time_limit=300)
@@ -88,3 +89,9 @@ def scan_purchases() -> int:
 @shared_task(name="payments.expire_purchases", soft_time_limit=60, time_limit=90)
 def expire_purchases() -> int:
     return purchases_expire()
+
+
+@shared_task(name="payments.reconcile_x402", **VERIFY_TASK)
+def reconcile_x402(payment_id: int) -> str:
+    """Finish a sent x402 settlement from its receipt; retried while it is not mined."""
+    return x402_reconcile(payment_id=payment_id)

@@ -100,6 +100,8 @@ class TokenFactory(factory.django.DjangoModelFactory[Token]):
     address = factory.LazyFunction(lambda: Account.create().address)
     symbol = "DBT"
     decimals = 18
+    eip712_name = "DataBounty Test Token"  # no contract behind it to read the domain from
+    eip712_version = "1"
 
 
 class BountyFactory(factory.django.DjangoModelFactory[Bounty]):

@@ -136,6 +136,10 @@ def number(world: World) -> int:
     return world.release.number
 
 
+def preview_rows(world: World, _user: User | None) -> str:
+    return reverse("dataset-rows", kwargs={"slug": world.dataset.slug}) + "?preview=1"
+
+
 def own_download_link(world: World, user: User | None) -> str:
     """A signed link for the person asking (a visitor holds the owner's: links are bearer)."""
     signer = user if user is not None else world.users["owner"]
@@ -179,8 +183,12 @@ EDIT_API = statuses(403, anonymous=NO_CREDENTIALS, owner=200, staff=200)
 NEW_BOUNTY_PAGE = statuses(403, anonymous=SIGN_IN, owner=200, staff=200)
 CONTRIBUTION_PAGE = statuses(404, anonymous=SIGN_IN, contributor=200, owner=200, staff=200)
 CONTRIBUTION_API = statuses(404, anonymous=NO_CREDENTIALS, contributor=200, owner=200, staff=200)
-# 403 license_required: the owner only, not staff (they moderate in admin), not an expired license.
-LICENSED_ONLY = statuses(403, anonymous=NO_CREDENTIALS, owner=200)
+# The owner only, not staff (they moderate in admin), not an expired license; the release is
+# for sale, so everyone else is asked to pay for it over x402.
+PAY = 402
+X402_FIELDS = {"x402Version", "resource", "accepts"}
+LICENSED_ONLY = statuses(PAY, owner=200)
+ROWS_API = statuses(PAY, owner=200, staff=200)  # a preview= request gets the preview instead
 SIGNED_LINK = statuses(403, anonymous=200, owner=200)  # the visitor holds the owner's link
 REDIRECT = statuses(302)  # a plain visit to a fragment goes to the dataset page
 STAFF_ONLY = statuses(302, staff=200)  # the staff role holds these models' view permission
@@ -213,7 +221,8 @@ ENDPOINTS: list[tuple[str, UrlBuilder, str, dict[str, int]]] = [
     ("rows page", named("datasets:rows", slug=slug), "get", REDIRECT),
     ("rows fragment", named("datasets:rows", slug=slug), "htmx", EVERYONE),
     ("draft rows fragment", named("datasets:rows", slug=draft_slug), "htmx", MANAGERS),
-    ("rows API", named("dataset-rows", slug=slug), "get", EVERYONE),
+    ("rows API", named("dataset-rows", slug=slug), "get", ROWS_API),
+    ("rows API preview", preview_rows, "get", EVERYONE),
     ("draft rows API", named("dataset-rows", slug=draft_slug), "get", MANAGERS),
     # Contributions: the contributor, the dataset's owner and staff.
     ("contribution page", named("datasets:contribution", **contribution), "get",
@@ -285,7 +294,11 @@ def test_every_endpoint_answers_every_role_as_the_table_says(
         address = url(world, user)
         response = fetch(client, method, address)
         observed[role] = response.status_code
-        if address.startswith("/api/") and response.status_code >= 400:
+        if address.startswith("/api/") and response.status_code == PAY:
+            # x402's payment requirements beside ours, and the same in PAYMENT-REQUIRED.
+            assert set(response.json()) == {"detail", "code", *X402_FIELDS}, response.json()
+            assert response.json()["code"] == "payment_required" and response["PAYMENT-REQUIRED"]
+        elif address.startswith("/api/") and response.status_code >= 400:
             assert set(response.json()) == {"detail", "code"}, (role, response.json())
     assert observed == expected
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpResponseBase, QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from datasets_app.apis.labeling import item_payload
 from datasets_app.models import Item
+from datasets_app.panels import dataset_paywall
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.rows import (
     CONSENSUS_STATES,
@@ -26,6 +27,7 @@ from datasets_app.selectors.rows import (
     page_size_parse,
     row_filters_parse,
     row_page,
+    rows_see_all,
 )
 
 
@@ -87,8 +89,11 @@ class DatasetRowsApi(APIView):
         summary="A dataset's rows, a keyset page at a time, with consensus labels",
         description=(
             "Rows in id order. `page` is an opaque cursor taken from `next` or `previous`. "
-            "Without a license (and unless you own the dataset) only the owner's preview, the "
-            "first `preview_rows` rows, is shown, and search and filters apply within it. "
+            "Without a license (and unless you own the dataset), a dataset for sale answers "
+            "**402 Payment Required** in the x402 protocol (pay and send the request again "
+            "with `PAYMENT-SIGNATURE`), unless `preview=1` asks for the owner's preview: the "
+            "first `preview_rows` rows, search and filters applying within it. A dataset not "
+            "for sale shows the preview. "
             "`count` is the number of rows when it is cheap to know (unfiltered, or within the "
             "preview), else null."
         ),
@@ -117,6 +122,12 @@ class DatasetRowsApi(APIView):
                 "none: no labels yet.",
             ),
             OpenApiParameter("flagged", bool, required=False, description="Rows with flags."),
+            OpenApiParameter(
+                "preview",
+                bool,
+                required=False,
+                description="Without a license: the preview instead of a 402.",
+            ),
         ],
         responses={
             200: inline_serializer(
@@ -137,12 +148,21 @@ class DatasetRowsApi(APIView):
             )
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
         dataset = selectors.dataset_visible(slug=slug, user=request.user)
         params = request.query_params
+        user, headers = request.user, {}
+        if params.get("preview") not in ("1", "true") and not rows_see_all(
+            dataset=dataset, user=user
+        ):
+            outcome = dataset_paywall(request, dataset)
+            if outcome is not None and outcome.response is not None:
+                return outcome.response  # type: ignore[no-any-return]
+            if outcome is not None:
+                user, headers = outcome.user, dict(outcome.headers)
         page = row_page(
             dataset=dataset,
-            user=request.user,
+            user=user,
             filters=row_filters_parse(dataset=dataset, params=params),
             cursor=cursor_decode(params.get("page", "")),
             size=page_size_parse(params.get("page_size")),
@@ -158,5 +178,6 @@ class DatasetRowsApi(APIView):
                 "next_cursor": page.next.encode() if page.next else None,
                 "previous_cursor": page.previous.encode() if page.previous else None,
                 "results": [row_output(item, page) for item in page.rows],
-            }
+            },
+            headers=headers,
         )

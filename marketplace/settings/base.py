@@ -262,6 +262,12 @@ PAYOUT_BATCH_SIZE = env.int("PAYOUT_BATCH_SIZE", default=200)
 # contributors' share; the dataset's owner gets the rest (and every rounding remainder).
 PURCHASE_TTL_SECONDS = env.int("PURCHASE_TTL_SECONDS", default=60 * 60)
 PURCHASE_VERIFY_TIMEOUT_SECONDS = env.int("PURCHASE_VERIFY_TIMEOUT_SECONDS", default=30 * 60)
+# x402 (HTTP 402) payments: how long a payer's authorization may be valid (the requirements'
+# maxTimeoutSeconds), how long a request waits for its settlement's receipt before answering
+# "pending" (the reconciler finishes it), and how long the download token it returns lives.
+X402_MAX_TIMEOUT_SECONDS = env.int("X402_MAX_TIMEOUT_SECONDS", default=300)
+X402_SETTLE_TIMEOUT_SECONDS = env.float("X402_SETTLE_TIMEOUT_SECONDS", default=20.0)
+X402_TOKEN_TTL_SECONDS = env.int("X402_TOKEN_TTL_SECONDS", default=60 * 60)
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1_000)
 CONTRIBUTOR_SHARE_BPS = env.int("CONTRIBUTOR_SHARE_BPS", default=4_000)
 # Signs license receipts (EIP-712); anyone can check them against its public address.

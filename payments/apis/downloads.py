@@ -1,7 +1,8 @@
 """Licensed downloads over the API: a release's file list, and each file (ranges, HEAD).
 
-Both take a session or an API token with the ``download`` scope. The file URLs work as
-``data_files`` for ``datasets.load_dataset("parquet", ..., storage_options={"headers":
+Both take a session or an API token with the ``download`` scope; without a license, a release
+for sale answers 402 and is paid per request over x402 (``payments.apis.x402``). The file URLs
+work as ``data_files`` for ``datasets.load_dataset("parquet", ..., storage_options={"headers":
 {"Authorization": "Bearer dbt_..."}})``: fsspec sends HEAD, then range GETs."""
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.services.downloads import download_file_get, release_files_list
+from payments.apis.x402 import PAYMENT_REQUIRED_RESPONSE, serve_or_charge, with_headers
+from payments.services.downloads import (
+    download_file_get,
+    release_files_list,
+    release_of_file,
+    release_to_license,
+)
 from payments.views.downloads import file_response
 
 ERROR_OUTPUT = inline_serializer(
@@ -66,13 +73,15 @@ class ReleaseFilesOutput(serializers.Serializer[Any]):
 
 
 class ReleaseFilesApi(APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (AllowAny,)  # no license: 402, pay per request (x402)
     token_scope = "download"  # noqa: S105 - a scope name
 
     @extend_schema(
         summary="A licensed release's files, with their download URLs",
         description="The latest ready release you hold a license for, or `?version=<n>`. "
-        "403 with code `license_required` without a license covering it.",
+        "Without a license covering it: **402 Payment Required** (x402) when it is for sale, "
+        "403 `license_required` when it is not (a free license is claimed first). Send the "
+        "request again with `PAYMENT-SIGNATURE` to pay; no session or token is needed.",
         parameters=[
             OpenApiParameter(
                 "version",
@@ -80,14 +89,27 @@ class ReleaseFilesApi(APIView):
                 description="Release number; default: the latest you are licensed for",
             )
         ],
-        responses={200: ReleaseFilesOutput, 403: ERROR_OUTPUT, 404: ERROR_OUTPUT},
+        responses={
+            200: ReleaseFilesOutput,
+            402: PAYMENT_REQUIRED_RESPONSE,
+            403: ERROR_OUTPUT,
+            404: ERROR_OUTPUT,
+            409: ERROR_OUTPUT,
+        },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
         raw_version = request.query_params.get("version")
         version = None
         if raw_version not in (None, ""):
             version = serializers.IntegerField(min_value=1).run_validation(raw_version)
-        listing = release_files_list(user=request.user, dataset_slug=slug, version=version)
+        served = serve_or_charge(
+            request,
+            lambda user: release_files_list(user=user, dataset_slug=slug, version=version),
+            lambda: release_to_license(user=request.user, dataset_slug=slug, version=version),
+        )
+        if isinstance(served, Response):
+            return served
+        listing, headers = served
         release = listing.release
         return Response(
             {
@@ -105,12 +127,12 @@ class ReleaseFilesApi(APIView):
                     for f in listing.files
                 ],
             },
-            headers={"Cache-Control": "private, no-store"},
+            headers={"Cache-Control": "private, no-store", **headers},
         )
 
 
 class ReleaseFileApi(APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (AllowAny,)  # no license: 402, pay per request (x402)
     token_scope = "download"  # noqa: S105 - a scope name
     content_negotiation_class = FirstRenderer
 
@@ -127,15 +149,25 @@ class ReleaseFileApi(APIView):
             (206, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The requested byte range"
             ),
+            402: PAYMENT_REQUIRED_RESPONSE,
             403: ERROR_OUTPUT,
             404: ERROR_OUTPUT,
+            409: ERROR_OUTPUT,
             416: OpenApiResponse(description="Range not satisfiable"),
         },
     )
     def get(self, request: Request, file_id: int) -> HttpResponseBase:
-        release_file = download_file_get(user=request.user, file_id=file_id)
-        return file_response(
+        served = serve_or_charge(
+            request,
+            lambda user: download_file_get(user=user, file_id=file_id),
+            lambda: release_of_file(file_id=file_id),
+        )
+        if isinstance(served, Response):
+            return served
+        release_file, headers = served
+        response = file_response(
             request._request,
             release_file,
             filename=release_file.name.rsplit("/", 1)[-1],
         )
+        return with_headers(response, headers)

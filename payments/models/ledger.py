@@ -44,6 +44,10 @@ class Token(models.Model):
     address = models.CharField(max_length=42)  # EIP-55
     symbol = models.CharField(max_length=16)
     decimals = models.PositiveSmallIntegerField()
+    # The EIP-712 domain its EIP-3009 authorizations are signed in (x402 payments): read from
+    # the contract (ERC-5267) the first time a 402 names the token, then kept.
+    eip712_name = models.CharField(max_length=100, blank=True)
+    eip712_version = models.CharField(max_length=20, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

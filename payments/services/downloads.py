@@ -344,6 +344,29 @@ def release_files_list(
     return ReleaseListing(release=release, files=list(release.files.order_by("name")))
 
 
+def release_to_license(
+    *, user: User | Any, dataset_slug: str, version: int | None = None
+) -> DatasetRelease:
+    """The release a files request without a license asks for: version ``version``, or the
+    latest ready one (what an x402 payment would buy)."""
+    dataset = _dataset_for_download(user=user, slug=dataset_slug)
+    ready = DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
+    if version is not None:
+        ready = ready.filter(number=version)
+    release = ready.select_related("dataset").order_by("-number").first()
+    if release is None:
+        raise NotFoundError(f"{dataset.title} has no such release.", code="no_release")
+    return release
+
+
+def release_of_file(*, file_id: int) -> DatasetRelease:
+    """The ready release file ``file_id`` belongs to (with its dataset)."""
+    release_file = ReleaseFile.objects.select_related("release__dataset").filter(pk=file_id).first()
+    if release_file is None or release_file.release.status != ReleaseStatus.READY:
+        raise NotFoundError("No such file.")
+    return release_file.release
+
+
 # --- pages: the library and a release's download box -----------------------------------------
 
 

@@ -39,7 +39,7 @@ from marketplace.core.services import audit_log_record
 from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError
 from payments.integrations.chain import ChainClient, ChainError, ReceiptInfo
-from payments.models import Payout, PayoutControl, Reward, Token
+from payments.models import Payout, PayoutControl, Reward, Token, X402Payment
 from payments.services.ledger import PAYOUTS_PENDING, WORLD, Move, ledger_post, user_code
 
 logger = logging.getLogger(__name__)
@@ -174,17 +174,26 @@ def payouts_process(*, client: ChainClient | None = None, limit: int | None = No
         if queued_ids:
             # Read once per pass: we hold the hot wallet, so nonces simply count up from here.
             fees = _fees(client)
-            nonce = _next_nonce(client, address)
+            nonce = hot_wallet_next_nonce(client, address)
             for payout_id in queued_ids:
                 if _send(payout_id, client, key, address, result, nonce=nonce, fees=fees):
                     nonce += 1
     return result
 
 
-def _next_nonce(client: ChainClient, address: str) -> int:
-    recorded = Payout.objects.filter(from_address=address).aggregate(n=Max("nonce"))["n"]
+def hot_wallet_address() -> str:
+    return _hot_wallet()[1]
+
+
+def hot_wallet_next_nonce(client: ChainClient, address: str) -> int:
+    """The hot wallet's next nonce (hold ``hot_wallet_lock``): past every nonce the node knows
+    and every one recorded for a payout or an x402 settlement, sent or not."""
+    recorded = [
+        Payout.objects.filter(from_address=address).aggregate(n=Max("nonce"))["n"],
+        X402Payment.objects.filter(from_address=address).aggregate(n=Max("tx_nonce"))["n"],
+    ]
     node = client.transaction_count(address, pending=True)
-    return max(node, (recorded + 1) if recorded is not None else 0)
+    return max([node, *(int(n) + 1 for n in recorded if n is not None)])
 
 
 def _fees(client: ChainClient) -> tuple[int, int]:

@@ -217,7 +217,7 @@ def _verify_locked(purchase_id: int, client: ChainClient) -> str | TransferError
     if credited is None:
         _fail(purchase, "tx_already_used", "This transaction has already paid for something else.")
         return purchase.status
-    _pay(purchase, outcome, credited)
+    purchase_mark_paid(purchase, outcome, credited)
     return purchase.status
 
 
@@ -228,7 +228,11 @@ def _fail(purchase: Purchase, code: str, detail: str) -> None:
     purchase.save(update_fields=["attempts", "checked_at", "status", "error_code", "error_detail"])
 
 
-def _pay(purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTransfer) -> None:
+def purchase_mark_paid(
+    purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTransfer
+) -> None:
+    """A verified payment completes its purchase: the sale is shared and the license granted
+    (inside the transaction that credited it). Orders and x402 payments both end here."""
     purchase.status = PurchaseStatus.PAID
     purchase.credited = credited
     purchase.confirmations = verified.confirmations

@@ -76,6 +76,22 @@ def api_token_create(
     return CreatedToken(token=token, secret=secret)
 
 
+def api_token_issue_short_lived(
+    *, user: User, name: str, scopes: list[str], ttl_seconds: int, keep: int = 5
+) -> CreatedToken:
+    """A token the platform hands out by itself (an x402 payment's download token): ``user``'s
+    earlier ones of the same ``name`` that expired are revoked, and at most ``keep`` stay live
+    (the oldest go first), so issuing them never runs into the per-person cap."""
+    now = timezone.now()
+    same = ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True)
+    same.filter(expires_at__lte=now).update(revoked_at=now)
+    surplus = list(same.order_by("-created_at", "-id").values_list("pk", flat=True)[keep - 1 :])
+    ApiToken.objects.filter(pk__in=surplus).update(revoked_at=now)
+    return api_token_create(
+        user=user, name=name, scopes=scopes, expires_at=now + timedelta(seconds=ttl_seconds)
+    )
+
+
 def api_token_revoke(*, user: User, token_id: int, reason: str = "") -> ApiToken:
     """Revoke a token: one of ``user``'s own, or anyone's when ``user`` is staff (moderation).
     Someone else's token reads as not found. Idempotent."""

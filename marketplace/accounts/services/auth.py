@@ -210,11 +210,7 @@ def _sign_in_verified(parsed: SiweMessage, *, session_key: str) -> User:
     _check_times(parsed, now)
 
     with transaction.atomic():
-        user, created = User.objects.get_or_create(address=parsed.address)
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            audit_log_record(action="user.signed_up", actor=user, target=user)
+        user = user_for_address(parsed.address, via="siwe")
         if not user.is_active:
             raise SignInError(
                 "This account is suspended.", code="account_disabled", status_code=403
@@ -224,6 +220,17 @@ def _sign_in_verified(parsed: SiweMessage, *, session_key: str) -> User:
         )
         if consumed != 1:
             raise SignInError("This sign-in message was already used.", code="nonce_reused")
+    return user
+
+
+def user_for_address(address: str, *, via: str) -> User:
+    """The account of a proven wallet address (EIP-55), made on first sight: by signing in
+    (``via="siwe"``) or by paying (``via="x402"``: an agent's payment signature proves it)."""
+    user, created = User.objects.get_or_create(address=address)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit_log_record(action="user.signed_up", actor=user, target=user, data={"via": via})
     return user
 
 
