@@ -1,5 +1,5 @@
 """Payments admin, one module per domain; importing them here registers their ModelAdmins."""
 
-from payments.admin import bounties, ledger, licenses, payouts, rewards
+from payments.admin import bounties, ledger, licenses, payouts, rewards, x402
 
-__all__ = ["bounties", "ledger", "licenses", "payouts", "rewards"]
+__all__ = ["bounties", "ledger", "licenses", "payouts", "rewards", "x402"]

@@ -300,7 +300,7 @@ def _reconcile_unlocked(payment: X402Payment) -> None:
     if status == X402Status.BROADCAST:
         from payments.tasks import reconcile_x402
 
-        transaction.on_commit(partial(reconcile_x402.delay, payment.pk))
+        transaction.on_commit(partial(_enqueue, reconcile_x402.delay, payment.pk))
         raise X402Error(
             "Your payment was sent and is not confirmed yet: send the same request with the "
             "same PAYMENT-SIGNATURE again in a few seconds (you will not be charged twice).",
@@ -311,6 +311,13 @@ def _reconcile_unlocked(payment: X402Payment) -> None:
     if status == X402Status.FAILED:
         payment.refresh_from_db()
         raise X402Error(payment.error_detail, code=payment.error_code or "settlement_failed")
+
+
+def _enqueue(send: Any, payment_id: int) -> None:
+    try:
+        send(payment_id)
+    except Exception:  # the broker is down: the minute sweeper sends it once it is back
+        logger.warning("x402 payment %s: reconcile task not queued", payment_id, exc_info=True)
 
 
 def x402_reconcile(*, payment_id: int, client: ChainClient | None = None) -> str:

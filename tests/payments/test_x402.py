@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from eth_account import Account
@@ -25,10 +27,12 @@ from x402.mechanisms.evm.exact import register_exact_evm_client
 from x402.mechanisms.evm.signers import EthAccountSigner
 
 from payments.enums import PurchaseStatus, RewardSource, X402Status
-from payments.integrations.anvil import DevAccount
+from payments.integrations.anvil import DevAccount, rpc_call
 from payments.models import LicenseGrant, LicenseTier, Purchase, Reward, X402Payment
 from payments.services.ledger import FEES, ledger_balance
 from payments.services.licenses import license_receipt_verify
+from payments.services.transfers import TransferError
+from payments.services.x402_settlement import x402_reconcile
 from tests.chain import ChainToken
 from tests.factories import (
     DatasetFactory,
@@ -137,3 +141,247 @@ def test_an_agent_with_only_a_key_pays_over_x402_and_is_served(
     assert again.status_code == 200 and content.startswith(b"PAR1")
     assert chain_token.client.token_balance(agent.address) == before - PRICE
     assert X402Payment.objects.count() == 1 and Purchase.objects.count() == 1
+
+
+# --- exactly once ---------------------------------------------------------------------------
+
+
+def parquet_urls(tier: LicenseTier) -> list[str]:
+    release = tier.dataset.releases.get()
+    return [f"/api/v1/files/{f.pk}" for f in release.files.order_by("name") if f.rows]
+
+
+def spent(chain_token: ChainToken, agent: DevAccount, before: int) -> int:
+    return before - chain_token.client.token_balance(agent.address)
+
+
+def test_the_same_authorization_sent_again_settles_once(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount
+) -> None:
+    before = chain_token.client.token_balance(agent.address)
+    header = pay_header(Client().get(files_url(tier)), agent)
+    first = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+    replay = Client().get(parquet_urls(tier)[0], HTTP_PAYMENT_SIGNATURE=header)
+    assert first.status_code == 200 and replay.status_code == 200
+    # The replay is served as what it is, the payment already settled (and says so).
+    assert decode_payment_response_header(replay["PAYMENT-RESPONSE"]).transaction == (
+        X402Payment.objects.get().tx_hash
+    )
+    assert replay["X-Download-Token"] != first["X-Download-Token"]
+    assert spent(chain_token, agent, before) == PRICE
+    assert Purchase.objects.count() == 1 and LicenseGrant.objects.count() == 1
+
+
+def test_one_authorization_sent_to_two_files_at_once_settles_once(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount
+) -> None:
+    before = chain_token.client.token_balance(agent.address)
+    header = pay_header(Client().get(files_url(tier)), agent)
+    statuses = at_once_get(parquet_urls(tier), header)
+    assert statuses == [200, 200]
+    assert spent(chain_token, agent, before) == PRICE
+    assert X402Payment.objects.get().status == X402Status.SETTLED
+    assert Purchase.objects.count() == 1
+
+
+def test_two_authorizations_at_once_pay_once(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount
+) -> None:
+    """An agent fetching two files in parallel signs twice; the second finds the license the
+    first bought (its signature proves the address) and is served without being charged."""
+    before = chain_token.client.token_balance(agent.address)
+    required = Client().get(files_url(tier))
+    headers = [pay_header(required, agent), pay_header(required, agent)]
+    assert headers[0] != headers[1]  # two nonces
+    statuses = at_once_get(parquet_urls(tier), *headers)
+    assert statuses == [200, 200]
+    assert spent(chain_token, agent, before) == PRICE
+    assert sorted(X402Payment.objects.values_list("status", "error_code")) == [
+        (X402Status.REJECTED, "already_licensed"),
+        (X402Status.SETTLED, ""),
+    ]
+
+
+def at_once_get(urls: list[str], *headers: str) -> list[int]:
+    """GETs ``urls[i]`` with ``headers[i]`` (or the one header) from threads started
+    together; each thread has its own database connection. Returns the statuses in order."""
+    barrier = threading.Barrier(len(urls))
+    statuses: list[int] = [0] * len(urls)
+
+    def get(i: int) -> None:
+        try:
+            barrier.wait()
+            header = headers[i] if len(headers) > 1 else headers[0]
+            statuses[i] = Client().get(urls[i], HTTP_PAYMENT_SIGNATURE=header).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+# --- refusals: nothing charged, nothing granted ---------------------------------------------
+
+
+def refused(response: Any, code: str) -> None:
+    assert response.status_code == 402, response.content
+    assert response.json()["code"] == code
+    assert decode_payment_required_header(response["PAYMENT-REQUIRED"]).accepts  # pay again
+    assert not LicenseGrant.objects.exists() and not Purchase.objects.exists()
+
+
+def test_an_expired_authorization_is_refused(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, settings
+) -> None:
+    settings.X402_MAX_TIMEOUT_SECONDS = 3  # signed valid for 3 s: under the 6 s settling margin
+    before = chain_token.client.token_balance(agent.address)
+    header = pay_header(Client().get(files_url(tier)), agent)
+    response = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+    refused(response, "invalid_exact_evm_payload_authorization_valid_before")
+    assert "expired" in response.json()["detail"]
+    assert spent(chain_token, agent, before) == 0
+
+
+def test_a_payment_for_another_price_token_or_treasury_is_refused(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount
+) -> None:
+    header = pay_header(Client().get(files_url(tier)), agent)
+    LicenseTier.objects.filter(pk=tier.pk).update(price=PRICE + 1)  # the price moved since
+    refused(Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header), "payment_mismatch")
+    LicenseTier.objects.filter(pk=tier.pk).update(price=PRICE)
+    for field, value in (("asset", agent.address), ("payTo", agent.address)):
+        payload = json.loads(base64.b64decode(header))
+        payload["accepted"][field] = value
+        tampered = base64.b64encode(json.dumps(payload).encode()).decode()
+        response = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=tampered)
+        refused(response, "payment_mismatch")
+    garbage = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE="not base64 json")
+    refused(garbage, "invalid_payment")
+    assert not X402Payment.objects.exists()
+
+
+def test_an_authorization_signed_by_someone_else_is_refused(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, dev_wallets: list[DevAccount]
+) -> None:
+    header = pay_header(Client().get(files_url(tier)), agent)
+    payload = json.loads(base64.b64decode(header))
+    payload["payload"]["authorization"]["from"] = dev_wallets[4].address  # not the signer
+    forged = base64.b64encode(json.dumps(payload).encode()).decode()
+    refused(
+        Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=forged),
+        "invalid_exact_evm_payload_signature",
+    )
+    assert X402Payment.objects.get().status == X402Status.REJECTED
+
+
+def test_a_settlement_that_reverts_grants_nothing(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, monkeypatch
+) -> None:
+    # Half the gas the call needs: the transaction is mined and runs out of gas (status 0).
+    monkeypatch.setattr("payments.integrations.x402_signer.SETTLE_GAS_HEADROOM_PERCENT", -50)
+    before = chain_token.client.token_balance(agent.address)
+    header = pay_header(Client().get(files_url(tier)), agent)
+    response = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+    refused(response, "settlement_reverted")
+    payment = X402Payment.objects.get()
+    assert payment.status == X402Status.FAILED and payment.tx_hash and payment.raw_tx
+    receipt = chain_token.client.receipt(payment.tx_hash)
+    assert receipt is not None and not receipt.succeeded
+    assert spent(chain_token, agent, before) == 0
+    # It stays failed: the same header again does not send a second transaction.
+    refused(Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header), "settlement_reverted")
+    assert chain_token.client.transaction_count(payment.from_address) == (payment.tx_nonce or 0) + 1
+
+
+def test_a_sent_settlement_whose_receipt_never_came_is_reconciled_from_the_record(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, settings
+) -> None:
+    """The node takes the transaction but mines nothing; the request gives up waiting (409,
+    retry later). The record made before broadcasting is what finishes it: re-broadcast when
+    the node lost it, credited and licensed once mined, and the retried request is served."""
+    settings.X402_SETTLE_TIMEOUT_SECONDS = 1
+    rpc = chain_token.anvil.rpc_url
+    before = chain_token.client.token_balance(agent.address)
+    header = pay_header(Client().get(files_url(tier)), agent)
+    rpc_call(rpc, "evm_setAutomine", [False])
+    try:
+        pending = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+        assert pending.status_code == 409 and pending.json()["code"] == "settlement_pending"
+        assert pending["Retry-After"]
+        payment = X402Payment.objects.get()
+        assert payment.status == X402Status.BROADCAST and payment.raw_tx
+        assert not LicenseGrant.objects.exists()
+        # The node loses it (a restart): the reconciler sends the recorded bytes again.
+        rpc_call(rpc, "anvil_dropTransaction", [payment.tx_hash])
+        assert not chain_token.client.transaction_known(payment.tx_hash)
+        with pytest.raises(TransferError):
+            x402_reconcile(payment_id=payment.pk)
+        assert chain_token.client.transaction_known(payment.tx_hash)
+    finally:
+        rpc_call(rpc, "evm_setAutomine", [True])
+    chain_token.mine(1)
+    assert x402_reconcile(payment_id=payment.pk) == X402Status.SETTLED
+    assert x402_reconcile(payment_id=payment.pk) == X402Status.SETTLED  # twice: no-op
+    assert spent(chain_token, agent, before) == PRICE
+    grant = LicenseGrant.objects.get()
+    assert grant.buyer.address == agent.address
+    served = Client().get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+    assert served.status_code == 200 and served["X-Download-Token"]
+    assert Purchase.objects.count() == 1
+
+
+# --- who is asked to pay ----------------------------------------------------------------------
+
+
+def test_the_rows_api_and_a_single_file_are_paid_the_same_way(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount
+) -> None:
+    rows_url = f"/api/v1/datasets/{tier.dataset.slug}/rows/"
+    assert Client().get(rows_url + "?preview=1").json()["preview"] is True
+    first = Client().get(rows_url)
+    assert first.status_code == 402
+    paid = Client().get(rows_url, HTTP_PAYMENT_SIGNATURE=pay_header(first, agent))
+    assert paid.status_code == 200 and paid.json()["preview"] is False
+    assert paid["PAYMENT-RESPONSE"] and paid["X-Download-Token"]
+    file_402 = Client().get(parquet_urls(tier)[0])
+    assert file_402.status_code == 402  # anonymous again: no session was made
+    token = paid["X-Download-Token"]
+    assert (
+        Client().get(parquet_urls(tier)[0], HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    )
+
+
+def test_nothing_for_sale_is_refused_as_before(chain_token: ChainToken, agent: DevAccount) -> None:
+    """A dataset with only a free tier is claimed, not paid: no 402 anywhere."""
+    dataset = DatasetFactory.create()
+    make_release(dataset)
+    LicenseTier.objects.create(dataset=dataset, name="Open", spdx_id="CC-BY-4.0", price=0)
+    url = f"/api/v1/datasets/{dataset.slug}/files/"
+    assert Client().get(url).status_code == 401
+    signed_in = Client()
+    signed_in.force_login(UserFactory.create())
+    response = signed_in.get(url)
+    assert response.status_code == 403 and response.json()["code"] == "license_required"
+    rows = Client().get(f"/api/v1/datasets/{dataset.slug}/rows/")
+    assert rows.status_code == 200 and rows.json()["preview"] is True
+
+
+def test_staff_see_each_payment_in_admin_and_change_nothing(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, admin_user
+) -> None:
+    Client().get(
+        files_url(tier), HTTP_PAYMENT_SIGNATURE=pay_header(Client().get(files_url(tier)), agent)
+    )
+    payment = X402Payment.objects.get()
+    staff = Client()
+    staff.force_login(admin_user)
+    listing = staff.get("/admin/payments/x402payment/")
+    assert listing.status_code == 200 and agent.address in listing.content.decode()
+    page = staff.get(f"/admin/payments/x402payment/{payment.pk}/change/")
+    assert page.status_code == 200 and payment.tx_hash in page.content.decode()
+    assert payment.raw_tx not in page.content.decode()  # signed bytes stay out of pages
+    assert staff.post(f"/admin/payments/x402payment/{payment.pk}/delete/").status_code == 403
