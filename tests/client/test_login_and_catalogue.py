@@ -42,7 +42,8 @@ def test_login_with_a_key_signs_in_and_keeps_an_api_token(
     # The next command signs in with the saved token: /me answers for the key's address.
     from databounty import connect
 
-    assert connect().me()["address"] == wallet.address
+    with connect() as client:
+        assert client.me()["address"] == wallet.address
 
 
 def test_login_with_a_token_saves_it(cli: Callable[..., Run], config_home: Path) -> None:

@@ -107,6 +107,15 @@ class Client:
         self.session.headers["User-Agent"] = "databounty-client/0.1"
         self.bearer = payer.stored_token(self.url) if payer is not None else config.token
 
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- HTTP ------------------------------------------------------------------------------------
 
     def absolute(self, path: str) -> str:

@@ -38,7 +38,7 @@ def byte_bar(start: int, total: int, description: str = "") -> Progress:
         file=sys.stderr,
         leave=True,
     )
-    opened.append(bar)
+    to_close.append(bar)
 
     def advance(n: int) -> None:
         bar.update(n)
@@ -48,7 +48,19 @@ def byte_bar(start: int, total: int, description: str = "") -> Progress:
     return advance
 
 
-opened: list[Any] = []  # bars to close when a command ends, however it ends
+to_close: list[Any] = []  # progress bars and clients, closed when a command ends however it ends
+
+
+def connect(config: Config, *, x402: bool = False) -> Client:
+    """A client closed when the command ends (its keep-alive connections with it)."""
+    if x402:
+        from databounty.x402_pay import Payer
+
+        client = Client(config, payer=Payer.from_config(config))
+    else:
+        client = Client(config)
+    to_close.append(client)
+    return client
 
 
 def human(amount: int | str, decimals: int | None) -> str:
@@ -63,7 +75,7 @@ def human(amount: int | str, decimals: int | None) -> str:
 
 
 def cmd_login(args: argparse.Namespace, config: Config) -> int:
-    client = Client(config)
+    client = connect(config)
     if args.token:
         client.bearer = args.token
         try:
@@ -74,7 +86,6 @@ def cmd_login(args: argparse.Namespace, config: Config) -> int:
             who = "a token without the read scope"
         path = config.save_login(token=args.token, key_file=None)
     else:
-        config.key_file = args.key_file or config.key_file
         created = client.login_with_key(config.read_key(), token_name=args.name)
         who = client.me()["address"]
         path = config.save_login(token=created["secret"], key_file=config.key_file)
@@ -84,7 +95,7 @@ def cmd_login(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace, config: Config) -> int:
-    rows = Client(config).datasets(search=args.search)
+    rows = connect(config).datasets(search=args.search)
     if args.json:
         print(json.dumps(list(rows), indent=2))
         return 0
@@ -105,7 +116,7 @@ def cmd_upload(args: argparse.Namespace, config: Config) -> int:
         raise ClientError(f"No such file: {path}", code="no_file")
     size = path.stat().st_size
     sha256 = file_sha256(path, byte_bar(0, size, "hashing") if size > 64 << 20 else lambda _n: None)
-    client = Client(config)
+    client = connect(config)
     contribution = client.upload(
         args.slug,
         path,
@@ -121,7 +132,7 @@ def cmd_upload(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    client = Client(config)
+    client = connect(config)
     if args.no_wait:
         _print_contribution(client.contribution(args.contribution))
         return 0
@@ -132,7 +143,7 @@ def _wait_for(
     client: Client, contribution_id: int, *, interval: float, timeout: float | None = None
 ) -> int:
     bar = tqdm(total=100, unit="%", desc=f"contribution {contribution_id}", file=sys.stderr)
-    opened.append(bar)
+    to_close.append(bar)
 
     def show(contribution: dict[str, Any]) -> None:
         bar.set_postfix_str(contribution["status"])
@@ -165,7 +176,7 @@ def _print_contribution(c: dict[str, Any]) -> None:
 def cmd_buy(args: argparse.Namespace, config: Config) -> int:
     from databounty.chain import Chain
 
-    client = Client(config)
+    client = connect(config)
     key = config.read_key()
     from eth_account import Account
 
@@ -242,7 +253,7 @@ def _purchase_state_path(config: Config, slug: str, tier_id: int) -> Path:
 
 
 def cmd_download(args: argparse.Namespace, config: Config) -> int:
-    client = _client_for(args, config)
+    client = connect(config, x402=args.x402)
     listing = client.files(args.slug, version=args.version)
     out = Path(args.out) if args.out else Path(f"{listing.dataset}-v{listing.version}")
     _report_payment(client)
@@ -255,14 +266,6 @@ def cmd_download(args: argparse.Namespace, config: Config) -> int:
         print(f"{dest}  sha256 {file['sha256']} ok")
     say(f"{listing.dataset} v{listing.version}: {len(listing.files)} files in {out}")
     return 0
-
-
-def _client_for(args: argparse.Namespace, config: Config) -> Client:
-    if not getattr(args, "x402", False):
-        return Client(config)
-    from databounty.x402_pay import Payer
-
-    return Client(config, payer=Payer.from_config(config))
 
 
 def _report_payment(client: Client) -> None:
@@ -287,8 +290,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     login = sub.add_parser("login", help="sign in with a key (SIWE) or save an API token")
-    how = login.add_mutually_exclusive_group(required=True)
-    how.add_argument("--key-file", help="a file holding the wallet's private key (hex)")
+    how = login.add_mutually_exclusive_group()
+    how.add_argument(
+        "--key-file", help="a file holding the wallet's private key (hex; DATABOUNTY_KEY_FILE)"
+    )
     how.add_argument("--token", help="an API token (dbt_...) made on the account page")
     login.add_argument("--name", help="the new API token's name")
     login.set_defaults(run=cmd_login)
@@ -350,20 +355,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return run(args, config)
     except ClientError as exc:
-        _close_bars()
+        _close_all()
         say(f"error: {exc}")
         return EXIT_REFUSED
     except KeyboardInterrupt:
-        _close_bars()
+        _close_all()
         say("Interrupted. Run the same command again to pick up where it stopped.")
         return EXIT_INTERRUPTED
     finally:
-        _close_bars()
+        _close_all()
 
 
-def _close_bars() -> None:
-    while opened:
-        opened.pop().close()
+def _close_all() -> None:
+    while to_close:
+        to_close.pop().close()
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def load(
     first call pays (at most ``max_amount`` base units), later calls reuse the download token."""
     import datasets
 
-    client = connect(url=url, token=token, key_file=key_file, x402=x402, max_amount=max_amount)
-    listing = client.files(slug, version=version)
+    with connect(
+        url=url, token=token, key_file=key_file, x402=x402, max_amount=max_amount
+    ) as client:
+        listing = client.files(slug, version=version)
     urls = listing.parquet_urls
     if not urls:
         raise ClientError(
