@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponseBase, QueryDict
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -145,7 +150,11 @@ class DatasetRowsApi(APIView):
                     "previous_cursor": serializers.CharField(allow_null=True),
                     "results": inline_serializer("DatasetRow", ROW_FIELDS, many=True),
                 },
-            )
+            ),
+            402: OpenApiResponse(
+                description="For sale and not licensed: x402 payment requirements (body and "
+                "`PAYMENT-REQUIRED`), as the release files API answers."
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
