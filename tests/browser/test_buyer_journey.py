@@ -23,6 +23,7 @@ from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, Purchase
 from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE, PageLog
+from tests.browser.helpers import top_screenshot
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
 from tests.factories import (
@@ -82,11 +83,6 @@ def debug(settings: Any) -> Any:
 def sponsor_wallet(dev_wallets: list[DevAccount]) -> DevAccount:
     """Dev wallet 2 (minted test dollars): the sponsor's."""
     return dev_wallets[2]
-
-
-def top_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> None:
-    page.evaluate("window.scrollTo(0, 0)")
-    screenshot(page, name)
 
 
 def sign_in_with_the_dev_wallet(page: Page, account: DevAccount) -> None:

@@ -15,13 +15,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from datasets_app.models import Dataset, Item, Label
 from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
+from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 # Chart.js animates its first draw; screenshots wait until the bars stand where they belong.

@@ -18,6 +18,7 @@ from eth_account.messages import encode_defunct
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import TestWallet, assert_accessible
+from tests.browser.helpers import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +27,6 @@ REQUEST = "([method, params]) => window.ethereum.request({method, params})"
 REQUEST_ERROR = """([method, params]) => window.ethereum.request({method, params}).then(
     (result) => ({result}),
     (error) => ({code: error.code, message: error.message, isError: error instanceof Error}))"""
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_home_page_shows_the_empty_catalogue(

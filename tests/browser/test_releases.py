@@ -15,13 +15,10 @@ from playwright.sync_api import Page, expect
 from datasets_app.models import DatasetRelease
 from datasets_app.services.releases import release_build
 from tests.browser.conftest import MOBILE
+from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import ContributionFactory, DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def top(page: Page) -> None:
