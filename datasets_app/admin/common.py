@@ -158,9 +158,6 @@ class ItemSearchAdmin(BigTableAdmin, ModerationAdmin):
     item_path = ""
     search_help_text = SEARCH_HELP
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return (f"{self.item_path}data",)  # the row itself: get_search_results reads the term
 

@@ -130,9 +130,6 @@ class ContributionAdmin(ModerationAdmin):
     )
     actions = ("approve", "reject", "revalidate")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.display(description="contributor", ordering="contributor__display_name")
     def contributor_shown(self, obj: Contribution) -> str:
         return person(obj.contributor)

@@ -28,7 +28,8 @@ ADMIN_EDITABLE_FIELDS = EDITABLE_FIELDS - {"status"}
 @admin.register(Dataset)
 class DatasetAdmin(ServiceChangeAdmin):
     """Edits go through ``dataset_update`` with a reason (so its rules and side effects apply,
-    and the audit log says why); hide, open and close are actions with a reason."""
+    and the audit log says why); hide, open and close are actions with a reason. Owners create
+    datasets on the site or through the API, never here."""
 
     list_display = (
         "title",
@@ -46,9 +47,6 @@ class DatasetAdmin(ServiceChangeAdmin):
     list_select_related = ("owner",)
     exclude = ("search_vector",)
     actions = ("hide", "reopen", "close", "refresh_consensus")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # owners create datasets on the site or through the API
 
     def get_readonly_fields(self, request: HttpRequest, obj: Dataset | None = None) -> Any:
         locked = {

@@ -63,10 +63,18 @@ def run_service(
 
 
 class ModerationAdmin(admin.ModelAdmin[Any]):
+    """Rows that come from the site (people, services, the chain): staff moderate them with
+    actions that take a reason and are audited; nobody adds one here (unless ``can_add``) or
+    deletes one."""
+
     action_form = ReasonActionForm
+    can_add = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.can_add and super().has_add_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # moderate with actions (audited), never delete
+        return False
 
 
 class ReasonChangeForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -36,7 +36,8 @@ BOUNTY_SCHEDULE_FIELDS = Bounty.SCHEDULE
 @admin.register(Bounty)
 class BountyAdmin(MoneyAdmin, ServiceChangeAdmin):
     """Everything but the schedule is read-only; a schedule change needs a reason and goes
-    through ``bounty_schedule_change``, which keeps epoch windows contiguous."""
+    through ``bounty_schedule_change``, which keeps epoch windows contiguous. Sponsors create
+    bounties on the site and fund them on chain, never here."""
 
     list_display = (
         "title",
@@ -66,9 +67,6 @@ class BountyAdmin(MoneyAdmin, ServiceChangeAdmin):
         if obj is not None and obj.epochs_computed:
             return self.with_money(("starts_at", *BOUNTY_FIXED_FIELDS))
         return self.with_money(BOUNTY_FIXED_FIELDS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sponsors create bounties on the site, and fund them on chain
 
     def apply_changes(self, obj: Bounty, **audited_changes: Any) -> None:
         bounty_schedule_change(bounty=obj, **audited_changes)

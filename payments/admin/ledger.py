@@ -27,6 +27,7 @@ class TokenAdmin(ServiceChangeAdmin):
     list_display = ("symbol", "address", "chain_id", "decimals", "is_active")
     list_filter = ("chain_id", "is_active")
     actions = ("deactivate", "activate")
+    can_add = True  # registers a token from its contract
 
     def get_fields(self, request: HttpRequest, obj: Token | None = None) -> Any:
         if obj is None:

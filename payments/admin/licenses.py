@@ -45,9 +45,6 @@ class PurchaseAdmin(MoneyAdmin, ModerationAdmin):
     readonly_fields = tuple(f.name for f in Purchase._meta.fields)
     actions = ("refund",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.action(description="Refund on chain and revoke the license (needs a reason)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
         run_service(self, request, queryset, purchase_refund, "purchase")
@@ -75,9 +72,6 @@ class LicenseGrantAdmin(ModerationAdmin):
     )
     exclude = ("releases",)
     actions = ("revoke",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
     @admin.action(description="Revoke (downloads stop at once; needs a reason)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[LicenseGrant]) -> None:

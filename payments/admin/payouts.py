@@ -46,9 +46,6 @@ class PayoutAdmin(MoneyAdmin, ModerationAdmin):
     exclude = ("raw_tx",)
     actions = ("retry", "pause_all", "resume_all")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.action(description="Retry the selected failed payouts (needs a reason)")
     def retry(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         run_service(self, request, queryset, payout_retry, "payout")

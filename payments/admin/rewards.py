@@ -70,9 +70,6 @@ class RewardAdmin(MoneyAdmin, ModerationAdmin):
     inlines = (RewardLineInline,)
     actions = ("reverse",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.action(description="Reverse before payout (needs a reason)")
     def reverse(self, request: HttpRequest, queryset: QuerySet[Reward]) -> None:
         run_service(self, request, queryset, reward_reverse, "reward")
