@@ -28,9 +28,18 @@ from x402.mechanisms.evm.signers import EthAccountSigner
 
 from payments.enums import PurchaseStatus, RewardSource, X402Status
 from payments.integrations.anvil import DevAccount, rpc_call
-from payments.models import LicenseGrant, LicenseTier, Purchase, Reward, X402Payment
-from payments.services.ledger import FEES, ledger_balance
+from payments.models import (
+    LedgerEntry,
+    LicenseGrant,
+    LicenseTier,
+    Purchase,
+    Reward,
+    X402Payment,
+)
+from payments.services.ledger import FEES, ledger_balance, ledger_books_check
 from payments.services.licenses import license_receipt_verify
+from payments.services.payouts import payout_token_balance
+from payments.services.purchases import purchase_confirm, purchase_create, purchase_verify
 from payments.services.transfers import TransferError
 from payments.services.x402_settlement import x402_reconcile
 from tests.chain import ChainToken
@@ -385,3 +394,54 @@ def test_staff_see_each_payment_in_admin_and_change_nothing(
     assert page.status_code == 200 and payment.tx_hash in page.content.decode()
     assert payment.raw_tx not in page.content.decode()  # signed bytes stay out of pages
     assert staff.post(f"/admin/payments/x402payment/{payment.pk}/delete/").status_code == 403
+
+
+def test_the_books_of_an_x402_sale_are_those_of_a_browser_purchase(
+    tier: LicenseTier, chain_token: ChainToken, agent: DevAccount, dev_wallets: list[DevAccount]
+) -> None:
+    """The same tier bought twice, from a browser order and over x402: the same ledger moves,
+    the same shares to the same people, the same license and receipt but for who and which
+    transaction. Then the books still match the chain."""
+    browser = UserFactory.create(address=dev_wallets[2].address)
+    order = purchase_create(buyer=browser, tier=tier)
+    tx = chain_token.pay(dev_wallets[2], order.pay_to, PRICE)
+    chain_token.mine(2)
+    purchase_confirm(purchase=order, user=browser, tx_hash=tx)
+    assert purchase_verify(purchase_id=order.pk) == PurchaseStatus.PAID
+    paid = Client().get(
+        files_url(tier), HTTP_PAYMENT_SIGNATURE=pay_header(Client().get(files_url(tier)), agent)
+    )
+    assert paid.status_code == 200
+    agent_purchase = Purchase.objects.exclude(pk=order.pk).get()
+    order.refresh_from_db()
+
+    def books(purchase: Purchase) -> dict[str, object]:
+        entries = LedgerEntry.objects.filter(
+            transaction__idempotency_key=f"sale:{purchase.pk}"
+        ).values_list("account__code", "amount")
+        grant = LicenseGrant.objects.get(purchase=purchase)
+        receipt = {
+            k: v
+            for k, v in grant.receipt["message"].items()
+            if k not in ("buyer", "txHash", "issuedAt")
+        }
+        return {
+            "ledger": sorted((code, int(amount)) for code, amount in entries),
+            "rewards": sorted(
+                (r.user_id, int(r.amount), r.source)
+                for r in Reward.objects.filter(purchase=purchase)
+            ),
+            "grant": (grant.tier_id, grant.covers_future, sorted(grant.releases.values_list("pk"))),
+            "receipt": receipt,
+            "status": (purchase.status, int(purchase.amount), purchase.token_id),
+        }
+
+    assert books(agent_purchase) == books(order)
+    assert books(order)["ledger"]  # not two empty books
+    grant = LicenseGrant.objects.get(purchase=agent_purchase)
+    assert grant.receipt["message"]["buyer"] == agent.address
+    assert grant.receipt["message"]["txHash"] == agent_purchase.tx_hash
+    report = ledger_books_check(
+        token=chain_token.token, on_chain=payout_token_balance(token=chain_token.token)
+    )
+    assert report.ok, report
