@@ -370,15 +370,22 @@ def _fail(payment: X402Payment, code: str, detail: str) -> str:
 def _complete(payment: X402Payment, client: ChainClient) -> str:
     """Inside the reconciling transaction: the Transfer log verified and credited once, then
     the same purchase, sale split and license as an order paid from a browser."""
-    verified = erc20_transfer_verify(
-        client=client,
-        tx_hash=payment.tx_hash,
-        token_address=payment.token.address,
-        sender=payment.payer,
-        recipient=payment.pay_to,
-        min_amount=int(payment.amount),
-        confirmations=1,
-    )
+    try:
+        verified = erc20_transfer_verify(
+            client=client,
+            tx_hash=payment.tx_hash,
+            token_address=payment.token.address,
+            sender=payment.payer,
+            recipient=payment.pay_to,
+            min_amount=int(payment.amount),
+            confirmations=1,
+        )
+    except TransferError as exc:
+        if exc.transient:
+            raise
+        # Mined, but it did not move what was authorized (it cannot, unless the token is not
+        # what it says): nothing is granted, and staff see why.
+        return _fail(payment, exc.code, exc.detail)
     credited = transfer_credit_once(
         chain_id=payment.chain_id,
         verified=verified,
