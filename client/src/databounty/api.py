@@ -106,6 +106,8 @@ class Client:
         self.session = payer.session() if payer is not None else requests.Session()
         self.session.headers["User-Agent"] = "databounty-client/0.1"
         self.bearer = payer.stored_token(self.url) if payer is not None else config.token
+        if payer is not None:
+            payer.sign_in = self._sign_in_as_payer
 
     def close(self) -> None:
         self.session.close()
@@ -148,8 +150,8 @@ class Client:
             if token:
                 self.bearer = token
             elif response.status_code == 401 and auth and self.bearer:
-                # The stored download token ended: forget it and ask again, which pays.
-                self.payer.forget(self.url)
+                # The saved token ended: ask again without it (the payer signs in, or pays).
+                response.close()
                 self.bearer = None
                 return self.request(method, path, auth=auth, headers=headers, **kwargs)
         if response.status_code >= 400:
@@ -176,9 +178,15 @@ class Client:
 
     # -- sign-in -----------------------------------------------------------------------------------
 
-    def login_with_key(self, private_key: str, *, token_name: str | None = None) -> dict[str, Any]:
+    def login_with_key(
+        self,
+        private_key: str,
+        *,
+        token_name: str | None = None,
+        scopes: tuple[str, ...] = ("read", "write", "download"),
+    ) -> dict[str, Any]:
         """Signs in with Sign-In with Ethereum (EIP-4361) as the key's address, then creates an
-        API token with the read, write and download scopes. Returns the token (``secret`` once)."""
+        API token with ``scopes``. Returns the token (its ``secret`` is there once)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # siwe's grammar redefines ABNF core rules on purpose
             from siwe import SiweMessage
@@ -209,7 +217,7 @@ class Client:
         name = token_name or f"databounty CLI on {platform.node() or 'this machine'}"
         created: dict[str, Any] = self.post_json(
             API + "auth/tokens",
-            {"name": name[:80], "scopes": ["read", "write", "download"]},
+            {"name": name[:80], "scopes": list(scopes)},
             auth=False,
             headers=self._csrf_headers(),
         )
@@ -218,6 +226,18 @@ class Client:
         self.session.cookies.clear()
         self.bearer = created["secret"]
         return created
+
+    def _sign_in_as_payer(self) -> str:
+        """A download token for the x402 payer's address from signing in with its key, kept
+        like the ones payments return (the x402 hook tries it before paying again)."""
+        payer = self.payer
+        created = self.login_with_key(
+            payer.private_key,
+            token_name=f"databounty x402 on {platform.node() or 'this machine'}",
+            scopes=("read", "download"),
+        )
+        payer.tokens.put(self.url, payer.address, created["secret"], created.get("expires_at"))
+        return str(created["secret"])
 
     def _csrf_headers(self) -> dict[str, str]:
         """Django wants the CSRF cookie's value echoed for the session's sign-in requests; any

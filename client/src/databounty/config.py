@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from databounty.errors import ClientError
 
@@ -160,15 +161,19 @@ class TokenStore:
             return None
         return str(entry["token"])
 
+    def known(self, url: str, address: str) -> bool:
+        """Whether ``address`` paid ``url``'s server from here before (its token may have
+        ended). ``url`` may be any URL on that server."""
+        origin = urlsplit(url)[:2]
+        return any(
+            urlsplit(server)[:2] == origin and payer == address.lower()
+            for server, _, payer in (key.partition(" ") for key in read_json(self.path))
+        )
+
     def put(self, url: str, address: str, token: str, expires_at: str | None) -> None:
         data = read_json(self.path)
         data[self._key(url, address)] = {"token": token, "expires_at": expires_at}
         write_json(self.path, data)
-
-    def forget(self, url: str, address: str) -> None:
-        data = read_json(self.path)
-        if data.pop(self._key(url, address), None) is not None:
-            write_json(self.path, data)
 
 
 def _parse_time(value: object) -> datetime | None:

@@ -5,7 +5,10 @@ adapter reads the ``PAYMENT-REQUIRED`` header, our ``x402ClientSync`` signs an E
 ``transferWithAuthorization`` with the local key, and the adapter retries once with
 ``PAYMENT-SIGNATURE``. The paid answer carries ``X-Download-Token``: an API token (download
 scope) for the payer's address, kept in the config folder per server and address, and sent as
-``Authorization: Bearer`` from then on, so the next request does not pay again.
+``Authorization: Bearer`` from then on, so the next request does not pay again. When that token
+has ended (or was refused) the address may well hold a license already: before paying again, the
+x402 ``on_payment_required`` hook signs in with the same key (SIWE) for a fresh token and retries;
+only if that request is still asked to pay does the payment go out.
 
 x402's default spend controls only pay USD stablecoins it knows, up to $1. DataBounty sells in
 its own token, so those are replaced by a plain cap in base units (``--max-amount``): nothing is
@@ -14,14 +17,17 @@ paid without one, and nothing above it."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from eth_account import Account
 from x402 import x402ClientSync
+from x402.http import x402HTTPClientSync
 from x402.http.clients.requests import PaymentError, wrapRequestsWithPayment
 from x402.mechanisms.evm.exact import register_exact_evm_client
+from x402.schemas.hooks import PaymentRequiredContext, PaymentRequiredHeadersResult
 
 from databounty.config import Config, TokenStore
 from databounty.errors import ClientError
@@ -47,6 +53,9 @@ class Payer:
     tokens: TokenStore
     asked: list[Asked] = field(default_factory=list)
     paid: list[dict[str, Any]] = field(default_factory=list)  # settlements, newest last
+    # Signs in with the key and returns a fresh API token (set by the Client that pays).
+    sign_in: Callable[[], str] | None = None
+    signed_in_instead: bool = False
 
     @classmethod
     def from_config(cls, config: Config, *, max_amount: int | None = None) -> Payer:
@@ -62,7 +71,21 @@ class Payer:
         register_exact_evm_client(client, Account.from_key(self.private_key))
         client.set_spend_controls({"allowed_assets": True, "max_amount_per_payment": False})
         client.register_policy(self._within_cap)
-        return wrapRequestsWithPayment(requests.Session(), client)
+        http = x402HTTPClientSync(client).on_payment_required(self._sign_in_before_paying_again)
+        return wrapRequestsWithPayment(requests.Session(), http)
+
+    def _sign_in_before_paying_again(
+        self, context: PaymentRequiredContext
+    ) -> PaymentRequiredHeadersResult | None:
+        """Once per client, and only for a server this address paid before (its download token
+        has ended or was refused): a token from signing in, for the request to try first."""
+        if self.sign_in is None or self.signed_in_instead:
+            return None
+        if not self.tokens.known(context.request_url, self.address):
+            return None
+        self.signed_in_instead = True
+        token = self.sign_in()
+        return PaymentRequiredHeadersResult(headers={"Authorization": f"Bearer {token}"})
 
     def _within_cap(self, version: int, requirements: list[Any]) -> list[Any]:
         self.asked = [
@@ -98,9 +121,6 @@ class Payer:
             with contextlib.suppress(ValueError):
                 self.paid.append(decode_payment_response_header(settled).model_dump())
         return token
-
-    def forget(self, url: str) -> None:
-        self.tokens.forget(url, self.address)
 
     # -- what went wrong ---------------------------------------------------------------------------
 
