@@ -45,8 +45,15 @@ def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live_server: An
 
 
 @pytest.fixture
-def cli(config_home: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+def cli(
+    config_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Run]:
     from databounty.cli import main
+
+    monkeypatch.chdir(tmp_path)  # a download without --out lands in the test's folder
 
     def run(*argv: str) -> Run:
         capsys.readouterr()
@@ -68,6 +75,14 @@ def key_file(tmp_path: Path) -> Callable[[DevAccount], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upload is the point: its validation is not enqueued (no worker would take it)."""
+    from datasets_app.tasks import validate_contribution
+
+    monkeypatch.setattr(validate_contribution, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

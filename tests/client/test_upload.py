@@ -32,14 +32,6 @@ def contributor(cli: Callable[..., Run]) -> Any:
 
 
 @pytest.fixture
-def no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upload is the point: its validation is not enqueued (no worker would take it)."""
-    from datasets_app.tasks import validate_contribution
-
-    monkeypatch.setattr(validate_contribution, "delay", lambda *args, **kwargs: None)
-
-
-@pytest.fixture
 def worker(settings: Any, celery_worker: CeleryProcess, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The session's real worker, reading the files the live server stores, on its own queue
     (the default one on the test broker is shared by every run on this machine)."""
