@@ -19,7 +19,8 @@ gets the same file of the same release and checks its SHA-256:
          client (x402ClientSync, the EVM exact scheme, spend controls allowing our token);
          GET again with PAYMENT-SIGNATURE (the server verifies, settles from the hot wallet on
          anvil, credits the sale, grants, answers the list with X-Download-Token); download
-         the file with that token.
+         the file with that token. (The steps x402's requests adapter takes, one by one, so
+         each phase is timed.)
   order  sign in over HTTP (the CSRF cookie from `/`, SIWE nonce, signed EIP-4361 login,
          then an API token: no shortcut through the database); POST /api/v1/purchases/; send
          the ERC-20 transfer from the buyer's key; POST .../confirm with its hash at once (as
@@ -28,7 +29,8 @@ gets the same file of the same release and checks its SHA-256:
 
 One untimed run of each warms the processes; then `--repeat` runs of each, interleaved (the
 first flow alternates). Prints each run's seconds, the medians, the ratio x402/order and both
-flows' phases. Everything is stopped and dropped at the end.
+flows' phases, then checks the books: every run a paid purchase, each x402 one settled.
+Everything is stopped and dropped at the end.
 """
 
 from __future__ import annotations
