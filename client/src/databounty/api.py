@@ -105,8 +105,11 @@ class Client:
         self.payer = payer
         self.session = payer.session() if payer is not None else requests.Session()
         self.session.headers["User-Agent"] = "databounty-client/0.1"
-        self.bearer = payer.stored_token(self.url) if payer is not None else config.token
+        self.bearer = config.token
         if payer is not None:
+            # The payer's saved download token first; else whatever token the user signed in
+            # with (it may hold a license); the payment itself is the last resort.
+            self.bearer = payer.stored_token(self.url) or config.token
             payer.sign_in = self._sign_in_as_payer
 
     def close(self) -> None:

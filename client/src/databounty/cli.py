@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from tqdm import tqdm
 
 from databounty.api import Client, Progress, file_sha256
@@ -174,13 +175,9 @@ def _print_contribution(c: dict[str, Any]) -> None:
 
 
 def cmd_buy(args: argparse.Namespace, config: Config) -> int:
-    from databounty.chain import Chain
-
     client = connect(config)
     key = config.read_key()
-    from eth_account import Account
-
-    payer = Account.from_key(key).address
+    payer = str(Account.from_key(key).address)
     me = client.me()["address"]
     if me.lower() != payer.lower():
         raise ClientError(
@@ -193,7 +190,9 @@ def cmd_buy(args: argparse.Namespace, config: Config) -> int:
         grant = client.claim_free(int(tier["id"]))
         print(f"License {grant['id']} ({tier['name']}) for {args.slug}: free, granted.")
         return 0
-    state_path = _purchase_state_path(config, args.slug, int(tier["id"]))
+    # The order in progress for this server, buyer and tier, kept until it is paid.
+    digest = hashlib.sha256(f"{config.url} {payer} {args.slug} {tier['id']}".encode())
+    state_path = config.directory / "purchases" / f"{digest.hexdigest()[:32]}.json"
     state = read_json(state_path)
     purchase = client.purchase(int(state["purchase_id"])) if state else None
     if purchase is not None and purchase["status"] in ("failed", "expired"):
@@ -204,34 +203,8 @@ def cmd_buy(args: argparse.Namespace, config: Config) -> int:
         state = {"purchase_id": purchase["id"]}
         write_json(state_path, state)
     if purchase["status"] == "awaiting_payment":
-        chain = Chain(config.rpc_url, chain_id=int(purchase["chain_id"]))
-        chain.check_chain()
-        if "tx_hash" not in state:
-            amount = int(purchase["amount"])
-            balance = chain.balance(purchase["token_address"], payer)
-            if balance < amount:
-                raise ClientError(
-                    f"{payer} holds {human(balance, purchase['decimals'])} of the token; the "
-                    f"license costs {human(amount, purchase['decimals'])}.",
-                    code="insufficient_balance",
-                )
-            transfer = chain.sign_transfer(
-                private_key=key,
-                token=purchase["token_address"],
-                to=purchase["pay_to"],
-                amount=amount,
-            )
-            # Saved before it is sent: a run stopped after sending re-sends these same bytes.
-            state.update(tx_hash=transfer.tx_hash, raw=transfer.raw)
-            write_json(state_path, state)
-            say(
-                f"Paying {human(amount, purchase['decimals'])} to {purchase['pay_to']} "
-                f"(order {purchase['id']}, tx {transfer.tx_hash})."
-            )
-        from databounty.chain import SignedTransfer
-
-        chain.send(SignedTransfer(state["tx_hash"], state["raw"]))
-        purchase = client.purchase_confirm(int(purchase["id"]), state["tx_hash"])
+        tx_hash = _pay(config, purchase, state, state_path, key=key, payer=payer)
+        purchase = client.purchase_confirm(int(purchase["id"]), tx_hash)
     say(f"Waiting for the payment to be confirmed (order {purchase['id']})...")
 
     def show(p: dict[str, Any]) -> None:
@@ -247,9 +220,42 @@ def cmd_buy(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _purchase_state_path(config: Config, slug: str, tier_id: int) -> Path:
-    key = hashlib.sha256(f"{config.url} {slug} {tier_id}".encode()).hexdigest()[:32]
-    return config.directory / "purchases" / f"{key}.json"
+def _pay(
+    config: Config,
+    purchase: dict[str, Any],
+    state: dict[str, Any],
+    state_path: Path,
+    *,
+    key: str,
+    payer: str,
+) -> str:
+    """Pays the order by an ERC-20 transfer and returns its hash once mined. The signed
+    transfer is saved before it is sent: a run stopped after sending re-sends the same bytes
+    rather than paying twice."""
+    from databounty.chain import Chain, SignedTransfer  # web3 loads only to pay
+
+    chain = Chain(config.rpc_url, chain_id=int(purchase["chain_id"]))
+    chain.check_chain()
+    if "tx_hash" not in state:
+        amount, decimals = int(purchase["amount"]), purchase["decimals"]
+        balance = chain.balance(purchase["token_address"], payer)
+        if balance < amount:
+            raise ClientError(
+                f"{payer} holds {human(balance, decimals)} of the token; the license costs "
+                f"{human(amount, decimals)}.",
+                code="insufficient_balance",
+            )
+        transfer = chain.sign_transfer(
+            private_key=key, token=purchase["token_address"], to=purchase["pay_to"], amount=amount
+        )
+        state.update(tx_hash=transfer.tx_hash, raw=transfer.raw)
+        write_json(state_path, state)
+        say(
+            f"Paying {human(amount, decimals)} to {purchase['pay_to']} "
+            f"(order {purchase['id']}, tx {transfer.tx_hash})."
+        )
+    chain.send(SignedTransfer(state["tx_hash"], state["raw"]))
+    return str(state["tx_hash"])
 
 
 def cmd_download(args: argparse.Namespace, config: Config) -> int:
