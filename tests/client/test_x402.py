@@ -162,7 +162,11 @@ def test_without_x402_a_priced_release_says_how_to_pay(
     run = cli("download", "street-signs")
 
     assert run.code == 1
-    assert run.err.startswith("error: ") and "(HTTP 402, payment_required)" in run.err
+    assert run.err.startswith("error: ")
+    assert run.err.endswith(
+        "Add --x402 (with --key-file and --max-amount) to pay per request. "
+        "(HTTP 402, payment_required)\n"
+    )
 
 
 def test_when_the_download_token_ended_the_payer_signs_in_instead_of_paying_again(

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from databounty.api import Client, Progress, file_sha256
 from databounty.config import Config, read_json, write_json
-from databounty.errors import ApiError, ClientError
+from databounty.errors import ApiError, ClientError, PaymentRequiredError
 
 EXIT_REFUSED = 1
 EXIT_INTERRUPTED = 130
@@ -260,7 +260,11 @@ def _pay(
 
 def cmd_download(args: argparse.Namespace, config: Config) -> int:
     client = connect(config, x402=args.x402)
-    listing = client.files(args.slug, version=args.version)
+    try:
+        listing = client.files(args.slug, version=args.version)
+    except PaymentRequiredError as exc:
+        exc.detail += " Add --x402 (with --key-file and --max-amount) to pay per request."
+        raise
     out = Path(args.out) if args.out else Path(f"{listing.dataset}-v{listing.version}")
     _report_payment(client)
     for file in listing.files:
