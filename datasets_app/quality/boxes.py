@@ -127,35 +127,64 @@ def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+Coords = tuple[float, float, float, float]
+
+
+def _iou(p: Coords, q: Coords) -> float:
+    """IoU of two (x, y, w, h) boxes, in plain floats: a labeler's few boxes per class make
+    matrices of a handful of cells, where NumPy's per-call cost would dominate."""
+    across = min(p[0] + p[2], q[0] + q[2]) - max(p[0], q[0])
+    down = min(p[1] + p[3], q[1] + q[3]) - max(p[1], q[1])
+    if across <= 0 or down <= 0:
+        return 0.0
+    inter = across * down
+    return inter / (p[2] * p[3] + q[2] * q[3] - inter)
+
+
+def _match(
+    a: Sequence[Coords], b: Sequence[Coords], threshold: float
+) -> list[tuple[int, int, float]]:
+    edges = [
+        (i, j, iou)
+        for i, p in enumerate(a)
+        for j, q in enumerate(b)
+        if (iou := _iou(p, q)) >= threshold
+    ]
+    rows = {i for i, _, _ in edges}
+    cols = {j for _, j, _ in edges}
+    if len(rows) == len(edges) == len(cols):
+        return edges  # already one-to-one (the common case): nothing to choose
+    gain = np.zeros((len(a), len(b)))
+    for i, j, iou in edges:
+        gain[i, j] = iou
+    picked_rows, picked_cols = linear_sum_assignment(gain, maximize=True)
+    return sorted(
+        (int(i), int(j), float(gain[i, j]))
+        for i, j in zip(picked_rows, picked_cols, strict=True)
+        if gain[i, j] > 0  # a pair below the threshold is no match (its gain is 0)
+    )
+
+
 def match_boxes(
     a: npt.ArrayLike, b: npt.ArrayLike, iou_threshold: float = 0.5
 ) -> list[tuple[int, int, float]]:
     """One-to-one matches ``(row of a, row of b, IoU)`` between two sets of same-class
-    (x, y, w, h) boxes: the assignment maximising total IoU over pairs with IoU >= threshold."""
+    (x, y, w, h) boxes, sorted: the assignment maximising total IoU over pairs with
+    IoU >= ``iou_threshold`` (pairs below it are never matched)."""
     if not 0.0 < iou_threshold <= 1.0:
         raise ValueError("iou_threshold must lie in (0, 1]")
-    iou = iou_matrix(a, b)
-    ok = iou >= iou_threshold
-    if not ok.any():
-        return []
-    if ok.sum(axis=0).max() <= 1 and ok.sum(axis=1).max() <= 1:
-        rows, cols = np.nonzero(ok)  # already one-to-one: nothing to choose
-    else:
-        rows, cols = linear_sum_assignment(np.where(ok, iou, 0.0), maximize=True)
-        keep = ok[rows, cols]
-        rows, cols = rows[keep], cols[keep]
-    return [(int(r), int(c), float(iou[r, c])) for r, c in zip(rows, cols, strict=True)]
+    rows_a, rows_b = (
+        [(r[0], r[1], r[2], r[3]) for r in np.asarray(x, dtype=np.float64).reshape(-1, 4).tolist()]
+        for x in (a, b)
+    )
+    return sorted(_match(rows_a, rows_b, iou_threshold))
 
 
-def _coords(boxes: Sequence[Box]) -> FloatArray:
-    return np.array([b[:4] for b in boxes], dtype=np.float64).reshape(-1, 4)
-
-
-def _by_class(boxes: Sequence[Box]) -> dict[Hashable, FloatArray]:
-    grouped: dict[Hashable, list[Box]] = {}
+def _by_class(boxes: Sequence[Box]) -> dict[Hashable, list[Coords]]:
+    grouped: dict[Hashable, list[Coords]] = {}
     for box in boxes:
-        grouped.setdefault(box.label, []).append(box)
-    return {label: _coords(group) for label, group in grouped.items()}
+        grouped.setdefault(box.label, []).append((box.x, box.y, box.w, box.h))
+    return grouped
 
 
 def _pair_matches(
@@ -168,7 +197,7 @@ def _pair_matches(
         match
         for label, mine in _by_class(a).items()
         if label in theirs
-        for match in match_boxes(mine, theirs[label], iou_threshold)
+        for match in _match(mine, theirs[label], iou_threshold)
     ]
 
 
@@ -192,37 +221,43 @@ class BoxConsensus:
     f1: float | None  # mean pairwise box F1 at the threshold; None below 2 labelers
 
 
-@dataclass
 class _Cluster:
-    weights: list[float]
-    coords: list[FloatArray]
-    mean: FloatArray
+    """Boxes of one class matched together, at most one per labeler, and their weighted mean."""
 
-    def add(self, weight: float, coords: FloatArray) -> None:
-        self.weights.append(weight)
-        self.coords.append(coords)
-        w = np.asarray(self.weights)
-        # All-zero weights (a weightless labeler alone): the plain mean.
-        w = w if w.sum() > 0 else np.ones_like(w)
-        self.mean = np.average(np.stack(self.coords), axis=0, weights=w)
+    def __init__(self, weight: float, coords: Coords) -> None:
+        # Sums of offsets from the first box, so a mean of equal boxes is that box exactly.
+        self.origin = coords
+        self.weight = 0.0
+        self.count = 0
+        self.weighted = [0.0] * 4
+        self.plain = [0.0] * 4
+        self.mean = coords
+        self.add(weight, coords)
+
+    def add(self, weight: float, coords: Coords) -> None:
+        self.weight += weight
+        self.count += 1
+        for k in range(4):
+            offset = coords[k] - self.origin[k]
+            self.weighted[k] += weight * offset
+            self.plain[k] += offset
+        # All weights 0 (weightless labelers alone): the plain mean.
+        sums, total = (self.weighted, self.weight) if self.weight > 0 else (self.plain, self.count)
+        x, y, w, h = (o + v / total for o, v in zip(self.origin, sums, strict=True))
+        self.mean = (x, y, w, h)
 
 
-def _class_clusters(held: list[tuple[float, FloatArray]], iou_threshold: float) -> list[_Cluster]:
+def _class_clusters(held: list[tuple[float, list[Coords]]], iou_threshold: float) -> list[_Cluster]:
     """Clusters of one class: labelers in order (heaviest first) each match their boxes to the
     clusters so far by Hungarian IoU against each cluster's weighted mean; an unmatched box
     starts a cluster. A cluster holds at most one box per labeler."""
     clusters: list[_Cluster] = []
     for weight, coords in held:
-        matches: list[tuple[int, int, float]] = []
-        if clusters:
-            means = np.stack([c.mean for c in clusters])
-            matches = match_boxes(coords, means, iou_threshold)
+        matches = _match(coords, [c.mean for c in clusters], iou_threshold)
         taken = {row for row, _, _ in matches}
         for row, cluster, _ in matches:
             clusters[cluster].add(weight, coords[row])
-        for row in range(len(coords)):
-            if row not in taken:
-                clusters.append(_Cluster([weight], [coords[row]], coords[row]))
+        clusters += [_Cluster(weight, box) for row, box in enumerate(coords) if row not in taken]
     return clusters
 
 
@@ -252,16 +287,16 @@ def box_consensus(
     total = float(weight.sum())
     heaviest_first = sorted(range(len(labelers)), key=lambda code: -weight[code])
 
-    per_class: dict[Hashable, list[tuple[float, FloatArray]]] = {}
+    per_class: dict[Hashable, list[tuple[float, list[Coords]]]] = {}
     for code in heaviest_first:
         for label, coords in _by_class(boxes[code]).items():
             per_class.setdefault(label, []).append((float(weight[code]), coords))
     decided: list[tuple[Box, float]] = []
     for label, held in per_class.items():
         for cluster in _class_clusters(held, iou_threshold):
-            share = math.fsum(cluster.weights) / total
+            share = cluster.weight / total
             if share > 0.5 + MAJORITY_EPS:
-                x, y, w, h = (float(v) for v in cluster.mean)
+                x, y, w, h = cluster.mean
                 decided.append((Box(x, y, w, h, label), share))
     decided.sort(key=lambda pair: (_class_key(pair[0].label), *pair[0][:4]))
 

@@ -88,6 +88,36 @@ def test_hungarian_matching_beats_greedy() -> None:
     assert box_f1([b(*row) for row in a], [b(*row) for row in bb]) == 1.0
 
 
+def test_matches_are_one_to_one_above_the_threshold_with_the_best_total_iou() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        n = int(rng.integers(0, 6))
+        a = np.hstack([rng.uniform(0, 30, (n, 2)), rng.uniform(5, 15, (n, 2))])
+        bb = np.hstack([rng.uniform(0, 30, (4, 2)), rng.uniform(5, 15, (4, 2))])
+        iou = iou_matrix(a, bb)
+        matches = match_boxes(a, bb, 0.3)
+        assert len({r for r, _, _ in matches}) == len({c for _, c, _ in matches}) == len(matches)
+        for r, c, value in matches:
+            assert value == pytest.approx(iou[r, c])
+            assert value >= 0.3
+        # No other one-to-one choice over the edges scores a higher total (brute force).
+        best = _best_total(np.where(iou >= 0.3, iou, 0.0))
+        assert sum(v for _, _, v in matches) == pytest.approx(best)
+
+
+def _best_total(gain: np.ndarray) -> float:
+    if gain.shape[0] == 0:
+        return 0.0
+    rest = gain[1:]
+    skip = _best_total(rest)
+    take = [
+        gain[0, j] + _best_total(np.delete(rest, j, axis=1))
+        for j in range(gain.shape[1])
+        if gain[0, j] > 0
+    ]
+    return max([skip, *take])
+
+
 def test_boxes_of_different_classes_never_match() -> None:
     assert box_f1([b(0, 0, label="car")], [b(0, 0, label="person")]) == 0.0
     assert box_f1([], []) == 1.0
