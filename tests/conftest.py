@@ -218,3 +218,16 @@ def celery_beat(django_db_setup, django_db_blocker, tmp_path: Path) -> Iterator[
         yield beat
     finally:
         beat.stop()
+
+
+@pytest.fixture
+def _close_http_sessions() -> Iterator[None]:
+    """fsspec keeps its aiohttp sessions (and their keep-alive sockets) in cached filesystems;
+    close them, so the live server's request threads end and release their DB connections."""
+    from fsspec.implementations.http import HTTPFileSystem
+
+    yield
+    for fs in list(HTTPFileSystem._cache.values()):
+        if fs._session is not None:
+            HTTPFileSystem.close_session(fs.loop, fs._session)
+    HTTPFileSystem.clear_instance_cache()

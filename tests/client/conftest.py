@@ -17,7 +17,6 @@ import pytest
 from payments.integrations.anvil import DevAccount
 
 # fsspec's cached HTTP sessions closed after a test that loads a release over HTTP.
-from tests.payments.test_downloads import _close_http_sessions  # noqa: F401
 
 # Loading a release with `datasets` must never try the Hugging Face Hub; the test only talks to
 # the live server on loopback (huggingface_hub reads these once, at import).

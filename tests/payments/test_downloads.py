@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -580,19 +579,6 @@ def test_a_hidden_dataset_stays_downloadable_to_its_buyers_and_unknown_to_others
 
 
 # --- datasets.load_dataset through a live server ---------------------------------------------
-
-
-@pytest.fixture
-def _close_http_sessions() -> Iterator[None]:
-    """fsspec keeps its aiohttp sessions (and their keep-alive sockets) in cached filesystems;
-    close them, so the live server's request threads end and release their DB connections."""
-    from fsspec.implementations.http import HTTPFileSystem
-
-    yield
-    for fs in list(HTTPFileSystem._cache.values()):
-        if fs._session is not None:
-            HTTPFileSystem.close_session(fs.loop, fs._session)
-    HTTPFileSystem.clear_instance_cache()
 
 
 @pytest.mark.django_db(transaction=True)
