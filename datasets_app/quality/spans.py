@@ -458,7 +458,7 @@ def exact_span_consensus_arrays(
     columns = [np.asarray(c, dtype=np.int64) for c in (span_start, span_end, span_class)]
     # Sort spans by (item, start, end, class, label): a repeat within one label is adjacent.
     s_item = item_code[s_label]
-    order = np.lexsort((s_label, columns[2], columns[1], columns[0], s_item))
+    order = _sort_order([s_item, *columns, s_label])
     s_item, s_label = s_item[order], s_label[order]
     start, end, cls = (c[order] for c in columns)
     n = s_item.size
@@ -493,6 +493,21 @@ def exact_span_consensus_arrays(
         items=items,
         agreement=agree,
     )
+
+
+def _sort_order(columns: list[IntArray]) -> npt.NDArray[np.intp]:
+    """The order sorting rows by the columns, first column first. When the columns' ranges fit
+    in 63 bits together, one sort of packed int64 keys (about 2x faster than ``np.lexsort``)."""
+    if columns[0].size == 0:
+        return np.arange(0, dtype=np.intp)
+    lows = [int(c.min()) for c in columns]
+    bits = [max(1, (int(c.max()) - low).bit_length()) for c, low in zip(columns, lows, strict=True)]
+    if sum(bits) > 63:
+        return np.lexsort(columns[::-1])
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    for column, low, width in zip(columns, lows, bits, strict=True):
+        key = (key << width) | (column - low)
+    return np.argsort(key)
 
 
 def _pairwise_exact_f1(

@@ -319,6 +319,22 @@ def test_the_vectorised_exact_consensus_equals_the_per_item_one() -> None:
     assert list(batch.items) == sorted(per_item)
 
 
+def test_the_vectorised_consensus_takes_offsets_too_wide_to_pack() -> None:
+    # Offsets near 2**40 leave no room to pack the sort key in 63 bits: np.lexsort does it.
+    far = 2**40
+    labels = ([7, 7, 7, 9], [1.0, 1.0, 0.5, 1.0])
+    spans = ([0, 1, 2, 3, 3], [far, far, far + 5, 0, 0], [far + 3, far + 3, far + 9, 2, 2])
+    classes = [1, 1, 1, 0, 0]  # label 3 repeats its span: it counts once
+    batch = exact_span_consensus_arrays(*labels, *spans, classes)
+    assert batch.item.tolist() == [7, 9]
+    assert batch.start.tolist() == [far, 0]
+    assert batch.end.tolist() == [far + 3, 2]
+    assert batch.share.tolist() == pytest.approx([2 / 2.5, 1.0])
+    # Item 7: pairs (0, 1) F1 1, (0, 2) 0, (1, 2) 0; item 9 has one labeler.
+    assert batch.agreement[0] == pytest.approx(1 / 3)
+    assert np.isnan(batch.agreement[1])
+
+
 # --- F1 as a credibility observation ----------------------------------------------------------
 
 
