@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -22,10 +22,10 @@ import requests
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from databounty.config import Config, read_json, write_json
+from databounty.config import API, Config
 from databounty.errors import ApiError, ClientError, PaymentRequiredError
+from databounty.files import UploadState, safe_destination
 
-API = "/api/v1/"
 READ_BLOCK = 1 << 20  # bytes read from disk or the network at a time
 FINISHED = frozenset({"accepted", "partially_accepted", "rejected", "failed"})
 Progress = Callable[[int], object]  # called with the bytes just sent or received
@@ -458,64 +458,6 @@ class Client:
             f"{file['name']} does not match its SHA-256 ({expected}); the download was deleted.",
             code="checksum_mismatch",
         )
-
-
-def safe_destination(out_dir: Path, name: str) -> Path:
-    """``out_dir/name`` for a release path like ``data/train-00000-of-00001.parquet``; a name
-    that would leave ``out_dir`` is refused."""
-    relative = PurePosixPath(name)
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-        raise ClientError(
-            f"Refusing to write the file {name!r} outside {out_dir}.", code="bad_name"
-        )
-    return out_dir.joinpath(*relative.parts)
-
-
-class UploadState:
-    """An unfinished upload's id, in ``<config>/uploads/<sha256>.json``."""
-
-    def __init__(self, directory: Path, sha256: str) -> None:
-        self.path = directory / "uploads" / f"{sha256}.json"
-        self.data = read_json(self.path)
-
-    @property
-    def chunk_size(self) -> int | None:
-        size = self.data.get("chunk_size")
-        return int(size) if size else None
-
-    def resume(self, client: Client, *, slug: str, total: int) -> dict[str, Any] | None:
-        """The server's view of the saved upload, when it is this upload and still open."""
-        data = self.data
-        if not data or (data.get("url"), data.get("slug"), data.get("total")) != (
-            client.url,
-            slug,
-            total,
-        ):
-            return None
-        try:
-            upload: dict[str, Any] = client.get_json(API + f"uploads/{data['upload_id']}")
-        except ApiError as exc:
-            if exc.status == 404:
-                self.clear()
-                return None
-            raise
-        if upload["status"] != "receiving":
-            self.clear()
-            return None
-        return upload
-
-    def save(self, *, url: str, slug: str, upload_id: str, total: int) -> None:
-        self.data = {"url": url, "slug": slug, "upload_id": upload_id, "total": total}
-        write_json(self.path, self.data)
-
-    def remember_chunk_size(self, size: int) -> None:
-        if self.data and self.data.get("chunk_size") != size:
-            self.data["chunk_size"] = size
-            write_json(self.path, self.data)
-
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.data = {}
 
 
 def _iso(moment: datetime) -> str:

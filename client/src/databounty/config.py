@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from databounty.errors import ClientError
 
+API = "/api/v1/"  # every endpoint lives under it
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
