@@ -26,9 +26,10 @@ random boxes. 60,000 x 5 is about 1M boxes.
   feature   box_consensus per item (Python loop; Hungarian IoU clustering, weighted means,
             pairwise mean IoU and F1@0.5)
 Both take their natural input, built before timing: flat arrays for the vectorised ones, one
-``{labeler: [Box]}`` per item for the per-item function. Prints medians over --repeat runs,
-labels (or boxes) per second, the ratio feature / baseline, and each method's micro F1
-against the generated truth (spans exact; boxes F1@0.5 on --sample items).
+``{labeler: [Box]}`` per item for the per-item function. Prints medians over --repeat runs
+(3 x --repeat for the baselines, which take a fraction of a second and swing most on a shared
+machine), labels (or boxes) per second, the ratio feature / baseline, and each method's micro
+F1 against the generated truth (spans exact; boxes F1@0.5 on --sample items).
 """
 
 from __future__ import annotations
@@ -305,7 +306,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, numpy {np.__version__}, median of {args.repeat} runs each")
+    print(
+        f"{os.cpu_count()} CPUs, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}; medians "
+        f"of {args.repeat} runs ({3 * args.repeat} for the baselines)"
+    )
 
     spans = make_spans(args)
     n_labels, n_spans = spans["label_item"].size, spans["span_label"].size
@@ -315,7 +319,7 @@ def main() -> None:
     )
     base = report(
         "baseline: unweighted exact majority",
-        timed(lambda: span_majority(spans, args.per_item), args.repeat),
+        timed(lambda: span_majority(spans, args.per_item), 3 * args.repeat),
         n_labels,
         "labels",
     )
@@ -367,7 +371,7 @@ def main() -> None:
     per_image = per_item_boxes(boxes)
     base = report(
         "baseline: unweighted majority, 16 px grid",
-        timed(lambda: box_majority(boxes, args.per_item), args.repeat),
+        timed(lambda: box_majority(boxes, args.per_item), 3 * args.repeat),
         n_boxes,
         "boxes",
     )

@@ -133,12 +133,17 @@ Coords = tuple[float, float, float, float]
 def _iou(p: Coords, q: Coords) -> float:
     """IoU of two (x, y, w, h) boxes, in plain floats: a labeler's few boxes per class make
     matrices of a handful of cells, where NumPy's per-call cost would dominate."""
-    across = min(p[0] + p[2], q[0] + q[2]) - max(p[0], q[0])
-    down = min(p[1] + p[3], q[1] + q[3]) - max(p[1], q[1])
-    if across <= 0 or down <= 0:
+    px, py, pw, ph = p
+    qx, qy, qw, qh = q
+    # Conditional expressions, not min()/max(): this is the innermost loop of box consensus.
+    across = (px + pw if px + pw < qx + qw else qx + qw) - (px if px > qx else qx)
+    if across <= 0:
+        return 0.0
+    down = (py + ph if py + ph < qy + qh else qy + qh) - (py if py > qy else qy)
+    if down <= 0:
         return 0.0
     inter = across * down
-    return inter / (p[2] * p[3] + q[2] * q[3] - inter)
+    return inter / (pw * ph + qw * qh - inter)
 
 
 def _match(
@@ -188,16 +193,15 @@ def _by_class(boxes: Sequence[Box]) -> dict[Hashable, list[Coords]]:
 
 
 def _pair_matches(
-    a: Sequence[Box], b: Sequence[Box], iou_threshold: float
+    a: dict[Hashable, list[Coords]], b: dict[Hashable, list[Coords]], iou_threshold: float
 ) -> list[tuple[int, int, float]]:
-    """Per-class matches between two labels (indices into each class's rows; IoU is all a
-    caller needs from them)."""
-    theirs = _by_class(b)
+    """Per-class matches between two labels grouped by ``_by_class`` (indices into each class's
+    rows; the count and the IoUs are all a caller needs from them)."""
     return [
         match
-        for label, mine in _by_class(a).items()
-        if label in theirs
-        for match in _match(mine, theirs[label], iou_threshold)
+        for label, mine in a.items()
+        if label in b
+        for match in _match(mine, b[label], iou_threshold)
     ]
 
 
@@ -210,7 +214,8 @@ def box_f1(
     (gold, or an item's consensus): 2 * matched / (|predicted| + |reference|), matching per
     class. Symmetric in its arguments; both empty: 1.0."""
     mine, theirs = _as_boxes(predicted), _as_boxes(reference)
-    return f1_score(len(_pair_matches(mine, theirs, iou_threshold)), len(mine), len(theirs))
+    matches = _pair_matches(_by_class(mine), _by_class(theirs), iou_threshold)
+    return f1_score(len(matches), len(mine), len(theirs))
 
 
 @dataclass(frozen=True)
@@ -283,14 +288,15 @@ def box_consensus(
         raise ValueError("iou_threshold must lie in (0, 1]")
     labelers = sorted(labels, key=_labeler_order)
     boxes = [_as_boxes(labels[labeler]) for labeler in labelers]
-    weight = labeler_weight_vector(labelers, weights, default_weight)
-    total = float(weight.sum())
+    grouped = [_by_class(held) for held in boxes]
+    weight = labeler_weight_vector(labelers, weights, default_weight).tolist()
+    total = math.fsum(weight)
     heaviest_first = sorted(range(len(labelers)), key=lambda code: -weight[code])
 
     per_class: dict[Hashable, list[tuple[float, list[Coords]]]] = {}
     for code in heaviest_first:
-        for label, coords in _by_class(boxes[code]).items():
-            per_class.setdefault(label, []).append((float(weight[code]), coords))
+        for label, coords in grouped[code].items():
+            per_class.setdefault(label, []).append((weight[code], coords))
     decided: list[tuple[Box, float]] = []
     for label, held in per_class.items():
         for cluster in _class_clusters(held, iou_threshold):
@@ -302,10 +308,10 @@ def box_consensus(
 
     ious: list[float] = []
     pair_f1: list[float] = []
-    for a, b in combinations(boxes, 2):
-        matches = _pair_matches(a, b, iou_threshold)
+    for one, other in combinations(range(len(boxes)), 2):
+        matches = _pair_matches(grouped[one], grouped[other], iou_threshold)
         ious += [iou for _, _, iou in matches]
-        pair_f1.append(f1_score(len(matches), len(a), len(b)))
+        pair_f1.append(f1_score(len(matches), len(boxes[one]), len(boxes[other])))
     return BoxConsensus(
         boxes=[{"x": b.x, "y": b.y, "w": b.w, "h": b.h, "label": b.label} for b, _ in decided],
         support=[share for _, share in decided],
