@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from datasets_app.enums import DatasetStatus, LabelTask, Modality
+from datasets_app.enums import DatasetStatus, LabelTask, Modality, SpanMatch
 from marketplace.core.models import BaseModel
 
 MAX_LABELS_PER_ITEM = 15
@@ -31,7 +31,26 @@ class Dataset(BaseModel):
     # [{"name": ..., "dtype": ...}] in the HF datasets vocabulary (Value dtypes, "image").
     columns = models.JSONField()
     label_task = models.CharField(max_length=16, choices=LabelTask.choices)
+    # The classes a label chooses from; for spans/boxes the entity/object classes, in order (a
+    # class's index is its position: keyboard key, HF ClassLabel id).
     label_classes = models.JSONField(default=list, blank=True)
+    # Span tasks: whether two spans may share a character, and how spans match in consensus.
+    spans_allow_overlap = models.BooleanField(
+        default=False, help_text="Span tasks: spans may overlap (nested or crossing entities)."
+    )
+    span_match = models.CharField(
+        max_length=8,
+        choices=SpanMatch.choices,
+        default=SpanMatch.TOKEN,
+        help_text="Span tasks: labelers' spans agree at the same offsets (exact) or when they "
+        "share enough word tokens (token).",
+    )
+    span_token_overlap = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
+        help_text="Span tasks with token matching: the share of word tokens two spans must "
+        "share (Jaccard) to agree.",
+    )
     guidelines = models.TextField(blank=True)
     labels_per_item = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(MAX_LABELS_PER_ITEM)]

@@ -119,6 +119,10 @@ class Label(models.Model):
     value = models.JSONField()
     is_gold_check = models.BooleanField(default=False)
     gold_correct = models.BooleanField(null=True, blank=True)
+    # Spans/boxes: F1 against the gold answer (gold_correct is F1 >= 0.5), and F1 against the
+    # item's consensus once it is decided (pay and credibility weigh the label by it).
+    gold_score = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
     is_rejected = models.BooleanField(default=False)  # moderation
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -181,9 +185,11 @@ class LabelerCredibility(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credibility"
     )
     credibility = models.FloatField(default=0.7)
-    gold_correct = models.IntegerField(default=0)
+    # Counts of gold answers and decided items; a span/box label adds its F1 (a fraction) to
+    # gold_correct or agreed, a class label 1 or 0.
+    gold_correct = models.FloatField(default=0)
     gold_total = models.IntegerField(default=0)
-    agreed = models.IntegerField(default=0)
+    agreed = models.FloatField(default=0)
     compared = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

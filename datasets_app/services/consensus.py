@@ -76,14 +76,24 @@ def _decide(dataset: Dataset, votes: list[tuple[int, int, Any]], weights: dict[i
     return decided.get(votes[0][0]) if votes else None
 
 
-def _record_round(credibility: dict[int, LabelerCredibility], agreed_by: dict[int, bool]) -> None:
+def _observation(row: LabelerCredibility) -> float:
+    """``consensus.labeler_observation`` over the row's counts (a gold answer counts twice an
+    agreement, prior 0.7 worth 5 labels). Span and box labels add their F1 to ``gold_correct``
+    and ``agreed``, so the counts may be fractional: this is then ``spans.f1_observation``."""
+    prior, strength = 0.7, 5
+    return (prior * strength + 2 * row.gold_correct + row.agreed) / (
+        strength + 2 * row.gold_total + row.compared
+    )
+
+
+def _record_round(credibility: dict[int, LabelerCredibility], agreed_by: dict[int, float]) -> None:
+    """Each labeler's agreement with the decided label (1/0, or a span/box label's F1) moves
+    their credibility."""
     for user_id, agreed in agreed_by.items():
         row = credibility[user_id]
         row.compared += 1
-        row.agreed += int(agreed)
-        observation = consensus.labeler_observation(
-            row.gold_correct, row.gold_total, row.agreed, row.compared
-        )
+        row.agreed += float(agreed)
+        observation = _observation(row)
         row.credibility = consensus.credibility_update(row.credibility, observation)
         row.save(update_fields=["compared", "agreed", "credibility", "updated_at"])
 
@@ -121,7 +131,7 @@ def item_consensus_update(*, item_id: int) -> Any:
     item.consensus_confidence = float(confidence)
     item.consensus_at = timezone.now()
     item.save(update_fields=["consensus_label", "consensus_confidence", "consensus_at"])
-    _record_round(credibility, {labeler: _same(value, label) for _, labeler, value in votes})
+    _record_round(credibility, {labeler: float(_same(value, label)) for _, labeler, value in votes})
     return item.consensus_label
 
 

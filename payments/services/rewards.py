@@ -89,7 +89,7 @@ def label_weight_micro(credibility: float, n_classes: int) -> int:
     return round(weight * weight * MICRO)
 
 
-def label_accuracy(credibility: float, *, gold_correct: int, gold_total: int) -> float:
+def label_accuracy(credibility: float, *, gold_correct: float, gold_total: int) -> float:
     """The accuracy a labeler is paid on: credibility (an EMA of agreement with consensus and
     gold), capped by their smoothed gold accuracy once they have answered gold items. A ring of
     accounts that copy one another agrees with the consensus it decides itself; it cannot agree
