@@ -232,24 +232,34 @@ class _Cluster:
     def __init__(self, weight: float, coords: Coords) -> None:
         # Sums of offsets from the first box, so a mean of equal boxes is that box exactly.
         self.origin = coords
-        self.weight = 0.0
-        self.count = 0
-        self.weighted = [0.0] * 4
-        self.plain = [0.0] * 4
-        self.mean = coords
-        self.add(weight, coords)
+        self.weight = weight
+        self.count = 1
+        self.weighted: Coords = (0.0, 0.0, 0.0, 0.0)
+        self.plain: Coords = (0.0, 0.0, 0.0, 0.0)
+        self._mean: Coords | None = coords
 
     def add(self, weight: float, coords: Coords) -> None:
+        ox, oy, ow, oh = self.origin
+        dx, dy, dw, dh = coords[0] - ox, coords[1] - oy, coords[2] - ow, coords[3] - oh
+        wx, wy, ww, wh = self.weighted
+        px, py, pw, ph = self.plain
+        self.weighted = (wx + weight * dx, wy + weight * dy, ww + weight * dw, wh + weight * dh)
+        self.plain = (px + dx, py + dy, pw + dw, ph + dh)
         self.weight += weight
         self.count += 1
-        for k in range(4):
-            offset = coords[k] - self.origin[k]
-            self.weighted[k] += weight * offset
-            self.plain[k] += offset
-        # All weights 0 (weightless labelers alone): the plain mean.
-        sums, total = (self.weighted, self.weight) if self.weight > 0 else (self.plain, self.count)
-        x, y, w, h = (o + v / total for o, v in zip(self.origin, sums, strict=True))
-        self.mean = (x, y, w, h)
+        self._mean = None
+
+    @property
+    def mean(self) -> Coords:
+        if self._mean is None:
+            # All weights 0 (weightless labelers alone): the plain mean.
+            sums, total = (
+                (self.weighted, self.weight) if self.weight > 0 else (self.plain, self.count)
+            )
+            ox, oy, ow, oh = self.origin
+            sx, sy, sw, sh = sums
+            self._mean = (ox + sx / total, oy + sy / total, ow + sw / total, oh + sh / total)
+        return self._mean
 
 
 def _class_clusters(held: list[tuple[float, list[Coords]]], iou_threshold: float) -> list[_Cluster]:
@@ -272,6 +282,7 @@ def box_consensus(
     *,
     iou_threshold: float = 0.5,
     default_weight: float | None = None,
+    agreement: bool = True,
 ) -> BoxConsensus:
     """The consensus boxes of one item from its k labelers' labels (``{labeler: boxes}``; a
     labeler who drew nothing is present with an empty list and counts in the total weight).
@@ -282,7 +293,8 @@ def box_consensus(
     hold more than half of the item's total weight (a tie is not a majority) is a consensus
     box, at the credibility-weighted mean of its boxes' coordinates. Weights as in
     ``spans.labeler_weight_vector``. ``mean_iou`` and ``f1`` compare every pair of labelers
-    directly (per class Hungarian at the threshold, unweighted).
+    directly (per class Hungarian at the threshold, unweighted); ``agreement=False`` skips them
+    (both None).
     """
     if not 0.0 < iou_threshold <= 1.0:
         raise ValueError("iou_threshold must lie in (0, 1]")
@@ -308,7 +320,7 @@ def box_consensus(
 
     ious: list[float] = []
     pair_f1: list[float] = []
-    for one, other in combinations(range(len(boxes)), 2):
+    for one, other in combinations(range(len(boxes)) if agreement else (), 2):
         matches = _pair_matches(grouped[one], grouped[other], iou_threshold)
         ious += [iou for _, _, iou in matches]
         pair_f1.append(f1_score(len(matches), len(boxes[one]), len(boxes[other])))

@@ -158,6 +158,8 @@ def test_empty_labels() -> None:
     assert result.boxes == []
     assert result.f1 == 1.0
     assert result.mean_iou is None
+    skipped = box_consensus({1: [b(0, 0)], 2: [b(0, 0)]}, {1: 1, 2: 1}, agreement=False)
+    assert (skipped.f1, skipped.mean_iou, len(skipped.boxes)) == (None, None, 1)
     alone = box_consensus({1: [b(3, 4)]}, {1: 0.2})
     assert xywh(alone.boxes) == [(3, 4, 10, 10)]
     assert alone.f1 is None
