@@ -26,7 +26,8 @@ random boxes. 60,000 x 5 is about 1M boxes.
   feature   box_consensus per item (Python loop; Hungarian IoU clustering, weighted means,
             pairwise mean IoU and F1@0.5)
 Both take their natural input, built before timing: flat arrays for the vectorised ones, one
-``{labeler: [Box]}`` per item for the per-item function. Prints medians over --repeat runs
+``{labeler: [Box]}`` per item for the per-item function. Prints medians of wall and CPU
+seconds (this process's; steadier when other work shares the machine) over --repeat runs
 (3 x --repeat for the baselines, which take a fraction of a second and swing most on a shared
 machine), labels (or boxes) per second, the ratio feature / baseline, and each method's micro
 F1 against the generated truth (spans exact; boxes F1@0.5 on --sample items).
@@ -40,6 +41,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.measure import timed
 from datasets_app.quality.boxes import Box, box_consensus, box_f1
 from datasets_app.quality.spans import Span, exact_span_consensus_arrays, span_consensus
 
@@ -289,11 +290,36 @@ def _box(coords: np.ndarray, cls: int) -> Box:
     return Box(x, y, w, h, cls)
 
 
-def report(name: str, seconds: list[float], rows: int, unit: str) -> float:
-    median = statistics.median(seconds)
-    runs = " ".join(f"{s:.3f}" for s in seconds)
-    print(f"  {name:<44} median {median:8.3f} s  {rows / median:12,.0f} {unit}/s   ({runs})")
-    return median
+@dataclass
+class Runs:
+    wall: list[float]  # seconds of each run
+    cpu: list[float]  # this process's CPU seconds of each run (steadier on a loaded machine)
+    result: Any = None  # the last run's result
+
+
+def measure(work: Callable[[], Any], repeat: int) -> Runs:
+    runs = Runs([], [])
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        runs.result = work()
+        runs.cpu.append(time.process_time() - cpu)
+        runs.wall.append(time.perf_counter() - wall)
+    return runs
+
+
+def report(name: str, runs: Runs, rows: int, unit: str) -> tuple[float, float]:
+    """Prints the medians of wall and CPU seconds and rows/s (by wall); returns both medians."""
+    wall, cpu = statistics.median(runs.wall), statistics.median(runs.cpu)
+    each = " ".join(f"{s:.3f}" for s in runs.wall)
+    print(
+        f"  {name:<42} wall {wall:7.3f} s  cpu {cpu:7.3f} s  {rows / wall:11,.0f} {unit}/s"
+        f"  ({each})"
+    )
+    return wall, cpu
+
+
+def ratio(name: str, feature: tuple[float, float], baseline: tuple[float, float]) -> str:
+    return f"{name} {feature[0] / baseline[0]:.2f}x wall, {feature[1] / baseline[1]:.2f}x cpu"
 
 
 def main() -> None:
@@ -319,25 +345,24 @@ def main() -> None:
     )
     base = report(
         "baseline: unweighted exact majority",
-        timed(lambda: span_majority(spans, args.per_item), 3 * args.repeat),
+        measure(lambda: span_majority(spans, args.per_item), 3 * args.repeat),
         n_labels,
         "labels",
     )
     feature = report(
         "feature: exact_span_consensus_arrays",
-        timed(lambda: span_feature(spans, True), args.repeat),
+        measure(lambda: span_feature(spans, True), args.repeat),
         n_labels,
         "labels",
     )
     bare = report(
         "  the same without agreement",
-        timed(lambda: span_feature(spans, False), args.repeat),
+        measure(lambda: span_feature(spans, False), args.repeat),
         n_labels,
         "labels",
     )
-    print(
-        f"  ratio feature / baseline: {feature / base:.2f}x  (without agreement {bare / base:.2f}x)"
-    )
+    print("  " + ratio("feature / baseline:", feature, base))
+    print("  " + ratio("without agreement / baseline:", bare, base))
     decided = span_feature(spans, True)
     found = _pack(decided.item, decided.start, decided.end, decided.label)
     print(
@@ -357,7 +382,7 @@ def main() -> None:
 
         report(
             f"per-item span_consensus({match!r}), {sample:,} items",
-            timed(run, args.repeat),
+            measure(run, args.repeat),
             sample * args.per_item,
             "labels",
         )
@@ -371,7 +396,7 @@ def main() -> None:
     per_image = per_item_boxes(boxes)
     base = report(
         "baseline: unweighted majority, 16 px grid",
-        timed(lambda: box_majority(boxes, args.per_item), 3 * args.repeat),
+        measure(lambda: box_majority(boxes, args.per_item), 3 * args.repeat),
         n_boxes,
         "boxes",
     )
@@ -379,18 +404,17 @@ def main() -> None:
     def consensus_all(agreement: bool = True) -> list[Any]:
         return [box_consensus(item, w, agreement=agreement) for item, w in per_image]
 
-    seconds = _timed_last(consensus_all, args.repeat)
-    feature = report("feature: box_consensus per item", seconds[0], n_boxes, "boxes")
+    runs = measure(consensus_all, args.repeat)
+    feature = report("feature: box_consensus per item", runs, n_boxes, "boxes")
     bare = report(
         "  the same without agreement",
-        timed(lambda: consensus_all(False), args.repeat),
+        measure(lambda: consensus_all(False), args.repeat),
         n_boxes,
         "boxes",
     )
-    print(
-        f"  ratio feature / baseline: {feature / base:.1f}x  (without agreement {bare / base:.1f}x)"
-    )
-    results = seconds[1]
+    print("  " + ratio("feature / baseline:", feature, base))
+    print("  " + ratio("without agreement / baseline:", bare, base))
+    results = runs.result
     b_item, b_xywh, b_cls = box_majority(boxes, args.per_item)
     check = min(args.sample, args.box_items)
     f_tp = b_tp = n_found = n_base = n_truth = 0
@@ -409,16 +433,6 @@ def main() -> None:
         f"mean pairwise F1@0.5 {np.mean([r.f1 for r in results]):.3f}, mean IoU "
         f"{np.mean([r.mean_iou for r in results if r.mean_iou is not None]):.3f}"
     )
-
-
-def _timed_last(work: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    """Seconds of each run, and the last run's result (box consensus is too slow to redo)."""
-    seconds, result = [], None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = work()
-        seconds.append(time.perf_counter() - began)
-    return seconds, result
 
 
 if __name__ == "__main__":
