@@ -10,13 +10,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from datasets_app.enums import LabelTask, Modality
-from datasets_app.models import Contribution, DatasetRelease
+from datasets_app.models import Contribution, Dataset, DatasetRelease
 from datasets_app.selectors.releases import (
     dataset_agreement,
     rejection_figures,
     release_licenses,
     share,
 )
+from datasets_app.services.release_parquet import BOXES, SPANS
 
 if TYPE_CHECKING:
     import datasets
@@ -89,10 +90,122 @@ TASK_CATEGORIES = {
     (Modality.IMAGE, True): "image-to-text",
     (Modality.TABULAR, True): "tabular-to-text",
 }
-TASK_IDS = {
+TASK_IDS: dict[str, str] = {
     LabelTask.SINGLE_LABEL: "multi-class-classification",
     LabelTask.MULTI_LABEL: "multi-label-classification",
+    SPANS: "named-entity-recognition",
 }
+ANNOTATION_LABEL_TEXT: dict[str, str] = {  # the label column's line in the card's Data table
+    SPANS: "entity spans, `Sequence` of `{start, end, label: ClassLabel}` (see Spans)",
+    BOXES: "boxes, `Sequence` of `{bbox: [x, y, w, h], category: ClassLabel}` (see Boxes)",
+}
+
+
+def annotation_schema_lines(dataset: Dataset, label_name: str) -> list[str]:
+    """The card's account of a spans or boxes label column: its type, the class names with their
+    indexes, and what the numbers mean."""
+    classes = list(dataset.label_classes or [])
+    if dataset.label_task == SPANS:
+        text = spans_text_column(dataset) or "the text column"
+        lines = [
+            "### Spans",
+            "",
+            f"`{label_name}` holds the consensus entity spans of the row's text "
+            f"(`{text}`), the layout of the Hub's token-classification datasets:",
+            "",
+            "```python",
+            f"{label_name}: Sequence({{",
+            '    "start": Value("int32"),  # first character, 0-based',
+            '    "end": Value("int32"),  # one past the last character (exclusive)',
+            f'    "label": ClassLabel(names={classes!r}),',
+            "})",
+            "```",
+            "",
+            "Offsets count Unicode code points (Python `str` indexes): "
+            '`text[start:end]` is the entity. A row reads as `{"start": [...], "end": '
+            '[...], "label": [...]}`, one entry per span, sorted by start.',
+        ]
+        consensus = (
+            "Spans are the consensus of several labelers per row: a span is kept when a "
+            "credibility-weighted majority marked it with the same class (matched at exact "
+            "offsets or by token overlap, as the dataset sets)."
+        )
+    else:
+        lines = [
+            "### Boxes",
+            "",
+            f"`{label_name}` holds the consensus bounding boxes of the row's image, the COCO-style "
+            "layout of the Hub's object-detection datasets:",
+            "",
+            "```python",
+            f"{label_name}: Sequence({{",
+            '    "bbox": Sequence(Value("float32"), length=4),  # [x, y, w, h]',
+            f'    "category": ClassLabel(names={classes!r}),',
+            "})",
+            "```",
+            "",
+            "`bbox` is `[x, y, width, height]` in pixels of the original image as stored in the "
+            "image column (not a thumbnail), `x, y` the top-left corner, the origin at the "
+            'image\'s top-left. A row reads as `{"bbox": [[x, y, w, h], ...], "category": '
+            "[...]}`, one entry per box.",
+        ]
+        consensus = (
+            "Boxes are the consensus of several labelers per row: boxes of a class matched "
+            "across labelers at IoU >= 0.5 (Hungarian matching), kept when a credibility-weighted "
+            "majority drew them, each the weighted mean of the matched boxes."
+        )
+    lines += [
+        "",
+        "| index | class |",
+        "|---|---|",
+        *(f"| {index} | {name} |" for index, name in enumerate(classes)),
+        "",
+        "The column is null where no consensus was reached, and empty lists where the labelers "
+        "agreed there is nothing to mark.",
+        "",
+        consensus + " Gold rows and rows hidden by moderators are left out.",
+        "",
+    ]
+    return lines
+
+
+def annotation_loading_lines(dataset: Dataset, label_name: str) -> list[str]:
+    """Lines of the card's loading snippet that read a spans or boxes row back."""
+    if dataset.label_task == SPANS:
+        text = spans_text_column(dataset) or "text"
+        names = f'data["train"].features["{label_name}"]["label"].feature'
+        return [
+            "",
+            'row = data["train"][0]',
+            f"names = {names}",
+            f'for start, end, label in zip(*(row["{label_name}"][k] for k in '
+            '("start", "end", "label"))):',
+            f'    print(row["{text}"][start:end], names.int2str(label))',
+        ]
+    names = f'data["train"].features["{label_name}"]["category"].feature'
+    return [
+        "",
+        'row = data["train"][0]',
+        f"names = {names}",
+        f'for (x, y, w, h), category in zip(row["{label_name}"]["bbox"], '
+        f'row["{label_name}"]["category"]):',
+        "    print(names.int2str(category), x, y, w, h)",
+    ]
+
+
+def spans_text_column(dataset: Dataset) -> str | None:
+    """The text the spans point into: the dataset's first string column."""
+    return next((str(c["name"]) for c in dataset.columns if c["dtype"] == "string"), None)
+
+
+def _task_category(modality: str, task: str) -> str:
+    if task == SPANS:
+        return "token-classification"
+    if task == BOXES:
+        return "object-detection"
+    return TASK_CATEGORIES[(Modality(modality), task == LabelTask.FREE_TEXT)]
+
+
 SIZE_CATEGORIES = (
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -164,7 +277,8 @@ def release_card(
     info = DatasetInfo(
         features=features, splits=splits, download_size=download_size, dataset_size=arrow_bytes
     )
-    free_text = dataset.label_task == LabelTask.FREE_TEXT
+    task = str(dataset.label_task)
+    annotations = task in ANNOTATION_LABEL_TEXT
     licenses: list[str] = quality["licenses"]
     custom = [tier["tier"] for tier in quality["license_tiers"] if tier["license"] == "other"]
     # The Hub asks `other` to be named (license_name): the first tier with its own terms.
@@ -174,8 +288,8 @@ def release_card(
         license=licenses[0] if len(licenses) == 1 else licenses,
         **extra,
         pretty_name=dataset.title,
-        task_categories=[TASK_CATEGORIES[(Modality(dataset.modality), free_text)]],
-        task_ids=[TASK_IDS[LabelTask(dataset.label_task)]] if not free_text else None,
+        task_categories=[_task_category(dataset.modality, task)],
+        task_ids=[TASK_IDS[task]] if task in TASK_IDS else None,
         size_categories=[size_category(rows)],
         configs=[
             {
@@ -185,7 +299,9 @@ def release_card(
         ],
     )
     DatasetInfosDict({"default": info}).to_dataset_card_data(metadata)
-    if dataset.label_task == LabelTask.SINGLE_LABEL:
+    if annotations:
+        label_text = ANNOTATION_LABEL_TEXT[task]
+    elif dataset.label_task == LabelTask.SINGLE_LABEL:
         label_text = f"one of {len(dataset.label_classes)} classes (`ClassLabel`)"
     elif dataset.label_task == LabelTask.MULTI_LABEL:
         label_text = f"a list of classes out of {len(dataset.label_classes)} (`ClassLabel`)"
@@ -212,11 +328,19 @@ def release_card(
         "| column | type |",
         "|---|---|",
         *(f"| `{c['name']}` | `{c['dtype']}` |" for c in dataset.columns),
-        f"| `{label_name}` | consensus label: {label_text}; empty where undecided |",
+        f"| `{label_name}` | consensus label: {label_text}; "
+        f"{'null' if annotations else 'empty'} where undecided |",
         "",
-        "Labels are the consensus of several labelers per row (Dawid-Skene, weighted by each "
-        "labeler's accuracy on gold items). Gold rows and rows hidden by moderators are left out.",
-        "",
+        *(
+            annotation_schema_lines(dataset, label_name)
+            if annotations
+            else [
+                "Labels are the consensus of several labelers per row (Dawid-Skene, weighted by "
+                "each labeler's accuracy on gold items). Gold rows and rows hidden by moderators "
+                "are left out.",
+                "",
+            ]
+        ),
         "## Quality",
         "",
         "| figure | value |",
@@ -247,6 +371,7 @@ def release_card(
         "from datasets import load_dataset",
         "",
         'data = load_dataset("parquet", data_files="data/train-*.parquet")',
+        *(annotation_loading_lines(dataset, label_name) if annotations else []),
         "```",
         "",
     ]

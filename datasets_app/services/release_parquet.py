@@ -1,6 +1,17 @@
 """A release's Parquet shards: the Hugging Face ``Features`` of a dataset's release (ClassLabel and
 Image in the schema metadata), the shard writer (at most ``RELEASE_SHARD_ROWS`` rows a shard, a
-row group per ~100k rows or ~128 MB), and the values that go in the label and image columns."""
+row group per ~100k rows or ~128 MB), and the values that go in the label and image columns.
+
+Spans and boxes use the layouts of the Hub's token-classification and object-detection datasets,
+``Sequence`` of a dict (stored as a struct of lists, one entry per span or box):
+
+* spans, column ``label``: ``Sequence({"start": int32, "end": int32, "label": ClassLabel})``,
+  character offsets into the text column (end exclusive);
+* boxes, column ``objects``: ``Sequence({"bbox": Sequence(float32, length=4), "category":
+  ClassLabel})``, ``bbox`` = ``[x, y, w, h]`` in pixels of the original image, x, y the top-left
+  corner (COCO).
+
+A row without a consensus label is null; a consensus of "nothing to mark" is empty lists."""
 
 from __future__ import annotations
 
@@ -33,13 +44,54 @@ def shard_rows_setting() -> int:
     return max(1, int(getattr(settings, "RELEASE_SHARD_ROWS", DEFAULT_SHARD_ROWS)))
 
 
+SPANS = LabelTask.SPANS
+BOXES = LabelTask.BOXES
+BOXES_COLUMN = "objects"  # the Hub's object-detection datasets call it so
+
+
+def release_label_name(dataset: Dataset) -> str:
+    """The release's label column: ``objects`` for boxes (unless a column has that name), else
+    ``label`` (or the next free name, ``models.releases.label_column_name``)."""
+    taken = {str(column["name"]).lower() for column in dataset.columns or []}
+    if dataset.label_task == BOXES and BOXES_COLUMN not in taken:
+        return BOXES_COLUMN
+    return label_column_name(dataset)
+
+
+def spans_feature(classes: list[str]) -> datasets.Sequence:
+    import datasets
+
+    return datasets.Sequence(
+        {
+            "start": datasets.Value("int32"),
+            "end": datasets.Value("int32"),
+            "label": datasets.ClassLabel(names=classes),
+        }
+    )
+
+
+def boxes_feature(classes: list[str]) -> datasets.Sequence:
+    import datasets
+
+    return datasets.Sequence(
+        {
+            "bbox": datasets.Sequence(datasets.Value("float32"), length=4),
+            "category": datasets.ClassLabel(names=classes),
+        }
+    )
+
+
 def release_features(dataset: Dataset) -> tuple[datasets.Features, str]:
     """The HF ``Features`` of a release of ``dataset``, and the name of its label column."""
     import datasets
 
     features = features_for(dataset.columns)
-    name = label_column_name(dataset)
-    if dataset.label_task == LabelTask.SINGLE_LABEL:
+    name = release_label_name(dataset)
+    if dataset.label_task == SPANS:
+        features[name] = spans_feature(list(dataset.label_classes))
+    elif dataset.label_task == BOXES:
+        features[name] = boxes_feature(list(dataset.label_classes))
+    elif dataset.label_task == LabelTask.SINGLE_LABEL:
         features[name] = datasets.ClassLabel(names=list(dataset.label_classes))
     elif dataset.label_task == LabelTask.MULTI_LABEL:
         features[name] = datasets.List(datasets.ClassLabel(names=list(dataset.label_classes)))
@@ -147,8 +199,24 @@ def image_value(value: Any) -> tuple[dict[str, Any] | None, int]:
 
 
 def label_value(dataset: Dataset, label: Any, classes: dict[str, int]) -> Any:
+    """A consensus label as the release stores it (class names as ClassLabel indexes); a label
+    that does not fit raises KeyError, TypeError or ValueError."""
     if label is None:
         return None
+    if dataset.label_task == SPANS:
+        spans = [(int(s["start"]), int(s["end"]), classes[str(s["label"])]) for s in label]
+        spans.sort()
+        return {
+            "start": [start for start, _, _ in spans],
+            "end": [end for _, end, _ in spans],
+            "label": [index for _, _, index in spans],
+        }
+    if dataset.label_task == BOXES:
+        boxes = [
+            ([float(b["x"]), float(b["y"]), float(b["w"]), float(b["h"])], classes[str(b["label"])])
+            for b in label
+        ]
+        return {"bbox": [bbox for bbox, _ in boxes], "category": [index for _, index in boxes]}
     if dataset.label_task == LabelTask.SINGLE_LABEL:
         return classes[str(label)]
     if dataset.label_task == LabelTask.MULTI_LABEL:

@@ -298,31 +298,45 @@ def _without_histogram(numbers: Numbers) -> dict[str, Any] | None:
     return {**figures, "count": numbers.n}
 
 
+# Spans and boxes (issue 16): the release stores a struct of lists; this key holds the classes.
+ANNOTATION_CLASS_KEYS: dict[str, str] = {LabelTask.SPANS: "label", LabelTask.BOXES: "category"}
+ANNOTATION_DTYPES: dict[str, str] = {
+    LabelTask.SPANS: "Sequence({{start: int32, end: int32, label: ClassLabel({n} classes)}})",
+    LabelTask.BOXES: "Sequence({{bbox: [x, y, w, h] float32, category: ClassLabel({n} classes)}})",
+}
+
+
 class LabelColumn:
-    """The consensus label: class balance (single- and multi-label) or text lengths."""
+    """The consensus label: class balance (single- and multi-label; spans and boxes: entities
+    per class, and entities per row) or text lengths."""
 
     def __init__(self, name: str, task: str, classes: list[str], dtype: str) -> None:
         self.name, self.task, self.classes, self.dtype = name, task, classes, dtype
         self.nulls = 0
         self.count = 0
         self.per_class = [0] * len(classes)
-        self.per_row = Lengths()  # multi-label: labels per row
+        self.per_row = Lengths()  # multi-label: labels per row; spans, boxes: entities per row
         self.lengths = Lengths()  # free text
         self._single = task == LabelTask.SINGLE_LABEL
         self._multi = task == LabelTask.MULTI_LABEL
+        self._class_key = ANNOTATION_CLASS_KEYS.get(str(task))
+        if self._class_key is not None:
+            self.dtype = ANNOTATION_DTYPES[str(task)].format(n=len(classes))
 
     def add(self, label: Any) -> None:
-        """``label`` as the release stores it: a class index, a list of them, or text."""
+        """``label`` as the release stores it: a class index, a list of them, text, or (spans,
+        boxes) a dict of lists."""
         if label is None:
             self.nulls += 1
             return
         self.count += 1
         if self._single:
             self.per_class[label] += 1
-        elif self._multi:
-            for index in label:
+        elif self._multi or self._class_key is not None:
+            indexes = label[self._class_key] if self._class_key is not None else label
+            for index in indexes:
                 self.per_class[index] += 1
-            self.per_row.add(len(label))
+            self.per_row.add(len(indexes))
         else:
             self.lengths.add(len(label))
 
@@ -338,12 +352,14 @@ class LabelColumn:
         }
         if self.task == LabelTask.FREE_TEXT:
             return out | {"length": self.lengths.result()}
-        # Shares are of labelled rows (multi-label: rows carrying the class).
+        # Shares are of labelled rows (multi-label: rows carrying the class); spans and boxes:
+        # of all the spans or boxes.
+        whole = sum(self.per_class) if self._class_key is not None else self.count
         out["classes"] = [
-            {"name": name, "count": count, "share": _share(count, self.count)}
+            {"name": name, "count": count, "share": _share(count, whole)}
             for name, count in zip(self.classes, self.per_class, strict=True)
         ]
-        if self.task == LabelTask.MULTI_LABEL:
+        if self.task == LabelTask.MULTI_LABEL or self._class_key is not None:
             out["labels_per_row"] = self.per_row.result()
         return out
 
