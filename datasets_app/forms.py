@@ -5,7 +5,7 @@ from typing import Any, cast
 from django import forms
 from django.db.models import Field
 
-from datasets_app.enums import LabelTask, Modality
+from datasets_app.enums import LabelTask, Modality, SpanMatch
 from datasets_app.integrations.readers import SUPPORTED_DTYPES
 from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
 
@@ -47,7 +47,30 @@ class DatasetForm(forms.Form):
     label_classes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One class per line (classification tasks).",
+        help_text="One class per line, in order: the choices (classification, at least two), "
+        "the entity classes (text spans) or the object classes (image boxes). Number keys 1 to 9 "
+        "pick the first nine.",
+    )
+    spans_allow_overlap = forms.BooleanField(
+        label="Spans may overlap",
+        required=False,
+        help_text="Text spans: allow nested or crossing entities.",
+    )
+    span_match = forms.ChoiceField(
+        label="Spans agree at",
+        choices=SpanMatch.choices,
+        required=False,
+        initial=model_default("span_match"),
+        help_text="Text spans: the same offsets, or enough shared words (token overlap).",
+    )
+    span_token_overlap = forms.FloatField(
+        label="Span token overlap",
+        required=False,
+        min_value=0.01,
+        max_value=1.0,
+        initial=model_default("span_token_overlap"),
+        help_text="Text spans with token overlap: the share of words two spans must share to "
+        "agree (blank: 0.5).",
     )
     labels_per_item = forms.IntegerField(
         min_value=1,
@@ -119,6 +142,13 @@ class DatasetForm(forms.Form):
         value = self.cleaned_data.get("preview_rows")
         return int(model_default("preview_rows") if value is None else value)
 
+    def clean_span_match(self) -> str:
+        return str(self.cleaned_data.get("span_match") or model_default("span_match"))
+
+    def clean_span_token_overlap(self) -> float:
+        value = self.cleaned_data.get("span_token_overlap")
+        return float(model_default("span_token_overlap") if value is None else value)
+
     def clean_label_classes(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data["label_classes"].splitlines() if c.strip()]
 
@@ -138,6 +168,9 @@ class DatasetForm(forms.Form):
                     "preview_rows",
                     "accepting_contributions",
                     "status",
+                    "spans_allow_overlap",
+                    "span_match",
+                    "span_token_overlap",
                 )
             },
             "min_labelled_share": round(dataset.min_labelled_share * 100),

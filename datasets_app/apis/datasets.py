@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import services
-from datasets_app.enums import LabelTask, Modality
+from datasets_app.enums import LabelTask, Modality, SpanMatch
 from datasets_app.models import Dataset
 from datasets_app.selectors import datasets as selectors
 from marketplace.core.api import paginated, request_user
@@ -36,6 +36,9 @@ class DatasetOutput(serializers.ModelSerializer[Dataset]):
             "columns",
             "label_task",
             "label_classes",
+            "spans_allow_overlap",
+            "span_match",
+            "span_token_overlap",
             "guidelines",
             "labels_per_item",
             "accepting_contributions",
@@ -62,7 +65,28 @@ class DatasetInput(serializers.Serializer[Any]):
     modality = serializers.ChoiceField(choices=Modality.choices)
     columns = serializers.ListField(child=serializers.DictField(), allow_empty=False)
     label_task = serializers.ChoiceField(choices=LabelTask.choices)
-    label_classes = serializers.ListField(child=serializers.CharField(), required=False)
+    label_classes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The classes, in order (a class's index is its position). Classification: at "
+        "least two; spans: the entity classes; boxes: the object classes (at least one).",
+    )
+    spans_allow_overlap = serializers.BooleanField(
+        required=False, help_text="Span tasks: spans may overlap (default false)."
+    )
+    span_match = serializers.ChoiceField(
+        choices=SpanMatch.choices,
+        required=False,
+        help_text="Span tasks: spans agree at the same offsets (exact) or by shared word tokens "
+        "(token, the default).",
+    )
+    span_token_overlap = serializers.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=1,
+        help_text="Span tasks, token matching: the Jaccard share of word tokens at which two "
+        "spans agree (default 0.5).",
+    )
     guidelines = serializers.CharField(required=False, allow_blank=True)
     labels_per_item = serializers.IntegerField(required=False, min_value=1, max_value=15)
     accepting_contributions = serializers.BooleanField(required=False)

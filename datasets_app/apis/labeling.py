@@ -16,15 +16,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets_app import services
-from datasets_app.models import Item, Label
+from datasets_app.enums import LabelTask
+from datasets_app.models import Dataset, Item, Label
 from datasets_app.selectors import datasets as selectors
+from datasets_app.services.consensus import item_image_size, item_text
 from marketplace.core.api import paginated, request_user
 from marketplace.core.exceptions import NotFoundError
 
 
-def item_payload(item: Item) -> dict[str, Any]:
+def item_payload(item: Item, dataset: Dataset | None = None) -> dict[str, Any]:
     """An item as labelers see it: its data, with image paths turned into URLs. Whether it is a
-    gold item is never shown (they are interleaved unannounced)."""
+    gold item is never shown (they are interleaved unannounced). Given its span or box
+    ``dataset``, also ``annotate``: the text the spans point into, or the image (URL and
+    original width and height) the boxes are drawn on."""
     data: dict[str, Any] = {}
     for key, value in item.data.items():
         if isinstance(value, dict) and "path" in value:
@@ -36,7 +40,18 @@ def item_payload(item: Item) -> dict[str, Any]:
             value.pop("path", None)
             value.pop("thumbnail", None)
         data[key] = value
-    return {"id": item.pk, "data": data}
+    payload: dict[str, Any] = {"id": item.pk, "data": data}
+    if dataset is not None and dataset.label_task == LabelTask.SPANS:
+        payload["annotate"] = {"text": item_text(dataset, item)}
+    elif dataset is not None and dataset.label_task == LabelTask.BOXES:
+        image = data.get(dataset.image_column or "")
+        size = item_image_size(dataset, item)
+        payload["annotate"] = {
+            "image_url": image.get("url") if isinstance(image, dict) else None,
+            "width": size[0] if size else None,
+            "height": size[1] if size else None,
+        }
+    return payload
 
 
 ItemOutput = inline_serializer(
@@ -57,7 +72,7 @@ class LabelingNextApi(APIView):
         item = services.labeling_next_item(dataset=dataset, user=request_user(request))
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(item_payload(item))
+        return Response(item_payload(item, dataset))
 
 
 class LabelingUndoApi(APIView):
@@ -71,7 +86,7 @@ class LabelingUndoApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_visible(slug=slug, user=request.user)
         return Response(
-            item_payload(services.label_undo(dataset=dataset, user=request_user(request)))
+            item_payload(services.label_undo(dataset=dataset, user=request_user(request)), dataset)
         )
 
 

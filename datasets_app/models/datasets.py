@@ -116,5 +116,15 @@ class Dataset(BaseModel):
         return self.status in (DatasetStatus.OPEN, DatasetStatus.CLOSED)
 
     @property
+    def text_column(self) -> str | None:
+        """The column span labels point into: the first string column."""
+        return next((str(c["name"]) for c in self.columns if c["dtype"] == "string"), None)
+
+    @property
+    def image_column(self) -> str | None:
+        """The column box labels are drawn on: the image column."""
+        return next((str(c["name"]) for c in self.columns if c["dtype"] == "image"), None)
+
+    @property
     def is_accepting(self) -> bool:
         return self.status == DatasetStatus.OPEN and self.accepting_contributions

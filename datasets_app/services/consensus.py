@@ -22,12 +22,68 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from datasets_app.enums import LabelTask
+from datasets_app.enums import ANNOTATION_TASKS, LabelTask
 from datasets_app.models import Dataset, Item, Label, LabelerCredibility
 from datasets_app.quality import agreement, consensus
+from datasets_app.quality.boxes import box_consensus, box_f1
+from datasets_app.quality.spans import span_consensus, span_f1
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
+
+
+# An annotation label at or above this F1 against the gold answer counts as gold-correct.
+GOLD_F1_CORRECT = 0.5
+
+
+def item_text(dataset: Dataset, item: Item) -> str:
+    """The text a span label points into: the item's value in the dataset's text column."""
+    value = (item.data or {}).get(dataset.text_column or "")
+    return value if isinstance(value, str) else ""
+
+
+def item_image_size(dataset: Dataset, item: Item) -> tuple[int, int] | None:
+    """(width, height) of the item's original image as the image pipeline stored it."""
+    value = (item.data or {}).get(dataset.image_column or "")
+    if not isinstance(value, dict):
+        return None
+    width, height = value.get("width"), value.get("height")
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        return None
+    return width, height
+
+
+def annotation_f1(dataset: Dataset, item: Item, predicted: Any, reference: Any) -> float:
+    """A span/box label's F1 against a reference (the consensus or the gold answer): span F1
+    with the dataset's matching, or box F1 at IoU 0.5."""
+    if dataset.label_task == LabelTask.SPANS:
+        return span_f1(
+            predicted,
+            reference,
+            match=dataset.span_match,  # type: ignore[arg-type]
+            token_overlap=dataset.span_token_overlap,
+            text=item_text(dataset, item),
+        )
+    return box_f1(predicted, reference)
+
+
+def whole_pixel_boxes(boxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Boxes in whole pixels (the stored form): corners rounded, so a box within the image stays
+    within it; a box that rounds to nothing keeps one pixel."""
+    out = []
+    for box in boxes:
+        left, top = round(box["x"]), round(box["y"])
+        right, bottom = round(box["x"] + box["w"]), round(box["y"] + box["h"])
+        out.append(
+            {
+                "x": left,
+                "y": top,
+                "w": max(1, right - left),
+                "h": max(1, bottom - top),
+                "label": box["label"],
+            }
+        )
+    return out
 
 
 def _encoded(dataset: Dataset, value: Any) -> Any:
@@ -113,33 +169,86 @@ def item_consensus_update(*, item_id: int) -> Any:
         return None
     credibility = _credibility_rows(sorted({labeler for labeler, _ in labels}))
     weights = {user_id: row.credibility for user_id, row in credibility.items()}
+    if dataset.label_task in ANNOTATION_TASKS:
+        return _annotation_consensus(item, dict(labels), weights, credibility)
     votes = [(item.pk, labeler, _encoded(dataset, value)) for labeler, value in labels]
     decided = _decide(dataset, votes, weights)
     if decided is None or decided[0] is None:
         return None  # no majority (free text that nobody agrees on): more labels may settle it
     label, confidence = decided
-    # (1e-9: a 3-of-4 share computed in floats is 0.7499..., and should count as 0.75.)
-    if confidence + 1e-9 < settings.CONSENSUS_MIN_CONFIDENCE and len(labels) < (
-        dataset.labels_per_item + settings.CONSENSUS_EXTRA_LABELS
-    ):
-        # A split vote: ask one more labeler rather than let the narrowest majority decide
-        # (a pair of colluding or careless accounts is outvoted by a third honest label).
-        if item.slots_open == 0:
-            Item.objects.filter(pk=item.pk).update(slots_open=F("slots_open") + 1)
+    if _asks_more(item, float(confidence), len(labels)):
         return None
-    item.consensus_label = _decoded(dataset, label)
-    item.consensus_confidence = float(confidence)
-    item.consensus_at = timezone.now()
-    item.save(update_fields=["consensus_label", "consensus_confidence", "consensus_at"])
+    _decided(item, _decoded(dataset, label), float(confidence))
     _record_round(credibility, {labeler: float(_same(value, label)) for _, labeler, value in votes})
     return item.consensus_label
 
 
-def label_gold_recorded(*, user_id: int, correct: bool) -> None:
-    """A gold answer was graded: count it towards the labeler's credibility."""
+def _asks_more(item: Item, confidence: float, labels: int) -> bool:
+    """A split vote (or spans/boxes that agree too little) below ``CONSENSUS_MIN_CONFIDENCE``
+    opens one more slot, up to ``CONSENSUS_EXTRA_LABELS`` beyond k, rather than let the
+    narrowest majority decide (a pair of colluding or careless accounts is outvoted by a third
+    honest label). True when it did."""
+    # (1e-9: a 3-of-4 share computed in floats is 0.7499..., and should count as 0.75.)
+    if confidence + 1e-9 >= settings.CONSENSUS_MIN_CONFIDENCE or labels >= (
+        item.dataset.labels_per_item + settings.CONSENSUS_EXTRA_LABELS
+    ):
+        return False
+    if item.slots_open == 0:
+        Item.objects.filter(pk=item.pk).update(slots_open=F("slots_open") + 1)
+    return True
+
+
+def _decided(item: Item, label: Any, confidence: float) -> None:
+    item.consensus_label = label
+    item.consensus_confidence = confidence
+    item.consensus_at = timezone.now()
+    item.save(update_fields=["consensus_label", "consensus_confidence", "consensus_at"])
+
+
+def _annotation_consensus(
+    item: Item,
+    labels: dict[int, Any],
+    weights: dict[int, float],
+    credibility: dict[int, LabelerCredibility],
+) -> list[dict[str, Any]] | None:
+    """Spans or boxes: the credibility-weighted consensus list, agreement (mean pairwise span
+    F1, or box F1 at IoU 0.5) as its confidence; each label's F1 against it is its ``score``,
+    which moves its labeler's credibility as agreeing (1) or not (0) does for a class label."""
+    dataset = item.dataset
+    agreed: float | None
+    if dataset.label_task == LabelTask.SPANS:
+        spans = span_consensus(
+            labels,
+            weights,
+            match=dataset.span_match,  # type: ignore[arg-type]
+            token_overlap=dataset.span_token_overlap,
+            text=item_text(dataset, item),
+        )
+        decided, agreed = spans.spans, spans.agreement
+    else:
+        boxes = box_consensus(labels, weights)
+        decided, agreed = whole_pixel_boxes(boxes.boxes), boxes.f1
+    agreement = 1.0 if agreed is None else float(agreed)  # one labeler agrees with themselves
+    if _asks_more(item, agreement, len(labels)):
+        return None
+    _decided(item, decided, agreement)
+    scores = {
+        labeler: annotation_f1(dataset, item, value, decided) for labeler, value in labels.items()
+    }
+    rows = list(Label.objects.filter(item=item, labeler_id__in=scores))
+    for row in rows:
+        row.score = scores[row.labeler_id]
+    Label.objects.bulk_update(rows, ["score"])
+    _record_round(credibility, scores)
+    return decided
+
+
+def label_gold_recorded(*, user_id: int, correct: float) -> None:
+    """A gold answer was graded (1 or 0; a span/box label's F1 against the answer): count it
+    towards the labeler's credibility."""
     LabelerCredibility.objects.get_or_create(user_id=user_id)
     LabelerCredibility.objects.filter(user_id=user_id).update(
-        gold_total=F("gold_total") + 1, gold_correct=F("gold_correct") + int(correct)
+        gold_total=F("gold_total") + 1, gold_correct=F("gold_correct") + float(correct)
     )
 
 

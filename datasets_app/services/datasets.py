@@ -9,7 +9,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import transaction
 from django.utils.text import slugify
 
-from datasets_app.enums import DatasetStatus, LabelTask, Modality
+from datasets_app.enums import ANNOTATION_TASKS, DatasetStatus, LabelTask, Modality, SpanMatch
 from datasets_app.exceptions import DatasetError
 from datasets_app.integrations.readers.base import SUPPORTED_DTYPES
 from datasets_app.models import MAX_LABELS_PER_ITEM, Dataset
@@ -40,6 +40,9 @@ EDITABLE_FIELDS = frozenset(
         "near_duplicate_threshold",
         "preview_rows",
         "min_labelled_share",
+        "spans_allow_overlap",
+        "span_match",
+        "span_token_overlap",
     }
 )
 MAX_PREVIEW_ROWS = 1000  # the row viewer counts within the preview; keep that cheap
@@ -108,7 +111,14 @@ def _clean_classes(label_task: str, classes: Any) -> list[str]:
             extra={"field": "label_classes"},
         )
     cleaned = [str(c).strip() for c in classes if str(c).strip()]
-    if len(cleaned) < 2:
+    if label_task in ANNOTATION_TASKS and not cleaned:
+        kind = "entity" if label_task == LabelTask.SPANS else "object"
+        raise DatasetError(
+            f"Name at least one {kind} class (one per line; number keys pick the first nine).",
+            code="invalid_classes",
+            extra={"field": "label_classes"},
+        )
+    if label_task not in ANNOTATION_TASKS and len(cleaned) < 2:
         raise DatasetError(
             "A classification task needs at least two classes.",
             code="invalid_classes",
@@ -127,6 +137,45 @@ def _clean_classes(label_task: str, classes: Any) -> list[str]:
             extra={"field": "label_classes"},
         )
     return cleaned
+
+
+def _check_task_fits(label_task: str, modality: str, columns: list[dict[str, str]]) -> None:
+    """Spans point into a text column; boxes are drawn on an image."""
+    if label_task == LabelTask.SPANS and not any(c["dtype"] == "string" for c in columns):
+        raise DatasetError(
+            "Text spans need a column of type string (the spans mark its first one).",
+            code="invalid_task",
+            extra={"field": "label_task"},
+        )
+    if label_task == LabelTask.BOXES and modality != Modality.IMAGE:
+        raise DatasetError(
+            "Bounding boxes need an image dataset.",
+            code="invalid_task",
+            extra={"field": "label_task"},
+        )
+
+
+def _clean_span_settings(out: dict[str, Any]) -> None:
+    if "spans_allow_overlap" in out and not isinstance(out["spans_allow_overlap"], bool):
+        raise DatasetError(
+            "Overlapping spans is true or false.", extra={"field": "spans_allow_overlap"}
+        )
+    if "span_match" in out and out["span_match"] not in SpanMatch.values:
+        raise DatasetError(
+            f"Span matching is one of {', '.join(SpanMatch.values)}.",
+            extra={"field": "span_match"},
+        )
+    _clean_share(out, "span_token_overlap", 0.01, "Span token overlap is a share from 0.01 to 1.")
+
+
+def _clean_share(out: dict[str, Any], field: str, low: float, message: str) -> None:
+    """``out[field]``, when given, as a float from ``low`` to 1."""
+    if field not in out:
+        return
+    value = out[field]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= 1:
+        raise DatasetError(message, extra={"field": field})
+    out[field] = float(value)
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -152,18 +201,9 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             f"Preview rows must be a whole number from 0 to {MAX_PREVIEW_ROWS}.",
             extra={"field": "preview_rows"},
         )
-    if "min_labelled_share" in out:
-        minimum = out["min_labelled_share"]
-        if (
-            isinstance(minimum, bool)
-            or not isinstance(minimum, int | float)
-            or not (0 <= float(minimum) <= 1)
-        ):
-            raise DatasetError(
-                "The minimum labelled share is a number from 0 to 1.",
-                extra={"field": "min_labelled_share"},
-            )
-        out["min_labelled_share"] = float(minimum)
+    _clean_share(
+        out, "min_labelled_share", 0, "The minimum labelled share is a number from 0 to 1."
+    )
     if "status" in out and out["status"] not in DatasetStatus.values:
         raise DatasetError(f"Status must be one of {', '.join(DatasetStatus.values)}.")
     if out.get("language"):
@@ -185,6 +225,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
                 "Near-duplicate similarity is between 0.5 and 1.",
                 extra={"field": "near_duplicate_threshold"},
             )
+    _clean_span_settings(out)
     if "labels_per_item" in out:
         k = out["labels_per_item"]
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_LABELS_PER_ITEM:
@@ -219,6 +260,7 @@ def dataset_create(*, owner: User, **fields: Any) -> Dataset:
             raise DatasetError(f"{required.replace('_', ' ').capitalize()} is required.")
     data["columns"] = _clean_columns(data["columns"], data["modality"])
     data["label_classes"] = _clean_classes(data["label_task"], data.get("label_classes", []))
+    _check_task_fits(data["label_task"], data["modality"], data["columns"])
     if data.get("status") == DatasetStatus.HIDDEN:
         raise DatasetError("Only moderators hide datasets.", code="permission_denied")
     dataset = Dataset(owner=owner, slug=_unique_slug(data["title"]), **data)
@@ -258,6 +300,12 @@ def dataset_update(*, dataset: Dataset, actor: User, reason: str = "", **fields:
         changed["label_classes"] = _clean_classes(
             changed.get("label_task", dataset.label_task),
             changed.get("label_classes", dataset.label_classes),
+        )
+    if {"label_task", "modality", "columns"} & set(changed):
+        _check_task_fits(
+            changed.get("label_task", dataset.label_task),
+            changed.get("modality", dataset.modality),
+            changed.get("columns", dataset.columns),
         )
     hiding = changed.get("status") == DatasetStatus.HIDDEN or (
         dataset.status == DatasetStatus.HIDDEN and "status" in changed

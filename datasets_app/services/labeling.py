@@ -18,16 +18,27 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from datasets_app.enums import DatasetStatus, LabelTask
+from datasets_app.enums import ANNOTATION_TASKS, DatasetStatus, LabelTask
 from datasets_app.exceptions import LabelingError
 from datasets_app.models import Dataset, Item, Label, LabelReservation, LabelSkip
-from datasets_app.services.consensus import label_gold_recorded
+from datasets_app.quality.boxes import validate_boxes
+from datasets_app.quality.spans import InvalidAnnotation, validate_spans
+from datasets_app.services.consensus import (
+    GOLD_F1_CORRECT,
+    annotation_f1,
+    item_image_size,
+    item_text,
+    label_gold_recorded,
+    whole_pixel_boxes,
+)
 from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
 
 MAX_FREE_TEXT = 2000
+# Spans or boxes in one label: far above any real item, low enough that consensus stays cheap.
+MAX_ANNOTATIONS = 500
 
 
 def _check_can_label(dataset: Dataset, user: User) -> None:
@@ -118,9 +129,39 @@ def _release(reservation: LabelReservation) -> None:
     reservation.delete()
 
 
-def clean_label_value(dataset: Dataset, value: Any) -> Any:
-    """The label in its stored form, or a clear error for a value this task cannot take."""
+def _clean_annotations(dataset: Dataset, item: Item, value: Any) -> list[dict[str, Any]]:
+    """Spans checked against the item's text, boxes against its original image size (whole
+    pixels), refused with the ``InvalidAnnotation`` code."""
+    if isinstance(value, list) and len(value) > MAX_ANNOTATIONS:
+        raise LabelingError(
+            f"At most {MAX_ANNOTATIONS} spans or boxes in one label.", code="too_many_annotations"
+        )
     classes = dataset.label_classes
+    try:
+        if dataset.label_task == LabelTask.SPANS:
+            text = item_text(dataset, item)
+            return validate_spans(value, text, classes, dataset.spans_allow_overlap)
+        size = item_image_size(dataset, item)
+        if size is None:
+            raise LabelingError(
+                "This item's image size is unknown, so boxes cannot be checked; skip it.",
+                code="image_size_unknown",
+            )
+        width, height = size
+        boxes = validate_boxes(value, width, height, classes)
+        return validate_boxes(whole_pixel_boxes(boxes), width, height, classes)
+    except InvalidAnnotation as refused:
+        raise LabelingError(refused.detail, code=refused.code) from None
+
+
+def clean_label_value(dataset: Dataset, value: Any, item: Item | None = None) -> Any:
+    """The label in its stored form, or a clear error for a value this task cannot take. Spans
+    and boxes need the ``item`` they mark (its text, its image size)."""
+    classes = dataset.label_classes
+    if dataset.label_task in ANNOTATION_TASKS:
+        if item is None:
+            raise ValueError("spans and boxes are checked against their item")
+        return _clean_annotations(dataset, item, value)
     if dataset.label_task == LabelTask.SINGLE_LABEL:
         if not isinstance(value, str) or value not in classes:
             raise LabelingError(f"Choose one of: {', '.join(classes)}.", code="invalid_label")
@@ -146,7 +187,7 @@ def label_submit(*, item: Item, user: User, value: Any) -> Label:
     item = Item.objects.select_for_update().select_related("dataset").get(pk=item.pk)
     dataset = item.dataset
     _check_can_label(dataset, user)
-    stored = clean_label_value(dataset, value)
+    stored = clean_label_value(dataset, value, item)
     reservation = LabelReservation.objects.filter(item=item, labeler=user).first()
     if reservation is None:
         if Label.objects.filter(item=item, labeler=user).exists():
@@ -155,8 +196,11 @@ def label_submit(*, item: Item, user: User, value: Any) -> Label:
             "This item is not reserved for you (it may have expired): take the next one.",
             code="not_reserved",
         )
-    gold_correct = None
-    if item.is_gold:
+    gold_correct, gold_score = None, None
+    if item.is_gold and dataset.label_task in ANNOTATION_TASKS:
+        gold_score = annotation_f1(dataset, item, stored, item.gold_label)
+        gold_correct = gold_score >= GOLD_F1_CORRECT
+    elif item.is_gold:
         gold_correct = clean_label_value(dataset, item.gold_label) == stored
     try:
         with transaction.atomic():
@@ -167,12 +211,14 @@ def label_submit(*, item: Item, user: User, value: Any) -> Label:
                 value=stored,
                 is_gold_check=item.is_gold,
                 gold_correct=gold_correct,
+                gold_score=gold_score,
             )
     except IntegrityError:
         raise LabelingError("You already labelled this item.", code="already_labelled") from None
     reservation.delete()
     if item.is_gold:
-        label_gold_recorded(user_id=user.pk, correct=bool(gold_correct))
+        credit = float(bool(gold_correct)) if gold_score is None else gold_score
+        label_gold_recorded(user_id=user.pk, correct=credit)
     else:
         Item.objects.filter(pk=item.pk).update(labels_count=F("labels_count") + 1)
         Dataset.objects.filter(pk=dataset.pk).update(labels_count=F("labels_count") + 1)
@@ -255,7 +301,7 @@ def item_set_gold(*, item: Item, actor: User, gold_label: Any) -> Item:
     if gold_label is None:
         item.is_gold, item.gold_label = False, None
     else:
-        item.is_gold, item.gold_label = True, clean_label_value(item.dataset, gold_label)
+        item.is_gold, item.gold_label = True, clean_label_value(item.dataset, gold_label, item)
     item.save(update_fields=["is_gold", "gold_label"])
     audit_log_record(
         action="item.gold_set", actor=actor, target=item, data={"gold_label": item.gold_label}

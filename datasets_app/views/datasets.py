@@ -366,7 +366,21 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
     """The labeling page; the item queue is driven by the API with small JS."""
     dataset = _visible(request, slug)
     today = selectors.labels_today(user=request.user, dataset=dataset)  # type: ignore[arg-type]
-    return render(request, "datasets_app/label.html", {"dataset": dataset, "today": today})
+    # Spans and boxes: what the annotation JS needs beside each item's ``annotate`` (its text,
+    # or its image URL and original size, from the labeling API).
+    annotation = {
+        "task": dataset.label_task,
+        "classes": dataset.label_classes,
+        "allow_overlap": dataset.spans_allow_overlap,
+        "span_match": dataset.span_match,
+        "text_column": dataset.text_column,
+        "image_column": dataset.image_column,
+    }
+    return render(
+        request,
+        "datasets_app/label.html",
+        {"dataset": dataset, "today": today, "annotation": annotation},
+    )
 
 
 @login_required
