@@ -9,7 +9,8 @@ For each closed epoch of an open bounty, ``reward_epoch_compute`` pays
   ``max(0, (a - 1/K) / (1 - 1/K)) ** 2`` for K classes (a labeler who agrees no more than
   guessing would is worth nothing). ``a`` is the labeler's credibility, capped by their gold
   answers when they have any: agreement with consensus can be manufactured by accounts that
-  copy one another, gold answers cannot.
+  copy one another, gold answers cannot. Span and box labels agree by degree: each counts its
+  F1 against the item's consensus instead of 1 (``reward_lines``).
 
 ``demand = rate * weighted units`` per line, in base units (weights are integer millionths, so
 no floats reach money). When the epoch's demand exceeds what is left in the pool, every line
@@ -22,16 +23,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from datasets_app.enums import ContributionStatus, LabelTask
-from datasets_app.models import Dataset, LabelerCredibility
-from datasets_app.quality.consensus import normalise_text
+from datasets_app.enums import ContributionStatus
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.policy import is_staff
@@ -47,59 +45,24 @@ from payments.services.ledger import (
     ledger_post_many,
     user_code,
 )
+from payments.services.reward_lines import (
+    MICRO,
+    Line,
+    label_accuracy,
+    label_basis,
+    label_lines,
+    label_weight_micro,
+)
 
 logger = logging.getLogger(__name__)
 
-MICRO = 1_000_000
-DEFAULT_CREDIBILITY = 0.7  # LabelerCredibility's default, for a labeler without a row yet
-# Gold accuracy is smoothed towards the default credibility with the weight of this many answers,
-# so one unlucky gold item does not wipe out an honest labeler's epoch.
-GOLD_PRIOR_ANSWERS = 4
 FORMULA = (
     "line demand = rate * weighted units; "
     "rows weighted by row quality score, labels by the square of the labeler's accuracy "
-    "corrected for chance (credibility, capped by gold accuracy when there is gold); "
+    "corrected for chance (credibility, capped by gold accuracy when there is gold), "
+    "span and box labels also by their F1 against consensus; "
     "if the epoch's demand exceeds the pool, each line gets floor(demand * pool / demand total)"
 )
-
-
-@dataclass
-class _Line:
-    user_id: int
-    kind: str
-    contribution_id: int | None
-    units: int
-    weighted_micro: int
-    weight: float | None  # labels: the pay weight used (label_weight_micro / MICRO)
-    demand: int = 0
-    amount: int = 0
-
-
-def label_weight_micro(credibility: float, n_classes: int) -> int:
-    """A labeler's pay weight in millionths: accuracy above chance, rescaled to 0..1, squared.
-    ``n_classes`` 0 means free text, where chance agreement is taken as nil.
-
-    Squared because what a label tells about the true class grows with the square of the skill
-    above chance (the information in a K-ary symmetric channel is ~ (a - 1/K)^2 near chance): a
-    labeler barely above chance adds almost nothing to consensus, and a crowd of them (or of
-    accounts copying one another) should earn close to nothing, not a third of a good label.
-    """
-    chance = 1 / n_classes if n_classes > 1 else 0.0
-    weight = min(1.0, max(0.0, (credibility - chance) / (1 - chance)))
-    return round(weight * weight * MICRO)
-
-
-def label_accuracy(credibility: float, *, gold_correct: float, gold_total: int) -> float:
-    """The accuracy a labeler is paid on: credibility (an EMA of agreement with consensus and
-    gold), capped by their smoothed gold accuracy once they have answered gold items. A ring of
-    accounts that copy one another agrees with the consensus it decides itself; it cannot agree
-    with gold answers it does not know."""
-    if gold_total <= 0:
-        return credibility
-    gold = (DEFAULT_CREDIBILITY * GOLD_PRIOR_ANSWERS + gold_correct) / (
-        GOLD_PRIOR_ANSWERS + gold_total
-    )
-    return min(credibility, gold)
 
 
 def epoch_bounds(bounty: Bounty) -> tuple[datetime, datetime]:
@@ -124,7 +87,7 @@ def epochs_computed_until(bounty: Bounty) -> datetime | None:
     return epoch_bounds(bounty)[0]
 
 
-def _row_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
+def _row_lines(bounty: Bounty, start: datetime, end: datetime) -> list[Line]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -146,62 +109,12 @@ def _row_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
             ],
         )
         return [
-            _Line(user, RewardLineKind.ROWS, contribution, units, weighted, None)
+            Line(user, RewardLineKind.ROWS, contribution, units, weighted, None)
             for user, contribution, units, weighted in cursor.fetchall()
         ]
 
 
-def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[int, int]:
-    """labeler -> labels agreeing with the consensus of items decided in [start, end)."""
-    where = """
-          FROM datasets_app_label l
-          JOIN datasets_app_item i ON i.id = l.item_id
-          JOIN core_user u ON u.id = l.labeler_id AND u.is_active
-         WHERE i.dataset_id = %s AND i.consensus_at >= %s AND i.consensus_at < %s
-           AND NOT l.is_rejected AND NOT i.is_hidden AND NOT i.is_gold
-    """
-    params: list[Any] = [dataset.pk, start, end]
-    with connection.cursor() as cursor:
-        if dataset.label_task != LabelTask.FREE_TEXT:
-            # Stored labels are canonical (multi-label lists in class order), so jsonb equality
-            # is agreement.
-            cursor.execute(
-                "SELECT l.labeler_id, count(*) "
-                + where
-                + " AND l.value = i.consensus_label GROUP BY l.labeler_id",
-                params,
-            )
-            return dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT l.labeler_id, l.value #>> '{}', i.consensus_label #>> '{}' " + where, params
-        )
-        counts: dict[int, int] = defaultdict(int)
-        for labeler, value, decided in cursor.fetchall():
-            if normalise_text(value or "") == normalise_text(decided or ""):
-                counts[labeler] += 1
-        return dict(counts)
-
-
-def _label_lines(bounty: Bounty, start: datetime, end: datetime) -> list[_Line]:
-    dataset = bounty.dataset
-    agreeing = _agreeing_labels(dataset, start, end)
-    accuracy = {
-        user_id: label_accuracy(credibility, gold_correct=gold_correct, gold_total=gold_total)
-        for user_id, credibility, gold_correct, gold_total in LabelerCredibility.objects.filter(
-            user_id__in=agreeing
-        ).values_list("user_id", "credibility", "gold_correct", "gold_total")
-    }
-    n_classes = 0 if dataset.label_task == LabelTask.FREE_TEXT else len(dataset.label_classes)
-    lines = []
-    for user_id, units in agreeing.items():
-        weight = label_weight_micro(accuracy.get(user_id, DEFAULT_CREDIBILITY), n_classes)
-        lines.append(
-            _Line(user_id, RewardLineKind.LABELS, None, units, units * weight, weight / MICRO)
-        )
-    return lines
-
-
-def _price(lines: list[_Line], bounty: Bounty, pool: int) -> tuple[int, bool]:
+def _price(lines: list[Line], bounty: Bounty, pool: int) -> tuple[int, bool]:
     """Set each line's demand and amount; returns (total demand, whether the pool capped it)."""
     for line in lines:
         rate = int(
@@ -215,7 +128,7 @@ def _price(lines: list[_Line], bounty: Bounty, pool: int) -> tuple[int, bool]:
     return total, capped
 
 
-def _basis(bounty: Bounty, lines: list[_Line], epoch: dict[str, Any]) -> dict[str, Any]:
+def _basis(bounty: Bounty, lines: list[Line], epoch: dict[str, Any]) -> dict[str, Any]:
     rows = [line for line in lines if line.kind == RewardLineKind.ROWS]
     labels = [line for line in lines if line.kind == RewardLineKind.LABELS]
     basis: dict[str, Any] = {"formula": FORMULA, "epoch": epoch}
@@ -230,14 +143,7 @@ def _basis(bounty: Bounty, lines: list[_Line], epoch: dict[str, Any]) -> dict[st
         }
     if labels:
         (line,) = labels
-        basis["labels"] = {
-            "rate": str(bounty.rate_per_label),
-            "agreeing_labels": line.units,
-            "credibility_weight": line.weight,
-            "weighted_labels": line.weighted_micro / MICRO,
-            "demand": str(line.demand),
-            "amount": str(line.amount),
-        }
+        basis["labels"] = label_basis(str(bounty.rate_per_label), line)
     return basis
 
 
@@ -263,10 +169,10 @@ def reward_epoch_compute(*, bounty_id: int, now: datetime | None = None) -> Rewa
         return None
     pool = ledger_balance(token=bounty.token, code=bounty.ledger_code)
     lines = (_row_lines(bounty, start, end) if bounty.pays_rows else []) + (
-        _label_lines(bounty, start, end) if bounty.pays_labels else []
+        label_lines(bounty.dataset, start, end) if bounty.pays_labels else []
     )
     demand, capped = _price(lines, bounty, pool)
-    by_user: dict[int, list[_Line]] = defaultdict(list)
+    by_user: dict[int, list[Line]] = defaultdict(list)
     for line in lines:
         if line.amount > 0:
             by_user[line.user_id].append(line)
