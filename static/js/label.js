@@ -7,7 +7,11 @@
 
    Single-label: one button per class (keys 1–9). Multi-label: checkboxes (keys 1–9 toggle,
    Enter submits). Free text: a text box (Ctrl/⌘+Enter submits). S skips, U undoes. Errors show
-   the server's `detail` inline; a live region announces each step. */
+   the server's `detail` inline; a live region announces each step.
+
+   Spans and boxes: label_spans.js / label_boxes.js register an annotator in
+   window.DataBountyAnnotators[task]; this file hands it the annotated field, the keys it wants,
+   number keys (classes) and the value to send (see those files for the annotator's methods). */
 (function () {
   "use strict";
 
@@ -38,6 +42,9 @@
   var doneUndo = root.querySelector("[data-undo-done]");
   var live = root.querySelector("[data-live]");
   var shortcuts = root.querySelector(".shortcuts");
+
+  var sentNote = root.querySelector("[data-annotate-sent]");
+  var annotator = null; // spans/boxes: set once the helpers below exist
 
   var item = null; // the item on screen: {id, data}
   var history = []; // labels sent from this page, newest last: [{id, value}] (what U takes back)
@@ -134,6 +141,7 @@
   }
 
   function display(value) {
+    if (annotator && Array.isArray(value)) return annotator.describe(value);
     return Array.isArray(value) ? value.join(", ") : String(value);
   }
 
@@ -167,6 +175,11 @@
       if (names.indexOf(key) === -1) names.push(key);
     });
     var single = names.length === 1;
+    var annotated = null; // the column the annotator draws: the server's choice, else its own
+    if (annotator) {
+      annotated = root.getAttribute("data-annotate-column");
+      if (!annotated || !(annotated in next.data)) annotated = annotator.field(next, columns);
+    }
     names.forEach(function (name) {
       var column = columns.filter(function (c) {
         return c.name === name;
@@ -177,10 +190,11 @@
       if (column.dtype === "image") classes += " item-field--image";
       else if (isText && (single || value.length > 24)) classes += " item-field--text";
       if (single) classes += " item-field--single";
+      if (name === annotated) classes += " item-field--annotated";
       itemBody.append(
         h("div", { class: classes }, [
           h("span", { class: "item-field__name" }, name),
-          h("div", { class: "item-field__value" }, fieldValue(column, value)),
+          h("div", { class: "item-field__value" }, name === annotated ? annotator.render(value, next) : fieldValue(column, value)),
         ])
       );
     });
@@ -198,6 +212,7 @@
       textBox.value = typeof previous === "string" ? previous : "";
       updateCount();
     }
+    if (annotator) annotator.reset(previous);
   }
 
   function showControls(previous) {
@@ -290,6 +305,10 @@
       .then(function () {
         history.push({ id: labelled.id, value: value });
         setToday(today + 1);
+        if (sentNote) {
+          sentNote.textContent = "Sent item " + labelled.id + ": " + display(value) + ".";
+          sentNote.hidden = false;
+        }
         return loadNext("Labelled item " + labelled.id + " “" + display(value) + "”. " + today + " today.");
       })
       .catch(function (error) {
@@ -364,11 +383,29 @@
     } else if (task === "multi_label" && control && !control.disabled) {
       control.checked = !control.checked;
       clearError();
+    } else if (annotator && !busy) {
+      annotator.choose(index);
     }
   }
 
   function updateCount() {
     if (textCount && textBox) textCount.textContent = textBox.value.length + " / " + (textBox.maxLength > 0 ? textBox.maxLength : 2000);
+  }
+
+  var makeAnnotator = window.DataBountyAnnotators && window.DataBountyAnnotators[task];
+  if (makeAnnotator) {
+    annotator = makeAnnotator({
+      root: root,
+      form: form,
+      classes: classes,
+      h: h,
+      announce: announce,
+      showError: showError,
+      clearError: clearError,
+      isBusy: function () {
+        return busy;
+      },
+    });
   }
 
   // ---------- events ----------
@@ -380,6 +417,8 @@
       if (submitter && submitter.hasAttribute("data-choice")) submit(submitter.getAttribute("data-choice"));
     } else if (task === "multi_label") {
       submit(checkedValues());
+    } else if (annotator) {
+      submit(annotator.value());
     } else {
       submit(textBox ? textBox.value : "");
     }
@@ -414,16 +453,20 @@
       return;
     }
     if (event.ctrlKey || event.metaKey) return;
+    if (annotator && !controls.hidden && !busy && annotator.keydown(event)) {
+      event.preventDefault();
+      return;
+    }
 
     var key = event.key;
     if (/^[1-9]$/.test(key)) {
       if (event.repeat || controls.hidden) return;
       event.preventDefault();
       choose(Number(key) - 1);
-    } else if (key === "Enter" && task === "multi_label" && !controls.hidden) {
+    } else if (key === "Enter" && (task === "multi_label" || annotator) && !controls.hidden) {
       if (target.closest && target.closest("button, a, summary")) return; // their own Enter
       event.preventDefault();
-      submit(checkedValues());
+      submit(annotator ? annotator.value() : checkedValues());
     } else if (key === "s" || key === "S") {
       if (controls.hidden) return;
       event.preventDefault();

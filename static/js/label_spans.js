@@ -1,0 +1,336 @@
+/* Text spans (named entities) on the labeling page: label.js asks this annotator to draw the
+   item's text and hands it the number keys, Backspace and Escape.
+
+   The labeler selects text (mouse, touch handles or a double-click), then presses 1–9 or taps a
+   class: the selection becomes a span {start, end, label} in CHARACTER offsets of the original
+   text (Python's code points, end exclusive; an emoji is one character, a line break is one).
+   The DOM counts UTF-16 units, so offsets go through a code point ⇄ UTF-16 table both ways.
+   Whitespace at either end of a selection is left out. Overlapping spans are refused here when
+   the dataset forbids them (data-allow-overlap on the labeler), as the server would. */
+(function () {
+  "use strict";
+
+  var registry = (window.DataBountyAnnotators = window.DataBountyAnnotators || {});
+  var COLOURS = 9; // .ann-c0 … .ann-c8 in annotate.css
+
+  registry.spans = function (ctx) {
+    var h = ctx.h;
+    var classes = ctx.classes;
+    var allowOverlap = ctx.root.getAttribute("data-allow-overlap") === "true";
+    var list = ctx.form.querySelector("[data-annotate-list]");
+    var count = ctx.form.querySelector("[data-annotate-count]");
+    var empty = ctx.form.querySelector("[data-annotate-empty]");
+    var hint = ctx.form.querySelector("[data-annotate-hint]");
+    var defaultHint = hint ? hint.textContent : "";
+    ctx.form.querySelectorAll("[data-class-index]").forEach(function (button) {
+      button.classList.add("ann-c" + (Number(button.getAttribute("data-class-index")) % COLOURS));
+    });
+
+    var text = "";
+    var units = [0]; // units[i] = UTF-16 offset of code point i; units[length] = text.length
+    var spans = []; // in the order they were made: [{start, end, label}]
+    var pending = null; // the selection waiting for a class: {start, end}
+    var textRoot = null;
+
+    function colourOf(name) {
+      var index = classes.indexOf(name);
+      return "ann-c" + ((index < 0 ? 0 : index) % COLOURS);
+    }
+
+    function indexText(value) {
+      text = value;
+      units = [0];
+      for (var i = 0; i < value.length; ) {
+        i += value.codePointAt(i) > 0xffff ? 2 : 1;
+        units.push(i);
+      }
+    }
+
+    function length() {
+      return units.length - 1;
+    }
+
+    // The code point at or before (roundUp: at or after) a UTF-16 offset.
+    function toCodePoint(unit, roundUp) {
+      var low = 0;
+      var high = units.length - 1;
+      while (low < high) {
+        var middle = (low + high + 1) >> 1;
+        if (units[middle] <= unit) low = middle;
+        else high = middle - 1;
+      }
+      return roundUp && units[low] < unit ? low + 1 : low;
+    }
+
+    function slice(start, end) {
+      return text.slice(units[start], units[end]);
+    }
+
+    function quote(span) {
+      var shown = slice(span.start, span.end).replace(/\s+/g, " ");
+      if (shown.length > 40) shown = shown.slice(0, 39) + "…";
+      return "“" + shown + "”";
+    }
+
+    function overlaps(a, b) {
+      return a.start < b.end && b.start < a.end;
+    }
+
+    // ---------- the text, with its spans marked ----------
+
+    function paint() {
+      if (!textRoot) return;
+      var cuts = [0, length()];
+      spans.forEach(function (span) {
+        cuts.push(span.start, span.end);
+      });
+      cuts = cuts
+        .sort(function (a, b) {
+          return a - b;
+        })
+        .filter(function (cut, index, all) {
+          return index === 0 || cut !== all[index - 1];
+        });
+      var pieces = [];
+      for (var n = 0; n + 1 < cuts.length; n++) {
+        var from = cuts[n];
+        var to = cuts[n + 1];
+        var covering = spans.filter(function (span) {
+          return span.start <= from && span.end >= to;
+        });
+        var piece = h(covering.length ? "mark" : "span", { "data-o": units[from] }, slice(from, to));
+        if (covering.length) {
+          var top = covering[covering.length - 1];
+          var name = "ann-seg " + colourOf(top.label);
+          if (covering.length > 1) name += " ann-seg--stacked";
+          if (covering.some(function (span) { return span.start === from; })) name += " ann-seg--first";
+          var ending = covering.filter(function (span) {
+            return span.end === to;
+          });
+          if (ending.length) {
+            name += " ann-seg--last";
+            piece.setAttribute("data-tag", ending.map(function (span) { return span.label; }).join(" · "));
+          }
+          piece.className = name;
+        }
+        pieces.push(piece);
+      }
+      textRoot.replaceChildren.apply(textRoot, pieces);
+    }
+
+    function renderList() {
+      var items = spans.map(function (span, index) {
+        var remove = h(
+          "button",
+          { class: "annotate-remove", type: "button", "data-remove": index, "aria-label": "Remove " + span.label + " " + quote(span) },
+          "×"
+        );
+        return h("li", { class: "annotate-item " + colourOf(span.label) }, [
+          h("span", { class: "annotate-item__label" }, span.label),
+          h("span", { class: "annotate-item__text" }, quote(span)),
+          h("span", { class: "annotate-item__where" }, span.start + "–" + span.end),
+          remove,
+        ]);
+      });
+      list.replaceChildren.apply(list, items);
+      if (count) count.textContent = String(spans.length);
+      if (empty) empty.hidden = spans.length > 0;
+    }
+
+    function showHint() {
+      if (!hint) return;
+      hint.textContent = pending
+        ? "Selected " + quote(pending) + " (" + pending.start + "–" + pending.end + "): press 1–" +
+          Math.min(9, classes.length) + " or tap a class."
+        : defaultHint;
+      hint.classList.toggle("is-pending", Boolean(pending));
+    }
+
+    function refresh() {
+      paint();
+      renderList();
+      showHint();
+    }
+
+    // ---------- the selection, in code points ----------
+
+    // A selection boundary as a UTF-16 offset into the text: inside a piece it is the piece's
+    // own offset plus the offset in its text; anywhere else (the container, a line between
+    // pieces, outside the text) it is the start of the first piece at or after it.
+    function unitOffset(node, offset) {
+      if (node.nodeType === Node.TEXT_NODE && node.parentNode && textRoot.contains(node)) {
+        var piece = node.parentNode.closest("[data-o]");
+        if (piece) return Number(piece.getAttribute("data-o")) + offset;
+      }
+      var point = document.createRange();
+      point.setStart(node, offset);
+      var pieces = textRoot.querySelectorAll("[data-o]");
+      for (var i = 0; i < pieces.length; i++) {
+        if (point.comparePoint(pieces[i], 0) >= 0) return Number(pieces[i].getAttribute("data-o"));
+      }
+      return text.length;
+    }
+
+    function isBlank(index) {
+      return /^\s$/.test(slice(index, index + 1));
+    }
+
+    function readSelection() {
+      var selection = window.getSelection();
+      if (!textRoot || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
+      var range = selection.getRangeAt(0);
+      if (!range.intersectsNode(textRoot)) return null;
+      var start = toCodePoint(unitOffset(range.startContainer, range.startOffset), false);
+      var end = toCodePoint(unitOffset(range.endContainer, range.endOffset), true);
+      while (start < end && isBlank(start)) start++;
+      while (end > start && isBlank(end - 1)) end--;
+      return start < end ? { start: start, end: end } : null;
+    }
+
+    document.addEventListener("selectionchange", function () {
+      if (!textRoot || !textRoot.isConnected) return;
+      var selected = readSelection();
+      if (selected) {
+        pending = selected;
+        ctx.clearError();
+        showHint();
+      }
+    });
+
+    // ---------- what the labeler does ----------
+
+    function add(index) {
+      var name = classes[index];
+      var selected = readSelection() || pending;
+      if (!selected) {
+        ctx.showError("Select some text in the item first, then press " + (index + 1) + " or tap “" + name + "”.");
+        return;
+      }
+      var span = { start: selected.start, end: selected.end, label: name };
+      var same = spans.filter(function (other) {
+        return other.start === span.start && other.end === span.end && other.label === name;
+      })[0];
+      if (same) {
+        ctx.showError(quote(span) + " is already marked as " + name + ".");
+        return;
+      }
+      var clash = allowOverlap ? null : spans.filter(function (other) { return overlaps(other, span); })[0];
+      if (clash) {
+        ctx.showError(
+          quote(span) + " overlaps the " + clash.label + " span " + quote(clash) +
+            ". Spans may not overlap in this dataset: remove that span first (Backspace removes the last one)."
+        );
+        return;
+      }
+      spans.push(span);
+      pending = null;
+      var selection = window.getSelection();
+      if (selection) selection.removeAllRanges();
+      ctx.clearError();
+      refresh();
+      ctx.announce("Marked " + quote(span) + " as " + name + ". " + describe(spans) + ".");
+    }
+
+    function remove(index) {
+      var span = spans.splice(index, 1)[0];
+      if (!span) {
+        ctx.announce("There is no span to remove.");
+        return;
+      }
+      ctx.clearError();
+      refresh();
+      ctx.announce("Removed " + span.label + " " + quote(span) + ". " + describe(spans) + ".");
+    }
+
+    function describe(value) {
+      if (!value.length) return "no spans";
+      var names = value.slice(0, 3).map(function (span) {
+        return span.label + " " + (text ? quote(span) : span.start + "–" + span.end);
+      });
+      if (value.length > 3) names.push("…");
+      return value.length + (value.length === 1 ? " span: " : " spans: ") + names.join(", ");
+    }
+
+    ctx.form.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || button.disabled || ctx.isBusy()) return;
+      if (button.hasAttribute("data-class-index")) add(Number(button.getAttribute("data-class-index")));
+      else if (button.hasAttribute("data-remove")) remove(Number(button.getAttribute("data-remove")));
+    });
+    // A click on a class button must not lose the text selection it is about to label.
+    ctx.form.addEventListener("mousedown", function (event) {
+      if (event.target.closest("[data-class-index]")) event.preventDefault();
+    });
+
+    return {
+      field: function (item, columns) { // the first text column, as the server picks it
+        var names = columns
+          .filter(function (column) {
+            return column.dtype === "string";
+          })
+          .map(function (column) {
+            return column.name;
+          })
+          .concat(Object.keys(item.data));
+        return names.filter(function (name) {
+          return typeof item.data[name] === "string";
+        })[0] || null;
+      },
+      render: function (value, item) {
+        // The labeling API also sends the text the server checks offsets against.
+        indexText(item.annotate && typeof item.annotate.text === "string" ? item.annotate.text : value);
+        spans = [];
+        pending = null;
+        textRoot = h("div", {
+          class: "annotate-text",
+          "data-annotate-text": "",
+          role: "region",
+          "aria-label": "Text to mark: select a passage, then choose its class",
+        });
+        textRoot.addEventListener("mousedown", function () {
+          pending = null; // a new selection starts
+          showHint();
+        });
+        paint();
+        return textRoot;
+      },
+      reset: function (previous) {
+        spans = Array.isArray(previous)
+          ? previous
+              .filter(function (span) {
+                return span && span.start >= 0 && span.end <= length() && span.start < span.end;
+              })
+              .map(function (span) {
+                return { start: span.start, end: span.end, label: span.label };
+              })
+          : [];
+        pending = null;
+        refresh();
+      },
+      value: function () {
+        return spans
+          .map(function (span) {
+            return { start: span.start, end: span.end, label: span.label };
+          })
+          .sort(function (a, b) {
+            return a.start - b.start || a.end - b.end || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+          });
+      },
+      choose: add,
+      keydown: function (event) {
+        if (event.key === "Backspace") {
+          remove(spans.length - 1);
+          return true;
+        }
+        if (event.key === "Escape" && pending) {
+          pending = null;
+          window.getSelection().removeAllRanges();
+          showHint();
+          return true;
+        }
+        return false;
+      },
+      describe: describe,
+    };
+  };
+})();
