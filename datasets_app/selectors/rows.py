@@ -27,8 +27,9 @@ from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchVect
 from django.core.cache import cache
 from django.db.models import F, Func, QuerySet
 from django.http import QueryDict
+from PIL import Image
 
-from datasets_app.enums import LabelTask
+from datasets_app.enums import ANNOTATION_TASKS, LabelTask
 from datasets_app.integrations.thumbnails import make_thumbnail
 from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseStatus
 from datasets_app.models.releases import label_column_name
@@ -41,6 +42,7 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "simple"
+ANNOTATION_AGREES = 0.5  # a span/box label's F1 against the consensus from which it agrees
 CONSENSUS_STATES = {
     "decided": "label decided",
     "pending": "labelled, undecided",
@@ -163,11 +165,14 @@ def _search_vector() -> Func:
     )  # fmt: skip
 
 
-def _filtered(items: QuerySet[Item], filters: RowFilters) -> QuerySet[Item]:
+def _filtered(items: QuerySet[Item], filters: RowFilters, task: str = "") -> QuerySet[Item]:
     if filters.q:
         query = SearchQuery(filters.q, config=SEARCH_CONFIG, search_type="websearch")
         items = items.alias(words=_search_vector()).filter(words=query)
-    if filters.label:
+    if filters.label and task in ANNOTATION_TASKS:
+        # Spans and boxes: a list of objects, one of which has this class (jsonb @> [{...}]).
+        items = items.filter(consensus_label__contains=[{"label": filters.label}])
+    elif filters.label:
         # jsonb @> matches a single label ("cat") and a multi-label list holding it.
         items = items.filter(consensus_label__contains=filters.label)
     if filters.consensus == "decided":
@@ -214,7 +219,7 @@ def row_page(
         last = _preview_last_id(dataset)
         if last is not None:
             items = items.filter(id__lte=last)
-    items = _filtered(items, filters)
+    items = _filtered(items, filters, str(dataset.label_task))
     if not full:
         page.count = items.count()  # at most preview_rows (1000) rows to count
     elif not filters.active:
@@ -248,17 +253,22 @@ def _agrees(value: Any, decided: Any) -> bool:
 
 
 def _agreement(rows: list[Item]) -> dict[int, tuple[int, int]]:
-    """For each decided row: (labels agreeing with its consensus label, labels), one query."""
+    """For each decided row: (labels agreeing with its consensus label, labels), one query.
+    A span or box label agrees when its F1 against the consensus (``Label.score``) is >= 0.5."""
     decided = {row.pk: row.consensus_label for row in rows if row.consensus_label is not None}
     counts = {pk: (0, 0) for pk in decided}
     if not decided:
         return counts
     votes = Label.objects.filter(item_id__in=list(decided), is_rejected=False).values_list(
-        "item_id", "value"
+        "item_id", "value", "score"
     )
-    for item_id, value in votes:
+    for item_id, value, score in votes:
         agree, total = counts[item_id]
-        counts[item_id] = (agree + _agrees(value, decided[item_id]), total + 1)
+        if score is not None:
+            agrees = score >= ANNOTATION_AGREES
+        else:
+            agrees = _agrees(value, decided[item_id])
+        counts[item_id] = (agree + agrees, total + 1)
     return counts
 
 
@@ -330,7 +340,8 @@ def _release_slice(release: DatasetRelease, start: int, end: int) -> list[dict[s
     import pyarrow.parquet as pq
 
     dataset = release.dataset
-    label_name = label_column_name(dataset)
+    # The build records its label column ("objects" for boxes); older releases have "label".
+    label_name = (release.statistics or {}).get("label_column") or label_column_name(dataset)
     images = {c["name"] for c in dataset.columns if c["dtype"] == "image"}
     rows: list[dict[str, Any]] = []
     first = 0  # the release's row number of the current shard's (then row group's) first row
@@ -370,6 +381,8 @@ def _label(dataset: Dataset, value: Any) -> Any:
     classes = dataset.label_classes or []
     if value is None or dataset.label_task == LabelTask.FREE_TEXT:
         return value
+    if isinstance(value, dict):
+        return _annotations(classes, value)
     if isinstance(value, list):
         return [_class_name(classes, v) for v in value]
     return _class_name(classes, value)
@@ -383,6 +396,37 @@ def _class_name(classes: list[str], value: Any) -> Any:
     return value
 
 
+def _annotations(classes: list[str], value: dict[str, Any]) -> list[dict[str, Any]]:
+    """A release's spans (``{start, end, label}`` lists) or boxes (``{bbox, category}``) as the
+    consensus list the dataset stores: ``[{start, end, label}]`` or ``[{x, y, w, h, label}]``."""
+    if "bbox" in value:
+        return [
+            {**dict(zip("xywh", map(_coordinate, bbox), strict=True)), "label": name}
+            for bbox, name in zip(
+                value["bbox"] or [], _names(classes, value, "category"), strict=False
+            )
+        ]
+    return [
+        {"start": start, "end": end, "label": name}
+        for start, end, name in zip(
+            value.get("start") or [],
+            value.get("end") or [],
+            _names(classes, value, "label"),
+            strict=False,
+        )
+    ]
+
+
+def _names(classes: list[str], value: dict[str, Any], key: str) -> list[Any]:
+    return [_class_name(classes, index) for index in value.get(key) or []]
+
+
+def _coordinate(value: float) -> float | int:
+    """A float32 pixel coordinate as written (1.5, not 1.5000000596)."""
+    rounded = round(float(value), 3)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 def _release_image(value: Any) -> dict[str, Any] | None:
     """The HF Image struct as a small inline thumbnail (the release holds the bytes, not a
     stored file the page could link to)."""
@@ -391,10 +435,14 @@ def _release_image(value: Any) -> dict[str, Any] | None:
     try:
         # Image.open reads a file object as well as a path.
         thumbnail = make_thumbnail(BytesIO(value["bytes"]))  # type: ignore[arg-type]
+        with Image.open(BytesIO(value["bytes"])) as opened:
+            width, height = opened.size  # the original's, which box coordinates refer to
     except (OSError, ValueError):
         return {"file_name": value.get("path") or "", "thumbnail_url": None}
     encoded = base64.b64encode(thumbnail).decode()
     return {
         "file_name": value.get("path") or "",
         "thumbnail_url": f"data:image/webp;base64,{encoded}",
+        "width": width,
+        "height": height,
     }

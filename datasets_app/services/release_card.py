@@ -106,7 +106,7 @@ def annotation_schema_lines(dataset: Dataset, label_name: str) -> list[str]:
     indexes, and what the numbers mean."""
     classes = list(dataset.label_classes or [])
     if dataset.label_task == SPANS:
-        text = spans_text_column(dataset) or "the text column"
+        text = dataset.text_column or "the text column"
         lines = [
             "### Spans",
             "",
@@ -172,7 +172,7 @@ def annotation_schema_lines(dataset: Dataset, label_name: str) -> list[str]:
 def annotation_loading_lines(dataset: Dataset, label_name: str) -> list[str]:
     """Lines of the card's loading snippet that read a spans or boxes row back."""
     if dataset.label_task == SPANS:
-        text = spans_text_column(dataset) or "text"
+        text = dataset.text_column or "text"
         names = f'data["train"].features["{label_name}"]["label"].feature'
         return [
             "",
@@ -191,11 +191,6 @@ def annotation_loading_lines(dataset: Dataset, label_name: str) -> list[str]:
         f'row["{label_name}"]["category"]):',
         "    print(names.int2str(category), x, y, w, h)",
     ]
-
-
-def spans_text_column(dataset: Dataset) -> str | None:
-    """The text the spans point into: the dataset's first string column."""
-    return next((str(c["name"]) for c in dataset.columns if c["dtype"] == "string"), None)
 
 
 def _task_category(modality: str, task: str) -> str:

@@ -18,9 +18,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
-from datasets_app.models import DatasetRelease
+from datasets_app.models import DatasetRelease, Label
+from datasets_app.selectors.rows import RowFilters, release_row_page, row_page
 from datasets_app.services.releases import release_build, release_publish
-from tests.factories import DatasetFactory, ItemFactory
+from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,10 @@ def _load(release: DatasetRelease, tmp_path: Path) -> datasets.Dataset:
     paths = [default_storage.path(shard.file.name) for shard in shards]
     loaded = datasets.load_dataset("parquet", data_files=paths, cache_dir=str(tmp_path / "hf"))
     return loaded["train"]
+
+
+def sorted_spans(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(spans, key=lambda span: (span["start"], span["end"]))
 
 
 def _decided(label: Any) -> dict[str, Any]:
@@ -146,6 +151,9 @@ def test_a_spans_release_loads_as_a_sequence_of_start_end_classlabel(tmp_path, c
         None,
     ]
     assert train[2]["label"] == {"start": [], "end": [], "label": []}
+
+    rows = release_row_page(release=release, user=dataset.owner).rows
+    assert [row["label"] for row in rows] == [labels[0], sorted_spans(labels[1]), [], None]
 
     statistics = release.statistics
     label = statistics["columns"][-1]
@@ -240,6 +248,11 @@ def test_a_boxes_release_loads_as_coco_style_objects(tmp_path, capsys):
         None,
     ]
 
+    # The release's row viewer reads the boxes back as the dataset stores them.
+    rows = release_row_page(release=release, user=dataset.owner).rows
+    assert [row["label"] for row in rows] == labels
+    assert rows[0]["data"]["image"]["width"] == 160 and rows[0]["data"]["image"]["height"] == 90
+
     label = release.statistics["columns"][-1]
     assert release.statistics["label_column"] == "objects"
     assert label["name"] == "objects"
@@ -275,3 +288,22 @@ def test_a_label_with_an_unknown_class_fails_the_build_with_a_clear_error():
     release.refresh_from_db()
     assert "is not one of the dataset's classes" in release.error
     assert not release.files.exists()
+
+
+def test_the_viewer_filters_spans_rows_by_class_and_counts_agreement_by_f1():
+    dataset = DatasetFactory.create(label_task="spans", label_classes=ENTITIES, preview_rows=10)
+    people = [{"start": 0, "end": 3, "label": "PER"}]
+    place = [{"start": 7, "end": 12, "label": "LOC"}]
+    first = ItemFactory.create(dataset=dataset, data={"text": "Ada in Paris"}, **_decided(people))
+    second = ItemFactory.create(dataset=dataset, data={"text": "Bob in Rome."}, **_decided(place))
+    ItemFactory.create(dataset=dataset, data={"text": "Nobody here"}, **_decided([]))
+    # Three labels of the first row: F1 1.0 and 0.67 agree with the consensus, 0.0 does not.
+    for labeler, score in zip(UserFactory.create_batch(3), [1.0, 2 / 3, 0.0], strict=True):
+        Label.objects.create(
+            item=first, labeler=labeler, dataset=dataset, value=people, score=score
+        )
+
+    page = row_page(dataset=dataset, user=dataset.owner, filters=RowFilters(label="LOC"))
+    assert [row.pk for row in page.rows] == [second.pk]
+    page = row_page(dataset=dataset, user=dataset.owner)
+    assert page.agreement[first.pk] == (2, 3)
