@@ -452,11 +452,12 @@
       }
       return;
     }
-    if (event.ctrlKey || event.metaKey) return;
+    // The annotator sees Ctrl too (Ctrl+arrows: bigger steps); it leaves what it does not use.
     if (annotator && !controls.hidden && !busy && annotator.keydown(event)) {
       event.preventDefault();
       return;
     }
+    if (event.ctrlKey || event.metaKey) return;
 
     var key = event.key;
     if (/^[1-9]$/.test(key)) {

@@ -2,10 +2,11 @@
    image and hands it the number keys, arrows, Delete/Backspace, Escape and [ / ].
 
    Drag on the image (mouse, pen or finger) to draw a box; it gets the current class (the last
-   one chosen; the first at the start) and is selected. A tap or click without dragging selects
+   one chosen; the first at the start) and is selected; N adds one in the middle instead (no
+   pointer needed). A tap or click without dragging selects
    the smallest box under it (or nothing). 1–9 or a class button sets the selected box's class
    (and the class of the boxes drawn next). Arrows move the selected box by one pixel of the
-   ORIGINAL image, Shift+arrows resize it (right/down grow), Delete or Backspace removes it,
+   ORIGINAL image (with Ctrl: 10), Shift+arrows resize it (right/down grow), Delete or Backspace removes it,
    [ and ] select the previous/next box, Escape lets go of it.
 
    Boxes are kept and sent as {x, y, w, h, label} in whole pixels of the original image (the
@@ -181,14 +182,15 @@
       var from = drag.from;
       drag = null;
       ctx.clearError();
-      if (made && made.w >= 1 && made.h >= 1) {
-        boxes.push(made);
-        selected = boxes.length - 1;
-        refresh();
-        ctx.announce("Box " + boxes.length + " drawn as " + made.label + ", " + where(made) + ". Press 1–9 to change its class.");
-        return;
-      }
-      select(boxAt(from));
+      if (made && made.w >= 1 && made.h >= 1) add(made, "drawn");
+      else select(boxAt(from));
+    }
+
+    function add(made, how) {
+      boxes.push(made);
+      selected = boxes.length - 1;
+      refresh();
+      ctx.announce("Box " + boxes.length + " " + how + " as " + made.label + ", " + where(made) + ". 1–9 change its class, arrows move it.");
     }
 
     function onCancel(event) {
@@ -230,10 +232,10 @@
       ctx.announce("Removed box " + (index + 1) + " (" + box.label + "). " + describe(boxes) + ".");
     }
 
-    function nudge(key, resize) {
+    function nudge(key, resize, step) {
       var box = boxes[selected];
-      var dx = MOVES[key][0];
-      var dy = MOVES[key][1];
+      var dx = MOVES[key][0] * step;
+      var dy = MOVES[key][1] * step;
       if (resize) {
         box.w = clamp(box.w + dx, 1, width - box.x);
         box.h = clamp(box.h + dy, 1, height - box.y);
@@ -246,8 +248,16 @@
 
     function keydown(event) {
       var key = event.key;
-      if (MOVES[key] && selected >= 0) {
-        nudge(key, event.shiftKey);
+      if (MOVES[key] && selected >= 0 && !event.metaKey) {
+        nudge(key, event.shiftKey, event.ctrlKey ? 10 : 1);
+        return true;
+      }
+      if (event.ctrlKey || event.metaKey) return false;
+      if ((key === "n" || key === "N") && width) {
+        // Without a pointer: a box in the middle, a quarter of the image, to move and resize.
+        var wide = Math.max(1, Math.round(width / 4));
+        var tall = Math.max(1, Math.round(height / 4));
+        add({ x: Math.round((width - wide) / 2), y: Math.round((height - tall) / 2), w: wide, h: tall, label: classes[current] }, "added");
         return true;
       }
       if (key === "Delete" || key === "Backspace") {

@@ -1,8 +1,8 @@
 /* Text spans (named entities) on the labeling page: label.js asks this annotator to draw the
    item's text and hands it the number keys, Backspace and Escape.
 
-   The labeler selects text (mouse, touch handles or a double-click), then presses 1–9 or taps a
-   class: the selection becomes a span {start, end, label} in CHARACTER offsets of the original
+   The labeler selects text (mouse, touch handles, a double-click, or from the keyboard in the
+   focused text: arrows, Shift+arrows, Ctrl for words), then presses 1–9 or taps a class: the selection becomes a span {start, end, label} in CHARACTER offsets of the original
    text (Python's code points, end exclusive; an emoji is one character, a line break is one).
    The DOM counts UTF-16 units, so offsets go through a code point ⇄ UTF-16 table both ways.
    Whitespace at either end of a selection is left out. Overlapping spans are refused here when
@@ -171,6 +171,55 @@
       return text.length;
     }
 
+    // The DOM position of a UTF-16 offset: [text node, offset in it].
+    function domPoint(unit) {
+      var pieces = textRoot.querySelectorAll("[data-o]");
+      for (var i = pieces.length - 1; i >= 0; i--) {
+        var from = Number(pieces[i].getAttribute("data-o"));
+        if (from <= unit) return [pieces[i].firstChild, Math.min(unit - from, pieces[i].firstChild.length)];
+      }
+      return [textRoot, 0];
+    }
+
+    // Keyboard selection in the focused text: arrows move a caret, Shift extends, Ctrl moves by
+    // word (the server's tokens: runs of letters/digits, or one punctuation mark).
+    var WORD = /[\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_\s]/gu;
+    var caret = { anchor: 0, focus: 0 };
+
+    function wordStep(from, forward) {
+      var edges = [];
+      var match;
+      WORD.lastIndex = 0;
+      while ((match = WORD.exec(text))) {
+        edges.push(toCodePoint(match.index, false), toCodePoint(match.index + match[0].length, true));
+      }
+      if (forward) return edges.filter(function (edge, index) { return index % 2 === 1 && edge > from; })[0] || length();
+      var starts = edges.filter(function (edge, index) { return index % 2 === 0 && edge < from; });
+      return starts.length ? starts[starts.length - 1] : 0;
+    }
+
+    function moveCaret(event) {
+      var forward = event.key === "ArrowRight";
+      var at = caret.focus;
+      var next = event.ctrlKey ? wordStep(at, forward) : clampIndex(at + (forward ? 1 : -1));
+      caret.focus = next;
+      if (!event.shiftKey) caret.anchor = next;
+      var a = domPoint(units[caret.anchor]);
+      var b = domPoint(units[caret.focus]);
+      window.getSelection().setBaseAndExtent(a[0], a[1], b[0], b[1]);
+      if (event.shiftKey && caret.anchor !== caret.focus) {
+        var from = Math.min(caret.anchor, caret.focus);
+        var to = Math.max(caret.anchor, caret.focus);
+        ctx.announce("Selected " + quote({ start: from, end: to }) + ".");
+      } else {
+        ctx.announce(slice(next, next + 1).replace(/\s/, "space") || "end of the text");
+      }
+    }
+
+    function clampIndex(index) {
+      return Math.max(0, Math.min(length(), index));
+    }
+
     function isBlank(index) {
       return /^\s$/.test(slice(index, index + 1));
     }
@@ -285,7 +334,12 @@
           class: "annotate-text",
           "data-annotate-text": "",
           role: "region",
+          tabindex: "0",
           "aria-label": "Text to mark: select a passage, then choose its class",
+          "aria-describedby": "annotate-hint",
+        });
+        textRoot.addEventListener("focus", function () {
+          caret = { anchor: 0, focus: 0 };
         });
         textRoot.addEventListener("mousedown", function () {
           pending = null; // a new selection starts
@@ -318,6 +372,12 @@
       },
       choose: add,
       keydown: function (event) {
+        var inText = textRoot && textRoot.contains(event.target);
+        if (inText && (event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.metaKey) {
+          moveCaret(event);
+          return true;
+        }
+        if (event.ctrlKey || event.metaKey) return false;
         if (event.key === "Backspace") {
           remove(spans.length - 1);
           return true;

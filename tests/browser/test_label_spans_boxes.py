@@ -212,13 +212,18 @@ def test_spans_with_mouse_keys_overlap_refusal_undo_and_submit(
     )
     assert Label.objects.get(item=first, labeler=labeler).value == expected
 
-    # Undo brings the item back with its spans; one more and the label is sent again.
+    # Undo brings the item back with its spans; one more, selected from the keyboard (a caret
+    # in the focused text: Ctrl+arrows by word, Shift extends), and the label is sent again.
     page.keyboard.press("u")
     expect(text).to_have_text(TEXT)
     expect(spans).to_have_count(3)
     assert not Label.objects.filter(item=first, labeler=labeler).exists()
-    select_text(page, TEXT, "the CEO")
+    text.focus()
+    for key in ["Control+ArrowRight"] * 4 + ["ArrowRight"] + ["Shift+Control+ArrowRight"] * 2:
+        page.keyboard.press(key)
+    expect(hint).to_have_text(f"Selected “the CEO” (19{DASH}26): press 1{DASH}3 or tap a class.")
     page.keyboard.press("1")
+    expect(text.locator("mark")).to_have_count(4)
     page.get_by_role("button", name="Submit").click()
     expect(text).to_have_text(SECOND)
     assert Label.objects.get(item=first, labeler=labeler).value == sorted(
@@ -422,12 +427,26 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     screenshot(page, "label-boxes")
     assert_accessible_in_the_dark(page)
 
+    # Without a pointer: N adds a box in the middle (a quarter of the image), Ctrl+arrows move
+    # and resize it by ten pixels.
     page.keyboard.press("Escape")
+    page.keyboard.press("n")
+    page.keyboard.press("Control+ArrowLeft")
+    page.keyboard.press("Shift+Control+ArrowDown")
+    middle = {"x": 290, "y": 225, "w": 200, "h": 160, "label": "car"}
     page.keyboard.press("Enter")
-    expect(page.locator("[data-annotate-sent]")).to_have_text(
-        f"Sent item {first.pk}: 2 boxes: car, sign."
-    )
-    assert Label.objects.get(item=first, labeler=labeler).value == [red, blue]
+    sent = page.locator("[data-annotate-sent]")
+    expect(sent).to_have_text(f"Sent item {first.pk}: 3 boxes: car, sign, car.")
+    assert Label.objects.get(item=first, labeler=labeler).value == [red, blue, middle]
+
+    # Undo brings the boxes back as they were sent.
+    expect(listed).to_have_count(0)  # the next item
+    page.keyboard.press("u")
+    expect(listed).to_have_count(3)
+    assert not Label.objects.filter(item=first, labeler=labeler).exists()
+    page.keyboard.press("Enter")
+    expect(listed).to_have_count(0)  # the next item again
+    assert Label.objects.get(item=first, labeler=labeler).value == [red, blue, middle]
     page_log.assert_clean()
 
 
