@@ -246,6 +246,9 @@ def test_a_build_backs_off_while_another_run_holds_the_release(dataset):
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [releases.RELEASE_LOCK, release.pk])
         assert release_build(release_id=release.pk) is None
+        # Released here, not by closing: a closed connection's backend lets go of its locks
+        # only when it exits, which a loaded machine may not have done by the next line.
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [releases.RELEASE_LOCK, release.pk])
     release.refresh_from_db()
     assert (release.status, release.files.count()) == ("building", 0)
     assert release_build(release_id=release.pk) == "ready"
