@@ -126,6 +126,7 @@ def test_a_spans_release_loads_as_a_sequence_of_start_end_classlabel(tmp_path, c
     # The features come from the Parquet schema metadata as written: nothing was cast.
     shard = release.files.exclude(name="README.md").get()
     schema = pq.read_schema(default_storage.path(shard.file.name))
+    assert b"huggingface" in (schema.metadata or {})
     assert datasets.Features.from_arrow_schema(schema) == train.features
     assert release.features == train.features.to_dict()
 
