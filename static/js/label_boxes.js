@@ -4,7 +4,7 @@
    Drag on the image (mouse, pen or finger) to draw a box; it gets the current class (the last
    one chosen; the first at the start) and is selected; N adds one in the middle instead (no
    pointer needed). A tap or click without dragging selects
-   the smallest box under it (or nothing). 1–9 or a class button sets the selected box's class
+   the smallest box under it (or nothing); a drag that starts on the selected box moves it. 1–9 or a class button sets the selected box's class
    (and the class of the boxes drawn next). Arrows move the selected box by one pixel of the
    ORIGINAL image (with Ctrl: 10), Shift+arrows resize it (right/down grow), Delete or Backspace removes it,
    [ and ] select the previous/next box, Escape lets go of it.
@@ -153,11 +153,14 @@
       return { x: x0, y: y0, w: x1 - x0, h: y1 - y0, label: classes[current] };
     }
 
+    function contains(box, point) {
+      return point.x >= box.x && point.x <= box.x + box.w && point.y >= box.y && point.y <= box.y + box.h;
+    }
+
     function boxAt(point) {
       var best = -1;
       boxes.forEach(function (box, index) {
-        var inside = point.x >= box.x && point.x <= box.x + box.w && point.y >= box.y && point.y <= box.y + box.h;
-        if (inside && (best < 0 || box.w * box.h <= boxes[best].w * boxes[best].h)) best = index;
+        if (contains(box, point) && (best < 0 || box.w * box.h <= boxes[best].w * boxes[best].h)) best = index;
       });
       return best;
     }
@@ -166,13 +169,26 @@
       if (!width || ctx.isBusy() || event.button > 0 || drag) return;
       event.preventDefault();
       stage.setPointerCapture(event.pointerId);
-      drag = { id: event.pointerId, from: toImage(event), x: event.clientX, y: event.clientY, box: null };
+      var from = toImage(event);
+      // A drag that starts on the selected box moves it; anywhere else it draws a new one.
+      var moving = selected >= 0 && contains(boxes[selected], from) ? boxes[selected] : null;
+      drag = { id: event.pointerId, from: from, x: event.clientX, y: event.clientY, box: null, moving: moving, moved: false,
+        start: moving ? { x: moving.x, y: moving.y } : null };
+    }
+
+    function moveTo(event) {
+      var at = toImage(event);
+      var box = drag.moving;
+      box.x = clamp(Math.round(drag.start.x + at.x - drag.from.x), 0, width - box.w);
+      box.y = clamp(Math.round(drag.start.y + at.y - drag.from.y), 0, height - box.h);
+      drag.moved = true;
     }
 
     function onMove(event) {
       if (!drag || event.pointerId !== drag.id) return;
-      if (!drag.box && Math.hypot(event.clientX - drag.x, event.clientY - drag.y) < DRAG_PX) return;
-      drag.box = boxBetween(drag.from, toImage(event));
+      if (!drag.box && !drag.moved && Math.hypot(event.clientX - drag.x, event.clientY - drag.y) < DRAG_PX) return;
+      if (drag.moving) moveTo(event);
+      else drag.box = boxBetween(drag.from, toImage(event));
       paint();
     }
 
@@ -180,9 +196,14 @@
       if (!drag || event.pointerId !== drag.id) return;
       var made = drag.box ? boxBetween(drag.from, toImage(event)) : null;
       var from = drag.from;
+      var moved = drag.moved ? drag.moving : null;
+      if (moved) moveTo(event);
       drag = null;
       ctx.clearError();
-      if (made && made.w >= 1 && made.h >= 1) add(made, "drawn");
+      if (moved) {
+        refresh();
+        ctx.announce("Box " + (selected + 1) + " moved to " + where(moved) + ".");
+      } else if (made && made.w >= 1 && made.h >= 1) add(made, "drawn");
       else select(boxAt(from));
     }
 

@@ -423,9 +423,24 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     expect(listed.nth(0)).to_contain_text("1 person")
     page.get_by_role("button", name="car", exact=True).click()
     expect(listed.nth(0)).to_contain_text("1 car")
+
     page_log.assert_clean()
     screenshot(page, "label-boxes")
     assert_accessible_in_the_dark(page)
+
+    # Dragging the selected box moves it (by the drag, in original pixels); nothing new is drawn.
+    grab = to_screen(rect, RED[0] + 50, RED[1] + 50)
+    page.mouse.move(*grab)
+    page.mouse.down()
+    page.mouse.move(grab[0] + 24, grab[1] + 12, steps=6)
+    page.mouse.up()
+    red.update(
+        x=red["x"] + math.floor(24 * scale + 0.5),
+        y=red["y"] + math.floor(12 * IMAGE_SIZE[1] / rect["height"] + 0.5),
+    )
+    expect(listed).to_have_count(2)
+    expect(listed.nth(0)).to_contain_text(f"1 carx {red['x']}, y {red['y']}, ")
+    page_log.assert_clean()
 
     # Without a pointer: N adds a box in the middle (a quarter of the image), Ctrl+arrows move
     # and resize it by ten pixels.
@@ -514,3 +529,35 @@ def test_boxes_by_touch_on_a_phone(
     assert near(blue, BLUE, IMAGE_SIZE[0] / rect["width"] + 1)
     assert Label.objects.get(item=first, labeler=labeler).value == [blue]
     page_log.assert_clean()
+
+
+def test_a_refused_box_label_shows_the_servers_reason(
+    open_labeling: Callable[..., Page], labeler: Any, page_log: Any
+) -> None:
+    dataset = boxes_dataset("street-unsized")
+    first = first_item(dataset)
+    image = dict(first.data["image"])
+    del image["width"], image["height"]  # an image the pipeline never measured
+    Item.objects.filter(pk=first.pk).update(data={"image": image})
+    page = open_labeling(dataset)
+    # The page falls back to the file's own size to draw on...
+    expect(page.locator(".annotate-stage.is-ready")).to_be_visible()
+    rect = image_rect(page)
+    a, b = to_screen(rect, 100, 100), to_screen(rect, 300, 300)
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move(*b, steps=5)
+    page.mouse.up()
+    expect(page.locator("[data-annotate-list] li")).to_have_count(1)
+    # ...but the server cannot check the box: its reason is shown, the box kept, nothing stored.
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-label-error]")).to_have_text(
+        "This item's image size is unknown, so boxes cannot be checked; skip it."
+    )
+    expect(page.locator("[data-annotate-list] li")).to_have_count(1)
+    assert not Label.objects.filter(item=first).exists()
+    page.keyboard.press("s")
+    expect(page.locator("[data-annotate-list] li")).to_have_count(0)
+    expect(page.locator("#item-title")).to_have_text(f"Item {first.pk + 1}")
+    problems = [p for p in page_log.problems if not re.search(r"HTTP 400|status of 400", p)]
+    assert problems == [], problems
