@@ -74,8 +74,11 @@
 
     function paint() {
       if (!layer || !width) return;
+      var shown = stage.clientHeight / height; // screen pixels per image pixel
       var shapes = boxes.map(function (box, index) {
-        var shape = h("div", { class: "ann-box " + colourOf(box.label) + (index === selected ? " is-selected" : "") }, [
+        var name = "ann-box " + colourOf(box.label) + (index === selected ? " is-selected" : "");
+        if (box.y * shown < 18) name += " ann-box--top"; // no room above: the tag goes inside
+        var shape = h("div", { class: name }, [
           h("span", { class: "ann-box__tag" }, index + 1 + " " + box.label),
         ]);
         place(shape, box);
