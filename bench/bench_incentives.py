@@ -4,7 +4,7 @@ real PostgreSQL).
     .venv/bin/python bench/bench_incentives.py [--rows-per-upload 40] [--honest-uploaders 8]
         [--honest-labelers 20] [--random 2] [--constant 2] [--duplicate 2] [--near-duplicate 2]
         [--near-duplicate-farmers 2] [--sybils 4] [--gold-items 24] [--gold-rate 0.1] [--seed 7]
-        [--keep-db]
+        [--lazy 2] [--annotation-items 120] [--tasks classes,spans,boxes] [--keep-db]
 
 Builds a 3-class text dataset whose true classes only this script knows, a bounty paying rows and
 labels (funded through ``bounty_funding_credit``), and a crowd:
@@ -32,6 +32,21 @@ label arrives), ``dataset_consensus_refresh`` re-decides everything at the end, 
 ``reward_epoch_compute`` pays the epoch. Then a second bounty on the same work, funded with half
 of the first one's demand, shows the pool capping it.
 
+Then (``--tasks``) a text-span dataset and an image-box dataset, each with its own bounty paying
+labels, hidden true spans/boxes on ``--annotation-items`` items (a quarter of them, up to
+``--gold-items``, gold) and a crowd labelling through the real queue, consensus and rewards:
+
+  honest labelers      find each true span/box with accuracy 0.85-0.95; 15 % of what they mark
+                       has a boundary a word off or the box's edges ~6 % off, 3 % a wrong class
+  random labelers      1-3 random spans/boxes of random classes
+  lazy labelers        only the first true span/box of each item
+  copy ring            label in a burst; the first to reach an item marks at random, the others
+                       copy it
+
+printing each group's share of the pool, the consensus F1 against the truth, and PASS/FAIL for
+random and copying labelers < 3 % of the awarded pool and a lazy labeler earning less than an
+honest one.
+
 Prints, per group, users, tokens and share of what was awarded; consensus accuracy against the
 hidden truth (and plain majority for comparison); the ledger books check; PASS/FAIL for the
 targets (adversaries < 3 % of the awarded pool, consensus >= 95 % correct, >= 95 % of the farmed
@@ -56,6 +71,18 @@ from typing import TYPE_CHECKING
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.incentive_annotations import (  # noqa: E402
+    ANNOTATION_ADVERSARIES,
+    ANNOTATION_HONEST,
+    AnnotationWorld,
+    annotation_answer,
+    annotation_dataset,
+    build_annotation_crowd,
+    consensus_f1,
+    make_annotation_items,
+    mark_gold,
+    print_credibility,
+)
 from bench.incentive_crowd import (  # noqa: E402
     ADVERSARIES,
     CLASSES,
@@ -176,7 +203,14 @@ def shares(epoch: RewardEpoch, crowd: list[Member]) -> dict[str, tuple[int, int]
     return paid
 
 
-def print_shares(title: str, epoch: RewardEpoch, crowd: list[Member]) -> float:
+def print_shares(
+    title: str,
+    epoch: RewardEpoch,
+    crowd: list[Member],
+    groups: tuple[tuple[str, ...], tuple[str, ...]] = (HONEST, ADVERSARIES),
+) -> float:
+    """Each group's users, tokens and share; returns the adversaries' share of the awarded."""
+    honest, adversarial = groups
     paid = shares(epoch, crowd)
     awarded = int(epoch.awarded)
     sizes = Counter(m.group for m in crowd)
@@ -187,9 +221,9 @@ def print_shares(title: str, epoch: RewardEpoch, crowd: list[Member]) -> float:
     )
     print(f"  {'group':<26}{'users':>6}{'paid':>6}{'tokens':>14}{'of awarded':>12}{'of pool':>10}")
     adversaries = 0
-    for group in HONEST + ADVERSARIES:
+    for group in honest + adversarial:
         users, amount = paid.get(group, (0, 0))
-        if group in ADVERSARIES:
+        if group in adversarial:
             adversaries += amount
         print(
             f"  {group:<26}{sizes[group]:>6}{users:>6}{amount / 10**DECIMALS:>14,.2f}"
@@ -198,13 +232,14 @@ def print_shares(title: str, epoch: RewardEpoch, crowd: list[Member]) -> float:
     share = adversaries / max(1, awarded)
     print(f"  {'adversaries together':<38}{adversaries / 10**DECIMALS:>14,.2f}{share:>12.2%}")
     uploaders = sum(
-        paid.get(g, (0, 0))[1] for g in ADVERSARIES if g.endswith(("uploaders", "farmers"))
+        paid.get(g, (0, 0))[1] for g in adversarial if g.endswith(("uploaders", "farmers"))
     )
-    labelers = adversaries - uploaders
-    print(
-        f"  of which rows that validation accepted from (near-)duplicate uploaders "
-        f"{uploaders / max(1, awarded):.2%}, labels {labelers / max(1, awarded):.2%}"
-    )
+    if uploaders:
+        labelers = adversaries - uploaders
+        print(
+            f"  of which rows that validation accepted from (near-)duplicate uploaders "
+            f"{uploaders / max(1, awarded):.2%}, labels {labelers / max(1, awarded):.2%}"
+        )
     return share
 
 
@@ -351,6 +386,62 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
     return all(ok for _, ok, _ in results)
 
 
+def simulate_annotations(args: argparse.Namespace, task: str) -> list[tuple[str, bool, str]]:
+    """A span (or box) dataset labelled by honest, random, lazy one-span (one-box) and copying
+    labelers through the real queue, consensus and rewards; prints each group's share of the
+    pool and the consensus F1 against the hidden truth."""
+    from marketplace.core.models import User
+    from payments.models import Token
+    from payments.services.bounties import bounty_funding_credit
+    from payments.services.ledger import ledger_books_check
+    from payments.services.rewards import reward_epoch_compute
+
+    rng = random.Random(args.seed + (1 if task == "spans" else 2))  # noqa: S311 - simulation
+    owner = User.objects.create_user("0x" + rng.randbytes(20).hex())
+    token = Token.objects.create(
+        chain_id=31337, address="0x" + rng.randbytes(20).hex(), symbol="DBT", decimals=DECIMALS
+    )
+    dataset = annotation_dataset(owner, task)
+    bounty = make_bounty(dataset, token, f"{task.capitalize()} labels")
+    bounty = bounty_funding_credit(
+        bounty=bounty, amount=10**9 * 10**DECIMALS, reference=f"bench:{task}"
+    )
+    world = AnnotationWorld(rng=rng, task=task)
+    items = make_annotation_items(dataset, world, make_words(rng, 2000), args.annotation_items)
+    mark_gold(items, owner, world, min(args.gold_items, len(items) // 4))
+    crowd = build_annotation_crowd(args, rng)
+    started = time.perf_counter()
+    labels = run_labeling(dataset, crowd, world, annotation_answer)
+    print(
+        f"\n{task}: {len(items)} items, {labels} labels in {time.perf_counter() - started:.1f} s; "
+        + ", ".join(f"{g} {n}" for g, n in Counter(m.group for m in crowd).items())
+    )
+    quality, decided = consensus_f1(dataset, world)
+    print(f"  items decided {decided}; consensus F1 against the hidden truth {quality:.3f}")
+    print_credibility(crowd)
+    epoch = reward_epoch_compute(bounty_id=bounty.pk, now=bounty.ends_at)
+    assert epoch is not None
+    print_shares(f"{task} bounty", epoch, crowd, (ANNOTATION_HONEST, ANNOTATION_ADVERSARIES))
+    paid = shares(epoch, crowd)
+    awarded = max(1, int(epoch.awarded))
+    sizes = Counter(m.group for m in crowd)
+    per_head = {g: paid.get(g, (0, 0))[1] / max(1, sizes[g]) for g in sizes}
+    lazy_ratio = per_head.get("lazy labelers", 0) / max(1e-9, per_head["honest labelers"])
+    print(
+        f"  a lazy labeler (one {task[:-1] if task == 'spans' else 'box'} per item) earns "
+        f"{lazy_ratio:.0%} of an honest labeler's pay: what they find, weighted by F1"
+    )
+    guessers = sum(paid.get(g, (0, 0))[1] for g in ("random labelers", "copy ring")) / awarded
+    books = ledger_books_check(token=token)
+    return [
+        (f"{task}: random and copying labelers' share of the awarded pool < 3 %",
+         guessers < 0.03, f"{guessers:.2%}"),
+        (f"{task}: a lazy labeler earns less than an honest one", lazy_ratio < 1,
+         f"{lazy_ratio:.0%} of an honest labeler's pay"),
+        (f"{task}: ledger books balance", books.ok, f"unbalanced: {books.unbalanced}"),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rows-per-upload", type=int, default=40)
@@ -368,13 +459,27 @@ def main() -> None:
     parser.add_argument("--gold-items", type=int, default=24)
     parser.add_argument("--gold-rate", type=float, default=0.1, help="LABEL_GOLD_RATE")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--lazy", type=int, default=2,
+                        help="span/box labelers who mark only the first span or box")  # fmt: skip
+    parser.add_argument("--annotation-items", type=int, default=120,
+                        help="items of the span and of the box dataset")  # fmt: skip
+    parser.add_argument("--tasks", default="classes,spans,boxes",
+                        help="crowds to run: classes, spans, boxes (comma-separated)")  # fmt: skip
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for a look")
     args = parser.parse_args()
+    tasks = {t.strip() for t in args.tasks.split(",") if t.strip()}
 
     started = time.perf_counter()
     with scratch_database(DB_NAME, keep=args.keep_db), tempfile.TemporaryDirectory() as tmp:
         configure(Path(tmp) / "media", args.gold_rate)
-        ok = simulate(args, Path(tmp))
+        ok = simulate(args, Path(tmp)) if "classes" in tasks else True
+        results = [r for task in ("spans", "boxes") if task in tasks
+                   for r in simulate_annotations(args, task)]  # fmt: skip
+        if results:
+            print()
+        for name, passed, detail in results:
+            print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+        ok = ok and all(passed for _, passed, _ in results)
     print(f"\nrun took {time.perf_counter() - started:.0f} s")
     sys.exit(0 if ok else 1)
 

@@ -11,9 +11,10 @@ import itertools
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset, Item
@@ -24,6 +25,7 @@ NEIGHBOURS = {"negative": ["neutral"], "neutral": ["negative", "positive"], "pos
 HONEST = ("honest uploaders", "honest labelers")
 ADVERSARIES = ("random labelers", "constant labelers", "duplicate uploaders",
                "near-duplicate uploaders", "near-duplicate farmers", "sybil ring")  # fmt: skip
+RINGS = ("sybil ring", "copy ring")  # accounts that label in a burst and copy one another
 
 
 @dataclass
@@ -195,13 +197,20 @@ def answer(member: Member, item: Item, world: World) -> str:
     return rng.choice(CLASSES)  # random labelers
 
 
-def run_labeling(dataset: Dataset, crowd: list[Member], world: World) -> int:
+def run_labeling(
+    dataset: Dataset,
+    crowd: list[Member],
+    world: Any,
+    answer_of: Callable[[Member, Item, Any], object] = answer,
+) -> int:
     """Labelers take turns at random until the queue is empty; the ring (one turn, like one
-    labeler) labels in a burst, member after member, so its accounts reach the same items."""
+    labeler) labels in a burst, member after member, so its accounts reach the same items.
+    ``answer_of(member, item, world)`` is a member's label (``answer``: a class; the span and
+    box crowds pass theirs with their own world)."""
     from datasets_app.services import label_submit, labeling_next_item
 
     labelers = [m for m in crowd if m.group.endswith("labelers")]
-    ring = [m for m in crowd if m.group == "sybil ring"]
+    ring = [m for m in crowd if m.group in RINGS]
     agents: list[list[Member]] = [[m] for m in labelers] + ([ring] if ring else [])
     done: set[int] = set()
     labels = 0
@@ -214,7 +223,7 @@ def run_labeling(dataset: Dataset, crowd: list[Member], world: World) -> int:
             if item is None:
                 done.add(member.user.pk)
                 continue
-            label_submit(item=item, user=member.user, value=answer(member, item, world))
+            label_submit(item=item, user=member.user, value=answer_of(member, item, world))
             labels += 1
         if all(m.user.pk in done for m in agent):
             agents.remove(agent)
