@@ -192,6 +192,32 @@ def test_a_bad_span_label_is_refused_with_its_code_and_nothing_is_stored(client,
     assert Label.objects.get().value == [ADA, LONDON]  # sorted by (start, end, label)
 
 
+def test_a_label_with_too_many_spans_is_refused():  # type: ignore[no-untyped-def]
+    dataset = spans_dataset(labels_per_item=1, spans_allow_overlap=True)
+    item = ItemFactory.create(dataset=dataset, data={"text": "x" * 1000})
+    user = UserFactory.create()
+    labeling_next_item(dataset=dataset, user=user)
+    many = [{"start": i, "end": i + 1, "label": "PER"} for i in range(501)]
+    with pytest.raises(LabelingError) as refused:
+        label_submit(item=item, user=user, value=many)
+    assert refused.value.code == "too_many_annotations"
+    assert len(label_submit(item=item, user=user, value=many[:500]).value) == 500
+
+
+def test_switching_a_text_dataset_to_boxes_is_refused(client):  # type: ignore[no-untyped-def]
+    dataset = DatasetFactory.create(status="draft")
+    client.force_login(dataset.owner)
+    response = client.patch(
+        f"/api/v1/datasets/{dataset.slug}/",
+        {"label_task": "boxes", "label_classes": ["car"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_task"
+    dataset.refresh_from_db()
+    assert dataset.label_task == "single_label"
+
+
 def test_overlapping_spans_go_in_where_the_dataset_allows_them(client):  # type: ignore[no-untyped-def]
     dataset = spans_dataset(labels_per_item=1, spans_allow_overlap=True)
     item = ItemFactory.create(dataset=dataset, data={"text": TEXT})
