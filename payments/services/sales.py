@@ -20,7 +20,7 @@ from payments.enums import LedgerKind, RewardLineKind, RewardSource
 from payments.models import Purchase, Reward, RewardLine
 from payments.services.ledger import FEES, WORLD, Move, ledger_post, user_code
 from payments.services.licenses import ready_releases
-from payments.services.rewards import MICRO
+from payments.services.reward_lines import MICRO
 
 
 def _contributor_weights(
