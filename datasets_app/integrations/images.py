@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 # Pillow format name -> the extension an accepted image is stored under. Only these decoders are
 # ever tried (``Image.open(formats=...)``), so a crafted file cannot reach Pillow's rarer plugins.
@@ -37,7 +37,7 @@ class ImageRejectedError(Exception):
 class ImageInfo:
     format: str  # lower-case Pillow format: "jpeg", "png", "webp", "gif"
     extension: str  # what it is stored under: "jpg", "png", "webp", "gif"
-    width: int
+    width: int  # upright: with the EXIF orientation applied (``upright_size``)
     height: int
 
 
@@ -63,6 +63,7 @@ def inspect_image(payload: bytes, *, max_pixels: int | None = None) -> ImageInfo
                 # corruption are caught) at a 64th of the memory.
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             image.load()
+            upright = upright_size(image, stored=(width, height))  # (verify() must come first)
     except ImageRejectedError:
         raise
     except Image.UnidentifiedImageError:
@@ -78,9 +79,39 @@ def inspect_image(payload: bytes, *, max_pixels: int | None = None) -> ImageInfo
     return ImageInfo(
         format=image_format.lower(),
         extension=ALLOWED_IMAGE_FORMATS[image_format],
-        width=width,
-        height=height,
+        width=upright[0],
+        height=upright[1],
     )
+
+
+# EXIF orientations that turn the picture a quarter: its upright width is the stored height.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+EXIF_ORIENTATION = 0x0112
+
+
+def upright_size(image: Image.Image, *, stored: tuple[int, int] | None = None) -> tuple[int, int]:
+    """(width, height) as the picture is shown: its EXIF orientation applied, as browsers,
+    our thumbnails and release images show it. Box coordinates are pixels of this picture.
+    ``stored``: the full stored size, when ``image`` was decoded at a reduced (draft) size."""
+    width, height = stored or image.size
+    if image.getexif().get(EXIF_ORIENTATION) in _QUARTER_TURNS:
+        return height, width
+    return width, height
+
+
+def upright_bytes(payload: bytes) -> bytes:
+    """``payload`` unchanged, or, for an image with an EXIF orientation other than "as stored",
+    the picture turned upright and saved again without the tag (JPEG at quality 95, others in
+    their own format), so readers that ignore EXIF (PIL, Hugging Face ``datasets``) see what a
+    browser shows and what box coordinates refer to."""
+    with Image.open(io.BytesIO(payload), formats=tuple(ALLOWED_IMAGE_FORMATS)) as image:
+        if image.getexif().get(EXIF_ORIENTATION, 1) == 1:
+            return payload
+        image_format = image.format or "PNG"
+        turned = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        turned.save(out, format=image_format, **({"quality": 95} if image_format == "JPEG" else {}))
+        return out.getvalue()
 
 
 def store_image(payload: bytes, *, sha256: str, extension: str, image_dir: Path) -> str:

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from datasets_app.enums import LabelTask
+from datasets_app.integrations.images import upright_bytes
 from datasets_app.integrations.readers.cast import features_for
 from datasets_app.models import Dataset
 from datasets_app.models.releases import label_column_name
@@ -189,11 +190,12 @@ def _sha256_of(path: Path) -> tuple[str, int]:
 
 
 def image_value(value: Any) -> tuple[dict[str, Any] | None, int]:
-    """The HF ``Image`` struct for a stored image: its bytes and its name in the upload."""
+    """The HF ``Image`` struct for a stored image: its bytes (turned upright when its EXIF tag
+    says so) and its name in the upload."""
     if not isinstance(value, dict) or not value.get("path"):
         return None, 0
     with default_storage.open(value["path"], "rb") as stored:
-        data = stored.read()
+        data = upright_bytes(stored.read())  # as shown, and as box coordinates mean it
     name = value.get("file_name") or posixpath.basename(value["path"])
     return {"bytes": data, "path": name}, len(data)
 
