@@ -90,6 +90,18 @@ class ReleaseFile(models.Model):
         return f"{self.release} {self.name}"
 
 
+BOXES_COLUMN = "objects"  # the Hub's object-detection datasets call it so
+
+
+def release_label_column(dataset: Dataset) -> str:
+    """The release's label column: ``objects`` for a boxes dataset (unless a column has that
+    name), else ``label_column_name``. Pages and the release builder both ask here."""
+    taken = {str(column["name"]).lower() for column in dataset.columns or []}
+    if dataset.label_task == "boxes" and BOXES_COLUMN not in taken:
+        return BOXES_COLUMN
+    return label_column_name(dataset)
+
+
 def label_column_name(dataset: Dataset) -> str:
     """``label``, unless the dataset has a column of that name already."""
     taken = {str(column["name"]).lower() for column in dataset.columns or []}

@@ -266,6 +266,11 @@ def label_feature_description(dataset: Dataset) -> str:
         return f"ClassLabel({len(dataset.label_classes)} classes)"
     if dataset.label_task == LabelTask.MULTI_LABEL:
         return f"List(ClassLabel({len(dataset.label_classes)} classes))"
+    classes = f"ClassLabel({len(dataset.label_classes)} classes)"
+    if dataset.label_task == LabelTask.SPANS:
+        return f"Sequence({{start, end: int32, label: {classes}}})"
+    if dataset.label_task == LabelTask.BOXES:
+        return f"Sequence({{bbox: [x, y, w, h] float32, category: {classes}}})"
     return "string"
 
 
@@ -273,7 +278,7 @@ def dataset_quality_card(*, dataset: Dataset) -> dict[str, Any]:
     """The "before you buy" figures of a dataset page: its schema as a release has it, rows,
     duplicate and personal-data rejection rates at upload, flagged share, label agreement,
     contributors and the labelled share. A few aggregate queries, none per row."""
-    from datasets_app.models.releases import label_column_name
+    from datasets_app.models.releases import release_label_column
 
     figures = rejection_figures(dataset=dataset)
     contributors = (
@@ -289,7 +294,9 @@ def dataset_quality_card(*, dataset: Dataset) -> dict[str, Any]:
     schema = [
         {"name": column["name"], "dtype": column["dtype"]} for column in dataset.columns or []
     ]
-    schema.append({"name": label_column_name(dataset), "dtype": label_feature_description(dataset)})
+    schema.append(
+        {"name": release_label_column(dataset), "dtype": label_feature_description(dataset)}
+    )
     return {
         "schema": schema,
         "rows": rows,

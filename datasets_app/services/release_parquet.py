@@ -28,7 +28,7 @@ from datasets_app.enums import LabelTask
 from datasets_app.integrations.images import upright_bytes
 from datasets_app.integrations.readers.cast import features_for
 from datasets_app.models import Dataset
-from datasets_app.models.releases import label_column_name
+from datasets_app.models.releases import release_label_column
 
 if TYPE_CHECKING:
     import datasets
@@ -47,16 +47,11 @@ def shard_rows_setting() -> int:
 
 SPANS = LabelTask.SPANS
 BOXES = LabelTask.BOXES
-BOXES_COLUMN = "objects"  # the Hub's object-detection datasets call it so
 
 
 def release_label_name(dataset: Dataset) -> str:
-    """The release's label column: ``objects`` for boxes (unless a column has that name), else
-    ``label`` (or the next free name, ``models.releases.label_column_name``)."""
-    taken = {str(column["name"]).lower() for column in dataset.columns or []}
-    if dataset.label_task == BOXES and BOXES_COLUMN not in taken:
-        return BOXES_COLUMN
-    return label_column_name(dataset)
+    """The release's label column (``models.releases.release_label_column``)."""
+    return release_label_column(dataset)
 
 
 def spans_feature(classes: list[str]) -> datasets.Sequence:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from datasets_app.models import DatasetRelease, Label
+from datasets_app.selectors.releases import dataset_quality_card
 from datasets_app.selectors.rows import RowFilters, release_row_page, row_page
 from datasets_app.services.releases import release_build, release_publish
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
@@ -275,6 +276,12 @@ def test_a_boxes_release_loads_as_coco_style_objects(tmp_path, capsys):
         "person 10.0 20.0 30.0 40.0",
         "car 0.0 0.0 64.0 12.0",
     ]
+    # The dataset page's "before you buy" schema names the column and type the release has.
+    schema = dataset_quality_card(dataset=dataset)["schema"]
+    assert schema[-1] == {
+        "name": "objects",
+        "dtype": "Sequence({bbox: [x, y, w, h] float32, category: ClassLabel(2 classes)})",
+    }
 
 
 def test_a_label_with_an_unknown_class_fails_the_build_with_a_clear_error():
