@@ -50,7 +50,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datasets_app.quality.boxes import Box, box_consensus, box_f1
-from datasets_app.quality.spans import Span, exact_span_consensus_arrays, span_consensus
+from datasets_app.quality.span_arrays import exact_span_consensus_arrays
+from datasets_app.quality.spans import Span, span_consensus
 
 WORDS = 60  # words per text, each 5 letters and a space: word t is [6t, 6t + 5)
 SPAN_CLASSES = 4

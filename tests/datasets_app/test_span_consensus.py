@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from datasets_app.quality.consensus import labeler_observation
+from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import (
     InvalidAnnotation,
-    exact_span_consensus_arrays,
     f1_observation,
     span_consensus,
     span_f1,
