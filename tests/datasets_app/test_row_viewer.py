@@ -281,6 +281,11 @@ def test_dataset_page_viewer_works_without_js(dataset: Any) -> None:
     assert 'id="viewer"' in html
     assert "Showing the first 5 rows" in html and "see all 9" in html
     assert html.count("<tr data-row-id=") == 5
+    dataset.preview_rows = 20  # more than there are: the notice does not promise more rows
+    dataset.save(update_fields=["preview_rows", "updated_at"])  # as the edit form saves
+    html = Client().get(reverse("datasets:detail", kwargs={"slug": dataset.slug})).content.decode()
+    assert "The preview shows all 9 rows" in html and "Showing the first" not in html
+    assert html.count("<tr data-row-id=") == 9
     owner = Client()
     owner.force_login(dataset.owner)
     html = owner.get(
