@@ -8,7 +8,8 @@ Two boxes of the same class match when their IoU (intersection over union) is >=
 (0.5 by default, the PASCAL VOC / COCO AP50 criterion); between two lists of boxes, the matching
 is the one-to-one assignment maximising total IoU (Hungarian, ``scipy.optimize.
 linear_sum_assignment``) over the pairs at or above the threshold. Refusals raise
-``spans.InvalidAnnotation``; ``spans.f1_observation`` maps box F1 to credibility.
+``spans.InvalidAnnotation``; box F1 counts as fractional agreement in
+``consensus.labeler_observation``.
 """
 
 from __future__ import annotations

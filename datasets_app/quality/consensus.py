@@ -446,9 +446,9 @@ def credibility_update(previous: float, observation: float, alpha: float = 0.1) 
 
 
 def labeler_observation(
-    gold_correct: int,
+    gold_correct: float,
     gold_total: int,
-    agreed: int,
+    agreed: float,
     total: int,
     *,
     prior: float = 0.7,
@@ -463,7 +463,10 @@ def labeler_observation(
     2 * gold_total gold trials and `total` consensus trials: a gold answer counts twice as much
     as agreeing with consensus (gold is ground truth; consensus may itself be wrong). With no
     evidence it returns `prior`; `strength` is how many pseudo-labels the prior is worth.
-    `agreed`/`total` should count only non-gold items whose consensus is decided.
+    `agreed`/`total` should count only non-gold items whose consensus is decided. Span and box
+    labels count fractionally: an item's F1 (against the gold answer or the consensus) is what
+    it adds to `gold_correct` or `agreed`, so a lazy labeler who finds one of four boxes (F1 0.4)
+    earns 0.4 of an agreement; all-or-nothing scores are exactly the counts above.
     """
     if not (0 <= gold_correct <= gold_total and 0 <= agreed <= total):
         raise ValueError("need 0 <= gold_correct <= gold_total and 0 <= agreed <= total")

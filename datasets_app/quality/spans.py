@@ -12,9 +12,9 @@ Matching two spans of the same class:
            mid-word still holds that word. A span that touches no token (only whitespace)
            matches only a span with the same offsets.
 
-Also here, for boxes too: ``InvalidAnnotation`` (a refusal with a stable ``code``), ``f1_score``
-and ``f1_observation`` (F1 against consensus and gold as the observation
-``consensus.credibility_update`` takes).
+Also here, for boxes too: ``InvalidAnnotation`` (a refusal with a stable ``code``) and
+``f1_score``. A label's F1 against consensus or gold is its fractional agreement in
+``consensus.labeler_observation``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ __all__ = [
     "InvalidAnnotation",
     "Span",
     "SpanConsensus",
-    "f1_observation",
     "f1_score",
     "labeler_weight_vector",
     "span_consensus",
@@ -382,33 +381,3 @@ def span_consensus(
         support=[share for _, share in decided],
         agreement=math.fsum(pairs) / len(pairs) if pairs else None,
     )
-
-
-def f1_observation(
-    gold_f1: Iterable[float],
-    consensus_f1: Iterable[float],
-    *,
-    prior: float = 0.7,
-    strength: float = 5,
-) -> float:
-    """A labeler's observation for ``consensus.credibility_update`` from span or box F1 scores.
-
-    The same Beta-smoothed accuracy as ``consensus.labeler_observation``, with an item's F1 as
-    its fractional correctness: a gold item scored F1 f adds f to ``gold_correct`` and 1 to
-    ``gold_total``; a decided non-gold item whose label scores F1 f against the consensus adds f
-    to ``agreed`` and 1 to ``total``:
-
-        observation = (prior * strength + 2 * sum(gold_f1) + sum(consensus_f1))
-                      / (strength + 2 * len(gold_f1) + len(consensus_f1))
-
-    So an all-or-nothing F1 (0 or 1) gives exactly ``labeler_observation``, a lazy labeler who
-    finds one of four boxes (F1 0.4) earns 0.4 of an agreement, and no evidence returns
-    ``prior``. Pay per agreeing item is weighted by the same F1 against consensus.
-    """
-    gold, agreed = list(gold_f1), list(consensus_f1)
-    if any(not 0.0 <= f <= 1.0 for f in gold + agreed):
-        raise ValueError("F1 scores must lie in [0, 1]")
-    if not 0.0 <= prior <= 1.0 or strength <= 0:
-        raise ValueError("prior must lie in [0, 1] and strength be positive")
-    numerator = prior * strength + 2 * math.fsum(gold) + math.fsum(agreed)
-    return numerator / (strength + 2 * len(gold) + len(agreed))

@@ -132,16 +132,6 @@ def _decide(dataset: Dataset, votes: list[tuple[int, int, Any]], weights: dict[i
     return decided.get(votes[0][0]) if votes else None
 
 
-def _observation(row: LabelerCredibility) -> float:
-    """``consensus.labeler_observation`` over the row's counts (a gold answer counts twice an
-    agreement, prior 0.7 worth 5 labels). Span and box labels add their F1 to ``gold_correct``
-    and ``agreed``, so the counts may be fractional: this is then ``spans.f1_observation``."""
-    prior, strength = 0.7, 5
-    return (prior * strength + 2 * row.gold_correct + row.agreed) / (
-        strength + 2 * row.gold_total + row.compared
-    )
-
-
 def _record_round(credibility: dict[int, LabelerCredibility], agreed_by: dict[int, float]) -> None:
     """Each labeler's agreement with the decided label (1/0, or a span/box label's F1) moves
     their credibility."""
@@ -149,7 +139,9 @@ def _record_round(credibility: dict[int, LabelerCredibility], agreed_by: dict[in
         row = credibility[user_id]
         row.compared += 1
         row.agreed += float(agreed)
-        observation = _observation(row)
+        observation = consensus.labeler_observation(
+            row.gold_correct, row.gold_total, row.agreed, row.compared
+        )
         row.credibility = consensus.credibility_update(row.credibility, observation)
         row.save(update_fields=["compared", "agreed", "credibility", "updated_at"])
 

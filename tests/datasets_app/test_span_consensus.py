@@ -13,7 +13,6 @@ from datasets_app.quality.consensus import labeler_observation
 from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import (
     InvalidAnnotation,
-    f1_observation,
     span_consensus,
     span_f1,
     validate_spans,
@@ -338,7 +337,12 @@ def test_the_vectorised_consensus_takes_offsets_too_wide_to_pack() -> None:
 # --- F1 as a credibility observation ----------------------------------------------------------
 
 
-def test_f1_observation_extends_labeler_observation_to_fractional_agreement() -> None:
+def f1_observation(gold: list[float], agreed: list[float], strength: float = 5) -> float:
+    """Span/box F1 scores as the counts credibility keeps (services.consensus adds them up)."""
+    return labeler_observation(sum(gold), len(gold), sum(agreed), len(agreed), strength=strength)
+
+
+def test_f1_counts_as_fractional_agreement_in_labeler_observation() -> None:
     assert f1_observation([], []) == pytest.approx(0.7)
     # All-or-nothing scores are exactly today's counts: 2 of 3 gold, 3 of 5 agreed.
     gold, agreed = [1.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0, 0.0]
