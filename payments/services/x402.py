@@ -11,6 +11,7 @@ after it (``payments.services.x402_settlement``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,7 @@ def _eip712_domain(token: Token) -> dict[str, str]:
     """The token's EIP-712 domain name and version: the payer signs over them, and a wrong
     name makes every signature invalid. Read from the contract once, then kept on the row."""
     if not token.eip712_name:
-        domain = _signer(None).eip712_domain(token.address)
+        domain = _verify_only_signer().eip712_domain(token.address)
         token.eip712_name, token.eip712_version = domain["name"], domain["version"]
         Token.objects.filter(pk=token.pk).update(
             eip712_name=token.eip712_name, eip712_version=token.eip712_version
@@ -114,8 +115,34 @@ def _requirements(tier: LicenseTier) -> PaymentRequirements:
 
 def resource_server(send: Sender | None) -> x402ResourceServerSync:
     """The official resource server, over our own facilitator (in process, no HTTP) whose
-    signer hands every settlement transaction to ``send`` (None: it only verifies)."""
-    signer = _signer(send)
+    signer hands every settlement transaction to ``send``. Without ``send`` it only builds
+    requirements and verifies: that one is made once per process and settings (every 402
+    asks for it, and building one costs ~3 ms)."""
+    chain = (settings.CHAIN_RPC_URL, settings.CHAIN_ID, settings.HOT_WALLET_PRIVATE_KEY)
+    if send is None:
+        return _verifying_server(*chain, settings.X402_SETTLE_TIMEOUT_SECONDS)
+    return _server(_signer(*chain, settings.X402_SETTLE_TIMEOUT_SECONDS, send))
+
+
+@functools.lru_cache(maxsize=4)
+def _verifying_server(
+    rpc_url: str, chain_id: int, key: str, timeout: float
+) -> x402ResourceServerSync:
+    return _server(_signer(rpc_url, chain_id, key, timeout, None))
+
+
+def _verify_only_signer() -> RecordingFacilitatorSigner:
+    """A verify-only signer for the current settings (reads the chain, signs nothing)."""
+    return _signer(
+        settings.CHAIN_RPC_URL,
+        settings.CHAIN_ID,
+        settings.HOT_WALLET_PRIVATE_KEY,
+        settings.X402_SETTLE_TIMEOUT_SECONDS,
+        None,
+    )
+
+
+def _server(signer: RecordingFacilitatorSigner) -> x402ResourceServerSync:
     # simulate_in_settle: settle re-runs the transfer simulation right before sending, so an
     # authorization spent meanwhile (another request, a cancel) fails before any gas is paid.
     scheme = ExactEvmFacilitatorScheme(signer, ExactEvmSchemeConfig(simulate_in_settle=True))
@@ -128,13 +155,15 @@ def resource_server(send: Sender | None) -> x402ResourceServerSync:
     return server
 
 
-def _signer(send: Sender | None) -> RecordingFacilitatorSigner:
+def _signer(
+    rpc_url: str, chain_id: int, key: str, timeout: float, send: Sender | None
+) -> RecordingFacilitatorSigner:
     return RecordingFacilitatorSigner(
-        private_key=settings.HOT_WALLET_PRIVATE_KEY or _VERIFY_ONLY_KEY,
-        rpc_url=settings.CHAIN_RPC_URL,
-        chain_id=settings.CHAIN_ID,
+        private_key=key or _VERIFY_ONLY_KEY,
+        rpc_url=rpc_url,
+        chain_id=chain_id,
         send=send,
-        confirmation_timeout_seconds=settings.X402_SETTLE_TIMEOUT_SECONDS,
+        confirmation_timeout_seconds=timeout,
     )
 
 
