@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from datasets_app.enums import LabelTask
 from datasets_app.exceptions import ReleaseError
 from datasets_app.models.datasets import Dataset
 
@@ -97,7 +98,7 @@ def release_label_column(dataset: Dataset) -> str:
     """The release's label column: ``objects`` for a boxes dataset (unless a column has that
     name), else ``label_column_name``. Pages and the release builder both ask here."""
     taken = {str(column["name"]).lower() for column in dataset.columns or []}
-    if dataset.label_task == "boxes" and BOXES_COLUMN not in taken:
+    if dataset.label_task == LabelTask.BOXES and BOXES_COLUMN not in taken:
         return BOXES_COLUMN
     return label_column_name(dataset)
 

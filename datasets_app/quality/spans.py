@@ -38,6 +38,7 @@ SpanMatch = Literal["exact", "token"]
 IntArray = npt.NDArray[np.int64]
 
 __all__ = [
+    "F1_AGREES",
     "InvalidAnnotation",
     "Span",
     "SpanConsensus",
@@ -48,6 +49,9 @@ __all__ = [
     "validate_spans",
 ]
 
+# A span or box label at or above this F1 (against the consensus or a gold answer) agrees with
+# it: counted as gold-correct, and as agreeing in the row viewer.
+F1_AGREES = 0.5
 # A float sum of weights may land a hair above one half when the true share is exactly 1/2
 # (a tie), which must not count as a majority.
 MAJORITY_EPS = 1e-9

@@ -268,7 +268,7 @@ def label_feature_description(dataset: Dataset) -> str:
         return f"List(ClassLabel({len(dataset.label_classes)} classes))"
     classes = f"ClassLabel({len(dataset.label_classes)} classes)"
     if dataset.label_task == LabelTask.SPANS:
-        return f"Sequence({{start, end: int32, label: {classes}}})"
+        return f"Sequence({{start: int32, end: int32, label: {classes}}})"
     if dataset.label_task == LabelTask.BOXES:
         return f"Sequence({{bbox: [x, y, w, h] float32, category: {classes}}})"
     return "string"

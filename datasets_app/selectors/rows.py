@@ -35,6 +35,7 @@ from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseSta
 from datasets_app.models.releases import label_column_name
 from datasets_app.panels import holds_license
 from datasets_app.quality.consensus import normalise_text
+from datasets_app.quality.spans import F1_AGREES
 from marketplace.core.exceptions import ApplicationError
 from marketplace.core.policy import can_manage_dataset, is_signed_in
 
@@ -42,7 +43,6 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "simple"
-ANNOTATION_AGREES = 0.5  # a span/box label's F1 against the consensus from which it agrees
 CONSENSUS_STATES = {
     "decided": "label decided",
     "pending": "labelled, undecided",
@@ -264,10 +264,7 @@ def _agreement(rows: list[Item]) -> dict[int, tuple[int, int]]:
     )
     for item_id, value, score in votes:
         agree, total = counts[item_id]
-        if score is not None:
-            agrees = score >= ANNOTATION_AGREES
-        else:
-            agrees = _agrees(value, decided[item_id])
+        agrees = score >= F1_AGREES if score is not None else _agrees(value, decided[item_id])
         counts[item_id] = (agree + agrees, total + 1)
     return counts
 

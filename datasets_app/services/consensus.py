@@ -26,14 +26,14 @@ from datasets_app.enums import ANNOTATION_TASKS, LabelTask
 from datasets_app.models import Dataset, Item, Label, LabelerCredibility
 from datasets_app.quality import agreement, consensus
 from datasets_app.quality.boxes import box_consensus, box_f1
-from datasets_app.quality.spans import span_consensus, span_f1
+from datasets_app.quality.spans import F1_AGREES, span_consensus, span_f1
 from marketplace.core.services import audit_log_record
 
 logger = logging.getLogger(__name__)
 
 
 # An annotation label at or above this F1 against the gold answer counts as gold-correct.
-GOLD_F1_CORRECT = 0.5
+GOLD_F1_CORRECT = F1_AGREES
 
 
 def item_text(dataset: Dataset, item: Item) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.text import slugify
 
-from datasets_app.enums import LabelTask, Modality
+from datasets_app.enums import ANNOTATION_TASKS, LabelTask, Modality
 from datasets_app.models import Contribution, Dataset, DatasetRelease
 from datasets_app.selectors.releases import (
     dataset_agreement,
@@ -17,7 +17,6 @@ from datasets_app.selectors.releases import (
     release_licenses,
     share,
 )
-from datasets_app.services.release_parquet import BOXES, SPANS
 
 if TYPE_CHECKING:
     import datasets
@@ -93,11 +92,13 @@ TASK_CATEGORIES = {
 TASK_IDS: dict[str, str] = {
     LabelTask.SINGLE_LABEL: "multi-class-classification",
     LabelTask.MULTI_LABEL: "multi-label-classification",
-    SPANS: "named-entity-recognition",
+    LabelTask.SPANS: "named-entity-recognition",
 }
 ANNOTATION_LABEL_TEXT: dict[str, str] = {  # the label column's line in the card's Data table
-    SPANS: "entity spans, `Sequence` of `{start, end, label: ClassLabel}` (see Spans)",
-    BOXES: "boxes, `Sequence` of `{bbox: [x, y, w, h], category: ClassLabel}` (see Boxes)",
+    LabelTask.SPANS: "entity spans, `Sequence` of `{start, end, label: ClassLabel}` (see Spans)",
+    LabelTask.BOXES: (
+        "boxes, `Sequence` of `{bbox: [x, y, w, h], category: ClassLabel}` (see Boxes)"
+    ),
 }
 
 
@@ -105,7 +106,7 @@ def annotation_schema_lines(dataset: Dataset, label_name: str) -> list[str]:
     """The card's account of a spans or boxes label column: its type, the class names with their
     indexes, and what the numbers mean."""
     classes = list(dataset.label_classes or [])
-    if dataset.label_task == SPANS:
+    if dataset.label_task == LabelTask.SPANS:
         text = dataset.text_column or "the text column"
         lines = [
             "### Spans",
@@ -171,7 +172,7 @@ def annotation_schema_lines(dataset: Dataset, label_name: str) -> list[str]:
 
 def annotation_loading_lines(dataset: Dataset, label_name: str) -> list[str]:
     """Lines of the card's loading snippet that read a spans or boxes row back."""
-    if dataset.label_task == SPANS:
+    if dataset.label_task == LabelTask.SPANS:
         text = dataset.text_column or "text"
         names = f'data["train"].features["{label_name}"]["label"].feature'
         return [
@@ -194,9 +195,9 @@ def annotation_loading_lines(dataset: Dataset, label_name: str) -> list[str]:
 
 
 def _task_category(modality: str, task: str) -> str:
-    if task == SPANS:
+    if task == LabelTask.SPANS:
         return "token-classification"
-    if task == BOXES:
+    if task == LabelTask.BOXES:
         return "object-detection"
     return TASK_CATEGORIES[(Modality(modality), task == LabelTask.FREE_TEXT)]
 
@@ -273,7 +274,7 @@ def release_card(
         features=features, splits=splits, download_size=download_size, dataset_size=arrow_bytes
     )
     task = str(dataset.label_task)
-    annotations = task in ANNOTATION_LABEL_TEXT
+    annotations = task in ANNOTATION_TASKS
     licenses: list[str] = quality["licenses"]
     custom = [tier["tier"] for tier in quality["license_tiers"] if tier["license"] == "other"]
     # The Hub asks `other` to be named (license_name): the first tier with its own terms.

@@ -45,15 +45,6 @@ def shard_rows_setting() -> int:
     return max(1, int(getattr(settings, "RELEASE_SHARD_ROWS", DEFAULT_SHARD_ROWS)))
 
 
-SPANS = LabelTask.SPANS
-BOXES = LabelTask.BOXES
-
-
-def release_label_name(dataset: Dataset) -> str:
-    """The release's label column (``models.releases.release_label_column``)."""
-    return release_label_column(dataset)
-
-
 def spans_feature(classes: list[str]) -> datasets.Sequence:
     import datasets
 
@@ -82,10 +73,10 @@ def release_features(dataset: Dataset) -> tuple[datasets.Features, str]:
     import datasets
 
     features = features_for(dataset.columns)
-    name = release_label_name(dataset)
-    if dataset.label_task == SPANS:
+    name = release_label_column(dataset)
+    if dataset.label_task == LabelTask.SPANS:
         features[name] = spans_feature(list(dataset.label_classes))
-    elif dataset.label_task == BOXES:
+    elif dataset.label_task == LabelTask.BOXES:
         features[name] = boxes_feature(list(dataset.label_classes))
     elif dataset.label_task == LabelTask.SINGLE_LABEL:
         features[name] = datasets.ClassLabel(names=list(dataset.label_classes))
@@ -200,7 +191,7 @@ def label_value(dataset: Dataset, label: Any, classes: dict[str, int]) -> Any:
     that does not fit raises KeyError, TypeError or ValueError."""
     if label is None:
         return None
-    if dataset.label_task == SPANS:
+    if dataset.label_task == LabelTask.SPANS:
         spans = [(int(s["start"]), int(s["end"]), classes[str(s["label"])]) for s in label]
         spans.sort()
         return {
@@ -208,7 +199,7 @@ def label_value(dataset: Dataset, label: Any, classes: dict[str, int]) -> Any:
             "end": [end for _, end, _ in spans],
             "label": [index for _, _, index in spans],
         }
-    if dataset.label_task == BOXES:
+    if dataset.label_task == LabelTask.BOXES:
         boxes = [
             ([float(b["x"]), float(b["y"]), float(b["w"]), float(b["h"])], classes[str(b["label"])])
             for b in label

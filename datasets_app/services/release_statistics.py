@@ -300,10 +300,6 @@ def _without_histogram(numbers: Numbers) -> dict[str, Any] | None:
 
 # Spans and boxes (issue 16): the release stores a struct of lists; this key holds the classes.
 ANNOTATION_CLASS_KEYS: dict[str, str] = {LabelTask.SPANS: "label", LabelTask.BOXES: "category"}
-ANNOTATION_DTYPES: dict[str, str] = {
-    LabelTask.SPANS: "Sequence({{start: int32, end: int32, label: ClassLabel({n} classes)}})",
-    LabelTask.BOXES: "Sequence({{bbox: [x, y, w, h] float32, category: ClassLabel({n} classes)}})",
-}
 
 
 class LabelColumn:
@@ -320,8 +316,6 @@ class LabelColumn:
         self._single = task == LabelTask.SINGLE_LABEL
         self._multi = task == LabelTask.MULTI_LABEL
         self._class_key = ANNOTATION_CLASS_KEYS.get(str(task))
-        if self._class_key is not None:
-            self.dtype = ANNOTATION_DTYPES[str(task)].format(n=len(classes))
 
     def add(self, label: Any) -> None:
         """``label`` as the release stores it: a class index, a list of them, text, or (spans,

@@ -69,15 +69,20 @@ def label_accuracy(credibility: float, *, gold_correct: float, gold_total: int) 
     return min(credibility, gold)
 
 
+# The labels an epoch pays for: of active people, not rejected, on visible non-gold items
+# decided in [start, end) of one dataset (parameters: dataset id, start, end).
+_DECIDED_LABELS = """
+      FROM datasets_app_label l
+      JOIN datasets_app_item i ON i.id = l.item_id
+      JOIN core_user u ON u.id = l.labeler_id AND u.is_active
+     WHERE i.dataset_id = %s AND i.consensus_at >= %s AND i.consensus_at < %s
+       AND NOT l.is_rejected AND NOT i.is_hidden AND NOT i.is_gold
+"""
+
+
 def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[int, int]:
     """labeler -> labels agreeing with the consensus of items decided in [start, end)."""
-    where = """
-          FROM datasets_app_label l
-          JOIN datasets_app_item i ON i.id = l.item_id
-          JOIN core_user u ON u.id = l.labeler_id AND u.is_active
-         WHERE i.dataset_id = %s AND i.consensus_at >= %s AND i.consensus_at < %s
-           AND NOT l.is_rejected AND NOT i.is_hidden AND NOT i.is_gold
-    """
+    where = _DECIDED_LABELS
     params: list[Any] = [dataset.pk, start, end]
     with connection.cursor() as cursor:
         if dataset.label_task != LabelTask.FREE_TEXT:
@@ -100,22 +105,18 @@ def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[i
         return dict(counts)
 
 
-def _agreeing_f1(dataset_id: int, start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+def _agreeing_f1(
+    dataset_id: int, start: datetime, end: datetime
+) -> dict[int, tuple[int, int | None]]:
     """Span/box datasets: labeler -> (labels with some agreement, sum of their F1 against the
     consensus in millionths), over items decided in [start, end). ``Label.score`` is that F1,
     set when the item was decided."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT l.labeler_id, count(*),
-                   sum(round(greatest(least(l.score, 1), 0) * %s))::bigint
-              FROM datasets_app_label l
-              JOIN datasets_app_item i ON i.id = l.item_id
-              JOIN core_user u ON u.id = l.labeler_id AND u.is_active
-             WHERE i.dataset_id = %s AND i.consensus_at >= %s AND i.consensus_at < %s
-               AND NOT l.is_rejected AND NOT i.is_hidden AND NOT i.is_gold AND l.score > 0
-             GROUP BY l.labeler_id
-            """,
+            "SELECT l.labeler_id, count(*),"
+            " sum(round(greatest(least(l.score, 1), 0) * %s))::bigint"
+            + _DECIDED_LABELS
+            + " AND l.score > 0 GROUP BY l.labeler_id",
             [MICRO, dataset_id, start, end],
         )
         return {labeler: (count, f1) for labeler, count, f1 in cursor.fetchall()}
@@ -127,7 +128,7 @@ def label_lines(dataset: Dataset, start: datetime, end: datetime) -> list[Line]:
     consensus (an item with some agreement counts its F1, not 1)."""
     annotation = dataset.label_task in ANNOTATION_TASKS
     agreeing: dict[int, tuple[int, int | None]] = (
-        dict(_agreeing_f1(dataset.pk, start, end))
+        _agreeing_f1(dataset.pk, start, end)
         if annotation
         else {user: (units, None) for user, units in _agreeing_labels(dataset, start, end).items()}
     )

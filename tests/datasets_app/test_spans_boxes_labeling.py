@@ -16,7 +16,7 @@ from datasets_app.services import (
     label_submit,
     labeling_next_item,
 )
-from tests.factories import DatasetFactory, ItemFactory, UserFactory
+from tests.factories import DatasetFactory, ItemFactory, UserFactory, credibility
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +53,6 @@ def label(item: Item, user, value) -> None:  # type: ignore[no-untyped-def]
     Label.objects.create(item=item, labeler=user, dataset=item.dataset, value=value)
     Item.objects.filter(pk=item.pk).update(labels_count=item.labels_count + 1)
     item.labels_count += 1
-
-
-def credibility(user, value: float) -> None:  # type: ignore[no-untyped-def]
-    LabelerCredibility.objects.update_or_create(user=user, defaults={"credibility": value})
 
 
 # ---------- the dataset definition ----------

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from datasets_app.models import Dataset, Item, Label
+from datasets_app.services.consensus import item_consensus_update
 from payments.models import Bounty, Reward, RewardLine
 from payments.services.ledger import ledger_balance, ledger_books_check, user_code
 from payments.services.rewards import reward_epoch_compute
@@ -144,3 +145,35 @@ def test_the_receipt_explains_the_f1_weighting(client):
     text = receipt.content.decode()
     assert receipt.status_code == 200
     assert "weighted by F1 against consensus: 1.5 agreeing-item equivalents" in text
+
+
+def test_pay_follows_the_f1_scores_consensus_gives_real_span_labels(settings):
+    """From labels to pay with nothing set by hand: the consensus of three real span labels
+    scores each label, and the epoch pays those scores."""
+    settings.CONSENSUS_MIN_CONFIDENCE = 0.5  # three labels decide (agreement here is 0.78)
+    bounty = span_bounty(rate_per_label=1_000_000)
+    dataset = bounty.dataset
+    Dataset.objects.filter(pk=dataset.pk).update(labels_per_item=3)
+    careful, also_careful, lazy = UserFactory.create_batch(3)
+    for user in (careful, also_careful, lazy):
+        credibility(user, 1.0)
+    item = Item.objects.create(
+        dataset=dataset, data={"text": "Ada in London"}, content_hash="ab" * 32, labels_count=3
+    )
+    for user, spans in ((careful, [PER, LOC]), (also_careful, [PER, LOC]), (lazy, [PER])):
+        Label.objects.create(item=item, labeler=user, dataset=dataset, value=spans)
+
+    assert item_consensus_update(item_id=item.pk) == [PER, LOC]
+    Item.objects.filter(pk=item.pk).update(consensus_at=in_epoch(bounty))
+    reward_epoch_compute(bounty_id=bounty.pk)
+
+    # The lazy label found one of two spans: F1 2/3 against the consensus, and that is the
+    # item equivalents it is paid for (credibility, moved by the same round, weighs the rest).
+    items = {r.user_id: r.basis["labels"]["f1_weighted_items"] for r in Reward.objects.all()}
+    assert items == {
+        careful.pk: pytest.approx(1.0),
+        also_careful.pk: pytest.approx(1.0),
+        lazy.pk: pytest.approx(2 / 3, abs=1e-6),
+    }
+    paid = {r.user_id: int(r.amount) for r in Reward.objects.all()}
+    assert paid[careful.pk] == paid[also_careful.pk] > paid[lazy.pk] > 0
