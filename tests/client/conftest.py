@@ -16,8 +16,6 @@ import pytest
 
 from payments.integrations.anvil import DevAccount
 
-# fsspec's cached HTTP sessions closed after a test that loads a release over HTTP.
-
 # Loading a release with `datasets` must never try the Hugging Face Hub; the test only talks to
 # the live server on loopback (huggingface_hub reads these once, at import).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from databounty.api import Client, Progress, file_sha256
 from databounty.config import Config, read_json, write_json
 from databounty.errors import ApiError, ClientError, PaymentRequiredError
+from databounty.load import client_for
 
 EXIT_REFUSED = 1
 EXIT_INTERRUPTED = 130
@@ -54,12 +55,7 @@ to_close: list[Any] = []  # progress bars and clients, closed when a command end
 
 def connect(config: Config, *, x402: bool = False) -> Client:
     """A client closed when the command ends (its keep-alive connections with it)."""
-    if x402:
-        from databounty.x402_pay import Payer
-
-        client = Client(config, payer=Payer.from_config(config))
-    else:
-        client = Client(config)
+    client = client_for(config, x402=x402)
     to_close.append(client)
     return client
 

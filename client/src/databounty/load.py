@@ -20,6 +20,11 @@ def connect(
     """A client for the configured server: with ``x402`` it pays a 402 from the key file (no
     sign-in, no order) and then uses the download token the payment returned."""
     config = Config.load(url=url, token=token, key_file=key_file, max_amount=max_amount)
+    return client_for(config, x402=x402)
+
+
+def client_for(config: Config, *, x402: bool = False) -> Client:
+    """A client for ``config``; with ``x402`` one that pays a 402 from the config's key."""
     if not x402:
         return Client(config)
     from databounty.x402_pay import Payer

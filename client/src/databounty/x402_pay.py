@@ -17,6 +17,7 @@ paid without one, and nothing above it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import requests
 from eth_account import Account
 from x402 import x402ClientSync
+from x402.client_base import max_amount
 from x402.http import x402HTTPClientSync
 from x402.http.clients.requests import PaymentError, wrapRequestsWithPayment
 from x402.mechanisms.evm.exact import register_exact_evm_client
@@ -62,7 +64,7 @@ class Payer:
         cap = max_amount if max_amount is not None else config.max_amount
         return cls(config.read_key(), cap or 0, TokenStore(config.directory))
 
-    @property
+    @functools.cached_property
     def address(self) -> str:
         return str(Account.from_key(self.private_key).address)
 
@@ -70,7 +72,9 @@ class Payer:
         client = x402ClientSync()
         register_exact_evm_client(client, Account.from_key(self.private_key))
         client.set_spend_controls({"allowed_assets": True, "max_amount_per_payment": False})
-        client.register_policy(self._within_cap)
+        # Ours records what was asked (for the error) and puts the cheapest first; x402's own
+        # max_amount policy enforces the cap.
+        client.register_policy(self._record_asked).register_policy(max_amount(self.max_amount))
         http = x402HTTPClientSync(client).on_payment_required(self._sign_in_before_paying_again)
         return wrapRequestsWithPayment(requests.Session(), http)
 
@@ -87,18 +91,17 @@ class Payer:
         token = self.sign_in()
         return PaymentRequiredHeadersResult(headers={"Authorization": f"Bearer {token}"})
 
-    def _within_cap(self, version: int, requirements: list[Any]) -> list[Any]:
+    def _record_asked(self, version: int, requirements: list[Any]) -> list[Any]:
+        """What the 402 asks, cheapest first; amounts that are not whole base units are dropped
+        (no cap in base units can be compared with them)."""
+        priced = sorted(
+            (r for r in requirements if str(r.get_amount()).isdigit()),
+            key=lambda r: int(r.get_amount()),
+        )
         self.asked = [
-            Asked(int(r.get_amount()), str(r.asset), str(r.network), str(r.pay_to))
-            for r in requirements
-            if str(r.get_amount()).isdigit()
+            Asked(int(r.get_amount()), str(r.asset), str(r.network), str(r.pay_to)) for r in priced
         ]
-        affordable = [
-            r
-            for r in requirements
-            if str(r.get_amount()).isdigit() and int(r.get_amount()) <= self.max_amount
-        ]
-        return sorted(affordable, key=lambda r: int(r.get_amount()))  # the cheapest first
+        return priced
 
     # -- the download token ------------------------------------------------------------------------
 
