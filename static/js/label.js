@@ -392,12 +392,40 @@
     if (textCount && textBox) textCount.textContent = textBox.value.length + " / " + (textBox.maxLength > 0 ? textBox.maxLength : 2000);
   }
 
+  var ANNOTATION_COLOURS = 9; // .ann-c0 … .ann-c8 in annotate.css
+
+  function colourOf(name) {
+    var index = classes.indexOf(name);
+    return "ann-c" + ((index < 0 ? 0 : index) % ANNOTATION_COLOURS);
+  }
+
+  // The first column of ``dtype`` (in the dataset's order, then the item's) whose value
+  // ``accepts``: the column an annotator draws when the server names none.
+  function firstField(item, columns, dtype, accepts) {
+    var names = columns
+      .filter(function (column) {
+        return column.dtype === dtype;
+      })
+      .map(function (column) {
+        return column.name;
+      })
+      .concat(Object.keys(item.data));
+    return names.filter(function (name) {
+      return accepts(item.data[name]);
+    })[0] || null;
+  }
+
   var makeAnnotator = window.DataBountyAnnotators && window.DataBountyAnnotators[task];
   if (makeAnnotator) {
+    form.querySelectorAll("[data-class-index]").forEach(function (button) {
+      button.classList.add(colourOf(classes[Number(button.getAttribute("data-class-index"))]));
+    });
     annotator = makeAnnotator({
       root: root,
       form: form,
       classes: classes,
+      colourOf: colourOf,
+      firstField: firstField,
       h: h,
       announce: announce,
       showError: showError,

@@ -16,7 +16,6 @@
   "use strict";
 
   var registry = (window.DataBountyAnnotators = window.DataBountyAnnotators || {});
-  var COLOURS = 9; // .ann-c0 … .ann-c8 in annotate.css
   var DRAG_PX = 4; // screen pixels a pointer must travel before a press becomes a drag
   var MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
@@ -31,9 +30,6 @@
     var count = ctx.form.querySelector("[data-annotate-count]");
     var empty = ctx.form.querySelector("[data-annotate-empty]");
     var classButtons = ctx.form.querySelectorAll("[data-class-index]");
-    ctx.form.querySelectorAll("[data-class-index]").forEach(function (button) {
-      button.classList.add("ann-c" + (Number(button.getAttribute("data-class-index")) % COLOURS));
-    });
 
     var width = 0; // the original image's size, in its own pixels
     var height = 0;
@@ -46,10 +42,7 @@
     var drag = null;
     var resizeObserver = null;
 
-    function colourOf(name) {
-      var index = classes.indexOf(name);
-      return "ann-c" + ((index < 0 ? 0 : index) % COLOURS);
-    }
+    var colourOf = ctx.colourOf;
 
     function where(box) {
       return "x " + box.x + ", y " + box.y + ", " + box.w + " × " + box.h + " px";
@@ -321,18 +314,9 @@
 
     return {
       field: function (item, columns) {
-        var images = columns
-          .filter(function (column) {
-            return column.dtype === "image";
-          })
-          .map(function (column) {
-            return column.name;
-          })
-          .concat(Object.keys(item.data));
-        return images.filter(function (name) {
-          var value = item.data[name];
+        return ctx.firstField(item, columns, "image", function (value) {
           return value && typeof value === "object" && typeof value.url === "string";
-        })[0] || null;
+        });
       },
       render: function (value, item) {
         // The labeling API also sends the image's URL and original size as the server knows them.

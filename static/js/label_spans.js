@@ -11,7 +11,6 @@
   "use strict";
 
   var registry = (window.DataBountyAnnotators = window.DataBountyAnnotators || {});
-  var COLOURS = 9; // .ann-c0 … .ann-c8 in annotate.css
 
   registry.spans = function (ctx) {
     var h = ctx.h;
@@ -22,9 +21,6 @@
     var empty = ctx.form.querySelector("[data-annotate-empty]");
     var hint = ctx.form.querySelector("[data-annotate-hint]");
     var defaultHint = hint ? hint.textContent : "";
-    ctx.form.querySelectorAll("[data-class-index]").forEach(function (button) {
-      button.classList.add("ann-c" + (Number(button.getAttribute("data-class-index")) % COLOURS));
-    });
 
     var text = "";
     var units = [0]; // units[i] = UTF-16 offset of code point i; units[length] = text.length
@@ -32,10 +28,7 @@
     var pending = null; // the selection waiting for a class: {start, end}
     var textRoot = null;
 
-    function colourOf(name) {
-      var index = classes.indexOf(name);
-      return "ann-c" + ((index < 0 ? 0 : index) % COLOURS);
-    }
+    var colourOf = ctx.colourOf;
 
     function indexText(value) {
       text = value;
@@ -313,17 +306,9 @@
 
     return {
       field: function (item, columns) { // the first text column, as the server picks it
-        var names = columns
-          .filter(function (column) {
-            return column.dtype === "string";
-          })
-          .map(function (column) {
-            return column.name;
-          })
-          .concat(Object.keys(item.data));
-        return names.filter(function (name) {
-          return typeof item.data[name] === "string";
-        })[0] || null;
+        return ctx.firstField(item, columns, "string", function (value) {
+          return typeof value === "string";
+        });
       },
       render: function (value, item) {
         // The labeling API also sends the text the server checks offsets against.
