@@ -23,7 +23,7 @@ from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, Purchase
 from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE, PageLog
-from tests.browser.helpers import top_screenshot
+from tests.browser.helpers import no_horizontal_scroll, top_screenshot
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
 from tests.factories import (
@@ -137,7 +137,7 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     phone = new_page(inject_wallet=False, viewport=MOBILE, is_mobile=True, has_touch=True)
     phone.goto("/datasets/kitchen-reviews/licenses/")
     expect(phone.locator(f"#tier-{tier.pk}")).to_be_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(phone)
     screenshot(phone, "journey-licenses-mobile")
 
     # Signed in with the dev wallet, the page shows Buy buttons with the labelled share.
@@ -186,7 +186,7 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == release.files.get(name=name).sha256
     top_screenshot(page, screenshot, "journey-library")
     page.set_viewport_size({"width": 1024, "height": 800})  # a small laptop: the nav still fits
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     screenshot(page, "journey-library-1024", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 800})
 

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from datasets_app.models import Item, Label, LabelReservation, LabelSkip
 from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
+from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -244,6 +245,6 @@ def test_labeling_fits_a_phone(
     mobile_page.goto(f"/datasets/{dataset.slug}/label/")
     expect(mobile_page.locator("[data-item-panel]")).to_contain_text(REVIEWS[0])
     mobile_page.set_viewport_size(MOBILE)
-    assert mobile_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(mobile_page)
     assert_accessible(mobile_page)
     screenshot(mobile_page, "label-mobile")

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from datasets_app.models import Dataset, DatasetRelease, Item, Label
 from datasets_app.services.releases import release_build
 from tests.browser.conftest import MOBILE, assert_accessible
+from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -134,7 +135,7 @@ def test_visitor_pages_searches_and_filters_the_preview(
     expect(rows(page)).to_have_count(50)
 
     page.set_viewport_size(MOBILE)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     screenshot(page, "row-viewer-mobile", full_page=False)
 
 
