@@ -28,12 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.apis.x402 import PAYMENT_REQUIRED_RESPONSE, serve_or_charge, with_headers
-from payments.services.downloads import (
-    download_file_get,
-    release_files_list,
-    release_of_file,
-    release_to_license,
-)
+from payments.services.downloads import download_file_get, release_files_list
 from payments.views.downloads import file_response
 
 ERROR_OUTPUT = inline_serializer(
@@ -105,7 +100,6 @@ class ReleaseFilesApi(APIView):
         served = serve_or_charge(
             request,
             lambda user: release_files_list(user=user, dataset_slug=slug, version=version),
-            lambda: release_to_license(user=request.user, dataset_slug=slug, version=version),
         )
         if isinstance(served, Response):
             return served
@@ -160,7 +154,6 @@ class ReleaseFileApi(APIView):
         served = serve_or_charge(
             request,
             lambda user: download_file_get(user=user, file_id=file_id),
-            lambda: release_of_file(file_id=file_id),
         )
         if isinstance(served, Response):
             return served

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from datasets_app.panels import PaywallOutcome
-from marketplace.core.exceptions import PermissionDeniedError
+from payments.services.downloads import LicenseRequiredError
 from payments.services.x402 import X402Offer, payment_required, x402_offer
 from payments.services.x402_settlement import X402Error, X402Paid, x402_pay
 
@@ -97,18 +97,16 @@ def x402_gate(request: Request, release: DatasetRelease) -> X402Paid | Response 
 
 
 def serve_or_charge(
-    request: Request, serve: Callable[[Any], T], release: Callable[[], DatasetRelease]
+    request: Request, serve: Callable[[Any], T]
 ) -> tuple[T, dict[str, str]] | Response:
-    """``serve(request.user)``; when that needs a license (``license_required``), the x402
-    gate for ``release()``: a 402 (or refusal) to send, or ``serve`` again as the payer who
-    just paid, with the headers the paid response carries. Nothing for sale: an anonymous
+    """``serve(request.user)``; when that needs a license (``LicenseRequiredError``), the x402
+    gate for the release it names: a 402 (or refusal) to send, or ``serve`` again as the payer
+    who just paid, with the headers the paid response carries. Nothing for sale: an anonymous
     request is asked to authenticate (401) and a signed-in one gets the refusal, as before."""
     try:
         return serve(request.user), {}
-    except PermissionDeniedError as exc:
-        if exc.code != "license_required":
-            raise
-        gate = x402_gate(request, release())
+    except LicenseRequiredError as exc:
+        gate = x402_gate(request, exc.release)
         if gate is None:
             if not request.user.is_authenticated:
                 raise NotAuthenticated() from exc

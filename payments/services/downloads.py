@@ -69,6 +69,18 @@ def grant_covers(grant: LicenseGrant, release: DatasetRelease) -> bool:
     return grant.covers_future and release.number > max(listed, default=0)
 
 
+class LicenseRequiredError(PermissionDeniedError):
+    """403 ``license_required``: no license covers ``release``. It names the release, so a
+    caller can offer it for sale (the x402 gate) without looking it up again."""
+
+    def __init__(self, release: DatasetRelease) -> None:
+        super().__init__(
+            f"You need a license for {release.dataset.title} {release.version}.",
+            code="license_required",
+        )
+        self.release = release
+
+
 def _user_can_hold(user: Any) -> bool:
     return user is not None and bool(user.is_authenticated) and bool(user.is_active)
 
@@ -118,16 +130,13 @@ def _is_owner(user: Any, dataset: Dataset) -> bool:
 
 def download_access_check(*, user: User | Any, release: DatasetRelease) -> None:
     """Raise unless ``user`` may download ``release``: ``NotFoundError`` for a release that is
-    not ready, ``PermissionDeniedError`` (``license_required``) without a license covering it."""
+    not ready, ``LicenseRequiredError`` without a license covering it."""
     if release.status != ReleaseStatus.READY:
         raise NotFoundError("No such release.", code="release_not_found")
     if _is_owner(user, release.dataset):
         return
     if license_for(user=user, release=release) is None:
-        raise PermissionDeniedError(
-            f"You need a license for {release.dataset.title} {release.version}.",
-            code="license_required",
-        )
+        raise LicenseRequiredError(release)
 
 
 # --- signed links ----------------------------------------------------------------------------
@@ -274,10 +283,7 @@ def _file_checked(access: FileAccess, *, user_id: int | None) -> ReleaseFile:
         raise NotFoundError("No such release.", code="release_not_found")
     if user_id is not None and (release.dataset.owner_id == user_id or access.licensed):
         return release_file
-    raise PermissionDeniedError(
-        f"You need a license for {release.dataset.title} {release.version}.",
-        code="license_required",
-    )
+    raise LicenseRequiredError(release)
 
 
 def download_file_get(*, user: User | Any, file_id: int) -> ReleaseFile:
@@ -342,29 +348,6 @@ def release_files_list(
             )
     download_access_check(user=user, release=release)
     return ReleaseListing(release=release, files=list(release.files.order_by("name")))
-
-
-def release_to_license(
-    *, user: User | Any, dataset_slug: str, version: int | None = None
-) -> DatasetRelease:
-    """The release a files request without a license asks for: version ``version``, or the
-    latest ready one (what an x402 payment would buy)."""
-    dataset = _dataset_for_download(user=user, slug=dataset_slug)
-    ready = DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
-    if version is not None:
-        ready = ready.filter(number=version)
-    release = ready.select_related("dataset").order_by("-number").first()
-    if release is None:
-        raise NotFoundError(f"{dataset.title} has no such release.", code="no_release")
-    return release
-
-
-def release_of_file(*, file_id: int) -> DatasetRelease:
-    """The ready release file ``file_id`` belongs to (with its dataset)."""
-    release_file = ReleaseFile.objects.select_related("release__dataset").filter(pk=file_id).first()
-    if release_file is None or release_file.release.status != ReleaseStatus.READY:
-        raise NotFoundError("No such file.")
-    return release_file.release
 
 
 # --- pages: the library and a release's download box -----------------------------------------
