@@ -1,31 +1,19 @@
 from marketplace.core.exceptions import ApplicationError
 
 
-class BountyError(ApplicationError):
-    default_code = "bounty_invalid"
-    status_code = 400
+class BountyError(ApplicationError, code="bounty_invalid"): ...
 
 
-class RewardError(ApplicationError):
-    default_code = "reward_invalid"
-    status_code = 409
+class RewardError(ApplicationError, code="reward_invalid", status_code=409): ...
 
 
-class PayoutError(ApplicationError):
-    default_code = "payout_invalid"
-    status_code = 409
+class PayoutError(ApplicationError, code="payout_invalid", status_code=409): ...
 
 
-class LicenseError(ApplicationError):
-    default_code = "license_invalid"
-    status_code = 400
+class LicenseError(ApplicationError, code="license_invalid"): ...
 
 
-class PurchaseError(ApplicationError):
-    default_code = "purchase_invalid"
-    status_code = 400
+class PurchaseError(ApplicationError, code="purchase_invalid"): ...
 
 
-class TokenError(ApplicationError):
-    default_code = "token_invalid"
-    status_code = 400
+class TokenError(ApplicationError, code="token_invalid"): ...

@@ -10,10 +10,23 @@ from marketplace.core.sizes import size_human
 
 
 class ApplicationError(Exception):
-    """A failure a person can act on: ``detail`` is shown to them, ``code`` is for programs."""
+    """A failure a person can act on: ``detail`` is shown to them, ``code`` is for programs.
+
+    A kind of failure is a subclass naming its code and HTTP status as class arguments:
+    ``class NotFoundError(ApplicationError, code="not_found", status_code=404): ...``; a raise
+    may still override either."""
 
     default_code = "error"
     status_code = 400
+
+    def __init_subclass__(
+        cls, *, code: str | None = None, status_code: int | None = None, **kwargs: object
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.default_code = code
+        if status_code is not None:
+            cls.status_code = status_code
 
     def __init__(
         self,
@@ -31,19 +44,13 @@ class ApplicationError(Exception):
         self.extra = extra or {}
 
 
-class NotFoundError(ApplicationError):
-    default_code = "not_found"
-    status_code = 404
+class NotFoundError(ApplicationError, code="not_found", status_code=404): ...
 
 
-class PermissionDeniedError(ApplicationError):
-    default_code = "permission_denied"
-    status_code = 403
+class PermissionDeniedError(ApplicationError, code="permission_denied", status_code=403): ...
 
 
-class ConflictError(ApplicationError):
-    default_code = "conflict"
-    status_code = 409
+class ConflictError(ApplicationError, code="conflict", status_code=409): ...
 
 
 def request_limit_error(exc: BaseException) -> ApplicationError | None:
