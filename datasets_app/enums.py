@@ -2,9 +2,9 @@ from django.db import models
 
 
 class Modality(models.TextChoices):
-    TEXT = "text", "Text"
-    TABULAR = "tabular", "Tabular"
-    IMAGE = "image", "Image"
+    TEXT = "text"
+    TABULAR = "tabular"
+    IMAGE = "image"
 
 
 class LabelTask(models.TextChoices):
@@ -30,19 +30,19 @@ class SpanMatch(models.TextChoices):
 
 
 class DatasetStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
     HIDDEN = "hidden", "Hidden (by moderators)"
 
 
 class ContributionStatus(models.TextChoices):
-    UPLOADED = "uploaded", "Uploaded"
-    VALIDATING = "validating", "Validating"
-    ACCEPTED = "accepted", "Accepted"
+    UPLOADED = "uploaded"
+    VALIDATING = "validating"
+    ACCEPTED = "accepted"
     PARTIALLY_ACCEPTED = "partially_accepted", "Partially accepted"
-    REJECTED = "rejected", "Rejected"
-    FAILED = "failed", "Failed"
+    REJECTED = "rejected"
+    FAILED = "failed"
 
 
 FINISHED_CONTRIBUTION_STATUSES = (
@@ -55,5 +55,5 @@ FINISHED_CONTRIBUTION_STATUSES = (
 
 class UploadStatus(models.TextChoices):
     RECEIVING = "receiving", "Receiving chunks"
-    COMPLETE = "complete", "Complete"
-    ABORTED = "aborted", "Aborted"
+    COMPLETE = "complete"
+    ABORTED = "aborted"

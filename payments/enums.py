@@ -4,9 +4,9 @@ from django.db import models
 class BountyStatus(models.TextChoices):
     AWAITING_FUNDING = "awaiting_funding", "Awaiting funding"
     VERIFYING = "verifying", "Verifying the funding transaction"
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
 
 
 class BountyPaysFor(models.TextChoices):
@@ -17,8 +17,8 @@ class BountyPaysFor(models.TextChoices):
 
 class RewardStatus(models.TextChoices):
     EARNED = "earned", "Earned (payable)"
-    PAID = "paid", "Paid"
-    REVERSED = "reversed", "Reversed"
+    PAID = "paid"
+    REVERSED = "reversed"
 
 
 class RewardLineKind(models.TextChoices):
@@ -31,26 +31,26 @@ class LedgerKind(models.TextChoices):
     """What moved: each ledger transaction has one kind."""
 
     FUNDING = "funding", "Bounty funding"
-    REWARD = "reward", "Reward"
+    REWARD = "reward"
     REVERSAL = "reversal", "Reward reversal"
-    PAYOUT = "payout", "Payout"
+    PAYOUT = "payout"
     PAYOUT_RETURN = "payout_return", "Failed payout returned"
     SALE = "sale", "License sale"
     FEE = "fee", "Platform fee"
-    REFUND = "refund", "Refund"
+    REFUND = "refund"
 
 
 class FundingStatus(models.TextChoices):
     VERIFYING = "verifying", "Verifying on chain"
-    VERIFIED = "verified", "Verified"
-    REFUSED = "refused", "Refused"
+    VERIFIED = "verified"
+    REFUSED = "refused"
 
 
 class PayoutStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    CONFIRMED = "confirmed", "Confirmed"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
 
 
 class LicenseCoverage(models.TextChoices):
@@ -62,9 +62,9 @@ class LicenseCoverage(models.TextChoices):
 class PurchaseStatus(models.TextChoices):
     AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
     CONFIRMING = "confirming", "Confirming on chain"
-    PAID = "paid", "Paid"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
 
 
 class RewardSource(models.TextChoices):
@@ -75,8 +75,8 @@ class RewardSource(models.TextChoices):
 class X402Status(models.TextChoices):
     """Where an x402 payment (an EIP-3009 authorization we settle) stands."""
 
-    VERIFYING = "verifying", "Verifying"  # claimed by a request; nothing sent yet
+    VERIFYING = "verifying"  # claimed by a request; nothing sent yet
     BROADCAST = "broadcast", "Sent, awaiting its receipt"  # signed, recorded, then broadcast
-    SETTLED = "settled", "Settled"  # mined, credited, licensed
-    REJECTED = "rejected", "Rejected"  # failed verification: nothing sent, may be sent again
-    FAILED = "failed", "Failed"  # sent and reverted, or its nonce went to another transaction
+    SETTLED = "settled"  # mined, credited, licensed
+    REJECTED = "rejected"  # failed verification: nothing sent, may be sent again
+    FAILED = "failed"  # sent and reverted, or its nonce went to another transaction
