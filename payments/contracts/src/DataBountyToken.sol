@@ -97,8 +97,7 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         bytes32 r,
         bytes32 s
     ) external {
-        _transferWithAuthorization(
-            TRANSFER_WITH_AUTHORIZATION_TYPEHASH,
+        transferWithAuthorization(
             from,
             to,
             value,
@@ -110,7 +109,8 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
     }
 
     /// @notice As above with the signature as bytes: 65 bytes (r, s, v) from a key, or whatever
-    /// `from`'s EIP-1271 `isValidSignature` accepts if `from` is a contract.
+    /// `from`'s EIP-1271 `isValidSignature` accepts if `from` is a contract. Each (v, r, s)
+    /// overload packs its signature so and calls its bytes overload.
     function transferWithAuthorization(
         address from,
         address to,
@@ -119,7 +119,7 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         uint256 validBefore,
         bytes32 nonce,
         bytes memory signature
-    ) external {
+    ) public {
         _transferWithAuthorization(
             TRANSFER_WITH_AUTHORIZATION_TYPEHASH,
             from,
@@ -145,9 +145,7 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         bytes32 r,
         bytes32 s
     ) external {
-        _requirePayee(to);
-        _transferWithAuthorization(
-            RECEIVE_WITH_AUTHORIZATION_TYPEHASH,
+        receiveWithAuthorization(
             from,
             to,
             value,
@@ -166,8 +164,10 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         uint256 validBefore,
         bytes32 nonce,
         bytes memory signature
-    ) external {
-        _requirePayee(to);
+    ) public {
+        if (msg.sender != to) {
+            revert CallerMustBePayee(msg.sender, to);
+        }
         _transferWithAuthorization(
             RECEIVE_WITH_AUTHORIZATION_TYPEHASH,
             from,
@@ -189,15 +189,19 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         bytes32 r,
         bytes32 s
     ) external {
-        _cancelAuthorization(authorizer, nonce, abi.encodePacked(r, s, v));
+        cancelAuthorization(authorizer, nonce, abi.encodePacked(r, s, v));
     }
 
     function cancelAuthorization(
         address authorizer,
         bytes32 nonce,
         bytes memory signature
-    ) external {
-        _cancelAuthorization(authorizer, nonce, signature);
+    ) public {
+        bytes32 structHash = keccak256(
+            abi.encode(CANCEL_AUTHORIZATION_TYPEHASH, authorizer, nonce)
+        );
+        _useAuthorization(authorizer, nonce, structHash, signature);
+        emit AuthorizationCanceled(authorizer, nonce);
     }
 
     function _transferWithAuthorization(
@@ -224,18 +228,6 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
         _transfer(from, to, value);
     }
 
-    function _cancelAuthorization(
-        address authorizer,
-        bytes32 nonce,
-        bytes memory signature
-    ) private {
-        bytes32 structHash = keccak256(
-            abi.encode(CANCEL_AUTHORIZATION_TYPEHASH, authorizer, nonce)
-        );
-        _useAuthorization(authorizer, nonce, structHash, signature);
-        emit AuthorizationCanceled(authorizer, nonce);
-    }
-
     /// @dev Checks that the nonce is unused and the signature is `authorizer`'s over the
     /// EIP-712 digest of `structHash`, then marks the nonce used.
     function _useAuthorization(
@@ -252,11 +244,5 @@ contract DataBountyToken is ERC20, Ownable, EIP712 {
             revert InvalidAuthorizationSignature(authorizer);
         }
         _authorizationStates[authorizer][nonce] = true;
-    }
-
-    function _requirePayee(address to) private view {
-        if (msg.sender != to) {
-            revert CallerMustBePayee(msg.sender, to);
-        }
     }
 }
