@@ -1,43 +1,32 @@
-from django.urls import path
+from django.urls import include, path
 
 from datasets_app.apis import datasets, labeling, releases, rows, uploads
 
-urlpatterns = [
-    path("datasets/", datasets.DatasetListCreateApi.as_view(), name="dataset-list"),
-    path("datasets/<slug:slug>/", datasets.DatasetDetailApi.as_view(), name="dataset-detail"),
-    path("datasets/<slug:slug>/stats", datasets.DatasetStatsApi.as_view(), name="dataset-stats"),
-    path("datasets/<slug:slug>/rows/", rows.DatasetRowsApi.as_view(), name="dataset-rows"),
+# One dataset's routes, below datasets/<slug>/.
+dataset_routes = [
+    path("", datasets.DatasetDetailApi.as_view(), name="dataset-detail"),
+    path("stats", datasets.DatasetStatsApi.as_view(), name="dataset-stats"),
+    path("rows/", rows.DatasetRowsApi.as_view(), name="dataset-rows"),
+    path("contributions/", uploads.ContributionCreateApi.as_view(), name="dataset-contributions"),
     path(
-        "datasets/<slug:slug>/contributions/",
-        uploads.ContributionCreateApi.as_view(),
-        name="dataset-contributions",
-    ),
-    path(
-        "datasets/<slug:slug>/contributions/check",
+        "contributions/check",
         uploads.ContributionFileCheckApi.as_view(),
         name="dataset-contributions-check",
     ),
+    path("releases/", releases.DatasetReleaseListCreateApi.as_view(), name="dataset-releases"),
     path(
-        "datasets/<slug:slug>/releases/",
-        releases.DatasetReleaseListCreateApi.as_view(),
-        name="dataset-releases",
-    ),
-    path(
-        "datasets/<slug:slug>/releases/<int:number>/",
+        "releases/<int:number>/",
         releases.DatasetReleaseDetailApi.as_view(),
         name="dataset-release-detail",
     ),
-    path("datasets/<slug:slug>/uploads/", uploads.UploadCreateApi.as_view(), name="upload-create"),
-    path(
-        "datasets/<slug:slug>/labeling/next",
-        labeling.LabelingNextApi.as_view(),
-        name="labeling-next",
-    ),
-    path(
-        "datasets/<slug:slug>/labeling/undo",
-        labeling.LabelingUndoApi.as_view(),
-        name="labeling-undo",
-    ),
+    path("uploads/", uploads.UploadCreateApi.as_view(), name="upload-create"),
+    path("labeling/next", labeling.LabelingNextApi.as_view(), name="labeling-next"),
+    path("labeling/undo", labeling.LabelingUndoApi.as_view(), name="labeling-undo"),
+]
+
+urlpatterns = [
+    path("datasets/", datasets.DatasetListCreateApi.as_view(), name="dataset-list"),
+    path("datasets/<slug:slug>/", include(dataset_routes)),
     path("contributions/", uploads.ContributionListApi.as_view(), name="contribution-list"),
     path(
         "contributions/<int:contribution_id>/",
