@@ -1,9 +1,9 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from datasets_app.apis import datasets, labeling, releases, rows, uploads
 
 # One dataset's routes, below datasets/<slug>/.
-dataset_routes = [
+dataset_routes: list[URLPattern | URLResolver] = [
     path("", datasets.DatasetDetailApi.as_view(), name="dataset-detail"),
     path("stats", datasets.DatasetStatsApi.as_view(), name="dataset-stats"),
     path("rows/", rows.DatasetRowsApi.as_view(), name="dataset-rows"),

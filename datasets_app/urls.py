@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from datasets_app.views import datasets as views
 from datasets_app.views import owner as owner_views
@@ -7,7 +7,7 @@ from datasets_app.views import viewer
 app_name = "datasets"
 
 # A dataset's versions (its releases), below datasets/<slug>/versions/.
-release_routes = [
+release_routes: list[URLPattern | URLResolver] = [
     path("", views.release_list, name="releases"),
     path("publish/", views.release_publish, name="release-publish"),
     path("<int:number>/", views.release_detail, name="release"),
@@ -15,7 +15,7 @@ release_routes = [
 ]
 
 # One dataset's pages, below datasets/<slug>/.
-dataset_routes = [
+dataset_routes: list[URLPattern | URLResolver] = [
     path("", views.dataset_detail, name="detail"),
     path("edit/", views.dataset_edit, name="edit"),
     path("rows/", viewer.dataset_rows, name="rows"),
