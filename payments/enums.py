@@ -47,6 +47,10 @@ class FundingStatus(models.TextChoices):
 
 
 class PayoutStatus(models.TextChoices):
+    """A payout's transfer from the hot wallet: queued until it is signed and broadcast, then sent
+    until it is mined (confirmed), or reverts or loses its nonce to another transaction (failed:
+    the amount returns to the earner's balance, and staff may queue it again)."""
+
     QUEUED = "queued"
     SENT = "sent"
     CONFIRMED = "confirmed"
@@ -60,6 +64,10 @@ class LicenseCoverage(models.TextChoices):
 
 
 class PurchaseStatus(models.TextChoices):
+    """A license order: awaiting payment until the buyer names its transaction, confirming while
+    that transfer is checked on chain, then paid (the license granted) or failed; an order unpaid
+    in time expires. Expired and failed orders can still be paid (``services.purchases.OPEN``)."""
+
     AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
     CONFIRMING = "confirming", "Confirming on chain"
     PAID = "paid"
