@@ -69,11 +69,27 @@ class AmountField(forms.CharField):
 
 
 class TokenChoiceField(forms.ModelChoiceField[Token]):
+    """One of the tokens a ``TokenPricedForm`` is given (it sets the queryset); no empty
+    choice."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Token.objects.none(), empty_label=None, **kwargs)
+
     def label_from_instance(self, obj: Token) -> str:
         return f"{obj.symbol} · {obj.decimals} decimals · {obj.address[:6]}…{obj.address[-4:]}"
 
 
-class BountyForm(forms.Form):
+class TokenPricedForm(forms.Form):
+    """A form whose ``token`` field offers the ``tokens`` it is given (the accepted ones); the
+    page says so when there are none."""
+
+    def __init__(self, *args: Any, tokens: QuerySet[Token], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokens = tokens
+        cast(TokenChoiceField, self.fields["token"]).queryset = tokens
+
+
+class BountyForm(TokenPricedForm):
     """A new bounty. Amounts are typed in tokens ("12.5") and become base units with the
     chosen token's decimals in ``clean``; ``bounty_kwargs()`` is what ``bounty_create`` takes."""
 
@@ -84,11 +100,7 @@ class BountyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What you want more of, and anything contributors should know.",
     )
-    token = TokenChoiceField(
-        queryset=Token.objects.none(),
-        empty_label=None,
-        help_text="The ERC-20 the pool is paid in, and the rewards with it.",
-    )
+    token = TokenChoiceField(help_text="The ERC-20 the pool is paid in, and the rewards with it.")
     pays_for = forms.ChoiceField(
         label="Pays for",
         choices=BountyPaysFor.choices,
@@ -127,9 +139,8 @@ class BountyForm(forms.Form):
         help_text="Rewards are computed and paid at the end of each epoch.",
     )
 
-    def __init__(self, *args: Any, tokens: QuerySet[Token], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(TokenChoiceField, self.fields["token"]).queryset = tokens
         if not self.is_bound:
             now = timezone.now().replace(second=0, microsecond=0)
             self.initial.setdefault("starts_at", now)
@@ -204,7 +215,7 @@ SPDX_CHOICES = [
 LICENSE_DURATION_CHOICES = [("perpetual", "Perpetual"), ("30", "30 days"), ("365", "1 year")]
 
 
-class LicenseTierForm(forms.Form):
+class LicenseTierForm(TokenPricedForm):
     """A new license tier. Field names match ``license_tier_create``'s keywords, so an error it
     raises about a field (``extra["field"]``) lands beside that field; the price is typed in
     tokens and becomes base units with the chosen token's decimals in ``clean``."""
@@ -230,11 +241,7 @@ class LicenseTierForm(forms.Form):
         label="Price",
         help_text="In tokens, e.g. 25 or 0.5. 0 makes the tier free.",
     )
-    token = TokenChoiceField(
-        queryset=Token.objects.none(),
-        empty_label=None,
-        help_text="The ERC-20 buyers pay in (ignored for a free tier).",
-    )
+    token = TokenChoiceField(help_text="The ERC-20 buyers pay in (ignored for a free tier).")
     duration = forms.ChoiceField(
         label="Duration", choices=LICENSE_DURATION_CHOICES, initial="perpetual"
     )
@@ -245,11 +252,10 @@ class LicenseTierForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args: Any, tokens: QuerySet[Token], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(TokenChoiceField, self.fields["token"]).queryset = tokens
         # Without any accepted token only free tiers can be made: then none is asked for.
-        self.fields["token"].required = tokens.exists()
+        self.fields["token"].required = self.tokens.exists()
         self.initial.setdefault("price", "0")
 
     def clean_spdx_id(self) -> str:

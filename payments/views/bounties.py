@@ -14,10 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from datasets_app.selectors.datasets import dataset_visible
-from marketplace.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from marketplace.core.exceptions import ApplicationError, NotFoundError
 from marketplace.core.models import User
 from marketplace.core.pages import polled_status, show_error
 from marketplace.core.policy import can_manage_dataset, is_owner
@@ -36,6 +37,7 @@ from payments.services.bounties import bounty_create
 from payments.services.funding import bounty_funding_submit, treasury_address
 from payments.services.rewards import epoch_bounds
 from payments.templatetags.money import format_amount
+from payments.views.tx_hash import tx_hash_post
 
 
 def _bounty_or_404(request: HttpRequest, bounty_id: int) -> Bounty:
@@ -132,8 +134,7 @@ def bounty_new(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not can_manage_dataset(user, dataset):
         raise PermissionDenied("Only the dataset's owner can put a bounty on it.")
-    tokens = tokens_accepted()
-    form = BountyForm(request.POST or None, tokens=tokens)
+    form = BountyForm(request.POST or None, tokens=tokens_accepted())
     if request.method == "POST" and form.is_valid():
         try:
             bounty = bounty_create(dataset=dataset, sponsor=user, **form.bounty_kwargs())
@@ -145,7 +146,7 @@ def bounty_new(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "payments/bounty_form.html",
-        {"form": form, "dataset": dataset, "has_tokens": tokens.exists()},
+        {"form": form, "dataset": dataset, "has_tokens": form.tokens.exists()},
     )
 
 
@@ -169,26 +170,15 @@ def bounty_detail(request: HttpRequest, bounty_id: int) -> HttpResponse:
 def bounty_fund(request: HttpRequest, bounty_id: int) -> HttpResponse:
     """The sponsor submits the hash of the transaction that sent the pool to the treasury."""
     bounty = _bounty_or_404(request, bounty_id)
+    sponsor: User = request.user  # type: ignore[assignment]
     form = FundingHashForm(request.POST)
-    if form.is_valid():
-        try:
-            bounty_funding_submit(
-                bounty=bounty,
-                user=request.user,  # type: ignore[arg-type]
-                tx_hash=form.cleaned_data["tx_hash"],
-            )
-        except PermissionDeniedError as exc:
-            raise PermissionDenied(exc.detail) from exc
-        except ApplicationError as exc:
-            show_error(request, exc, form)
-            if not form.errors:  # not about the hash itself: say so on the page
-                return redirect("bounty-detail", bounty_id=bounty.pk)
-        else:
-            messages.success(request, "Transaction received: it is being verified on chain.")
-            return redirect("bounty-detail", bounty_id=bounty.pk)
-    return render(
+    return tx_hash_post(
         request,
-        "payments/bounty_detail.html",
-        _detail_context(request, bounty, fund_form=form),
-        status=400,
+        form,
+        lambda tx_hash: bounty_funding_submit(bounty=bounty, user=sponsor, tx_hash=tx_hash),
+        done="Transaction received: it is being verified on chain.",
+        back=reverse("bounty-detail", kwargs={"bounty_id": bounty.pk}),
+        page=lambda: render(
+            request, "payments/bounty_detail.html", _detail_context(request, bounty, fund_form=form)
+        ),
     )

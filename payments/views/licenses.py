@@ -45,10 +45,9 @@ from payments.selectors.tokens import tokens_accepted
 from payments.services.licenses import license_claim_free, license_tier_create
 from payments.services.purchases import purchase_confirm, purchase_create
 from payments.templatetags.money import format_amount
+from payments.views.tx_hash import tx_hash_post
 
 PURCHASES_PER_PAGE = 25
-# purchase_confirm's refusals that are about the hash typed: shown beside the field.
-HASH_ERRORS = ("bad_tx_hash", "tx_already_used")
 
 
 def _user(request: HttpRequest) -> User:
@@ -86,7 +85,10 @@ def duration_text(duration: timedelta | None) -> str:
 @dataclass(frozen=True)
 class LicenseOffer:
     tier: LicenseTier
-    duration: str
+
+    @property
+    def duration(self) -> str:
+        return duration_text(self.tier.duration)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def license_card(*, request: HttpRequest, dataset: Dataset) -> LicenseCard:
     user = request.user
     tiers = license_tier_list(dataset=dataset)
     return LicenseCard(
-        offers=[LicenseOffer(tier=tier, duration=duration_text(tier.duration)) for tier in tiers],
+        offers=[LicenseOffer(tier) for tier in tiers],
         grant=license_grant_active(user=user, dataset=dataset),
         can_manage=can_manage_dataset(user, dataset),
         release=release_latest_ready(dataset=dataset),
@@ -135,8 +137,7 @@ def license_tiers(request: HttpRequest, slug: str) -> HttpResponse:
             {"dataset": dataset, "licenses": license_card(request=request, dataset=dataset)},
         )
     user = _user(request)
-    tokens = tokens_accepted()
-    form = LicenseTierForm(request.POST or None, tokens=tokens)
+    form = LicenseTierForm(request.POST or None, tokens=tokens_accepted())
     if request.method == "POST" and form.is_valid():
         try:
             tier = license_tier_create(dataset=dataset, actor=user, **form.tier_kwargs())
@@ -147,14 +148,11 @@ def license_tiers(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"License tier “{tier.name}” is offered on the dataset page.")
             return redirect("license-tiers", slug=dataset.slug)
-    tiers = [
-        LicenseOffer(tier=tier, duration=duration_text(tier.duration))
-        for tier in license_tier_list(dataset=dataset, active_only=False)
-    ]
+    tiers = [LicenseOffer(tier) for tier in license_tier_list(dataset=dataset, active_only=False)]
     return render(
         request,
         "payments/license_tiers.html",
-        {"dataset": dataset, "form": form, "tiers": tiers, "has_tokens": tokens.exists()},
+        {"dataset": dataset, "form": form, "tiers": tiers, "has_tokens": form.tokens.exists()},
     )
 
 
@@ -272,26 +270,17 @@ def purchase_pay(request: HttpRequest, purchase_id: int) -> HttpResponse:
     """The buyer submits the hash of the transfer that paid (the wallet button posts it too)."""
     purchase = _own_purchase(request, purchase_id)
     form = PurchaseHashForm(request.POST)
-    if form.is_valid():
-        try:
-            purchase_confirm(
-                purchase=purchase, user=_user(request), tx_hash=form.cleaned_data["tx_hash"]
-            )
-        except NotFoundError:
-            raise Http404("No such purchase.") from None
-        except ApplicationError as exc:
-            if exc.code not in HASH_ERRORS:
-                show_error(request, exc)
-                return redirect("purchase-detail", purchase_id=purchase.pk)
-            form.add_error("tx_hash", exc.detail)
-        else:
-            messages.success(request, "Payment received: it is being confirmed on chain.")
-            return redirect("purchase-detail", purchase_id=purchase.pk)
-    return render(
+    return tx_hash_post(
         request,
-        "payments/purchase_detail.html",
-        _purchase_context(request, purchase, pay_form=form),
-        status=400,
+        form,
+        lambda tx_hash: purchase_confirm(purchase=purchase, user=_user(request), tx_hash=tx_hash),
+        done="Payment received: it is being confirmed on chain.",
+        back=reverse("purchase-detail", kwargs={"purchase_id": purchase.pk}),
+        page=lambda: render(
+            request,
+            "payments/purchase_detail.html",
+            _purchase_context(request, purchase, pay_form=form),
+        ),
     )
 
 
