@@ -15,26 +15,16 @@ from eth_typing import HexStr
 from web3 import Web3
 from x402.mechanisms.evm.signers import FacilitatorWeb3Signer
 
+from payments.contracts import load_artifact
 from payments.integrations.chain_errors import ChainError
 
 SETTLE_GAS_HEADROOM_PERCENT = 20
 # ERC-5267's eip712Domain(): the token's own word for the domain its authorizations are signed in.
-_EIP712_DOMAIN_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "eip712Domain",
-        "stateMutability": "view",
-        "inputs": [],
-        "outputs": [
-            {"name": "fields", "type": "bytes1"},
-            {"name": "name", "type": "string"},
-            {"name": "version", "type": "string"},
-            {"name": "chainId", "type": "uint256"},
-            {"name": "verifyingContract", "type": "address"},
-            {"name": "salt", "type": "bytes32"},
-            {"name": "extensions", "type": "uint256[]"},
-        ],
-    }
+# Any ERC-5267 token answers it; our token's artefact has the standard ABI entry (OpenZeppelin's).
+_EIP712_DOMAIN_ABI = [
+    entry
+    for entry in load_artifact("DataBountyToken")["abi"]
+    if entry.get("name") == "eip712Domain"
 ]
 
 

@@ -20,6 +20,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 from web3.types import TxParams
+from x402.mechanisms.evm.types import AUTHORIZATION_TYPES
 
 from payments.contracts import load_artifact
 from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
@@ -34,15 +35,9 @@ MINTED = 1_000 * 10**DECIMALS
 VALUE = 12_345_678  # base units; not a round number, so a wrong amount cannot pass
 ABI = load_artifact("DataBountyToken")["abi"]
 
-AUTHORIZATION_FIELDS = [
-    {"name": "from", "type": "address"},
-    {"name": "to", "type": "address"},
-    {"name": "value", "type": "uint256"},
-    {"name": "validAfter", "type": "uint256"},
-    {"name": "validBefore", "type": "uint256"},
-    {"name": "nonce", "type": "bytes32"},
-]
 TRANSFER = "TransferWithAuthorization"
+# The fields as x402's clients sign them; ReceiveWithAuthorization has the same ones.
+AUTHORIZATION_FIELDS = AUTHORIZATION_TYPES[TRANSFER]
 RECEIVE = "ReceiveWithAuthorization"
 
 
