@@ -51,19 +51,25 @@ class LogInfo:
 
 
 @dataclass(frozen=True)
-class ReceiptInfo:
-    tx_hash: str  # 0x-prefixed
+class MinedTransaction:
+    """What the receipt of any mined transaction says about it."""
+
+    tx_hash: str  # 0x-prefixed, lowercase
     status: int  # 1 = success, 0 = reverted (EIP-658)
     block_number: int
-    from_address: str  # EIP-55
+    from_address: str  # EIP-55, the account that signed the transaction
     to_address: str | None  # EIP-55; None for a contract creation
-    contract_address: str | None  # EIP-55; set only for a contract creation
-    gas_used: int
-    logs: tuple[LogInfo, ...]
 
     @property
     def succeeded(self) -> bool:
         return self.status == 1
+
+
+@dataclass(frozen=True)
+class ReceiptInfo(MinedTransaction):
+    contract_address: str | None  # EIP-55; set only for a contract creation
+    gas_used: int
+    logs: tuple[LogInfo, ...]
 
 
 @dataclass(frozen=True)
@@ -81,22 +87,13 @@ class TokenTransferLog:
 
 
 @dataclass(frozen=True)
-class TransferReceipt:
+class TransferReceipt(MinedTransaction):
     """A mined transaction's outcome with its ERC-20 transfers decoded, and the chain head when
     it was read, to count confirmations."""
 
-    tx_hash: str  # 0x-prefixed, lowercase
-    status: int  # 1 = success, 0 = reverted (EIP-658)
-    block_number: int
     block_hash: str  # 0x-prefixed, lowercase
-    from_address: str  # EIP-55, the account that signed the transaction
-    to_address: str | None  # EIP-55; None for a contract creation
     head_block: int  # the node's latest block number, read just after the receipt
     transfers: tuple[TokenTransferLog, ...]  # every ERC-20 Transfer log, in log order
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == 1
 
     @property
     def confirmations(self) -> int:
@@ -116,15 +113,22 @@ def hex_str(value: bytes) -> str:
     return HexBytes(value).to_0x_hex()
 
 
+def _mined_transaction(receipt: TxReceipt) -> dict[str, Any]:
+    """``MinedTransaction``'s fields from ``receipt``."""
+    to_address = receipt.get("to")
+    return {
+        "tx_hash": hex_str(receipt["transactionHash"]),
+        "status": int(receipt["status"]),
+        "block_number": int(receipt["blockNumber"]),
+        "from_address": to_checksum_address(receipt["from"]),
+        "to_address": to_checksum_address(to_address) if to_address else None,
+    }
+
+
 def receipt_info(receipt: TxReceipt) -> ReceiptInfo:
     contract_address = receipt.get("contractAddress")
-    to_address = receipt.get("to")
     return ReceiptInfo(
-        tx_hash=hex_str(receipt["transactionHash"]),
-        status=int(receipt["status"]),
-        block_number=int(receipt["blockNumber"]),
-        from_address=to_checksum_address(receipt["from"]),
-        to_address=to_checksum_address(to_address) if to_address else None,
+        **_mined_transaction(receipt),
         contract_address=to_checksum_address(contract_address) if contract_address else None,
         gas_used=int(receipt["gasUsed"]),
         logs=tuple(
@@ -173,14 +177,9 @@ def transfer_log(log: LogReceipt) -> TokenTransferLog | None:
 
 def transfer_receipt(receipt: TxReceipt, *, head: int) -> TransferReceipt:
     """``receipt`` with its ERC-20 ``Transfer`` logs decoded, and the chain head ``head``."""
-    to_address = receipt.get("to")
     return TransferReceipt(
-        tx_hash=hex_str(receipt["transactionHash"]),
-        status=int(receipt["status"]),
-        block_number=int(receipt["blockNumber"]),
+        **_mined_transaction(receipt),
         block_hash=hex_str(receipt["blockHash"]),
-        from_address=to_checksum_address(receipt["from"]),
-        to_address=to_checksum_address(to_address) if to_address else None,
         head_block=head,
         transfers=tuple(
             transfer for log in receipt["logs"] if (transfer := transfer_log(log)) is not None
