@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from celery import Task
 from django.utils import timezone
 
 from payments.enums import FundingStatus, PayoutStatus, PurchaseStatus
@@ -46,11 +47,14 @@ def wait_for(
         time.sleep(0.2)
 
 
-def failing_first(proxy: FlakyDatabaseProxy) -> None:
-    """The worker's connection is cut and its next one refused: the task's first database
-    access raises psycopg's real OperationalError."""
+def send_failing_first(
+    proxy: FlakyDatabaseProxy, worker: CeleryProcess, task: Task, *args: object
+) -> None:
+    """Sends ``task(*args)`` to ``worker``, whose connection is cut and next one refused: the
+    task's first database access raises psycopg's real OperationalError."""
     proxy.cut()
     proxy.refuse_next(1)
+    task.apply_async(args, queue=worker.queue)
 
 
 @pytest.mark.worker
@@ -87,8 +91,7 @@ def test_a_worker_whose_database_fails_first_still_pays_funds_and_pays_out(
         try:
             worker.wait_for_log("ready.", timeout=60)
 
-            failing_first(proxy)
-            verify_purchase.apply_async((purchase.pk,), queue=worker.queue)
+            send_failing_first(proxy, worker, verify_purchase, purchase.pk)
             # The database is back for the retry, which finds the payment one block short: a
             # chain answer retried the same way, until the block is mined.
             wait_for(
@@ -104,8 +107,7 @@ def test_a_worker_whose_database_fails_first_still_pays_funds_and_pays_out(
             )
             assert proxy.refused == 1
 
-            failing_first(proxy)
-            verify_bounty_funding.apply_async((funding.pk,), queue=worker.queue)
+            send_failing_first(proxy, worker, verify_bounty_funding, funding.pk)
             wait_for(
                 lambda: BountyFunding.objects.get(pk=funding.pk).status == FundingStatus.VERIFIED,
                 worker,
@@ -113,8 +115,7 @@ def test_a_worker_whose_database_fails_first_still_pays_funds_and_pays_out(
             )
             assert proxy.refused == 2
 
-            failing_first(proxy)
-            process_payouts.apply_async(queue=worker.queue)
+            send_failing_first(proxy, worker, process_payouts)
             wait_for(
                 lambda: Payout.objects.filter(status=PayoutStatus.SENT).exists(),
                 worker,

@@ -41,24 +41,20 @@ def _mine(anvil: AnvilNode, blocks: int) -> None:
     rpc_call(anvil.rpc_url, "anvil_mine", [hex(blocks)])
 
 
-@pytest.fixture
-def owner(dev_wallets: list[DevAccount]) -> DevAccount:
-    return dev_wallets[0]
+def _dev_wallet(index: int) -> Callable[..., DevAccount]:
+    """A fixture returning anvil's dev wallet ``index``."""
+
+    @pytest.fixture
+    def wallet(dev_wallets: list[DevAccount]) -> DevAccount:
+        return dev_wallets[index]
+
+    return wallet
 
 
-@pytest.fixture
-def buyer(dev_wallets: list[DevAccount]) -> DevAccount:
-    return dev_wallets[1]
-
-
-@pytest.fixture
-def treasury(dev_wallets: list[DevAccount]) -> DevAccount:
-    return dev_wallets[2]
-
-
-@pytest.fixture
-def stranger(dev_wallets: list[DevAccount]) -> DevAccount:
-    return dev_wallets[3]
+owner = _dev_wallet(0)
+buyer = _dev_wallet(1)
+treasury = _dev_wallet(2)
+stranger = _dev_wallet(3)
 
 
 @pytest.fixture
@@ -185,26 +181,25 @@ def test_payment_in_another_token_is_refused_as_wrong_token(
     assert token.token_address in error.detail
 
 
-def test_payment_from_someone_else_is_refused_as_wrong_sender(
-    token: DevChainClient, stranger: DevAccount, treasury: DevAccount, verify: Verify
+@pytest.mark.parametrize(
+    ("payer", "payee", "code"),
+    [("stranger", "treasury", "wrong_sender"), ("buyer", "stranger", "wrong_recipient")],
+)
+def test_payment_between_other_wallets_is_refused_naming_the_stranger(
+    request: pytest.FixtureRequest,
+    token: DevChainClient,
+    stranger: DevAccount,
+    verify: Verify,
+    payer: str,
+    payee: str,
+    code: str,
 ) -> None:
-    tx_hash = _pay(token, stranger, treasury)
+    tx_hash = _pay(token, request.getfixturevalue(payer), request.getfixturevalue(payee))
 
     error = _refusal(lambda: verify(tx_hash))
 
-    assert error.code == "wrong_sender"
+    assert error.code == code
     assert error.status_code == 400
-    assert stranger.address in error.detail
-
-
-def test_payment_to_someone_else_is_refused_as_wrong_recipient(
-    token: DevChainClient, buyer: DevAccount, stranger: DevAccount, verify: Verify
-) -> None:
-    tx_hash = _pay(token, buyer, stranger)
-
-    error = _refusal(lambda: verify(tx_hash))
-
-    assert error.code == "wrong_recipient"
     assert stranger.address in error.detail
 
 
@@ -250,43 +245,41 @@ def test_reverted_transaction_is_refused(
     assert not error.transient
 
 
-def test_plain_eth_transfer_is_refused_as_not_a_token_transfer(
-    anvil: AnvilNode, buyer: DevAccount, treasury: DevAccount, verify: Verify
+@pytest.mark.parametrize(
+    ("payee", "wei", "code", "detail"),
+    [
+        ("treasury", 10**18, "not_a_token_transfer", "sent ETH, not dbUSD: pay with the token"),
+        # A zero-value self-send: no ETH and no token moved, so "pay with the token" is not the
+        # whole story; it stays wrong_token.
+        ("buyer", 0, "wrong_token", "moved no ERC-20 tokens"),
+    ],
+)
+def test_a_transaction_that_moves_no_tokens_is_refused(
+    request: pytest.FixtureRequest,
+    anvil: AnvilNode,
+    token: DevChainClient,
+    buyer: DevAccount,
+    verify: Verify,
+    payee: str,
+    wei: int,
+    code: str,
+    detail: str,
 ) -> None:
+    to = request.getfixturevalue(payee).address
     tx_hash = str(
         rpc_call(
             anvil.rpc_url,
             "eth_sendTransaction",
-            [{"from": buyer.address, "to": treasury.address, "value": hex(10**18)}],
-        )
-    )
-    assert DevChainClient.from_settings().wait_for_receipt(tx_hash).succeeded
-
-    error = _refusal(lambda: verify(tx_hash))
-
-    assert error.code == "not_a_token_transfer"
-    assert "sent ETH, not dbUSD: pay with the token" in error.detail
-    assert not error.transient
-
-
-def test_a_call_that_moves_no_tokens_and_no_eth_is_refused_as_wrong_token(
-    anvil: AnvilNode, token: DevChainClient, buyer: DevAccount, verify: Verify
-) -> None:
-    # A zero-value self-send: no ETH and no token moved, so "pay with the token" is not the
-    # whole story; it stays wrong_token.
-    tx_hash = str(
-        rpc_call(
-            anvil.rpc_url,
-            "eth_sendTransaction",
-            [{"from": buyer.address, "to": buyer.address, "value": "0x0"}],
+            [{"from": buyer.address, "to": to, "value": hex(wei)}],
         )
     )
     assert token.wait_for_receipt(tx_hash).succeeded
 
     error = _refusal(lambda: verify(tx_hash))
 
-    assert error.code == "wrong_token"
-    assert "moved no ERC-20 tokens" in error.detail
+    assert error.code == code
+    assert detail in error.detail
+    assert not error.transient
 
 
 def test_unknown_hash_is_transient_not_found(verify: Verify) -> None:
