@@ -210,15 +210,14 @@ def license_grant_revoke(*, grant: LicenseGrant, actor: User, reason: str) -> Li
     """Staff end a license (fraud, a refund): its downloads stop at once."""
     if not is_staff(actor):
         raise PermissionDeniedError("Only staff revoke licenses.")
-    if not reason.strip():
+    reason = reason.strip()[:255]
+    if not reason:
         raise LicenseError("Give a reason: it goes to the audit log.", code="reason_required")
     grant = LicenseGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     grant.revoked_at = timezone.now()
-    grant.revoke_reason = reason.strip()[:255]
+    grant.revoke_reason = reason
     grant.save(update_fields=["revoked_at", "revoke_reason"])
-    audit_log_record(
-        action="license.revoked", actor=actor, target=grant, data={"reason": grant.revoke_reason}
-    )
+    audit_log_record(action="license.revoked", actor=actor, target=grant, data={"reason": reason})
     return grant
