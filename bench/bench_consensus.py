@@ -14,7 +14,6 @@ both methods' accuracy against the generated truth. Target: Dawid-Skene <= 10 s 
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
@@ -28,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.measure import options
 from datasets_app.quality.consensus import dawid_skene, majority_vote
 
 
@@ -65,13 +65,9 @@ def timed(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--items", type=int, default=333_334)
-    parser.add_argument("--per-item", type=int, default=3)
-    parser.add_argument("--labelers", type=int, default=5_000)
-    parser.add_argument("--classes", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = options(
+        __doc__, items=333_334, per_item=3, labelers=5_000, classes=5, repeat=3
+    ).parse_args()
 
     truth, labels = make_crowd(args.items, args.per_item, args.labelers, args.classes)
     print(

@@ -23,12 +23,10 @@ Everything is dropped at the end.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,19 +40,15 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import open_dataset, options  # noqa: E402
 from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.servers import free_port  # noqa: E402
 
 DB_NAME = "bench_downloads"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 CHUNK = 1 << 20
 TINY_REQUESTS = 200
 TINY_TARGET = 3.0  # a licensed two-byte range costs at most this many static ones
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_random(path: Path, size: int) -> str:
@@ -78,7 +72,7 @@ def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, st
     from django.utils import timezone
     from eth_account import Account
 
-    from datasets_app.models import Dataset, DatasetRelease, ReleaseFile
+    from datasets_app.models import DatasetRelease, ReleaseFile
     from marketplace.accounts.services.api_tokens import api_token_create
     from marketplace.core.models import User
     from payments.models import LicenseGrant, LicenseTier
@@ -86,16 +80,8 @@ def seed(media_root: Path, plain: Path, sha256: str, size: int) -> tuple[int, st
 
     owner = User.objects.create_user(Account.create().address)
     buyer = User.objects.create_user(Account.create().address)
-    dataset = Dataset.objects.create(
-        owner=owner,
-        title="Bench",
-        slug="bench",
-        modality="text",
-        columns=[{"name": "text", "dtype": "string"}],
-        label_task="single_label",
-        label_classes=["a", "b"],
-        status="open",
-    )
+    dataset = open_dataset(owner=owner, title="Bench", slug="bench")
+    dataset.save()
     release = DatasetRelease.objects.create(dataset=dataset, number=1, created_by=owner)
     stored = Path("releases/bench/v1/data/train-00000-of-00001.parquet")
     (media_root / stored).parent.mkdir(parents=True, exist_ok=True)
@@ -213,11 +199,7 @@ def timed(fetch: Callable[[hashlib._Hash | None], int], size: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mb", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--range-mb", type=int, default=8)
-    args = parser.parse_args()
+    args = options(__doc__, mb=200, repeat=3, range_mb=8).parse_args()
     size = args.mb * 1_000_000
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-downloads-"))

@@ -23,10 +23,8 @@ req/s. The servers are stopped and the database dropped at the end.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,8 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import accepted_contribution  # noqa: E402
+from bench.measure import accepted_contribution, options  # noqa: E402
 from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
+from bench.servers import free_port, start_gunicorn, stop_all  # noqa: E402
 
 DB_NAME = "bench_pages"
 SLUG = "bench-reviews"
@@ -222,43 +221,6 @@ def session_cookie(address: str) -> str:
 # --- load ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                detail = process.stderr.read().decode() if process.stderr else "died"
-                raise SystemExit(detail) from None
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"gunicorn for {app} did not start")
-
-
 def load(
     port: int, path: str, seconds: float, concurrency: int, cookie: str = ""
 ) -> dict[str, float]:
@@ -304,11 +266,7 @@ def load(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--items", type=int, default=5_000)
-    args = parser.parse_args()
+    args = options(__doc__, seconds=10.0, concurrency=4, items=5_000).parse_args()
 
     recreate_database(DB_NAME)
     env = {
@@ -341,11 +299,11 @@ def main() -> None:
 
         hello_port, pages_port = free_port(), free_port()
         servers.append(
-            start(
+            start_gunicorn(
                 "bench.bench_pages:hello_application", hello_port, {**env, "BENCH_PAGES_HELLO": "1"}
             )
         )
-        servers.append(start("marketplace.wsgi:application", pages_port, env))
+        servers.append(start_gunicorn("marketplace.wsgi:application", pages_port, env))
         cases = [
             ("hello", hello_port, "/", ""),
             ("home /", pages_port, "/", ""),
@@ -369,13 +327,7 @@ def main() -> None:
                 f"{figures['rps'] / base:>10.1%}"
             )
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=35)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_all(servers)
         from django.db import connections
 
         connections.close_all()

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import accepted_contribution  # noqa: E402
+from bench.measure import accepted_contribution, options  # noqa: E402
 from bench.scratch_db import django_on, scratch_database  # noqa: E402
 
 DB_NAME = "bench_rewards"
@@ -178,12 +178,9 @@ def timed(work: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--items", type=int, default=334_000)
-    parser.add_argument("--per-item", type=int, default=3)
-    parser.add_argument("--labelers", type=int, default=2_000)
-    parser.add_argument("--contributions", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = options(
+        __doc__, items=334_000, per_item=3, labelers=2_000, contributions=500, repeat=3
+    )
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for a look")
     args = parser.parse_args()
 

@@ -49,6 +49,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.measure import options
 from datasets_app.quality.boxes import Box, box_consensus, box_f1
 from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import Span, span_consensus
@@ -324,15 +325,16 @@ def ratio(name: str, feature: tuple[float, float], baseline: tuple[float, float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--span-items", type=int, default=200_000)
-    parser.add_argument("--box-items", type=int, default=60_000)
-    parser.add_argument("--per-item", type=int, default=5)
-    parser.add_argument("--labelers", type=int, default=2_000)
-    parser.add_argument("--sample", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = options(
+        __doc__,
+        span_items=200_000,
+        box_items=60_000,
+        per_item=5,
+        labelers=2_000,
+        sample=5_000,
+        repeat=3,
+        seed=0,
+    ).parse_args()
     print(
         f"{os.cpu_count()} CPUs, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}; medians "
         f"of {args.repeat} runs ({3 * args.repeat} for the baselines)"

@@ -54,10 +54,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import free_port  # noqa: E402
-from bench.bench_pages import start as start_gunicorn  # noqa: E402
-from bench.measure import accepted_contribution  # noqa: E402
+from bench.measure import accepted_contribution, open_dataset, options  # noqa: E402
 from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
+from bench.servers import free_port, start_gunicorn, stop_all  # noqa: E402
 
 DB_NAME = "bench_x402"
 SLUG = "bench-x402"
@@ -101,23 +100,15 @@ def seed(token_address: str, rows: int) -> tuple[int, str, int]:
     from django.utils import timezone
     from eth_account import Account
 
-    from datasets_app.models import Contribution, Dataset, DatasetRelease, Item, ReleaseFile
+    from datasets_app.models import Contribution, DatasetRelease, Item, ReleaseFile
     from marketplace.core.models import User
     from payments.models import Token
     from payments.services.licenses import license_tier_create
 
     owner = User.objects.create_user(Account.create().address)
     contributor = User.objects.create_user(Account.create().address)
-    dataset = Dataset.objects.create(
-        owner=owner,
-        title="Bench x402",
-        slug=SLUG,
-        modality="text",
-        columns=[{"name": "text", "dtype": "string"}],
-        label_task="single_label",
-        label_classes=["negative", "neutral", "positive"],
-        status="open",
-    )
+    dataset = open_dataset(owner=owner, title="Bench x402", slug=SLUG)
+    dataset.save()
     contribution = Contribution.objects.bulk_create(
         [
             accepted_contribution(
@@ -387,12 +378,7 @@ def report(runs: dict[str, list[Phases]], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--block-time", type=int, default=1)
-    parser.add_argument("--confirmations", type=int, default=3)
-    args = parser.parse_args()
+    args = options(__doc__, repeat=5, rows=50_000, block_time=1, confirmations=3).parse_args()
 
     from eth_account import Account
 
@@ -475,13 +461,7 @@ def main() -> None:
         print(f"\n  books: {paid} purchases paid, {settled} of them by x402 settlements")
         assert paid == 2 * (args.repeat + 1) and settled == args.repeat + 1
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=35)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         if anvil is not None:
             anvil.stop()
         from django.db import connections

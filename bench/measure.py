@@ -1,11 +1,23 @@
-"""What the benchmarks share: timing a callable, percentiles of the times, and the accepted
-contribution rows they seed (Django set up first: ``bench.scratch_db.django_on``)."""
+"""What the benchmarks share: their command line, timing a callable, percentiles of the times,
+and the open dataset and accepted contribution rows they seed (Django set up first:
+``bench.scratch_db.django_on``)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from typing import Any
+
+
+def options(doc: str | None, **defaults: float) -> argparse.ArgumentParser:
+    """A benchmark's command line, described by the first line of ``doc``: an option
+    ``--some-name`` of the default's type for each ``some_name=default`` (add any other option
+    to the parser before parsing)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    return parser
 
 
 def timed(work: Callable[[], object], repeat: int, *, warmup: int = 0) -> list[float]:
@@ -39,6 +51,23 @@ def accepted_contribution(n: int, **fields: Any) -> Any:
             "size_bytes": 100,
             "sha256": f"{n:064x}",
             "status": "accepted",
+            **fields,
+        }
+    )
+
+
+def open_dataset(**fields: Any) -> Any:
+    """An unsaved open dataset of one text column labelled with one of three sentiments;
+    ``fields`` give its owner, title and slug and override any other column."""
+    from datasets_app.models import Dataset
+
+    return Dataset(
+        **{
+            "modality": "text",
+            "columns": [{"name": "text", "dtype": "string"}],
+            "label_task": "single_label",
+            "label_classes": ["negative", "neutral", "positive"],
+            "status": "open",
             **fields,
         }
     )
