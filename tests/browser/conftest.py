@@ -223,6 +223,19 @@ class TestWallet:
     def methods(self) -> list[str]:
         return [method for method, _ in self.requests]
 
+    def assert_sent_transfer(self, token: str, to: str, amount: int) -> None:
+        """The page had the wallet connect, check its network and balance, then send
+        ``transfer(to, amount)`` of the ERC-20 token at ``token`` from the wallet's account."""
+        assert self.methods()[-4:] == [
+            "eth_requestAccounts",
+            "eth_chainId",
+            "eth_call",
+            "eth_sendTransaction",
+        ]
+        sent = self.requests[-1][1][0]
+        assert sent["to"] == token and sent["from"] == self.address
+        assert sent["data"] == "0xa9059cbb" + to[2:].lower().rjust(64, "0") + f"{amount:064x}"
+
     # --- things the "user" does in the wallet while a page is open ---
 
     def switch_account(self, account: DevAccount) -> None:

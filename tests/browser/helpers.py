@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from payments.integrations.anvil import rpc_call
 from payments.services.transfers import TransferError
+
+if TYPE_CHECKING:
+    from tests.chain import ChainToken
 
 
 def no_horizontal_scroll(page: Page) -> bool:
@@ -27,17 +29,17 @@ def top_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> No
 def verify_on_the_next_block(
     verify: Callable[[], Any],
     status: Locator,
-    *,
-    rpc_url: str,
+    chain: ChainToken,
     screenshot: Callable[[], Any],
 ) -> Any:
-    """Does the verification task's work (no Celery worker runs in these tests). Mined in one
-    block, the transfer has one of the two confirmations asked for: ``verify`` raises (the task
-    would retry) and the polled ``status`` shows 1 / 2; ``screenshot`` is taken then. After one
-    more block, returns what ``verify`` returns."""
+    """Does the verification task's work (no Celery worker runs in these tests). The ``status``
+    polls (htmx, every 2 s). Mined in one block, the transfer has one of the two confirmations
+    asked for: ``verify`` raises (the task would retry) and the polled ``status`` shows 1 / 2;
+    ``screenshot`` is taken then. After one more block, returns what ``verify`` returns."""
+    expect(status).to_have_attribute("hx-trigger", "every 2s")
     with pytest.raises(TransferError):
         verify()
-    expect(status.locator("[data-confirmations]")).to_have_text("1 / 2")  # polled by htmx
+    expect(status.locator("[data-confirmations]")).to_have_text("1 / 2")
     screenshot()
-    rpc_call(rpc_url, "anvil_mine", ["0x1"])
+    chain.mine()
     return verify()

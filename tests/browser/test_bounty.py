@@ -179,26 +179,19 @@ def test_the_owner_creates_funds_and_opens_a_bounty(
     verifying = page.locator("#bounty-funding")
     expect(verifying).to_contain_text("Verifying the funding transaction")
     expect(page.locator("#bounty-status")).to_have_text("Verifying funding")
-    methods = wallet.methods()
-    assert methods[-4:] == ["eth_requestAccounts", "eth_chainId", "eth_call", "eth_sendTransaction"]
-    sent = wallet.requests[-1][1][0]
-    assert sent["to"] == chain_token.token.address and sent["from"] == wallet.address
-    assert sent["data"] == (
-        "0xa9059cbb"
-        + chain_token.hot_wallet.address[2:].lower().rjust(64, "0")
-        + f"{1_500_250_000:064x}"
+    wallet.assert_sent_transfer(
+        chain_token.token.address, chain_token.hot_wallet.address, 1_500_250_000
     )
     funding = BountyFunding.objects.get()
     assert funding.status == FundingStatus.VERIFYING
     assert chain_token.client.token_balance(wallet.address) == MINTED - 1_500_250_000
     expect(verifying).to_contain_text(f"0 of {settings.CHAIN_CONFIRMATIONS} confirmations")
-    expect(verifying).to_have_attribute("hx-trigger", "every 2s")
 
     verified = verify_on_the_next_block(
         lambda: bounty_funding_verify(funding_id=funding.pk),
         verifying,
-        rpc_url=chain_token.anvil.rpc_url,
-        screenshot=lambda: screenshot(page, "bounty-verifying", full_page=False),
+        chain_token,
+        lambda: screenshot(page, "bounty-verifying", full_page=False),
     )
     assert verified == FundingStatus.VERIFIED
 
@@ -294,7 +287,6 @@ def test_the_fund_button_explains_what_stops_the_transfer(
     # The wrong chain, and the switch declined.
     wallet.account = dev_wallets[1]
     wallet.chain_id = 1
-    wallet.known_chain_ids.add(31337)
     wallet.reject_methods.add("wallet_switchEthereumChain")
     send.click()
     expect(status).to_contain_text("You kept your wallet on its current network.")
