@@ -33,6 +33,7 @@ PHONE = ViewportSize(width=375, height=740)
 TEXT = "Zoë Ångström 🙂 met\nthe CEO of Ünïcode Ltd\nin São Paulo.\n\nAll good."
 SECOND = "Nothing to see here."
 NER = ["PER", "ORG", "LOC"]
+OBJECTS = ["car", "sign", "person"]
 IMAGE_SIZE = (800, 600)
 RED = (100, 150, 200, 250)  # x, y, w, h of the red rectangle painted in the image
 BLUE = (520, 60, 180, 120)
@@ -59,11 +60,11 @@ def labeler(db: Any) -> Any:
 @pytest.fixture
 def open_labeling(
     new_page: Callable[..., Page], sign_in: Callable[..., None], labeler: Any
-) -> Callable[..., Page]:
-    """``open_labeling(dataset, phone=False)``: the labeler's labeling page of ``dataset`` in a
-    fresh desktop page, or a 375 px touch phone's."""
+) -> Callable[..., tuple[Page, Item]]:
+    """``page, first = open_labeling(dataset, phone=False)``: the labeler's labeling page of
+    ``dataset`` in a fresh desktop page, or a 375 px touch phone's, and the item it shows first."""
 
-    def open_page(dataset: Any, *, phone: bool = False) -> Page:
+    def open_page(dataset: Any, *, phone: bool = False) -> tuple[Page, Item]:
         options = (
             {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
             if phone
@@ -72,7 +73,7 @@ def open_labeling(
         page = new_page(**options)
         sign_in(page, labeler)
         page.goto(f"/datasets/{dataset.slug}/label/")
-        return page
+        return page, first_item(dataset)
 
     return open_page
 
@@ -107,9 +108,19 @@ def select_text(page: Page, text: str, needle: str) -> None:
     end = start + len(needle)
     first = char_rect(page, units(text, start))
     last = char_rect(page, units(text, end) - (2 if ord(text[end - 1]) > 0xFFFF else 1))
-    page.mouse.move(first["left"] + 1, first["top"] + first["height"] / 2)
+    drag(
+        page,
+        (first["left"] + 1, first["top"] + first["height"] / 2),
+        (last["left"] + last["width"] - 1, last["top"] + last["height"] / 2),
+        steps=6,
+    )
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float], *, steps: int) -> None:
+    """The mouse pressed at ``start``, moved to ``end`` in ``steps`` moves and released."""
+    page.mouse.move(*start)
     page.mouse.down()
-    page.mouse.move(last["left"] + last["width"] - 1, last["top"] + last["height"] / 2, steps=6)
+    page.mouse.move(*end, steps=steps)
     page.mouse.up()
 
 
@@ -151,15 +162,25 @@ def min_target_size(locator: Locator) -> float:
     return min(min(box["width"], box["height"]) for box in sizes)
 
 
+def fits_the_phone(
+    page: Page, controls: tuple[str, ...], screenshot: Callable[..., Path], name: str
+) -> None:
+    """Each of ``controls`` is a touch target of 40 px or more and the page does not scroll
+    sideways; the page is saved as ``name``, from the top."""
+    for selector in controls:
+        assert min_target_size(page.locator(selector)) >= 40, selector
+    assert no_horizontal_scroll(page)
+    top_screenshot(page, screenshot, name)
+
+
 def test_spans_with_mouse_keys_overlap_refusal_undo_and_submit(
-    open_labeling: Callable[..., Page],
+    open_labeling: Callable[..., tuple[Page, Item]],
     labeler: Any,
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    dataset = ner_dataset("ner-news")
-    first, second = Item.objects.filter(dataset=dataset).order_by("id")
-    page = open_labeling(dataset)
+    page, first = open_labeling(ner_dataset("ner-news"))
+    second = Item.objects.exclude(pk=first.pk).get(dataset=first.dataset)
 
     text = page.locator("[data-annotate-text]")
     expect(text).to_have_text(TEXT)
@@ -248,11 +269,9 @@ def test_spans_with_mouse_keys_overlap_refusal_undo_and_submit(
 
 
 def test_overlapping_spans_when_the_dataset_allows_them(
-    open_labeling: Callable[..., Page], labeler: Any, page_log: Any
+    open_labeling: Callable[..., tuple[Page, Item]], page_log: Any
 ) -> None:
-    dataset = ner_dataset("ner-nested", allow_overlap=True)
-    first = first_item(dataset)
-    page = open_labeling(dataset)
+    page, first = open_labeling(ner_dataset("ner-nested", allow_overlap=True))
     expect(page.locator("[data-annotate-text]")).to_have_text(TEXT)
     select_text(page, TEXT, "Ünïcode Ltd")
     page.keyboard.press("2")
@@ -270,24 +289,17 @@ def test_overlapping_spans_when_the_dataset_allows_them(
 
 
 def test_spans_on_a_phone(
-    open_labeling: Callable[..., Page],
-    labeler: Any,
-    page_log: Any,
-    screenshot: Callable[..., Path],
+    open_labeling: Callable[..., tuple[Page, Item]], page_log: Any, screenshot: Callable[..., Path]
 ) -> None:
-    dataset = ner_dataset("ner-phone")
-    first = first_item(dataset)
-    page = open_labeling(dataset, phone=True)
+    page, first = open_labeling(ner_dataset("ner-phone"), phone=True)
     expect(page.locator("[data-annotate-text]")).to_have_text(TEXT)
     assert no_horizontal_scroll(page)
 
     select_text(page, TEXT, "Ångström")
     page.get_by_role("button", name="PER", exact=True).tap()  # scrolled into view, then a touch tap
     expect(page.locator("[data-annotate-list] li")).to_have_count(1)
-    for controls in ("[data-class-index]", ".annotate-remove", ".labeler-submit", "[data-skip]"):
-        assert min_target_size(page.locator(controls)) >= 40, controls
-    assert no_horizontal_scroll(page)
-    top_screenshot(page, screenshot, "label-spans-phone")
+    controls = ("[data-class-index]", ".annotate-remove", ".labeler-submit", "[data-skip]")
+    fits_the_phone(page, controls, screenshot, "label-spans-phone")
     page.get_by_role("button", name="Submit").tap()
     expect(page.locator("[data-annotate-text]")).to_have_text(SECOND)
     assert Label.objects.get(item=first).value == [span(TEXT, "Ångström", "PER")]
@@ -304,7 +316,7 @@ def boxes_dataset(slug: str) -> Any:
         modality="image",
         columns=[{"name": "image", "dtype": "image"}],
         label_task="boxes",
-        label_classes=["car", "sign", "person"],
+        label_classes=OBJECTS,
         guidelines="",
     )
     for name in ("street", "empty"):
@@ -321,6 +333,11 @@ def boxes_dataset(slug: str) -> Any:
             data={"image": {"path": path, "width": width, "height": height, "file_name": name}},
         )
     return dataset
+
+
+def wait_for_the_image(page: Page) -> None:
+    expect(page.locator(".annotate-stage.is-ready")).to_be_visible()
+    page.wait_for_function("document.querySelector('.annotate-image').complete")
 
 
 def image_rect(page: Page) -> Rect:
@@ -362,17 +379,14 @@ def near(box: dict[str, Any], truth: tuple[int, int, int, int], slack: float) ->
 
 
 def test_boxes_with_mouse_drag_keys_and_clamping(
-    open_labeling: Callable[..., Page],
+    open_labeling: Callable[..., tuple[Page, Item]],
     labeler: Any,
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    dataset = boxes_dataset("street-boxes")
-    first = first_item(dataset)
-    page = open_labeling(dataset)
+    page, first = open_labeling(boxes_dataset("street-boxes"))
     expect(page.get_by_role("heading", name="Draw a box around each object")).to_be_visible()
-    expect(page.locator(".annotate-stage.is-ready")).to_be_visible()
-    page.wait_for_function("document.querySelector('.annotate-image').complete")
+    wait_for_the_image(page)
     rect = image_rect(page)
     scale = IMAGE_SIZE[0] / rect["width"]
     assert scale != 1  # the image is shown scaled: coordinates must be converted
@@ -380,10 +394,7 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
 
     # Box 1 around the red rectangle, dragged top-left to bottom-right; it gets class 1 (car).
     a, b = to_screen(rect, RED[0], RED[1]), to_screen(rect, RED[0] + RED[2], RED[1] + RED[3])
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(*b, steps=8)
-    page.mouse.up()
+    drag(page, a, b, steps=8)
     expect(listed).to_have_count(1)
     red = stored_box(rect, a, b, "car")
     assert near(red, RED, scale)
@@ -392,10 +403,7 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     # edge; 2 makes it a sign; it is then moved and resized with the keyboard.
     c = to_screen(rect, BLUE[0] + BLUE[2], BLUE[1] + BLUE[3])
     d = (to_screen(rect, BLUE[0], 0)[0], round(rect["top"]) - 30)
-    page.mouse.move(*c)
-    page.mouse.down()
-    page.mouse.move(*d, steps=8)
-    page.mouse.up()
+    drag(page, c, d, steps=8)
     page.keyboard.press("2")
     blue = stored_box(rect, d, c, "sign")
     assert blue["y"] == 0  # clamped inside the image
@@ -412,10 +420,7 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     # Box 3 dragged off the bottom-right corner: clamped to the image, and of the class chosen
     # last (sign); Delete removes it.
     e = to_screen(rect, 700, 500)
-    page.mouse.move(*e)
-    page.mouse.down()
-    page.mouse.move(rect["left"] + rect["width"] + 40, rect["top"] + rect["height"] + 40, steps=5)
-    page.mouse.up()
+    drag(page, e, (rect["left"] + rect["width"] + 40, rect["top"] + rect["height"] + 40), steps=5)
     expect(listed).to_have_count(3)
     x, y = to_image(rect, e)
     expect(listed.nth(2)).to_contain_text(f"3 signx {x}, y {y}, {800 - x} {TIMES} {600 - y} px")
@@ -436,10 +441,7 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
 
     # Dragging the selected box moves it (by the drag, in original pixels); nothing new is drawn.
     grab = to_screen(rect, RED[0] + 50, RED[1] + 50)
-    page.mouse.move(*grab)
-    page.mouse.down()
-    page.mouse.move(grab[0] + 24, grab[1] + 12, steps=6)
-    page.mouse.up()
+    drag(page, grab, (grab[0] + 24, grab[1] + 12), steps=6)
     red.update(
         x=red["x"] + math.floor(24 * scale + 0.5),
         y=red["y"] + math.floor(12 * IMAGE_SIZE[1] / rect["height"] + 0.5),
@@ -490,16 +492,13 @@ def point(at: tuple[float, float]) -> dict[str, float]:
 
 
 def test_boxes_by_touch_on_a_phone(
-    open_labeling: Callable[..., Page],
+    open_labeling: Callable[..., tuple[Page, Item]],
     labeler: Any,
     page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
-    dataset = boxes_dataset("street-phone")
-    first = first_item(dataset)
-    page = open_labeling(dataset, phone=True)
-    expect(page.locator(".annotate-stage.is-ready")).to_be_visible()
-    page.wait_for_function("document.querySelector('.annotate-image').complete")
+    page, first = open_labeling(boxes_dataset("street-phone"), phone=True)
+    wait_for_the_image(page)
     page.locator(".annotate-stage").scroll_into_view_if_needed()
     rect = image_rect(page)
     assert rect["width"] <= PHONE["width"] - 20
@@ -519,15 +518,8 @@ def test_boxes_by_touch_on_a_phone(
         "button", name="sign", exact=True
     ).tap()  # scrolled into view, then a touch tap
     expect(listed.first).to_contain_text("1 sign")
-    for controls in (
-        "[data-class-index]",
-        ".annotate-remove",
-        ".annotate-item__pick",
-        "[data-undo]",
-    ):
-        assert min_target_size(page.locator(controls)) >= 40, controls
-    assert no_horizontal_scroll(page)
-    top_screenshot(page, screenshot, "label-boxes-phone")
+    controls = ("[data-class-index]", ".annotate-remove", ".annotate-item__pick", "[data-undo]")
+    fits_the_phone(page, controls, screenshot, "label-boxes-phone")
 
     page.get_by_role("button", name="Submit").tap()
     expect(page.locator("[data-annotate-sent]")).to_contain_text(f"Sent item {first.pk}: 1 box")
@@ -538,22 +530,19 @@ def test_boxes_by_touch_on_a_phone(
 
 
 def test_a_refused_box_label_shows_the_servers_reason(
-    open_labeling: Callable[..., Page], labeler: Any, page_log: Any
+    open_labeling: Callable[..., tuple[Page, Item]], page_log: Any
 ) -> None:
     dataset = boxes_dataset("street-unsized")
     first = first_item(dataset)
     image = dict(first.data["image"])
     del image["width"], image["height"]  # an image the pipeline never measured
     Item.objects.filter(pk=first.pk).update(data={"image": image})
-    page = open_labeling(dataset)
+    page, _ = open_labeling(dataset)
     # The page falls back to the file's own size to draw on...
     expect(page.locator(".annotate-stage.is-ready")).to_be_visible()
     rect = image_rect(page)
     a, b = to_screen(rect, 100, 100), to_screen(rect, 300, 300)
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(*b, steps=5)
-    page.mouse.up()
+    drag(page, a, b, steps=5)
     expect(page.locator("[data-annotate-list] li")).to_have_count(1)
     # ...but the server cannot check the box: its reason is shown, the box kept, nothing stored.
     page.keyboard.press("Enter")
