@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -32,7 +31,6 @@ UNIT = 10**6  # the test dollar has 6 decimals
 
 
 def test_a_contributor_reads_earnings_payouts_and_a_receipt(
-    live_server: Any,
     page: Page,
     mobile_page: Page,
     wallet: TestWallet,
@@ -66,7 +64,7 @@ def test_a_contributor_reads_earnings_payouts_and_a_receipt(
             payouts_process()
 
     sign_in(page, user)
-    page.goto(f"{live_server.url}/me/earnings/")
+    page.goto("/me/earnings/")
     rewards = page.locator("#rewards tbody tr")
     expect(rewards).to_have_count(2)
     expect(page.locator("#rewards")).to_contain_text("Review sprint, April")
@@ -87,6 +85,6 @@ def test_a_contributor_reads_earnings_payouts_and_a_receipt(
     screenshot(page, "reward-receipt")
 
     sign_in(mobile_page, user)
-    mobile_page.goto(f"{live_server.url}/me/earnings/")
+    mobile_page.goto("/me/earnings/")
     expect(mobile_page.locator("#rewards tbody tr")).to_have_count(2)
     screenshot(mobile_page, "earnings-mobile")

@@ -42,7 +42,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     )
 
     sign_in(page, buyer)
-    page.goto(f"{live_server.url}/me/library/")
+    page.goto("/me/library/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your library")
     license = page.locator(f"#license-{grant.pk}")
     expect(license.locator(".card-header .badge")).to_have_text("Active")
@@ -74,7 +74,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     screenshot(page, "library")
 
     # The release page loads its download box (htmx) with this buyer's links.
-    page.goto(f"{live_server.url}/datasets/product-reviews/versions/2/")
+    page.goto("/datasets/product-reviews/versions/2/")
     box = page.locator("#release-downloads[data-allowed='true']")
     expect(
         box.get_by_role("link", name="Download data/train-00000-of-00001.parquet")
@@ -82,7 +82,7 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     screenshot(page, "release-downloads")
 
     sign_in(mobile_page, buyer)
-    mobile_page.goto(f"{live_server.url}/me/library/")
+    mobile_page.goto("/me/library/")
     expect(mobile_page.locator(f"#license-{grant.pk}")).to_be_visible()
     overflow = mobile_page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -93,7 +93,6 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
 
 
 def test_a_visitor_without_a_license_is_asked_to_buy_one(
-    live_server: Any,
     page: Page,
     page_log: PageLog,
     sign_in: Callable[..., None],
@@ -102,7 +101,7 @@ def test_a_visitor_without_a_license_is_asked_to_buy_one(
     dataset = DatasetFactory.create(title="Product reviews", slug="product-reviews")
     make_release(dataset, number=1, shards=1)
     sign_in(page, UserFactory.create())
-    page.goto(f"{live_server.url}/datasets/product-reviews/versions/1/")
+    page.goto("/datasets/product-reviews/versions/1/")
     box = page.locator("#release-downloads[data-allowed='false']")
     expect(box.get_by_role("link", name="Buy a license")).to_have_attribute(
         "href", "/datasets/product-reviews/"
@@ -110,6 +109,6 @@ def test_a_visitor_without_a_license_is_asked_to_buy_one(
     expect(box.get_by_role("link", name="Download")).to_have_count(0)
     screenshot(page, "release-downloads-unlicensed")
 
-    page.goto(f"{live_server.url}/me/library/")
+    page.goto("/me/library/")
     expect(page.locator("#library-empty")).to_contain_text("No licenses yet")
     page_log.assert_clean()
