@@ -78,12 +78,9 @@ def signed_in(
     return sign_in
 
 
-@pytest.mark.usefixtures("verifier")
+@pytest.mark.usefixtures("verifier", "tier")
 def test_buy_orders_pays_from_the_key_confirms_and_waits_until_paid(
-    cli: Callable[..., Run],
-    signed_in: Callable[[int], DevAccount],
-    chain_token: ChainToken,
-    tier: LicenseTier,
+    cli: Callable[..., Run], signed_in: Callable[[int], DevAccount], chain_token: ChainToken
 ) -> None:
     buyer = signed_in(1)
     treasury = chain_token.hot_wallet.address
@@ -108,12 +105,12 @@ def test_buy_orders_pays_from_the_key_confirms_and_waits_until_paid(
     assert (after[0] - before[0], before[1] - after[1]) == (PRICE, PRICE)
 
 
+@pytest.mark.usefixtures("tier")
 def test_buy_refuses_a_key_that_is_not_the_signed_in_buyer(
     cli: Callable[..., Run],
     signed_in: Callable[[int], DevAccount],
     key_file: Callable[[DevAccount], Path],
     dev_wallets: list[DevAccount],
-    tier: LicenseTier,
 ) -> None:
     signed_in(1)
 
@@ -156,12 +153,11 @@ def test_buy_with_too_few_tokens_says_so_before_paying(
     assert Purchase.objects.get().tx_hash == ""
 
 
-@pytest.mark.usefixtures("verifier")
+@pytest.mark.usefixtures("verifier", "tier")
 def test_buy_stopped_after_paying_confirms_the_same_payment_when_run_again(
     cli: Callable[..., Run],
     signed_in: Callable[[int], DevAccount],
     chain_token: ChainToken,
-    tier: LicenseTier,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     buyer = signed_in(2)

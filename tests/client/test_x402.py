@@ -65,9 +65,8 @@ def balances(chain_token: ChainToken, agent: DevAccount) -> tuple[int, int]:
     return client.token_balance(agent.address), client.token_balance(chain_token.hot_wallet.address)
 
 
-@pytest.mark.usefixtures("_close_http_sessions", "hf_online_for_loopback")
+@pytest.mark.usefixtures("for_sale", "_close_http_sessions", "hf_online_for_loopback")
 def test_an_agent_with_only_a_key_pays_once_over_x402_and_loads_the_release(
-    for_sale: tuple[Dataset, DatasetRelease],
     agent: DevAccount,
     chain_token: ChainToken,
     key_file: Callable[[DevAccount], Path],
@@ -131,8 +130,8 @@ def test_download_over_x402_pays_and_verifies_every_file(
     assert before[0] - balances(chain_token, agent)[0] == PRICE
 
 
+@pytest.mark.usefixtures("for_sale")
 def test_x402_without_a_maximum_says_the_price_and_pays_nothing(
-    for_sale: tuple[Dataset, DatasetRelease],
     agent: DevAccount,
     chain_token: ChainToken,
     agent_cli: Callable[..., Run],
@@ -156,9 +155,8 @@ def test_x402_without_a_maximum_says_the_price_and_pays_nothing(
     assert balances(chain_token, agent) == before
 
 
-def test_without_x402_a_priced_release_says_how_to_pay(
-    for_sale: tuple[Dataset, DatasetRelease], cli: Callable[..., Run]
-) -> None:
+@pytest.mark.usefixtures("for_sale")
+def test_without_x402_a_priced_release_says_how_to_pay(cli: Callable[..., Run]) -> None:
     run = cli("download", "street-signs")
 
     assert run.code == 1
@@ -169,8 +167,8 @@ def test_without_x402_a_priced_release_says_how_to_pay(
     )
 
 
+@pytest.mark.usefixtures("for_sale")
 def test_when_the_download_token_ended_the_payer_signs_in_instead_of_paying_again(
-    for_sale: tuple[Dataset, DatasetRelease],
     agent: DevAccount,
     chain_token: ChainToken,
     agent_cli: Callable[..., Run],

@@ -68,17 +68,11 @@ class Writer:
                 return copy
 
 
-def csv_of(texts: list[str]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["text"])
-    writer.writerows([text] for text in texts)
-    return out.getvalue().encode()
-
-
 def validate(dataset: Dataset, texts: list[str]) -> Contribution:
-    content = csv_of(texts)
-    contribution = submitted(dataset, content, "rows.csv")
+    """``texts`` as the rows of a one-column CSV, submitted and validated."""
+    content = io.StringIO()
+    csv.writer(content).writerows([["text"], *([text] for text in texts)])
+    contribution = submitted(dataset, content.getvalue().encode(), "rows.csv")
     contribution_validate(contribution_id=contribution.pk)
     contribution.refresh_from_db()
     return contribution
