@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -260,44 +260,6 @@ class TransferCheck:
 
     outcome: VerifiedTransfer | TransferError | ChainError  # the paying log, or why not
     retry: bool = False  # transient and still within the time allowed: check again later
-    confirmations: int | None = None  # while too few: how many it has
-
-
-def transfer_check(
-    *,
-    client: ChainClient,
-    submitted_at: datetime,
-    timeout_seconds: float,
-    tx_hash: str,
-    token_address: str,
-    sender: str,
-    recipient: str,
-    min_amount: int,
-) -> TransferCheck:
-    """``erc20_transfer_verify`` with ``CHAIN_CONFIRMATIONS``, its answer sorted for a caller
-    that records each attempt: paid, retry later (not mined, too few confirmations, node down,
-    until ``timeout_seconds`` after ``submitted_at``), or refused for good."""
-    try:
-        return TransferCheck(
-            outcome=erc20_transfer_verify(
-                client=client,
-                tx_hash=tx_hash,
-                token_address=token_address,
-                sender=sender,
-                recipient=recipient,
-                min_amount=min_amount,
-                confirmations=int(settings.CHAIN_CONFIRMATIONS),
-            )
-        )
-    except (TransferError, ChainError) as exc:
-        waited = (timezone.now() - submitted_at).total_seconds()
-        return TransferCheck(
-            outcome=exc,
-            retry=transfer_error_is_transient(exc) and waited < timeout_seconds,
-            confirmations=int(str(exc.extra.get("have", 0)))
-            if exc.code == "not_confirmed"
-            else None,
-        )
 
 
 def transfer_attempt(
@@ -310,30 +272,37 @@ def transfer_attempt(
     recipient: str,
     min_amount: int,
 ) -> TransferCheck:
-    """One ``transfer_check`` of a locked row's payment (``row.tx_hash``, submitted at
-    ``row.created_at``), counted in ``attempts`` and ``checked_at``. An answer to retry is
-    recorded on the row (confirmations so far, error) and saved; the caller saves the others."""
+    """One ``erc20_transfer_verify`` with ``CHAIN_CONFIRMATIONS`` of a locked row's payment
+    (``row.tx_hash``), counted in ``attempts`` and ``checked_at``, its answer sorted: paid, retry
+    later (not mined, too few confirmations, node down, until ``timeout_seconds`` after
+    ``row.created_at``), or refused for good. An answer to retry is recorded on the row
+    (confirmations so far, error) and saved; the caller saves the others."""
     row.attempts += 1
     row.checked_at = timezone.now()
-    check = transfer_check(
-        client=client,
-        submitted_at=row.created_at,
-        timeout_seconds=timeout_seconds,
-        tx_hash=row.tx_hash,
-        token_address=token_address,
-        sender=sender,
-        recipient=recipient,
-        min_amount=min_amount,
-    )
-    outcome = check.outcome
-    if check.retry and not isinstance(outcome, VerifiedTransfer):
-        row.confirmations = check.confirmations or row.confirmations
-        row.error_code = outcome.code
-        row.error_detail = outcome.detail[:500]
+    try:
+        return TransferCheck(
+            outcome=erc20_transfer_verify(
+                client=client,
+                tx_hash=row.tx_hash,
+                token_address=token_address,
+                sender=sender,
+                recipient=recipient,
+                min_amount=min_amount,
+                confirmations=int(settings.CHAIN_CONFIRMATIONS),
+            )
+        )
+    except (TransferError, ChainError) as exc:
+        waited = (timezone.now() - row.created_at).total_seconds()
+        if not (transfer_error_is_transient(exc) and waited < timeout_seconds):
+            return TransferCheck(outcome=exc)
+        if exc.code == "not_confirmed":
+            row.confirmations = int(str(exc.extra.get("have", 0))) or row.confirmations
+        row.error_code = exc.code
+        row.error_detail = exc.detail[:500]
         row.save(
             update_fields=["attempts", "checked_at", "confirmations", "error_code", "error_detail"]
         )
-    return check
+        return TransferCheck(outcome=exc, retry=True)
 
 
 REQUEUE_BATCH = 500  # rows re-sent per sweep at most
