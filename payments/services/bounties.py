@@ -12,13 +12,14 @@ from django.utils import timezone
 from datasets_app.models import Dataset
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.policy import can_manage_dataset, is_staff
+from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyPaysFor, BountyStatus, LedgerKind
 from payments.exceptions import BountyError
 from payments.models import Bounty, Token
 from payments.services.ledger import WORLD, Move, ledger_post
 from payments.services.rewards import epoch_bounds, epochs_computed_until
+from payments.services.staff import staff_reason_check
 
 MAX_EPOCHS = 10_000
 
@@ -148,11 +149,12 @@ def bounty_schedule_change(
     funding). Computed epochs stay as they are: the next window starts where the last one
     ended (``epoch_bounds``), so no row or label is paid twice or skipped, and the end cannot
     move before what is already computed and paid."""
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only staff change a bounty's schedule.")
-    reason = reason.strip()
-    if not reason:
-        raise BountyError("Give a reason: it goes to the audit log.", code="reason_required")
+    reason = staff_reason_check(
+        actor=actor,
+        reason=reason,
+        denied="Only staff change a bounty's schedule.",
+        error=BountyError,
+    )
     bounty = Bounty.objects.select_for_update().get(pk=bounty.pk)
     if bounty.status in (BountyStatus.CLOSED, BountyStatus.CANCELLED):
         raise BountyError(

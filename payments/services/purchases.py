@@ -25,9 +25,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from marketplace.core.exceptions import NotFoundError, PermissionDeniedError
+from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
-from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import LedgerKind, PurchaseStatus
 from payments.exceptions import PurchaseError
@@ -47,6 +46,7 @@ from payments.services.ledger import FEES, WORLD, Move, ledger_post
 from payments.services.licenses import license_grant_create, ready_releases
 from payments.services.payouts import hot_wallet_lock
 from payments.services.sales import sale_share
+from payments.services.staff import staff_reason_check
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,
@@ -357,10 +357,9 @@ def purchase_refund(*, purchase: Purchase, actor: User, reason: str) -> Purchase
     from payments.services.licenses import license_grant_revoke
     from payments.services.rewards import reward_reverse_silently
 
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only staff refund purchases.")
-    if not reason.strip():
-        raise PurchaseError("Give a reason: it goes to the audit log.", code="reason_required")
+    staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff refund purchases.", error=PurchaseError
+    )
     purchase = (
         Purchase.objects.select_for_update().select_related("buyer", "token").get(pk=purchase.pk)
     )

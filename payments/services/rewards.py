@@ -30,9 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from datasets_app.enums import ContributionStatus
-from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
 from payments.exceptions import RewardError
@@ -53,6 +51,7 @@ from payments.services.reward_lines import (
     label_lines,
     label_weight_micro,
 )
+from payments.services.staff import staff_reason_check
 
 logger = logging.getLogger(__name__)
 
@@ -330,10 +329,9 @@ def rewards_reverse_for_contribution(
 @transaction.atomic
 def reward_reverse(*, reward: Reward, actor: User, reason: str) -> Reward:
     """Staff reverse what is left of an unpaid reward (e.g. the work turned out to be fraud)."""
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only staff reverse rewards.")
-    if not reason.strip():
-        raise RewardError("Give a reason: it goes to the audit log.", code="reason_required")
+    staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff reverse rewards.", error=RewardError
+    )
     reward = (
         Reward.objects.select_for_update(of=("self",)).select_related("bounty").get(pk=reward.pk)
     )

@@ -7,13 +7,12 @@ from django.conf import settings
 from django.db import transaction
 
 from marketplace.core.addresses import normalize_address
-from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
 from payments.exceptions import TokenError
 from payments.integrations.chain import ChainClient
 from payments.models import Token
+from payments.services.staff import staff_reason_check
 
 
 @transaction.atomic
@@ -49,11 +48,9 @@ def token_update(
     """Staff accept or stop accepting a token, or fix how its symbol is shown, with a reason for
     the audit log. Its chain, address and decimals never change: every stored amount is in its
     base units, so a different address or decimals would change what those amounts mean."""
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only staff change accepted tokens.")
-    reason = reason.strip()
-    if not reason:
-        raise TokenError("Give a reason: it goes to the audit log.", code="reason_required")
+    reason = staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff change accepted tokens.", error=TokenError
+    )
     token = Token.objects.select_for_update().get(pk=token.pk)
     changed: dict[str, dict[str, object]] = {}
     if symbol is not None:
