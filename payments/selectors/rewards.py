@@ -12,10 +12,9 @@ from payments.models import LedgerEntry, Payout, Reward, RewardLine, Token
 
 
 def reward_list(*, user: User) -> QuerySet[Reward]:
-    return (
-        Reward.objects.filter(user=user)
-        .select_related("bounty__dataset", "purchase__dataset", "epoch", "token")
-        .order_by("-created_at", "-id")
+    """The person's rewards, newest first (the model's ordering)."""
+    return Reward.objects.filter(user=user).select_related(
+        "bounty__dataset", "purchase__dataset", "epoch", "token"
     )
 
 
@@ -23,8 +22,8 @@ def reward_get(*, user: User, reward_id: int) -> Reward:
     """One of the person's rewards with its lines; someone else's is "not found" (staff see
     every reward in admin)."""
     reward = (
-        Reward.objects.filter(pk=reward_id, user=user)
-        .select_related("bounty__dataset", "purchase__dataset", "epoch", "token")
+        reward_list(user=user)
+        .filter(pk=reward_id)
         .prefetch_related(
             Prefetch(
                 "lines",
