@@ -215,10 +215,10 @@ def release_build(*, release_id: int) -> str | None:
             release = (
                 DatasetRelease.objects.select_for_update()
                 .select_related("dataset")
-                .filter(pk=release_id)
+                .filter(pk=release_id, status=ReleaseStatus.BUILDING)
                 .first()
             )
-            if release is None or release.status != ReleaseStatus.BUILDING:
+            if release is None:
                 return None
             _discard_files(release)  # what a run that died half-way left
         try:
