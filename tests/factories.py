@@ -280,22 +280,15 @@ def make_grant(
     dataset: Dataset,
     releases: Sequence[DatasetRelease] = (),
     *,
-    covers_future: bool = False,
-    expires_at: Any = None,
-    revoked_at: Any = None,
     tier_name: str = "Research",
+    **fields: Any,
 ) -> LicenseGrant:
+    """``buyer``'s grant of ``releases`` under a free tier called ``tier_name``; ``fields`` are
+    the grant's own (``covers_future``, ``expires_at``, ``revoked_at``)."""
     tier, _ = LicenseTier.objects.get_or_create(
         dataset=dataset, name=tier_name, defaults={"spdx_id": "CC-BY-4.0", "price": 0}
     )
-    grant = LicenseGrant.objects.create(
-        buyer=buyer,
-        dataset=dataset,
-        tier=tier,
-        covers_future=covers_future,
-        expires_at=expires_at,
-        revoked_at=revoked_at,
-    )
+    grant = LicenseGrant.objects.create(buyer=buyer, dataset=dataset, tier=tier, **fields)
     grant.releases.set(releases)
     return grant
 
