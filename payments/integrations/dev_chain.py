@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -54,13 +55,15 @@ def dev_wallet_payments_enabled() -> bool:
     return bool(settings.DEBUG) and int(settings.CHAIN_ID) in LOCAL_CHAIN_IDS
 
 
+@dataclass(eq=False)  # eq=False: an exception is equal only to itself, and stays hashable
 class RelayRefused(Exception):
-    """A request the relay does not forward: answered as a JSON-RPC error."""
+    """A request the relay does not forward: answered as a JSON-RPC error ``{code, message}``."""
 
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    code: int
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NodeUnavailable(Exception):
