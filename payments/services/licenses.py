@@ -20,11 +20,12 @@ from eth_account.messages import encode_typed_data
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.policy import can_manage_dataset, is_staff
+from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
 from payments.enums import LicenseCoverage
 from payments.exceptions import LicenseError
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
+from payments.services.staff import staff_reason_check
 
 ZERO_HASH = "0x" + "00" * 32
 RECEIPT_TYPES = {
@@ -208,16 +209,16 @@ def license_claim_free(*, buyer: User, tier: LicenseTier) -> LicenseGrant:
 @transaction.atomic
 def license_grant_revoke(*, grant: LicenseGrant, actor: User, reason: str) -> LicenseGrant:
     """Staff end a license (fraud, a refund): its downloads stop at once."""
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only staff revoke licenses.")
-    reason = reason.strip()[:255]
-    if not reason:
-        raise LicenseError("Give a reason: it goes to the audit log.", code="reason_required")
+    reason = staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff revoke licenses.", error=LicenseError
+    )
     grant = LicenseGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     grant.revoked_at = timezone.now()
-    grant.revoke_reason = reason
+    grant.revoke_reason = reason[:255]
     grant.save(update_fields=["revoked_at", "revoke_reason"])
-    audit_log_record(action="license.revoked", actor=actor, target=grant, data={"reason": reason})
+    audit_log_record(
+        action="license.revoked", actor=actor, target=grant, data={"reason": grant.revoke_reason}
+    )
     return grant
