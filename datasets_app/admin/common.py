@@ -63,7 +63,6 @@ class DatasetInputFilter(InputFilter):
     """A dataset by slug or id, with the biggest datasets offered as the user types."""
 
     title = "dataset"
-    parameter_name = "dataset"
     field_path = "dataset_id"
     placeholder = "slug or id"
     help_text = "A dataset's slug or id."

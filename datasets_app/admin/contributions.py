@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.db.models import Q
 from django.template.loader import render_to_string
 
 from datasets_app.admin.common import DatasetInputFilter
@@ -20,7 +19,7 @@ from datasets_app.services.moderation import (
     contribution_revalidate,
 )
 from marketplace.core.admin import person
-from marketplace.core.admin_actions import ModerationAdmin, run_service
+from marketplace.core.admin_actions import ModerationAdmin, service_action
 from marketplace.core.admin_lists import (
     ChoicesFilter,
     UserInputFilter,
@@ -29,7 +28,6 @@ from marketplace.core.admin_lists import (
 
 class ContributionFlaggedFilter(ChoicesFilter):
     title = "flagged"
-    parameter_name = "flagged"
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
         "yes": ("Has flagged rows", Q(report__flagged__gt=0)),
         "personal": ("Personal data found", Q(report__personal_data__0__isnull=False)),
@@ -148,14 +146,10 @@ class ContributionAdmin(ModerationAdmin):
             "admin/datasets_app/contribution/report.html", report_context(obj.report or {})
         )
 
-    @admin.action(description="Approve (needs a reason)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        run_service(self, request, queryset, contribution_approve, "contribution")
-
-    @admin.action(description="Reject and hide its items (needs a reason)")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        run_service(self, request, queryset, contribution_reject, "contribution")
-
-    @admin.action(description="Re-validate (needs a reason)")
-    def revalidate(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
-        run_service(self, request, queryset, contribution_revalidate, "contribution")
+    approve = service_action("Approve (needs a reason)", contribution_approve, "contribution")
+    reject = service_action(
+        "Reject and hide its items (needs a reason)", contribution_reject, "contribution"
+    )
+    revalidate = service_action(
+        "Re-validate (needs a reason)", contribution_revalidate, "contribution"
+    )

@@ -17,7 +17,7 @@ from datasets_app.services.datasets import EDITABLE_FIELDS, FROZEN_ONCE_ITEMS_EX
 from datasets_app.services.moderation import (
     dataset_consensus_refresh_queue,
 )
-from marketplace.core.admin_actions import ServiceChangeAdmin, run_service
+from marketplace.core.admin_actions import ServiceChangeAdmin, service_action
 from marketplace.core.exceptions import ApplicationError
 
 # Status changes with the actions below, which take a reason; the rest of the schema is frozen
@@ -76,17 +76,12 @@ class DatasetAdmin(ServiceChangeAdmin):
                 return
             self.message_user(request, f"{dataset}: consensus recomputation queued.")
 
-    def _moderate(self, request: HttpRequest, queryset: QuerySet[Dataset], status: str) -> None:
-        run_service(self, request, queryset, dataset_moderate, "dataset", status=status)
-
-    @admin.action(description="Hide (needs a reason)")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
-        self._moderate(request, queryset, DatasetStatus.HIDDEN)
-
-    @admin.action(description="Open (needs a reason)")
-    def reopen(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
-        self._moderate(request, queryset, DatasetStatus.OPEN)
-
-    @admin.action(description="Close (needs a reason)")
-    def close(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
-        self._moderate(request, queryset, DatasetStatus.CLOSED)
+    hide = service_action(
+        "Hide (needs a reason)", dataset_moderate, "dataset", status=DatasetStatus.HIDDEN
+    )
+    reopen = service_action(
+        "Open (needs a reason)", dataset_moderate, "dataset", status=DatasetStatus.OPEN
+    )
+    close = service_action(
+        "Close (needs a reason)", dataset_moderate, "dataset", status=DatasetStatus.CLOSED
+    )

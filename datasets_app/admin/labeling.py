@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -30,7 +29,7 @@ from datasets_app.services.moderation import (
     label_reject,
 )
 from marketplace.core.admin import person
-from marketplace.core.admin_actions import run_service
+from marketplace.core.admin_actions import service_action
 from marketplace.core.admin_lists import (
     ChoicesFilter,
     UserInputFilter,
@@ -40,7 +39,6 @@ from marketplace.core.admin_readonly import ReadOnlyAdmin
 
 class ItemStatusFilter(ChoicesFilter):
     title = "status"
-    parameter_name = "status"
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
         "visible": ("Visible", Q(is_hidden=False)),
         "hidden": ("Hidden by moderators", Q(is_hidden=True)),
@@ -55,7 +53,6 @@ class FlaggedFilter(ChoicesFilter):
     """Items whose row checks left flags (personal data kept under a "flag" policy)."""
 
     title = "flagged"
-    parameter_name = "flagged"
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = flagged_choices("flags")
 
 
@@ -153,18 +150,12 @@ class ItemAdmin(ItemSearchAdmin):
             return ""
         return format_html('<span class="flag-list">{}</span>', ", ".join(obj.flags))
 
-    @admin.action(description="Hide (needs a reason)")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
-        run_service(self, request, queryset, item_set_hidden, "item", hidden=True)
-
-    @admin.action(description="Show again (needs a reason)")
-    def unhide(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
-        run_service(self, request, queryset, item_set_hidden, "item", hidden=False)
+    hide = service_action("Hide (needs a reason)", item_set_hidden, "item", hidden=True)
+    unhide = service_action("Show again (needs a reason)", item_set_hidden, "item", hidden=False)
 
 
 class LabelStatusFilter(ChoicesFilter):
     title = "status"
-    parameter_name = "status"
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {
         "kept": ("Kept", Q(is_rejected=False)),
         "rejected": ("Rejected by moderators", Q(is_rejected=True)),
@@ -222,9 +213,7 @@ class LabelAdmin(ItemSearchAdmin):
     def value_shown(self, obj: Label) -> str:
         return label_value(obj.value)
 
-    @admin.action(description="Reject (needs a reason)")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Label]) -> None:
-        run_service(self, request, queryset, label_reject, "label")
+    reject = service_action("Reject (needs a reason)", label_reject, "label")
 
 
 @admin.register(LabelerCredibility)

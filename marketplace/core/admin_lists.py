@@ -101,7 +101,17 @@ class BigTableAdmin(admin.ModelAdmin[Any]):
         )
 
 
-class ChoicesFilter(admin.SimpleListFilter):
+class TitledFilter(admin.SimpleListFilter):
+    """A list filter whose query parameter is its title (``?status=``) unless it names another
+    ``parameter_name``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.parameter_name is None and cls.title is not None:
+            cls.parameter_name = str(cls.title)
+
+
+class ChoicesFilter(TitledFilter):
     """Links, each a condition: ``CHOICES`` maps a value of the parameter to (label, Q)."""
 
     CHOICES: ClassVar[dict[str, tuple[str, Q]]] = {}
@@ -114,7 +124,7 @@ class ChoicesFilter(admin.SimpleListFilter):
         return queryset.filter(choice[1]) if choice else queryset
 
 
-class InputFilter(admin.SimpleListFilter):
+class InputFilter(TitledFilter):
     """A filter with a text box (and an optional ``<datalist>`` of suggestions) instead of a list
     of links: for columns with too many values to list."""
 
@@ -166,7 +176,7 @@ class UserInputFilter(InputFilter):
     @classmethod
     def on(cls, title: str, field_path: str) -> type[UserInputFilter]:
         """The filter of the people in ``field_path`` (a user id), under ``?<title>=``."""
-        attrs = {"title": title, "parameter_name": title, "field_path": field_path}
+        attrs = {"title": title, "field_path": field_path}
         return type(f"{title.title()}Filter", (cls,), attrs)
 
     @cached_property

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ServiceChangeAdmin, run_service
+from marketplace.core.admin_actions import ServiceChangeAdmin, service_action
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from payments.admin.common import MoneyAdmin
 from payments.models import (
@@ -54,13 +54,15 @@ class TokenAdmin(ServiceChangeAdmin):
     def apply_changes(self, obj: Token, **audited_changes: Any) -> None:
         token_update(token=obj, **audited_changes)
 
-    @admin.action(description="Stop accepting the selected tokens (needs a reason)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
-        run_service(self, request, queryset, token_update, "token", is_active=False)
-
-    @admin.action(description="Accept the selected tokens again (needs a reason)")
-    def activate(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
-        run_service(self, request, queryset, token_update, "token", is_active=True)
+    deactivate = service_action(
+        "Stop accepting the selected tokens (needs a reason)",
+        token_update,
+        "token",
+        is_active=False,
+    )
+    activate = service_action(
+        "Accept the selected tokens again (needs a reason)", token_update, "token", is_active=True
+    )
 
 
 class LedgerEntryInline(MoneyAdmin, admin.TabularInline[LedgerEntry, LedgerTransaction]):

@@ -3,10 +3,9 @@
 from typing import Any, ClassVar
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_service
+from marketplace.core.admin_actions import ModerationAdmin, service_action
 from payments.admin.common import MoneyAdmin
 from payments.models import (
     LicenseGrant,
@@ -45,9 +44,9 @@ class PurchaseAdmin(MoneyAdmin, ModerationAdmin):
     readonly_fields = tuple(f.name for f in Purchase._meta.fields)
     actions = ("refund",)
 
-    @admin.action(description="Refund on chain and revoke the license (needs a reason)")
-    def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
-        run_service(self, request, queryset, purchase_refund, "purchase")
+    refund = service_action(
+        "Refund on chain and revoke the license (needs a reason)", purchase_refund, "purchase"
+    )
 
 
 @admin.register(LicenseGrant)
@@ -73,6 +72,6 @@ class LicenseGrantAdmin(ModerationAdmin):
     exclude = ("releases",)
     actions = ("revoke",)
 
-    @admin.action(description="Revoke (downloads stop at once; needs a reason)")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[LicenseGrant]) -> None:
-        run_service(self, request, queryset, license_grant_revoke, "grant")
+    revoke = service_action(
+        "Revoke (downloads stop at once; needs a reason)", license_grant_revoke, "grant"
+    )

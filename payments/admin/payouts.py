@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_service
+from marketplace.core.admin_actions import ModerationAdmin, service_action
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from marketplace.core.exceptions import ApplicationError
 from payments.admin.common import MoneyAdmin
@@ -46,9 +46,9 @@ class PayoutAdmin(MoneyAdmin, ModerationAdmin):
     exclude = ("raw_tx",)
     actions = ("retry", "pause_all", "resume_all")
 
-    @admin.action(description="Retry the selected failed payouts (needs a reason)")
-    def retry(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        run_service(self, request, queryset, payout_retry, "payout")
+    retry = service_action(
+        "Retry the selected failed payouts (needs a reason)", payout_retry, "payout"
+    )
 
     def _switch(self, request: HttpRequest, *, paused: bool) -> None:
         try:

@@ -3,10 +3,9 @@
 from typing import Any, ClassVar
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from marketplace.core.admin_actions import ModerationAdmin, run_service
+from marketplace.core.admin_actions import ModerationAdmin, service_action
 from marketplace.core.admin_readonly import ReadOnlyAdmin
 from payments.admin.common import MoneyAdmin
 from payments.models import (
@@ -70,6 +69,4 @@ class RewardAdmin(MoneyAdmin, ModerationAdmin):
     inlines = (RewardLineInline,)
     actions = ("reverse",)
 
-    @admin.action(description="Reverse before payout (needs a reason)")
-    def reverse(self, request: HttpRequest, queryset: QuerySet[Reward]) -> None:
-        run_service(self, request, queryset, reward_reverse, "reward")
+    reverse = service_action("Reverse before payout (needs a reason)", reward_reverse, "reward")
