@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from payments.services.bounties import bounty_funding_credit
 from payments.services.funding import treasury_address
 from payments.services.ledger import Move, ledger_post, user_code
 from tests.factories import BountyFactory, DatasetFactory, TokenFactory, UserFactory
+from tests.payments.helpers import BAD_HASHES, refused_beside_the_field, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -63,16 +65,9 @@ def form_data(token: Token, **overrides: str) -> dict[str, str]:
     }
 
 
-def create_url(dataset: Any) -> str:
-    return reverse("bounty-create", kwargs={"slug": dataset.slug})
-
-
-def detail_url(bounty: Bounty) -> str:
-    return reverse("bounty-detail", kwargs={"bounty_id": bounty.pk})
-
-
-def fund_url(bounty: Bounty) -> str:
-    return reverse("bounty-fund", kwargs={"bounty_id": bounty.pk})
+create_url = partial(url_of, "bounty-create")
+detail_url = partial(url_of, "bounty-detail")
+fund_url = partial(url_of, "bounty-fund")
 
 
 def funded(bounty: Bounty) -> Bounty:
@@ -273,19 +268,10 @@ def test_submitting_a_hash_queues_verification_and_shows_the_polling_status(
     assert "Fund this bounty" not in page  # one funding at a time
 
 
-@pytest.mark.parametrize(
-    ("tx_hash", "message"),
-    [
-        ("0x1234", "That is not a transaction hash (0x and 64 hex digits)."),
-        ("", "This field is required."),
-    ],
-)
+@pytest.mark.parametrize(("tx_hash", "message"), BAD_HASHES)
 def test_a_bad_hash_is_refused_beside_the_field(client, owner, bounty, tx_hash, message):
-    client.force_login(owner)
-    response = client.post(fund_url(bounty), {"tx_hash": tx_hash})
-    assert response.status_code == 400
-    assert response.context["fund_form"].errors["tx_hash"] == [message]
-    assert "Fund this bounty" in response.content.decode()
+    page = refused_beside_the_field(client, owner, fund_url(bounty), tx_hash, "fund_form", message)
+    assert "Fund this bounty" in page
     assert not BountyFunding.objects.exists()
 
 

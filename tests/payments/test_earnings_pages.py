@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from payments.models import Reward
+from payments.models import Payout, Purchase, Reward
+from payments.services.licenses import license_tier_create
+from payments.services.payouts import payouts_create
 from payments.services.rewards import reward_epoch_compute
+from payments.services.sales import sale_share
 from payments.templatetags.money import format_amount
 from tests.factories import (
+    DatasetFactory,
+    TokenFactory,
     UserFactory,
     contribution_with_items,
     credibility,
     decided_item,
     funded,
     in_epoch,
+    ready_release,
 )
+from tests.payments.helpers import rows_rewarded
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +60,7 @@ def test_earnings_list_a_reward_and_its_receipt_explains_it(client):
 
 
 def test_a_receipt_is_private_and_pages_need_sign_in(client):
-    bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
-    owner = UserFactory.create()
-    contribution_with_items(bounty.dataset, owner, [1.0], validated_at=in_epoch(bounty))
-    reward_epoch_compute(bounty_id=bounty.pk)
+    rows_rewarded(UserFactory.create(), [1.0])
     url = reverse("reward-receipt", kwargs={"reward_id": Reward.objects.get().pk})
     assert client.get(url).status_code == 302  # to sign-in
     client.force_login(UserFactory.create())
@@ -64,13 +69,8 @@ def test_a_receipt_is_private_and_pages_need_sign_in(client):
 
 
 def test_payouts_show_on_the_earnings_page_with_explorer_links(client, settings):
-    from payments.models import Payout
-    from payments.services.payouts import payouts_create
-
-    bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
     user = UserFactory.create()
-    contribution_with_items(bounty.dataset, user, [1.0], validated_at=in_epoch(bounty))
-    reward_epoch_compute(bounty_id=bounty.pk)
+    rows_rewarded(user, [1.0])
     (payout,) = payouts_create()
     client.force_login(user)
     page = client.get(reverse("earnings")).content.decode()
@@ -85,13 +85,6 @@ def test_payouts_show_on_the_earnings_page_with_explorer_links(client, settings)
 
 
 def test_a_sale_share_is_listed_and_explained(client):
-    from django.utils import timezone
-
-    from payments.models import Purchase, Reward
-    from payments.services.licenses import license_tier_create
-    from payments.services.sales import sale_share
-    from tests.factories import DatasetFactory, TokenFactory, ready_release
-
     token = TokenFactory.create(decimals=6, symbol="tUSD")
     dataset = DatasetFactory.create()
     contributor = UserFactory.create()

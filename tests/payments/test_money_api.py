@@ -10,17 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from datasets_app.models import Contribution
 from payments.models import Bounty, Payout, Reward
 from payments.services.payouts import payouts_create
-from payments.services.rewards import reward_epoch_compute
-from tests.factories import (
-    DatasetFactory,
-    TokenFactory,
-    UserFactory,
-    contribution_with_items,
-    funded,
-    in_epoch,
-)
+from tests.factories import DatasetFactory, TokenFactory, UserFactory, funded
+from tests.payments.helpers import rows_rewarded
 
 pytestmark = pytest.mark.django_db
 BIG = 10**30  # beyond any JSON number's exact range
@@ -116,12 +110,8 @@ def test_funding_submission_through_the_api(client):
 
 
 def test_rewards_and_payouts_are_listed_for_their_owner_only(client, django_assert_max_num_queries):
-    bounty = funded(pays_for="rows", rate_per_row=BIG // 10**9, rate_per_label=0, pool=BIG)
     user = UserFactory.create()
-    contribution = contribution_with_items(
-        bounty.dataset, user, [1.0, 0.5], validated_at=in_epoch(bounty)
-    )
-    reward_epoch_compute(bounty_id=bounty.pk)
+    rows_rewarded(user, [1.0, 0.5], rate_per_row=BIG // 10**9, pool=BIG)
     payouts_create()
     reward = Reward.objects.get()
     client.force_login(user)
@@ -134,7 +124,7 @@ def test_rewards_and_payouts_are_listed_for_their_owner_only(client, django_asse
         and row["basis"]["rows"]["accepted_rows"] == 2
     )
     detail = client.get(reverse("api-reward", kwargs={"reward_id": reward.pk})).json()
-    assert detail["lines"][0]["contribution"] == contribution.pk
+    assert detail["lines"][0]["contribution"] == Contribution.objects.get(contributor=user).pk
     assert detail["lines"][0]["weighted_micro"] == 1_500_000
     payouts = client.get(reverse("api-payouts")).json()
     assert payouts["results"][0]["amount"] == row["amount"]
@@ -159,13 +149,9 @@ def test_reward_list_query_count_stays_flat(client):
         return len(queries)
 
     for _ in range(2):
-        bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
-        contribution_with_items(bounty.dataset, user, [1.0], validated_at=in_epoch(bounty))
-        reward_epoch_compute(bounty_id=bounty.pk)
+        rows_rewarded(user, [1.0])
     few = count()
     for _ in range(4):
-        bounty = funded(pays_for="rows", rate_per_row=5, rate_per_label=0)
-        contribution_with_items(bounty.dataset, user, [1.0], validated_at=in_epoch(bounty))
-        reward_epoch_compute(bounty_id=bounty.pk)
+        rows_rewarded(user, [1.0])
     assert count() == few
     assert Payout.objects.count() == 0
