@@ -9,6 +9,7 @@ pay weight (``label_weight_micro``). All weights are integer millionths: no floa
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from datasets_app.enums import ANNOTATION_TASKS, LabelTask
 from datasets_app.models import Dataset, LabelerCredibility
 from datasets_app.quality.consensus import normalise_text
 from payments.enums import RewardLineKind
+from payments.models import Reward, RewardLine
 
 MICRO = 1_000_000
 DEFAULT_CREDIBILITY = 0.7  # LabelerCredibility's default, for a labeler without a row yet
@@ -168,3 +170,23 @@ def label_basis(bounty_rate: str, line: Line) -> dict[str, Any]:
             f"from {line.units} items with some agreement"
         )
     return basis
+
+
+def reward_lines_create(lines: Iterable[tuple[Reward, Line]]) -> None:
+    """Store each reward's lines (bounty epochs and sales alike), in bulk: an epoch writes them
+    by the thousand."""
+    RewardLine.objects.bulk_create(
+        (
+            RewardLine(
+                reward=reward,
+                kind=line.kind,
+                contribution_id=line.contribution_id,
+                units=line.units,
+                weighted_micro=line.weighted_micro,
+                demand=line.demand,
+                amount=line.amount,
+            )
+            for reward, line in lines
+        ),
+        batch_size=5_000,
+    )

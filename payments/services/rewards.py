@@ -50,6 +50,7 @@ from payments.services.reward_lines import (
     label_basis,
     label_lines,
     label_weight_micro,
+    reward_lines_create,
 )
 from payments.services.staff import staff_reason_check
 
@@ -206,22 +207,7 @@ def reward_epoch_compute(*, bounty_id: int, now: datetime | None = None) -> Rewa
         )
         for user_id, paid in sorted(by_user.items())
     )
-    RewardLine.objects.bulk_create(
-        (
-            RewardLine(
-                reward=reward,
-                kind=line.kind,
-                contribution_id=line.contribution_id,
-                units=line.units,
-                weighted_micro=line.weighted_micro,
-                demand=line.demand,
-                amount=line.amount,
-            )
-            for reward in rewards
-            for line in by_user[reward.user_id]
-        ),
-        batch_size=5_000,
-    )
+    reward_lines_create((reward, line) for reward in rewards for line in by_user[reward.user_id])
     ledger_post_many(
         kind=LedgerKind.REWARD,
         token=bounty.token,

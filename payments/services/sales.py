@@ -17,10 +17,10 @@ from django.db import connection
 from datasets_app.enums import ContributionStatus
 from datasets_app.models import DatasetRelease
 from payments.enums import LedgerKind, RewardLineKind, RewardSource
-from payments.models import Purchase, Reward, RewardLine
+from payments.models import Purchase, Reward
 from payments.services.ledger import FEES, WORLD, Move, ledger_post, user_code
 from payments.services.licenses import ready_releases
-from payments.services.reward_lines import MICRO
+from payments.services.reward_lines import MICRO, Line, reward_lines_create
 
 
 def _contributor_weights(
@@ -94,6 +94,7 @@ def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
             "weighted_rows_total": total_weight / MICRO,
         }
     }
+    paid: list[tuple[Reward, Line]] = []  # a sale's lines are paid in full: amount = demand
     for user, amount in sorted(by_user.items()):
         if amount <= 0:
             continue
@@ -110,23 +111,12 @@ def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
             },
         )
         if user == owner_id and owner_amount > 0:
-            RewardLine.objects.create(
-                reward=reward,
-                kind=RewardLineKind.OWNER,
-                units=0,
-                weighted_micro=0,
-                demand=owner_amount,
-                amount=owner_amount,
-            )
+            owner_line = Line(user, RewardLineKind.OWNER, None, 0, 0, None)
+            owner_line.demand = owner_line.amount = owner_amount
+            paid.append((reward, owner_line))
         for contribution_id, units, weighted in lines.get(user, []):
-            part = pool * weighted // total_weight if total_weight else 0
-            RewardLine.objects.create(
-                reward=reward,
-                kind=RewardLineKind.ROWS,
-                contribution_id=contribution_id,
-                units=units,
-                weighted_micro=weighted,
-                demand=part,
-                amount=part,
-            )
+            line = Line(user, RewardLineKind.ROWS, contribution_id, units, weighted, None)
+            line.demand = line.amount = pool * weighted // total_weight if total_weight else 0
+            paid.append((reward, line))
+    reward_lines_create(paid)
     return dict(by_user)
