@@ -313,22 +313,20 @@ def test_a_ready_release_and_its_files_refuse_changes(dataset):
 
 
 def test_the_card_is_a_hugging_face_dataset_card_with_the_quality_figures(dataset):
+    reasons = {
+        "duplicate of an earlier row in this file": 6,
+        "already in the dataset": 2,
+        "near-duplicate of a row already in the dataset": 2,
+        "column 'text' contains personal data": 5,
+        "column 'text' is empty": 5,
+    }
     contribution = ContributionFactory.create(
         dataset=dataset,
         status="partially_accepted",
         rows_total=100,
         rows_accepted=80,
-        rows_rejected=20,
-        report={
-            "reasons": {
-                "duplicate of an earlier row in this file": 6,
-                "already in the dataset": 2,
-                "near-duplicate of a row already in the dataset": 2,
-                "column 'text' contains personal data": 5,
-                "column 'text' is empty": 5,
-            },
-            "flagged": 3,
-        },
+        rows_rejected=sum(reasons.values()),
+        report={"reasons": reasons, "flagged": 3},
     )
     add_items(dataset, ["positive", None], contribution=contribution)
     add_items(dataset, ["neutral"], flags=["pii:email"])
