@@ -193,6 +193,27 @@ SIGNED_LINK = statuses(403, anonymous=200, owner=200)  # the visitor holds the o
 REDIRECT = statuses(302)  # a plain visit to a fragment goes to the dataset page
 STAFF_ONLY = statuses(302, staff=200)  # the staff role holds these models' view permission
 
+Endpoint = tuple[str, UrlBuilder, str, dict[str, int]]
+
+
+def and_on_the_draft(
+    name: str,
+    url_name: str,
+    method: str,
+    expected: dict[str, int],
+    *,
+    by: Callable[..., UrlBuilder] = named,
+    key: str = "slug",
+) -> list[Endpoint]:
+    """``name``, the endpoint ``url_name`` of the open dataset, answering as ``expected``; and
+    "draft ``name``", the same of the draft dataset, answering its managers only. ``by`` builds
+    the URL, with the dataset's slug as its ``key``."""
+    return [
+        (name, by(url_name, **{key: slug}), method, expected),
+        (f"draft {name}", by(url_name, **{key: draft_slug}), method, MANAGERS),
+    ]
+
+
 # URL arguments taken from the world.
 contribution = {"contribution_id": lambda w: w.contribution.pk}
 release = {"slug": slug, "number": number}
@@ -207,23 +228,18 @@ grant = {"grant_id": lambda w: w.expired_grant.pk}
 
 # (name, URL, method, {role: status}); "htmx" is a GET as htmx sends it (the fragment itself).
 # fmt: off
-ENDPOINTS: list[tuple[str, UrlBuilder, str, dict[str, int]]] = [
+ENDPOINTS: list[Endpoint] = [
     # Datasets: open ones to everyone, a draft to its owner and staff.
-    ("dataset page", named("datasets:detail", slug=slug), "get", EVERYONE),
-    ("draft dataset page", named("datasets:detail", slug=draft_slug), "get", MANAGERS),
-    ("dataset API", named("dataset-detail", slug=slug), "get", EVERYONE),
-    ("draft dataset API", named("dataset-detail", slug=draft_slug), "get", MANAGERS),
-    ("dataset stats API", named("dataset-stats", slug=slug), "get", EVERYONE),
-    ("draft dataset stats API", named("dataset-stats", slug=draft_slug), "get", MANAGERS),
+    *and_on_the_draft("dataset page", "datasets:detail", "get", EVERYONE),
+    *and_on_the_draft("dataset API", "dataset-detail", "get", EVERYONE),
+    *and_on_the_draft("dataset stats API", "dataset-stats", "get", EVERYONE),
     ("dataset edit page", named("datasets:edit", slug=slug), "get", EDIT_PAGE),
     ("dataset edit API", named("dataset-detail", slug=slug), "patch", EDIT_API),
     # Rows: the viewer fragment and the API.
     ("rows page", named("datasets:rows", slug=slug), "get", REDIRECT),
-    ("rows fragment", named("datasets:rows", slug=slug), "htmx", EVERYONE),
-    ("draft rows fragment", named("datasets:rows", slug=draft_slug), "htmx", MANAGERS),
-    ("rows API", named("dataset-rows", slug=slug), "get", ROWS_API),
+    *and_on_the_draft("rows fragment", "datasets:rows", "htmx", EVERYONE),
+    *and_on_the_draft("rows API", "dataset-rows", "get", ROWS_API),
     ("rows API preview", preview_rows, "get", EVERYONE),
-    ("draft rows API", named("dataset-rows", slug=draft_slug), "get", MANAGERS),
     # Contributions: the contributor, the dataset's owner and staff.
     ("contribution page", named("datasets:contribution", **contribution), "get",
      CONTRIBUTION_PAGE),
@@ -259,10 +275,9 @@ ENDPOINTS: list[tuple[str, UrlBuilder, str, dict[str, int]]] = [
     ("purchase API", named("api-purchase", **purchase), "get", api_of("buyer")),
     ("license receipt", named("license-receipt", **grant), "get", page_of("expired_buyer")),
     # License tiers: offered wherever the dataset is seen.
-    ("license tiers page", named("license-tiers", slug=slug), "get", EVERYONE),
-    ("draft license tiers page", named("license-tiers", slug=draft_slug), "get", MANAGERS),
-    ("license tiers API", query("api-licenses", dataset=slug), "get", EVERYONE),
-    ("draft license tiers API", query("api-licenses", dataset=draft_slug), "get", MANAGERS),
+    *and_on_the_draft("license tiers page", "license-tiers", "get", EVERYONE),
+    *and_on_the_draft("license tiers API", "api-licenses", "get", EVERYONE, by=query,
+                      key="dataset"),
     # Admin: staff only.
     ("dataset admin list", named("admin:datasets_app_dataset_changelist"), "get", STAFF_ONLY),
     ("purchase admin list", named("admin:payments_purchase_changelist"), "get", STAFF_ONLY),
