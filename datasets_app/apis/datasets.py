@@ -110,7 +110,7 @@ class DatasetListCreateApi(APIView):
     @extend_schema(
         summary="The dataset catalogue",
         parameters=[
-            OpenApiParameter(name, str, required=False)
+            OpenApiParameter(name, str)
             for name in ("search", "modality", "label_task", "order", "page")
         ],
         responses=DatasetOutput(many=True),

@@ -209,7 +209,7 @@ class DatasetReleaseListCreateApi(APIView):
 
     @extend_schema(
         summary="A dataset's versions, newest first (unfinished ones only to the owner)",
-        parameters=[OpenApiParameter("page", int, required=False)],
+        parameters=[OpenApiParameter("page", int)],
         responses=ReleaseOutput(many=True),
     )
     def get(self, request: Request, slug: str) -> Response:

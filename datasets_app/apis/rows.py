@@ -103,34 +103,30 @@ class DatasetRowsApi(APIView):
             "preview), else null."
         ),
         parameters=[
-            OpenApiParameter("page", str, required=False, description="Opaque cursor."),
+            OpenApiParameter("page", str, description="Opaque cursor."),
             OpenApiParameter(
                 "page_size",
                 int,
-                required=False,
                 description=f"Rows per page, default {PAGE_SIZE}, at most {MAX_PAGE_SIZE}.",
             ),
             OpenApiParameter(
                 "q",
                 str,
-                required=False,
                 description="Full-text search over the row's text (websearch syntax: "
                 '"a phrase", or, -word); whole words, no stemming.',
             ),
-            OpenApiParameter("label", str, required=False, description="Consensus label."),
+            OpenApiParameter("label", str, description="Consensus label."),
             OpenApiParameter(
                 "consensus",
                 str,
-                required=False,
                 enum=list(CONSENSUS_STATES),
                 description="decided: has a consensus label; pending: labelled, not decided; "
                 "none: no labels yet.",
             ),
-            OpenApiParameter("flagged", bool, required=False, description="Rows with flags."),
+            OpenApiParameter("flagged", bool, description="Rows with flags."),
             OpenApiParameter(
                 "preview",
                 bool,
-                required=False,
                 description="Without a license: the preview instead of a 402.",
             ),
         ],

@@ -164,7 +164,6 @@ class BountyDetailApi(APIView):
 
 class BountyFundApi(APIView):
     permission_classes = (IsAuthenticated,)
-    token_scope = "write"  # noqa: S105 - a scope name
 
     @extend_schema(
         summary="Submit the transaction that funds a bounty; it is verified on chain",
