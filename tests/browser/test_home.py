@@ -17,7 +17,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import TestWallet, assert_accessible
+from tests.browser.conftest import TestWallet
 from tests.browser.helpers import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -57,7 +57,6 @@ def test_home_page_shows_the_empty_catalogue(
     assert page.evaluate("document.querySelector('meta[name=csrf-token]').content") != ""
     page.wait_for_load_state("networkidle")
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "home")
 
 
@@ -100,14 +99,12 @@ def test_mobile_layout_fits_and_the_menu_toggles(
     toggle = page.get_by_role("button", name="Menu")
     expect(nav_link).to_be_hidden()
     expect(toggle).to_have_attribute("aria-expanded", "false")
-    assert_accessible(page)
     screenshot(page, "home-mobile")
 
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(nav_link).to_be_visible()
     assert no_horizontal_scroll(page)
-    assert_accessible(page)
     screenshot(page, "home-mobile-menu", full_page=False)
 
     page.keyboard.press("Escape")
@@ -136,7 +133,6 @@ def test_signed_in_staff_sees_short_address_and_admin_link(
     expect(nav.get_by_role("link", name="Admin")).to_have_attribute("href", "/admin/")
     empty = page.locator("#catalogue-empty")
     expect(empty.get_by_role("button", name="Connect wallet to contribute")).to_have_count(0)
-    assert_accessible(page)
     screenshot(page, "home-signed-in", full_page=False)
 
 
@@ -159,7 +155,6 @@ def test_messages_are_announced_and_dismissable(
     error = page.get_by_role("alert").filter(has_text="The file could not be read.")
     expect(success).to_be_visible()
     expect(error).to_be_visible()
-    assert_accessible(page)
     screenshot(page, "messages", full_page=False)
     success.get_by_role("button", name="Dismiss notification").click()
     expect(success).to_have_count(0)
@@ -174,7 +169,6 @@ def test_unknown_page_is_a_styled_404(page: Page, screenshot: Callable[..., Path
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("We couldn\u2019t find that page")
     expect(page.get_by_role("link", name="Browse the catalogue")).to_have_attribute("href", "/")
-    assert_accessible(page)
     screenshot(page, "404", full_page=False)
 
 
@@ -334,5 +328,4 @@ def test_dark_colour_scheme_switches_the_palette(
 
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(11, 16, 32)"  # --color-bg in the dark palette
-    assert_accessible(page)
     screenshot(page, "home-dark")

