@@ -44,6 +44,9 @@
   var shortcuts = root.querySelector(".shortcuts");
 
   var sentNote = root.querySelector("[data-annotate-sent]");
+  var annotateList = form.querySelector("[data-annotate-list]");
+  var annotateCount = form.querySelector("[data-annotate-count]");
+  var annotateEmpty = form.querySelector("[data-annotate-empty]");
   var annotator = null; // spans/boxes: set once the helpers below exist
 
   var item = null; // the item on screen: {id, data}
@@ -68,6 +71,18 @@
       element.append(child instanceof Node ? child : document.createTextNode(String(child)));
     });
     return element;
+  }
+
+  // Spans/boxes: the list of what the annotator holds, its count, and the note shown while it is empty.
+  function showAnnotations(items) {
+    annotateList.replaceChildren.apply(annotateList, items);
+    if (annotateCount) annotateCount.textContent = String(items.length);
+    if (annotateEmpty) annotateEmpty.hidden = items.length > 0;
+  }
+
+  // The × that ends an item of that list; data-remove carries the item's index back to the annotator.
+  function removeButton(index, label) {
+    return h("button", { class: "annotate-remove", type: "button", "data-remove": index, "aria-label": label }, "×");
   }
 
   // ---------- talking to the API ----------
@@ -427,6 +442,8 @@
       colourOf: colourOf,
       firstField: firstField,
       h: h,
+      showAnnotations: showAnnotations,
+      removeButton: removeButton,
       announce: announce,
       showError: showError,
       clearError: clearError,

@@ -26,9 +26,6 @@
   registry.boxes = function (ctx) {
     var h = ctx.h;
     var classes = ctx.classes;
-    var list = ctx.form.querySelector("[data-annotate-list]");
-    var count = ctx.form.querySelector("[data-annotate-count]");
-    var empty = ctx.form.querySelector("[data-annotate-empty]");
     var classButtons = ctx.form.querySelectorAll("[data-class-index]");
 
     var width = 0; // the original image's size, in its own pixels
@@ -92,16 +89,10 @@
           { class: "annotate-item__pick", type: "button", "data-select": index, "aria-pressed": index === selected ? "true" : "false" },
           [h("span", { class: "annotate-item__label" }, index + 1 + " " + box.label), h("span", { class: "annotate-item__where" }, where(box))]
         );
-        var remove = h(
-          "button",
-          { class: "annotate-remove", type: "button", "data-remove": index, "aria-label": "Remove box " + (index + 1) + " (" + box.label + ")" },
-          "×"
-        );
+        var remove = ctx.removeButton(index, "Remove box " + (index + 1) + " (" + box.label + ")");
         return h("li", { class: "annotate-item " + colourOf(box.label) + (index === selected ? " is-selected" : "") }, [pick, remove]);
       });
-      list.replaceChildren.apply(list, items);
-      if (count) count.textContent = String(boxes.length);
-      if (empty) empty.hidden = boxes.length > 0;
+      ctx.showAnnotations(items);
       classButtons.forEach(function (button) {
         button.setAttribute("aria-pressed", Number(button.getAttribute("data-class-index")) === current ? "true" : "false");
       });

@@ -16,9 +16,6 @@
     var h = ctx.h;
     var classes = ctx.classes;
     var allowOverlap = ctx.root.getAttribute("data-allow-overlap") === "true";
-    var list = ctx.form.querySelector("[data-annotate-list]");
-    var count = ctx.form.querySelector("[data-annotate-count]");
-    var empty = ctx.form.querySelector("[data-annotate-empty]");
     var hint = ctx.form.querySelector("[data-annotate-hint]");
     var defaultHint = hint ? hint.textContent : "";
 
@@ -113,21 +110,14 @@
 
     function renderList() {
       var items = spans.map(function (span, index) {
-        var remove = h(
-          "button",
-          { class: "annotate-remove", type: "button", "data-remove": index, "aria-label": "Remove " + span.label + " " + quote(span) },
-          "×"
-        );
         return h("li", { class: "annotate-item " + colourOf(span.label) }, [
           h("span", { class: "annotate-item__label" }, span.label),
           h("span", { class: "annotate-item__text" }, quote(span)),
           h("span", { class: "annotate-item__where" }, span.start + "–" + span.end),
-          remove,
+          ctx.removeButton(index, "Remove " + span.label + " " + quote(span)),
         ]);
       });
-      list.replaceChildren.apply(list, items);
-      if (count) count.textContent = String(spans.length);
-      if (empty) empty.hidden = spans.length > 0;
+      ctx.showAnnotations(items);
     }
 
     function showHint() {
