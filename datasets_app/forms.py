@@ -21,18 +21,11 @@ def model_default(name: str) -> Any:
     return cast("Field[Any, Any]", Dataset._meta.get_field(name)).default
 
 
-def optional_integer(label: str, bounds: tuple[int, int], initial: int, help_text: str) -> Any:
+def optional_integer(label: str, bounds: tuple[int, int], **options: Any) -> Any:
     """A whole number within ``bounds`` that may be left blank (the model's default then, see
-    the form's ``clean_<field>``)."""
+    the form's ``clean_<field>``); ``options`` are the field's initial value and help text."""
     low, high = bounds
-    return forms.IntegerField(
-        label=label,
-        required=False,
-        min_value=low,
-        max_value=high,
-        initial=initial,
-        help_text=help_text,
-    )
+    return forms.IntegerField(label=label, required=False, min_value=low, max_value=high, **options)
 
 
 class DatasetForm(forms.Form):
@@ -107,15 +100,15 @@ class DatasetForm(forms.Form):
     preview_rows = optional_integer(
         "Preview rows",
         (0, 1000),
-        model_default("preview_rows"),
-        "How many of the first rows people without a license see in the row viewer "
+        initial=model_default("preview_rows"),
+        help_text="How many of the first rows people without a license see in the row viewer "
         "(0 for none, at most 1000).",
     )
     min_labelled_share = optional_integer(
         "Labelled rows before a release, %",
         (0, 100),
-        round(model_default("min_labelled_share") * 100),
-        "Publishing a version in which a smaller share of rows has a consensus label "
+        initial=round(model_default("min_labelled_share") * 100),
+        help_text="Publishing a version in which a smaller share of rows has a consensus label "
         "asks you to confirm first (0 never asks).",
     )
     accepting_contributions = forms.BooleanField(required=False, initial=True)

@@ -165,7 +165,8 @@ class PurchaseListApi(APIView):
 
     @extend_schema(summary="My purchases, newest first", responses=PurchaseOutput(many=True))
     def get(self, request: Request) -> Response:
-        return paginated(self, request, purchase_list(user=request_user(request)), PurchaseOutput)
+        purchases = purchase_list(user=request_user(request))
+        return paginated(self, request, purchases, PurchaseOutput)
 
 
 class PurchaseDetailApi(APIView):
