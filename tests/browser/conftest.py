@@ -19,6 +19,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -581,11 +582,20 @@ def sign_in(live_server: Any) -> Callable[..., None]:
     return login
 
 
+@contextmanager
+def dark_palette(page: Page) -> Iterator[None]:
+    """The page in the dark colour scheme within the ``with`` block, light again after it."""
+    page.emulate_media(color_scheme="dark")
+    try:
+        yield
+    finally:
+        page.emulate_media(color_scheme="light")
+
+
 def assert_accessible_in_the_dark(page: Page) -> None:
     """``assert_accessible`` with the dark palette (its contrast too); the page is left light."""
-    page.emulate_media(color_scheme="dark")
-    assert_accessible(page)
-    page.emulate_media(color_scheme="light")
+    with dark_palette(page):
+        assert_accessible(page)
 
 
 # axe-core (npm devDependency, pinned in package-lock.json), read once and injected on demand.

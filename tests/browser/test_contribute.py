@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Request, Route, expect
 
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.services.validation_report import score_distribution
-from tests.browser.conftest import assert_accessible, assert_accessible_in_the_dark
+from tests.browser.conftest import assert_accessible, assert_accessible_in_the_dark, dark_palette
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -469,9 +469,8 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
         f"GET datasets/{dataset.slug}/contributions/check?sha256={contribution.sha256}"
     ]
     screenshot(page, "contribute-verdict-partly")
-    page.emulate_media(color_scheme="dark")  # the dark palette's contrast too
-    screenshot(page, "contribute-verdict-partly-dark", full_page=False)
-    page.emulate_media(color_scheme="light")
+    with dark_palette(page):  # the dark palette's contrast too
+        screenshot(page, "contribute-verdict-partly-dark", full_page=False)
 
     # 2. The very same bytes under another name: refused from the hash, before any upload.
     sent.clear()

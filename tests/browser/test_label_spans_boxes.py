@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from datasets_app.models import Item, Label, LabelReservation
+from tests.browser.conftest import dark_palette
 from tests.browser.helpers import no_horizontal_scroll, top_screenshot
 from tests.factories import DatasetFactory, ItemFactory, UserFactory
 
@@ -150,13 +151,6 @@ def char_rect(page: Page, unit: int) -> Rect:
     return rect
 
 
-def dark_screenshot(page: Page, screenshot: Callable[..., Path], name: str) -> None:
-    """The page in the dark palette, checked by axe (contrast too) and saved; left light."""
-    page.emulate_media(color_scheme="dark")
-    screenshot(page, name)
-    page.emulate_media(color_scheme="light")
-
-
 def min_target_size(locator: Locator) -> float:
     sizes = [box for box in (e.bounding_box() for e in locator.all()) if box]
     return min(min(box["width"], box["height"]) for box in sizes)
@@ -224,7 +218,8 @@ def test_spans_with_mouse_keys_overlap_refusal_undo_and_submit(
     expect(text.locator("mark")).to_have_text(["Zoë Ångström", "Ünïcode Ltd", "São Paulo"])
     page_log.assert_clean()
     screenshot(page, "label-spans")
-    dark_screenshot(page, screenshot, "label-spans-dark")
+    with dark_palette(page):  # axe checks the dark palette's contrast too
+        screenshot(page, "label-spans-dark")
 
     expected = [
         span(TEXT, "Zoë Ångström", "PER"),
@@ -437,7 +432,8 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
 
     page_log.assert_clean()
     screenshot(page, "label-boxes")
-    dark_screenshot(page, screenshot, "label-boxes-dark")
+    with dark_palette(page):
+        screenshot(page, "label-boxes-dark")
 
     # Dragging the selected box moves it (by the drag, in original pixels); nothing new is drawn.
     grab = to_screen(rect, RED[0] + 50, RED[1] + 50)

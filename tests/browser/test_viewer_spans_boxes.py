@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from datasets_app.models import Dataset, DatasetRelease, Item
 from datasets_app.services.releases import release_build
-from tests.browser.conftest import assert_accessible, assert_accessible_in_the_dark
+from tests.browser.conftest import assert_accessible_in_the_dark, dark_palette
 from tests.factories import DatasetFactory, ItemFactory
 
 pytestmark = pytest.mark.browser
@@ -240,16 +240,12 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     expect(rows(page)).to_have_count(2)
     expect(rows(page).nth(1).locator(".ann-mark")).to_have_text(["New York", " Times"])
     page.goto(f"/datasets/{spans_dataset.slug}/#viewer")
-    assert_accessible(page, include="#viewer")
-    assert_accessible_in_the_dark(page)
     shoot(page, screenshot, "viewer-spans")
-    page.emulate_media(color_scheme="dark")
-    shoot(page, screenshot, "viewer-spans-dark")
-    page.emulate_media(color_scheme="light")
+    with dark_palette(page):
+        shoot(page, screenshot, "viewer-spans-dark")
 
     page.goto(f"/datasets/{boxes_dataset.slug}/#viewer")
     check_boxes(page)
-    assert_accessible(page, include="#viewer")
     assert_accessible_in_the_dark(page)
     shoot(page, screenshot, "viewer-boxes")
     page_log.assert_clean()
