@@ -62,7 +62,6 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_license(
     page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
-    settings: Any,
     tmp_path: Path,
 ) -> None:
     dataset = tier.dataset
@@ -178,7 +177,6 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_license(
 def test_the_pay_button_explains_what_stops_the_payment(
     page: Page,
     wallet: TestWallet,
-    chain_token: ChainToken,
     tier: LicenseTier,
     buyer: Any,
     dev_wallets: list[DevAccount],
@@ -226,10 +224,10 @@ def test_the_pay_button_explains_what_stops_the_payment(
     page_log.assert_clean()
 
 
+@pytest.mark.usefixtures("chain_token")  # the token the tier is priced in
 def test_the_owner_offers_a_tier_in_tokens(
     page: Page,
     new_page: Callable[..., Page],
-    chain_token: ChainToken,
     page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
