@@ -59,6 +59,17 @@ def _contributor_weights(
     return sold, dict(per_user), dict(per_contribution)
 
 
+def _paid_in_full(
+    user_id: int, kind: str, amount: int, *, contribution: tuple[int, int, int] | None = None
+) -> Line:
+    """A sale's reward line: no pay weight, and its demand paid in full. ``contribution`` is
+    (contribution id, rows, weighted rows in millionths) for a contributor's share of the pool."""
+    contribution_id, units, weighted_micro = contribution or (None, 0, 0)
+    return Line(
+        user_id, kind, contribution_id, units, weighted_micro, None, demand=amount, amount=amount
+    )
+
+
 def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
     """Split a sale into fee, owner and contributors as one ledger transaction, and record each
     person's part as a reward (paid by the payout path). Returns user id -> amount."""
@@ -94,7 +105,7 @@ def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
             "weighted_rows_total": total_weight / MICRO,
         }
     }
-    paid: list[tuple[Reward, Line]] = []  # a sale's lines are paid in full: amount = demand
+    paid: list[tuple[Reward, Line]] = []
     for user, amount in sorted(by_user.items()):
         if amount <= 0:
             continue
@@ -111,12 +122,12 @@ def sale_share(*, purchase: Purchase, received: int) -> dict[int, int]:
             },
         )
         if user == owner_id and owner_amount > 0:
-            owner_line = Line(user, RewardLineKind.OWNER, None, 0, 0, None)
-            owner_line.demand = owner_line.amount = owner_amount
-            paid.append((reward, owner_line))
+            paid.append((reward, _paid_in_full(user, RewardLineKind.OWNER, owner_amount)))
         for contribution_id, units, weighted in lines.get(user, []):
-            line = Line(user, RewardLineKind.ROWS, contribution_id, units, weighted, None)
-            line.demand = line.amount = pool * weighted // total_weight if total_weight else 0
+            part = pool * weighted // total_weight if total_weight else 0
+            line = _paid_in_full(
+                user, RewardLineKind.ROWS, part, contribution=(contribution_id, units, weighted)
+            )
             paid.append((reward, line))
     reward_lines_create(paid)
     return dict(by_user)
