@@ -5,36 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
+from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.integrations.chain import (
     TRANSFER_LOG_CHUNK_BLOCKS,
     ChainError,
     TokenTransferLog,
 )
 from payments.integrations.dev_tools import DevChainClient
+from tests.payments.chain_helpers import deploy_token, mine
 
 pytestmark = pytest.mark.chain
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def _deploy_token(client: DevChainClient, owner: DevAccount, symbol: str) -> DevChainClient:
-    address = client.deploy_contract(
-        artifact="DataBountyToken",
-        args=[f"{symbol} token", symbol, 6, owner.address],
-        private_key=owner.private_key,
-    )
-    return client.with_token(address)
-
-
-def _mine(anvil: AnvilNode, blocks: int) -> None:
-    rpc_call(anvil.rpc_url, "anvil_mine", [hex(blocks)], timeout=60)
-
-
 @pytest.fixture
 def token(anvil: AnvilNode, dev_wallets: list[DevAccount]) -> DevChainClient:
     owner = dev_wallets[0]
-    client = _deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
+    client = deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
     client.wait_for_receipt(
         client.token_mint(private_key=owner.private_key, to=owner.address, amount=10**12)
     )
@@ -78,7 +66,7 @@ def test_transfer_receipt_decodes_transfers_and_counts_confirmations(
             value=42,
         ),
     )
-    _mine(anvil, 9)
+    mine(anvil, 9)
     later = token.transfer_receipt(tx_hash)
     assert later is not None
     assert later.confirmations == 10
@@ -113,7 +101,7 @@ def test_transfer_logs_finds_transfers_to_the_address_in_the_range_only(
     anvil: AnvilNode, token: DevChainClient, dev_wallets: list[DevAccount]
 ) -> None:
     owner, treasury, other = dev_wallets[0], dev_wallets[2], dev_wallets[3]
-    fake = _deploy_token(token, owner, "FAKE")
+    fake = deploy_token(token, owner, "FAKE")
     fake.wait_for_receipt(
         fake.token_mint(private_key=owner.private_key, to=owner.address, amount=10**12)
     )
@@ -122,7 +110,7 @@ def test_transfer_logs_finds_transfers_to_the_address_in_the_range_only(
     first = _send(token, owner, treasury.address.lower(), 2)
     _send(token, owner, other.address, 3)  # to someone else
     _send(fake, owner, treasury.address, 4)  # another token
-    _mine(anvil, 120)  # anvil mines thousands of blocks slowly: small chunks span these
+    mine(anvil, 120)  # anvil mines thousands of blocks slowly: small chunks span these
     second = _send(token, owner, treasury.address, 5)
     end = token.block_number()
     after = _send(token, owner, treasury.address, 6)  # after the range scanned
@@ -164,7 +152,7 @@ def test_transfer_logs_splits_a_range_longer_than_a_chunk(
     owner, treasury = dev_wallets[0], dev_wallets[2]
     first = _send(token, owner, treasury.address, 8)
     # anvil takes a few seconds for this many blocks (its cost grows with the chain's length).
-    _mine(anvil, TRANSFER_LOG_CHUNK_BLOCKS + 5)
+    mine(anvil, TRANSFER_LOG_CHUNK_BLOCKS + 5)
     second = _send(token, owner, treasury.address, 9)
     eth = token._w3.eth
     get_logs = eth.get_logs

@@ -18,27 +18,15 @@ from payments.services.transfers import (
     erc20_transfer_verify,
     transfer_error_is_transient,
 )
+from tests.chain import DECIMALS
+from tests.payments.chain_helpers import deploy_token, mine
 
 pytestmark = pytest.mark.chain
 
-DECIMALS = 6
 PRICE = 25 * 10**DECIMALS + 3  # base units; the odd 3 catches any rounding
 MINTED = 1_000 * 10**DECIMALS
 
 Verify = Callable[..., VerifiedTransfer]
-
-
-def _deploy_token(client: DevChainClient, owner: DevAccount, symbol: str) -> DevChainClient:
-    address = client.deploy_contract(
-        artifact="DataBountyToken",
-        args=[f"{symbol} token", symbol, DECIMALS, owner.address],
-        private_key=owner.private_key,
-    )
-    return client.with_token(address)
-
-
-def _mine(anvil: AnvilNode, blocks: int) -> None:
-    rpc_call(anvil.rpc_url, "anvil_mine", [hex(blocks)])
 
 
 def _dev_wallet(index: int) -> Callable[..., DevAccount]:
@@ -62,7 +50,7 @@ def token(
     anvil: AnvilNode, owner: DevAccount, buyer: DevAccount, stranger: DevAccount
 ) -> DevChainClient:
     """A fresh token, with MINTED base units for the buyer and for a stranger."""
-    client = _deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
+    client = deploy_token(DevChainClient.from_settings(), owner, "dbUSD")
     for holder in (buyer, stranger):
         client.wait_for_receipt(
             client.token_mint(private_key=owner.private_key, to=holder.address, amount=MINTED)
@@ -112,7 +100,7 @@ def test_payment_verifies_with_its_amount_log_and_confirmations(
 ) -> None:
     tx_hash = _pay(token, buyer, treasury, PRICE + 1)  # overpaying is paying
     receipt = token.wait_for_receipt(tx_hash)
-    _mine(anvil, 2)
+    mine(anvil, 2)
 
     verified = verify(
         # Upper-case hex and lower-case addresses name the same transaction and wallets.
@@ -153,10 +141,10 @@ def test_too_few_confirmations_is_transient_then_verifies_after_more_blocks(
     assert error.extra == {"have": 1, "need": 5}
     assert "1 of the 5 confirmations" in error.detail
 
-    _mine(anvil, 3)
+    mine(anvil, 3)
     assert _refusal(lambda: verify(tx_hash, confirmations=5)).extra == {"have": 4, "need": 5}
 
-    _mine(anvil, 1)
+    mine(anvil, 1)
     assert verify(tx_hash, confirmations=5).confirmations == 5
 
 
@@ -167,7 +155,7 @@ def test_payment_in_another_token_is_refused_as_wrong_token(
     treasury: DevAccount,
     verify: Verify,
 ) -> None:
-    other = _deploy_token(token, owner, "FAKE")
+    other = deploy_token(token, owner, "FAKE")
     other.wait_for_receipt(
         other.token_mint(private_key=owner.private_key, to=buyer.address, amount=MINTED)
     )
