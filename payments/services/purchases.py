@@ -126,7 +126,9 @@ def purchase_confirm(*, purchase: Purchase, user: User, tx_hash: str) -> Purchas
     tx_hash = tx_hash.strip().lower()
     if not _TX_HASH.fullmatch(tx_hash):
         raise PurchaseError(
-            "That is not a transaction hash (0x and 64 hex digits).", code="bad_tx_hash"
+            "That is not a transaction hash (0x and 64 hex digits).",
+            code="bad_tx_hash",
+            extra={"field": "tx_hash"},
         )
     if (
         CreditedTransfer.objects.filter(chain_id=purchase.chain_id, tx_hash=tx_hash).exists()
@@ -146,6 +148,7 @@ def _tx_already_used() -> PurchaseError:
         "This transaction has already paid for something.",
         code="tx_already_used",
         status_code=409,
+        extra={"field": "tx_hash"},
     )
 
 

@@ -15,9 +15,6 @@ from marketplace.core.exceptions import ApplicationError, NotFoundError, Permiss
 from marketplace.core.pages import show_error
 from payments.forms import FundingHashForm
 
-# The services' refusals that are about the hash typed: shown beside the field.
-HASH_ERRORS = ("bad_tx_hash", "tx_already_used")
-
 
 def tx_hash_post(
     request: HttpRequest,
@@ -30,8 +27,9 @@ def tx_hash_post(
 ) -> HttpResponse:
     """Hand the posted hash to ``submit`` (the service), then go back to the page at ``back``
     with ``done`` as a message, or with the service's refusal when it is not about the hash.
-    A hash that is malformed, or that the service refuses as such, shows the ``page`` again
-    (a 400) with the error beside the field. The service's 404 and 403 are the page's."""
+    A hash that is malformed, or that the service refuses naming the field
+    (``extra={"field": "tx_hash"}``), shows the ``page`` again (a 400) with the error beside the
+    field. The service's 404 and 403 are the page's."""
     if form.is_valid():
         try:
             submit(form.cleaned_data["tx_hash"])
@@ -40,7 +38,7 @@ def tx_hash_post(
         except PermissionDeniedError as exc:
             raise PermissionDenied(exc.detail) from exc
         except ApplicationError as exc:
-            if exc.code not in HASH_ERRORS:
+            if exc.extra.get("field") != "tx_hash":
                 show_error(request, exc)
                 return redirect(back)
             form.add_error("tx_hash", exc.detail)

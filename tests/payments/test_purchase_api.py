@@ -54,7 +54,12 @@ def test_tiers_purchase_and_status_through_the_api(client, dataset, settings):
 
     url = reverse("api-purchase-confirm", kwargs={"purchase_id": data["id"]})
     bad = client.post(url, {"tx_hash": "0x12"}, content_type="application/json")
-    assert bad.status_code == 400 and bad.json()["code"] == "bad_tx_hash"
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "detail": "That is not a transaction hash (0x and 64 hex digits).",
+        "code": "bad_tx_hash",
+        "field": "tx_hash",
+    }
     ok = client.post(url, {"tx_hash": "0x" + "ab" * 32}, content_type="application/json")
     assert ok.status_code == 202 and ok.json()["status"] == "confirming"
     detail = client.get(reverse("api-purchase", kwargs={"purchase_id": data["id"]})).json()
