@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from marketplace.accounts.models import ApiToken, SiweNonce
 from marketplace.accounts.services.api_tokens import api_token_revoke
+from marketplace.core.admin_readonly import ReadOnlyAdmin
 from marketplace.core.exceptions import ApplicationError
 
 
@@ -61,16 +62,10 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 
 
 @admin.register(SiweNonce)
-class SiweNonceAdmin(admin.ModelAdmin[SiweNonce]):
-    """Read-only: for looking into sign-in problems."""
+class SiweNonceAdmin(ReadOnlyAdmin, admin.ModelAdmin[SiweNonce]):
+    """Read-only: for looking into sign-in problems (expired nonces are purged by a task)."""
 
     list_display = ("nonce", "created_at", "expires_at", "used_at", "used_by")
     list_filter = ("used_at",)
     search_fields = ("nonce", "used_by__address")
     list_select_related = ("used_by",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -113,6 +113,15 @@ def test_staff_reach_admin_after_wallet_sign_in(client, wallet):
     assert client.get("/admin/").status_code == 200
 
 
+def test_staff_look_at_nonces_in_admin_and_delete_none(admin_client):
+    nonce = SiweNonce.objects.get(nonce=nonce_for(admin_client))
+    listing = admin_client.get("/admin/accounts/siwenonce/")
+    assert listing.status_code == 200 and nonce.nonce in listing.content.decode()
+    assert "delete_selected" not in listing.content.decode()
+    assert admin_client.post(f"/admin/accounts/siwenonce/{nonce.pk}/delete/").status_code == 403
+    assert SiweNonce.objects.filter(pk=nonce.pk).exists()
+
+
 # -- every refusal --------------------------------------------------------------------------
 
 
