@@ -14,12 +14,12 @@ from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.enums import BountyPaysFor, BountyStatus, LedgerKind
 from payments.exceptions import BountyError
 from payments.models import Bounty, Token
 from payments.services.ledger import WORLD, Move, ledger_post
 from payments.services.rewards import epoch_bounds, epochs_computed_until
-from payments.services.staff import staff_reason_check
 
 MAX_EPOCHS = 10_000
 

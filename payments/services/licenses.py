@@ -22,10 +22,10 @@ from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.policy import can_manage_dataset
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.enums import LicenseCoverage
 from payments.exceptions import LicenseError
 from payments.models import LicenseGrant, LicenseTier, Purchase, Token
-from payments.services.staff import staff_reason_check
 
 ZERO_HASH = "0x" + "00" * 32
 RECEIPT_TYPES = {

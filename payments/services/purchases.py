@@ -28,6 +28,7 @@ from django.utils import timezone
 from marketplace.core.exceptions import NotFoundError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.enums import LedgerKind, PurchaseStatus
 from payments.exceptions import PurchaseError
 from payments.integrations.chain import ChainClient, ChainError
@@ -46,7 +47,6 @@ from payments.services.ledger import FEES, WORLD, Move, ledger_post
 from payments.services.licenses import license_grant_create, ready_releases
 from payments.services.payouts import hot_wallet_lock
 from payments.services.sales import sale_share
-from payments.services.staff import staff_reason_check
 from payments.services.transfers import (
     TransferError,
     VerifiedTransfer,

@@ -32,6 +32,7 @@ from django.utils import timezone
 from datasets_app.enums import ContributionStatus
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.enums import BountyStatus, LedgerKind, RewardLineKind, RewardStatus
 from payments.exceptions import RewardError
 from payments.models import Bounty, Reward, RewardEpoch, RewardLine
@@ -52,7 +53,6 @@ from payments.services.reward_lines import (
     label_weight_micro,
     reward_lines_create,
 )
-from payments.services.staff import staff_reason_check
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from django.db import transaction
 from marketplace.core.addresses import normalize_address
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.exceptions import TokenError
 from payments.integrations.chain import ChainClient
 from payments.models import Token
-from payments.services.staff import staff_reason_check
 
 
 @transaction.atomic

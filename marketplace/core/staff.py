@@ -1,5 +1,5 @@
-"""What every staff action on money checks first: staff take it, with a reason for the audit
-log."""
+"""What every staff action (on money, in moderation) checks first: staff take it, with a reason
+for the audit log."""
 
 from __future__ import annotations
 
