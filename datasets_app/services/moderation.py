@@ -12,18 +12,15 @@ from datasets_app.selectors.datasets import dataset_page_forget
 from datasets_app.services.validation_ingest import items_delete
 from datasets_app.services.validation_run import contribution_results_clear
 from datasets_app.signals import contribution_rejected
-from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 
 
 def _check(actor: User, reason: str) -> str:
-    if not is_staff(actor):
-        raise PermissionDeniedError("Only moderators do this.")
-    if not reason.strip():
-        raise DatasetError("Give a reason: it goes to the audit log.", code="reason_required")
-    return reason.strip()
+    return staff_reason_check(
+        actor=actor, reason=reason, denied="Only moderators do this.", error=DatasetError
+    )
 
 
 def _page_forget(dataset_id: int) -> None:

@@ -36,6 +36,7 @@ from django.utils import timezone
 from marketplace.core.models import User
 from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
+from marketplace.core.staff import staff_reason_check
 from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError
 from payments.integrations.chain import ChainClient, ChainError, ReceiptInfo
@@ -56,13 +57,12 @@ def payout_control() -> PayoutControl:
 @transaction.atomic
 def payouts_set_paused(*, actor: User, paused: bool, reason: str) -> PayoutControl:
     """The staff switch. While paused, nothing is queued or sent; confirmations continue."""
-    if not is_staff(actor):
-        raise PayoutError("Only staff pause payouts.", code="permission_denied", status_code=403)
-    if not reason.strip():
-        raise PayoutError("Give a reason: it goes to the audit log.", code="reason_required")
+    reason = staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff pause payouts.", error=PayoutError
+    )
     control = PayoutControl.objects.select_for_update().get(pk=payout_control().pk)
     control.paused = paused
-    control.reason = reason.strip()[:255]
+    control.reason = reason[:255]
     control.changed_by = actor
     control.save()
     audit_log_record(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from payments.enums import PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError, RewardError
@@ -114,8 +115,11 @@ def test_the_minimum_and_the_pause_switch(chain_token: ChainToken, settings):
     staff = UserFactory.create(is_staff=True)
     payouts_set_paused(actor=staff, paused=True, reason="hot wallet key rotation")
     assert payouts_create() == []
-    with pytest.raises(PayoutError):
+    with pytest.raises(PermissionDeniedError, match="Only staff pause payouts"):
         payouts_set_paused(actor=UserFactory.create(), paused=False, reason="me")
+    with pytest.raises(PayoutError) as no_reason:
+        payouts_set_paused(actor=staff, paused=False, reason="  ")
+    assert no_reason.value.code == "reason_required"
     payouts_set_paused(actor=staff, paused=False, reason="rotated")
     assert len(payouts_create()) == 1
     payouts_set_paused(actor=staff, paused=True, reason="again")
