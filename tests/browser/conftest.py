@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -387,11 +388,21 @@ class TestWallet:
 
 @dataclass
 class PageLog:
-    """What went wrong in the browser while a test ran."""
+    """What went wrong in the browser while a test ran: console errors, uncaught page errors,
+    failed requests and responses of 400 or more, one line each.
+
+    Every browser test ends by checking the log is clean (``new_context``'s teardown does it). A
+    test that causes an error on purpose names it first, so that anything else still fails it::
+
+        page_log.expect_status(409, "/uploads/", "the server refuses the same file again")
+        page_log.expect("ERR_CONNECTION_RESET", "the network drops")
+    """
 
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # (pattern, why) of the problems the test causes on purpose; see ``expect``.
+    allowed: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     # Per page, how many navigations it has started; per request, that count when it was sent.
     # A fetch the browser cancels because its page navigated away (a reload while a balance
     # is being read) is the browser's doing, not a failure of the app.
@@ -431,12 +442,39 @@ class PageLog:
                 f"{response.request.method} {response.url}: HTTP {response.status}"
             )
 
+    def expect(self, pattern: str, why: str) -> None:
+        """Allow the problems that match ``pattern`` (a regular expression searched in each
+        line): the test causes them on purpose, for the reason ``why``."""
+        self.allowed.append((re.compile(pattern), why))
+
+    def expect_status(self, status: int, url: str, why: str) -> None:
+        """Allow the answers with ``status`` from the URLs that contain ``url``, and the console
+        error Chromium logs for each ("Failed to load resource: ... status of 404 ...")."""
+        url = re.escape(url)
+        self.expect(rf"{url}\S*: HTTP {status}$|status of {status} \(.*\) \(\S*{url}\S*\)$", why)
+
     @property
     def problems(self) -> list[str]:
-        return self.console_errors + self.page_errors + self.failed_requests
+        """Every problem logged so far that no ``expect`` allows."""
+        logged = self.console_errors + self.page_errors + self.failed_requests
+        return [line for line in logged if not any(p.search(line) for p, _ in self.allowed)]
+
+    def report(self) -> str:
+        """The problems no ``expect`` allows, and the allowances, as a failure message ("" if
+        there are none)."""
+        if not (problems := self.problems):
+            return ""
+        allowed = "".join(f"\n  {p.pattern!r}: {why}" for p, why in self.allowed)
+        return (
+            "the browser logged problems:\n"
+            + "\n".join(f"  {line}" for line in problems)
+            + (f"\nallowed (page_log.expect):{allowed}" if allowed else "")
+            + "\nIf the test causes one on purpose, allow it with page_log.expect_status/expect."
+        )
 
     def assert_clean(self) -> None:
-        assert not self.problems, "browser problems:\n" + "\n".join(self.problems)
+        report = self.report()
+        assert not report, report
 
 
 def verified_by_the_test(task_name: str) -> Any:
@@ -483,11 +521,16 @@ def page_log() -> PageLog:
 
 @pytest.fixture
 def new_context(
-    browser: Browser, live_server: Any, wallet: TestWallet, page_log: PageLog
+    browser: Browser,
+    live_server: Any,
+    wallet: TestWallet,
+    page_log: PageLog,
 ) -> Iterator[Callable[..., BrowserContext]]:
     """Makes browser contexts aimed at the live server (``page.goto("/")`` works) with the test
     wallet injected and every page watched by ``page_log``. Keyword arguments go to
-    ``browser.new_context`` (viewport, is_mobile, color_scheme, ...). All closed after the test.
+    ``browser.new_context`` (viewport, is_mobile, color_scheme, ...). After the test, fails it
+    unless ``page_log`` is clean (an error at the test's teardown lists what the browser logged),
+    then closes them all.
 
     ``inject_wallet=False`` gives a browser without any wallet extension. ``extra_wallets=["Other
     Wallet"]`` also announces more wallets over EIP-6963 (as when several extensions are
@@ -518,8 +561,11 @@ def new_context(
         return context
 
     yield make
+    report = page_log.report()
     for context in contexts:
         context.close()
+    if report:
+        pytest.fail(report, pytrace=False)
 
 
 def extra_wallet_rdns(name: str) -> str:

@@ -80,7 +80,6 @@ def test_staff_filter_items_hide_one_and_read_a_report(
     page: Page,
     live_server: Any,
     moderation_data: dict[str, Any],
-    page_log: Any,
     screenshot: Callable[..., Path],
 ) -> None:
     page.route("**/media/**", serve_media)
@@ -144,4 +143,3 @@ def test_staff_filter_items_hide_one_and_read_a_report(
     report.scroll_into_view_if_needed()
     screenshot(page, "admin-contribution-report")
     assert_accessible(page, include="#content")
-    page_log.assert_clean()

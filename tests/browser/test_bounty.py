@@ -115,7 +115,6 @@ def test_the_owner_creates_funds_and_opens_a_bounty(
     wallet: TestWallet,
     chain_token: ChainToken,
     dataset: Any,
-    page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
     settings: Any,
@@ -243,7 +242,6 @@ def test_the_owner_creates_funds_and_opens_a_bounty(
     phone.locator("#bounties").scroll_into_view_if_needed()
     screenshot(phone, "bounty-dataset-list-mobile", full_page=False)
     assert no_horizontal_scroll(phone)
-    page_log.assert_clean()
 
 
 def test_the_fund_button_explains_what_stops_the_transfer(
@@ -253,7 +251,6 @@ def test_the_fund_button_explains_what_stops_the_transfer(
     chain_token: ChainToken,
     dataset: Any,
     dev_wallets: list[DevAccount],
-    page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
 ) -> None:
@@ -311,4 +308,3 @@ def test_the_fund_button_explains_what_stops_the_transfer(
     bare.get_by_role("button", name="with your wallet").click()
     expect(fund_status(bare)).to_contain_text("No wallet found in this browser.")
     expect(bare.get_by_label("Transaction hash")).to_be_visible()
-    page_log.assert_clean()

@@ -22,7 +22,7 @@ from payments.enums import BountyStatus, FundingStatus, PurchaseStatus
 from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, Purchase
 from payments.services.licenses import license_tier_create
-from tests.browser.conftest import MOBILE, PageLog
+from tests.browser.conftest import MOBILE
 from tests.browser.helpers import no_horizontal_scroll, top_screenshot
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
@@ -109,7 +109,6 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     chain_token: ChainToken,
     chain_worker: CeleryProcess,
     dev_wallets: list[DevAccount],
-    page_log: PageLog,
     screenshot: Callable[..., Path],
 ) -> None:
     buyer = dev_wallets[1]
@@ -197,7 +196,6 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     expect(row.locator(".amount")).to_have_text("9,950.98 tUSD")
     expect(row.locator(".amount")).to_have_attribute("title", re.compile("9,950.975006 tUSD"))
     top_screenshot(page, screenshot, "journey-purchases")
-    page_log.assert_clean()
 
 
 def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
@@ -206,7 +204,6 @@ def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     chain_token: ChainToken,
     chain_worker: CeleryProcess,
     sponsor_wallet: DevAccount,
-    page_log: PageLog,
     screenshot: Callable[..., Path],
 ) -> None:
     sponsor = UserFactory.create(address=sponsor_wallet.address, display_name="Ada Lovelace")
@@ -240,4 +237,3 @@ def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     assert Bounty.objects.get().status == BountyStatus.OPEN
     expect(page.locator("#pool-funded")).to_have_text("1,500.25 tUSD")
     top_screenshot(page, screenshot, "journey-bounty-open")
-    page_log.assert_clean()

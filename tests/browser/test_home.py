@@ -17,7 +17,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import TestWallet
+from tests.browser.conftest import PageLog, TestWallet
 from tests.browser.helpers import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -29,9 +29,7 @@ REQUEST_ERROR = """([method, params]) => window.ethereum.request({method, params
     (error) => ({code: error.code, message: error.message, isError: error instanceof Error}))"""
 
 
-def test_home_page_shows_the_empty_catalogue(
-    page: Page, page_log: Any, screenshot: Callable[..., Path]
-) -> None:
+def test_home_page_shows_the_empty_catalogue(page: Page, screenshot: Callable[..., Path]) -> None:
     response = page.goto("/")
 
     assert response is not None and response.status == 200
@@ -56,7 +54,6 @@ def test_home_page_shows_the_empty_catalogue(
     page.wait_for_function("() => window.htmx !== undefined && window.DataBounty !== undefined")
     assert page.evaluate("document.querySelector('meta[name=csrf-token]').content") != ""
     page.wait_for_load_state("networkidle")
-    page_log.assert_clean()
     screenshot(page, "home")
 
 
@@ -88,7 +85,7 @@ def test_skip_link_moves_focus_to_the_content(page: Page) -> None:
 
 
 def test_mobile_layout_fits_and_the_menu_toggles(
-    mobile_page: Page, page_log: Any, screenshot: Callable[..., Path]
+    mobile_page: Page, screenshot: Callable[..., Path]
 ) -> None:
     page = mobile_page
     page.goto("/")
@@ -110,7 +107,6 @@ def test_mobile_layout_fits_and_the_menu_toggles(
     page.keyboard.press("Escape")
     expect(nav_link).to_be_hidden()
     expect(toggle).to_be_focused()
-    page_log.assert_clean()
 
 
 def test_signed_in_staff_sees_short_address_and_admin_link(
@@ -163,7 +159,10 @@ def test_messages_are_announced_and_dismissable(
     expect(page.locator(".messages")).to_have_count(0)
 
 
-def test_unknown_page_is_a_styled_404(page: Page, screenshot: Callable[..., Path]) -> None:
+def test_unknown_page_is_a_styled_404(
+    page: Page, page_log: PageLog, screenshot: Callable[..., Path]
+) -> None:
+    page_log.expect_status(404, "/no-such-page/", "the page does not exist")
     response = page.goto("/no-such-page/")
 
     assert response is not None and response.status == 404
@@ -172,7 +171,7 @@ def test_unknown_page_is_a_styled_404(page: Page, screenshot: Callable[..., Path
     screenshot(page, "404", full_page=False)
 
 
-def test_500_page_renders_without_context(page: Page, page_log: Any, live_server: Any) -> None:
+def test_500_page_renders_without_context(page: Page, page_log: PageLog, live_server: Any) -> None:
     # Django renders 500.html with an empty context and no request; serve exactly that.
     html = render_to_string("500.html")
     page.route(
@@ -180,13 +179,12 @@ def test_500_page_renders_without_context(page: Page, page_log: Any, live_server
         lambda route: route.fulfill(status=500, body=html, content_type="text/html"),
     )
 
+    page_log.expect_status(500, "/__500__", "the page is served with status 500")
     page.goto("/__500__")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Something went wrong on our side")
     position = page.evaluate("getComputedStyle(document.querySelector('.site-header')).position")
     assert position == "sticky"  # app.css loaded
-    problems = [p for p in page_log.problems if "__500__" not in p]
-    assert problems == []
 
 
 # --- the injected wallet ---------------------------------------------------------------------

@@ -13,7 +13,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PageLog
 from tests.factories import DatasetFactory, UserFactory, make_grant, make_release
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
@@ -23,7 +22,6 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     live_server: Any,
     page: Page,
     mobile_page: Page,
-    page_log: PageLog,
     sign_in: Callable[..., None],
     screenshot: Callable[..., Path],
 ):
@@ -89,12 +87,10 @@ def test_a_buyer_downloads_a_licensed_file_and_checks_its_sha256(
     )
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px at 390px"
     screenshot(mobile_page, "library-mobile")
-    page_log.assert_clean()
 
 
 def test_a_visitor_without_a_license_is_asked_to_buy_one(
     page: Page,
-    page_log: PageLog,
     sign_in: Callable[..., None],
     screenshot: Callable[..., Path],
 ):
@@ -111,4 +107,3 @@ def test_a_visitor_without_a_license_is_asked_to_buy_one(
 
     page.goto("/me/library/")
     expect(page.locator("#library-empty")).to_contain_text("No licenses yet")
-    page_log.assert_clean()

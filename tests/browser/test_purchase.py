@@ -59,7 +59,6 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_license(
     chain_token: ChainToken,
     tier: LicenseTier,
     buyer: Any,
-    page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
     tmp_path: Path,
@@ -171,7 +170,6 @@ def test_a_buyer_pays_with_the_wallet_and_gets_the_license(
     phone.goto("/me/purchases/")
     screenshot(phone, "purchase-list-mobile")
     assert no_horizontal_scroll(phone)
-    page_log.assert_clean()
 
 
 def test_the_pay_button_explains_what_stops_the_payment(
@@ -180,7 +178,6 @@ def test_the_pay_button_explains_what_stops_the_payment(
     tier: LicenseTier,
     buyer: Any,
     dev_wallets: list[DevAccount],
-    page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
 ) -> None:
@@ -221,14 +218,12 @@ def test_the_pay_button_explains_what_stops_the_payment(
         "this license."
     )
     assert Purchase.objects.get().status == PurchaseStatus.AWAITING_PAYMENT
-    page_log.assert_clean()
 
 
 @pytest.mark.usefixtures("chain_token")  # the token the tier is priced in
 def test_the_owner_offers_a_tier_in_tokens(
     page: Page,
     new_page: Callable[..., Page],
-    page_log: Any,
     screenshot: Callable[..., Path],
     sign_in: Callable[..., None],
 ) -> None:
@@ -266,4 +261,3 @@ def test_the_owner_offers_a_tier_in_tokens(
     phone.goto(f"/datasets/{dataset.slug}/licenses/")
     screenshot(phone, "license-tiers-mobile")
     assert no_horizontal_scroll(phone)
-    page_log.assert_clean()

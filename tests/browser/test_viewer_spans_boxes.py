@@ -224,7 +224,6 @@ def shoot(page: Page, screenshot: Callable[..., Path], name: str) -> None:
 
 def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     page: Page,
-    page_log: Any,
     screenshot: Callable[..., Path],
     spans_dataset: Dataset,
     boxes_dataset: Dataset,
@@ -248,12 +247,10 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     check_boxes(page)
     assert_accessible_in_the_dark(page)
     shoot(page, screenshot, "viewer-boxes")
-    page_log.assert_clean()
 
 
 def test_a_release_page_shows_the_spans_and_boxes_its_parquet_files_hold(
     page: Page,
-    page_log: Any,
     screenshot: Callable[..., Path],
     spans_dataset: Dataset,
     boxes_dataset: Dataset,
@@ -270,12 +267,10 @@ def test_a_release_page_shows_the_spans_and_boxes_its_parquet_files_hold(
     page.goto(f"/datasets/{boxes_dataset.slug}/versions/1/")
     check_boxes(page)
     shoot(page, screenshot, "viewer-boxes-release")
-    page_log.assert_clean()
 
 
 def test_spans_and_boxes_fit_a_phone(
     mobile_page: Page,
-    page_log: Any,
     screenshot: Callable[..., Path],
     spans_dataset: Dataset,
     boxes_dataset: Dataset,
@@ -293,7 +288,6 @@ def test_spans_and_boxes_fit_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator("#viewer-table").scroll_into_view_if_needed()
     screenshot(page, "viewer-boxes-mobile", full_page=False)
-    page_log.assert_clean()
 
 
 def test_without_javascript_the_spans_are_listed_and_the_boxes_still_drawn(
