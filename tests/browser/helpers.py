@@ -1,5 +1,5 @@
-"""Page helpers the browser tests share: layout checks, screenshots from the top, and the
-verification of an on-chain payment the page polls for."""
+"""Page helpers the browser tests share: short addresses, layout checks, screenshots from the
+top, and the verification of an on-chain payment the page polls for."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from payments.services.transfers import TransferError
 
 if TYPE_CHECKING:
     from tests.chain import ChainToken
+
+
+def short(address: str) -> str:
+    """An address as the pages shorten it: its first 6 and last 4 characters."""
+    return f"{address[:6]}…{address[-4:]}"
 
 
 def no_horizontal_scroll(page: Page) -> bool:

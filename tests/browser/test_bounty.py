@@ -20,7 +20,12 @@ from payments.models import Bounty, BountyFunding, RewardEpoch, Token
 from payments.services.funding import bounty_funding_verify
 from payments.services.ledger import Move, ledger_post, user_code
 from tests.browser.conftest import MOBILE, TestWallet, verified_by_the_test
-from tests.browser.helpers import no_horizontal_scroll, top_screenshot, verify_on_the_next_block
+from tests.browser.helpers import (
+    no_horizontal_scroll,
+    short,
+    top_screenshot,
+    verify_on_the_next_block,
+)
 from tests.chain import DECIMALS, ChainToken
 from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
@@ -277,7 +282,7 @@ def test_the_fund_button_explains_what_stops_the_transfer(
     wallet.account = other
     send.click()
     expect(status).to_contain_text(
-        f"Your wallet uses {other.address[:6]}…{other.address[-4:]}, but this bounty must be "
+        f"Your wallet uses {short(other.address)}, but this bounty must be "
         "funded from its sponsor\N{RIGHT SINGLE QUOTATION MARK}s address"
     )
 

@@ -23,7 +23,7 @@ from payments.integrations.anvil import AnvilNode, DevAccount
 from payments.models import Bounty, BountyFunding, LicenseGrant, Purchase
 from payments.services.licenses import license_tier_create
 from tests.browser.conftest import MOBILE
-from tests.browser.helpers import no_horizontal_scroll, top_screenshot
+from tests.browser.helpers import no_horizontal_scroll, short, top_screenshot
 from tests.chain import MINTED, ChainToken
 from tests.conftest import CeleryProcess, _start_celery
 from tests.factories import (
@@ -91,8 +91,8 @@ def sign_in_with_the_dev_wallet(page: Page, account: DevAccount) -> None:
     dialog = page.locator("#wallet-dialog")
     expect(dialog.get_by_role("heading", name="No wallet found")).to_be_visible()
     dialog.get_by_role("button", name="Use a dev wallet").click()
-    short = f"{account.address[:6]}\N{HORIZONTAL ELLIPSIS}{account.address[-4:]}"
-    dialog.get_by_role("listitem").filter(has_text=short).get_by_role("button").click()
+    listed = dialog.get_by_role("listitem").filter(has_text=short(account.address))
+    listed.get_by_role("button").click()
     expect(page.locator(f"#wallet-slot [data-address='{account.address}']")).to_be_attached()
 
 

@@ -21,7 +21,12 @@ from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.services.licenses import license_receipt_verify, license_tier_create
 from payments.services.purchases import purchase_verify
 from tests.browser.conftest import MOBILE, TestWallet, verified_by_the_test
-from tests.browser.helpers import no_horizontal_scroll, top_screenshot, verify_on_the_next_block
+from tests.browser.helpers import (
+    no_horizontal_scroll,
+    short,
+    top_screenshot,
+    verify_on_the_next_block,
+)
 from tests.chain import MINTED, ChainToken
 from tests.factories import DatasetFactory, UserFactory, commercial_tier, ready_release
 
@@ -204,8 +209,8 @@ def test_the_pay_button_explains_what_stops_the_payment(
     wallet.account = other
     send.click()
     expect(status).to_contain_text(
-        f"Your wallet uses {other.address[:6]}…{other.address[-4:]}, but this order must be "
-        f"paid from the address you signed in with {buyer.address[:6]}…{buyer.address[-4:]}."
+        f"Your wallet uses {short(other.address)}, but this order must be "
+        f"paid from the address you signed in with {short(buyer.address)}."
     )
 
     # The wrong chain, and the switch declined.

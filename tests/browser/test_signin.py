@@ -18,14 +18,11 @@ from playwright.sync_api import Locator, Page, Route, expect
 from marketplace.accounts.models import SiweNonce
 from payments.integrations.anvil import DevAccount
 from tests.browser.conftest import PageLog, TestWallet
+from tests.browser.helpers import short
 
 pytestmark = pytest.mark.browser
 
 SIGN_IN_METHODS = ["eth_requestAccounts", "eth_chainId", "personal_sign"]
-
-
-def short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
 
 
 def connect_button(page: Page) -> Locator:
