@@ -14,9 +14,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from payments.enums import BountyStatus, FundingStatus, LedgerKind
-from payments.integrations.anvil import AnvilNode, DevAccount
-from payments.integrations.dev_tools import DevChainClient
-from payments.models import Bounty, BountyFunding, RewardEpoch, Token
+from payments.integrations.anvil import DevAccount
+from payments.models import Bounty, BountyFunding, RewardEpoch
 from payments.services.funding import bounty_funding_verify
 from payments.services.ledger import Move, ledger_post, user_code
 from tests.browser.conftest import MOBILE, TestWallet, verified_by_the_test
@@ -26,7 +25,7 @@ from tests.browser.helpers import (
     top_screenshot,
     verify_on_the_next_block,
 )
-from tests.chain import DECIMALS, ChainToken
+from tests.chain import MINTED, ChainToken
 from tests.factories import BountyFactory, DatasetFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
@@ -34,8 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
 _verification_by_the_test = verified_by_the_test("verify_bounty_funding")
 
-
-MINTED = 10_000 * 10**DECIMALS  # base units the wallet holds
 
 # Chart.js animates its first draw; screenshots wait until every chart has finished.
 CHARTS_SETTLED = """() => {
@@ -45,34 +42,6 @@ CHARTS_SETTLED = """() => {
         return chart && !Chart.animator.running(chart);
     });
 }"""
-
-
-@pytest.fixture
-def chain_token(
-    anvil: AnvilNode, dev_wallets: list[DevAccount], wallet: TestWallet, settings: Any
-) -> ChainToken:
-    """A 6-decimals test dollar deployed on the test's anvil, registered as a Token and minted
-    to the injected wallet (as tests/payments/conftest.py's fixture of the same name does)."""
-    owner = dev_wallets[0]
-    key = settings.HOT_WALLET_PRIVATE_KEY  # its address is the treasury
-    client = DevChainClient.from_settings()
-    address = client.deploy_contract(
-        artifact="DataBountyToken",
-        args=["Test dollar", "tUSD", DECIMALS, owner.address],
-        private_key=owner.private_key,
-    )
-    token = Token.objects.create(
-        chain_id=settings.CHAIN_ID, address=address, symbol="tUSD", decimals=DECIMALS
-    )
-    chain = ChainToken(
-        token,
-        client.with_token(address),
-        owner,
-        DevAccount(DevChainClient.address_for_key(key), key),
-        anvil,
-    )
-    chain.mint(wallet.address, MINTED)
-    return chain
 
 
 @pytest.fixture
@@ -270,8 +239,8 @@ def test_the_fund_button_explains_what_stops_the_transfer(
     # More than the wallet holds: read with balanceOf before anything is sent.
     send.click()
     expect(status).to_have_text(
-        "Not enough tUSD: your wallet holds 10,000 tUSD and the pool needs 10,000.000001 tUSD. "
-        "Top it up, then try again."
+        "Not enough tUSD: your wallet holds 1,000,000 tUSD and the pool needs "
+        "1,000,000.000001 tUSD. Top it up, then try again."
     )
     expect(send).to_be_enabled()
     assert "eth_sendTransaction" not in wallet.methods()
