@@ -78,7 +78,6 @@ def moderation_data(admin_user: Any) -> dict[str, Any]:
 
 def test_staff_filter_items_hide_one_and_read_a_report(
     page: Page,
-    live_server: Any,
     moderation_data: dict[str, Any],
     screenshot: Callable[..., Path],
 ) -> None:

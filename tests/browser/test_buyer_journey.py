@@ -103,9 +103,9 @@ def wait_until(what: Callable[[], bool], worker: CeleryProcess, timeout: float =
         time.sleep(0.2)
 
 
+@pytest.mark.usefixtures("debug")
 def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     new_page: Callable[..., Page],
-    debug: Any,
     chain_token: ChainToken,
     chain_worker: CeleryProcess,
     dev_wallets: list[DevAccount],
@@ -198,9 +198,9 @@ def test_a_buyer_pays_with_the_dev_wallet_and_downloads(
     top_screenshot(page, screenshot, "journey-purchases")
 
 
+@pytest.mark.usefixtures("debug")
 def test_a_sponsor_funds_a_bounty_with_the_dev_wallet(
     new_page: Callable[..., Page],
-    debug: Any,
     chain_token: ChainToken,
     chain_worker: CeleryProcess,
     sponsor_wallet: DevAccount,

@@ -249,8 +249,9 @@ def test_a_large_csv_uploads_in_chunks_then_validates_into_a_report(
 
 
 @pytest.mark.worker
+@pytest.mark.usefixtures("worker")
 def test_a_dropped_chunk_resumes_and_the_exact_bytes_are_stored(
-    contribute_page: Page, dataset: Any, worker: Any, page_log: PageLog
+    contribute_page: Page, dataset: Any, page_log: PageLog
 ) -> None:
     page = contribute_page
     content = reviews_csv(3500)
@@ -426,10 +427,10 @@ def fresh_reviews(rows: int, *, first: int, bad: int = 0) -> bytes:
 
 
 @pytest.mark.worker
+@pytest.mark.usefixtures("worker")
 def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploading(
     contribute_page: Page,
     dataset: Any,
-    worker: Any,
     page_log: PageLog,
     settings: Any,
     screenshot: Callable[..., Path],

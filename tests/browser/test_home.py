@@ -171,7 +171,7 @@ def test_unknown_page_is_a_styled_404(
     screenshot(page, "404", full_page=False)
 
 
-def test_500_page_renders_without_context(page: Page, page_log: PageLog, live_server: Any) -> None:
+def test_500_page_renders_without_context(page: Page, page_log: PageLog) -> None:
     # Django renders 500.html with an empty context and no request; serve exactly that.
     html = render_to_string("500.html")
     page.route(
