@@ -13,6 +13,7 @@ the dataset's Krippendorff's alpha.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -68,22 +69,27 @@ def annotation_f1(dataset: Dataset, item: Item, predicted: Any, reference: Any) 
 
 
 def whole_pixel_boxes(boxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Boxes in whole pixels (the stored form): corners rounded, so a box within the image stays
-    within it; a box that rounds to nothing keeps one pixel."""
+    """Boxes in whole pixels (the stored form): edges rounded, so a box within the image stays
+    within it; a box that rounds to nothing keeps the pixel its edge lies in (within it too)."""
     out = []
     for box in boxes:
-        left, top = round(box["x"]), round(box["y"])
-        right, bottom = round(box["x"] + box["w"]), round(box["y"] + box["h"])
+        left, right = _whole_pixels(box["x"], box["w"])
+        top, bottom = _whole_pixels(box["y"], box["h"])
         out.append(
-            {
-                "x": left,
-                "y": top,
-                "w": max(1, right - left),
-                "h": max(1, bottom - top),
-                "label": box["label"],
-            }
+            {"x": left, "y": top, "w": right - left, "h": bottom - top, "label": box["label"]}
         )
     return out
+
+
+def _whole_pixels(start: float, length: float) -> tuple[int, int]:
+    """The extent ``[start, start + length)`` (length > 0) with its ends rounded, or, when that
+    leaves nothing, the pixel ``start`` lies in: ``0 <= start < start + length <= size`` makes
+    ``0 <= first < end <= size`` either way."""
+    first, end = round(start), round(start + length)
+    if end > first:
+        return first, end
+    first = math.floor(start)
+    return first, first + 1
 
 
 def _encoded(dataset: Dataset, value: Any) -> Any:

@@ -148,8 +148,7 @@ def _clean_annotations(dataset: Dataset, item: Item, value: Any) -> list[dict[st
                 code="image_size_unknown",
             )
         width, height = size
-        boxes = validate_boxes(value, width, height, classes)
-        return validate_boxes(whole_pixel_boxes(boxes), width, height, classes)
+        return whole_pixel_boxes(validate_boxes(value, width, height, classes))
     except InvalidAnnotation as refused:
         raise LabelingError(refused.detail, code=refused.code) from None
 

@@ -265,6 +265,24 @@ def test_boxes_are_checked_against_the_original_size_and_stored_in_whole_pixels(
     assert stored == [{"x": 540, "y": 0, "w": 100, "h": 480, "label": "bike"}]
 
 
+def test_a_box_that_rounds_to_nothing_keeps_the_pixel_it_lies_in():  # type: ignore[no-untyped-def]
+    dataset = boxes_dataset(labels_per_item=1)
+    item = ItemFactory.create(dataset=dataset, data={"image": IMAGE, "city": "Oslo"})
+    user = UserFactory.create()
+    labeling_next_item(dataset=dataset, user=user)
+    # Slivers whose edges round together: one mid-image, one in the bottom-right corner pixel
+    # (its edges round to 640 and 480, yet it is drawn inside the image and stays there).
+    slivers = [
+        {"x": 10.6, "y": 20.1, "w": 0.2, "h": 0.3, "label": "car"},
+        {"x": 639.6, "y": 479.7, "w": 0.3, "h": 0.2, "label": "car"},
+    ]
+    stored = label_submit(item=item, user=user, value=slivers).value
+    assert stored == [
+        {"x": 10, "y": 20, "w": 1, "h": 1, "label": "car"},
+        {"x": 639, "y": 479, "w": 1, "h": 1, "label": "car"},
+    ]
+
+
 def test_an_item_without_a_known_image_size_refuses_boxes():  # type: ignore[no-untyped-def]
     dataset = boxes_dataset(labels_per_item=1)
     item = ItemFactory.create(dataset=dataset, data={"image": {"path": "a.png"}, "city": "x"})
