@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import ClassVar
 
 from django.conf import settings
@@ -92,21 +93,24 @@ class ReleaseFile(models.Model):
 
 
 BOXES_COLUMN = "objects"  # the Hub's object-detection datasets call it so
+LABEL_COLUMNS = ("label", "consensus_label", "release_label")  # the first one free
 
 
 def release_label_column(dataset: Dataset) -> str:
     """The release's label column: ``objects`` for a boxes dataset (unless a column has that
     name), else ``label_column_name``. Pages and the release builder both ask here."""
-    taken = {str(column["name"]).lower() for column in dataset.columns or []}
-    if dataset.label_task == LabelTask.BOXES and BOXES_COLUMN not in taken:
-        return BOXES_COLUMN
-    return label_column_name(dataset)
+    boxes = [BOXES_COLUMN] if dataset.label_task == LabelTask.BOXES else []
+    return _first_free_column(dataset, [*boxes, *LABEL_COLUMNS])
 
 
 def label_column_name(dataset: Dataset) -> str:
     """``label``, unless the dataset has a column of that name already."""
+    return _first_free_column(dataset, LABEL_COLUMNS)
+
+
+def _first_free_column(dataset: Dataset, names: Sequence[str]) -> str:
     taken = {str(column["name"]).lower() for column in dataset.columns or []}
-    for name in ("label", "consensus_label", "release_label"):
+    for name in names:
         if name not in taken:
             return name
     raise ReleaseError("The dataset's columns leave no name for the label column.")
