@@ -50,19 +50,28 @@ def test_download_saves_every_file_and_checks_its_sha256(
     assert not list(out.rglob("*.part"))
 
 
+def _half_a_shard(
+    release: DatasetRelease, out: Path, *, spoiled: bool = False
+) -> tuple[Any, bytes, Path]:
+    """The release's second shard, its bytes, and its ``.part`` left under ``out`` holding the
+    first half (every bit flipped when ``spoiled``: not the file's bytes)."""
+    shard = release.files.get(name="data/train-00001-of-00003.parquet")
+    whole = shard.file.read()
+    part = out / "data" / "train-00001-of-00003.parquet.part"
+    part.parent.mkdir(parents=True)
+    half = whole[: len(whole) // 2]
+    part.write_bytes(bytes(b ^ 0xFF for b in half) if spoiled else half)
+    return shard, whole, part
+
+
 def test_download_continues_a_partial_file(
     cli: Callable[..., Run],
     licensed: tuple[Dataset, DatasetRelease, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _dataset, release, _secret = licensed
-    shard = release.files.get(name="data/train-00001-of-00003.parquet")
-    whole = shard.file.read()
     out = tmp_path / "out"
-    part = out / "data" / "train-00001-of-00003.parquet.part"
-    part.parent.mkdir(parents=True)
-    part.write_bytes(whole[: len(whole) // 2])
+    shard, whole, part = _half_a_shard(licensed[1], out)
     import databounty.cli
 
     starts: dict[str, int] = {}
@@ -80,6 +89,19 @@ def test_download_continues_a_partial_file(
     # The server answered the Range request with the second half only.
     assert starts[shard.name] == len(whole) // 2
     assert starts["data/train-00000-of-00003.parquet"] == 0
+    assert (out / shard.name).read_bytes() == whole
+    assert not part.exists()
+
+
+def test_download_starts_again_when_the_partial_file_is_bad(
+    cli: Callable[..., Run], licensed: tuple[Dataset, DatasetRelease, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shard, whole, part = _half_a_shard(licensed[1], out, spoiled=True)
+
+    run = cli("download", "reviews", "--version", "2", "--out", str(out))
+
+    assert run.code == 0, run.err
     assert (out / shard.name).read_bytes() == whole
     assert not part.exists()
 

@@ -36,12 +36,17 @@ def _ignore(_n: int) -> None:
 
 
 def file_sha256(path: Path, progress: Progress = _ignore) -> str:
+    return _sha256_of(path, progress).hexdigest()
+
+
+def _sha256_of(path: Path, progress: Progress = _ignore) -> hashlib._Hash:
+    """The SHA-256 of ``path``'s bytes so far, to go on with the bytes that follow."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(READ_BLOCK):
             digest.update(block)
             progress(len(block))
-    return digest.hexdigest()
+    return digest
 
 
 def _error_from(response: requests.Response) -> ApiError:
@@ -441,13 +446,15 @@ class Client:
             with response:
                 if response.status_code != 206:
                     have = 0
-                mode = "ab" if have else "wb"
+                # Hashed as it is written; a continued part's earlier bytes are read once first.
+                digest = _sha256_of(part) if have else hashlib.sha256()
                 fed = progress(have, int(file.get("size") or 0), str(file["name"]))
-                with part.open(mode) as out:
+                with part.open("ab" if have else "wb") as out:
                     for block in response.iter_content(READ_BLOCK):
                         out.write(block)
+                        digest.update(block)
                         fed(len(block))
-            if file_sha256(part) == expected:
+            if digest.hexdigest() == expected:
                 os.replace(part, dest)
                 return dest
             part.unlink()
