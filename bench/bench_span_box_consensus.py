@@ -39,7 +39,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.measure import options
+from bench.measure import options, timed
 from datasets_app.quality.boxes import Box, box_consensus, box_f1
 from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import Span, span_consensus
@@ -296,17 +295,11 @@ def _box(coords: np.ndarray, cls: int) -> Box:
 class Runs:
     wall: list[float]  # seconds of each run
     cpu: list[float]  # this process's CPU seconds of each run (steadier on a loaded machine)
-    result: Any = None  # the last run's result
 
 
 def measure(work: Callable[[], Any], repeat: int) -> Runs:
-    runs = Runs([], [])
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        runs.result = work()
-        runs.cpu.append(time.process_time() - cpu)
-        runs.wall.append(time.perf_counter() - wall)
-    return runs
+    cpu: list[float] = []
+    return Runs(timed(work, repeat, cpu=cpu), cpu)
 
 
 def report(name: str, runs: Runs, rows: int, unit: str) -> tuple[float, float]:
@@ -407,8 +400,9 @@ def main() -> None:
     def consensus_all(agreement: bool = True) -> list[Any]:
         return [box_consensus(item, w, agreement=agreement) for item, w in per_image]
 
-    runs = measure(consensus_all, args.repeat)
-    feature = report("feature: box_consensus per item", runs, n_boxes, "boxes")
+    feature = report(
+        "feature: box_consensus per item", measure(consensus_all, args.repeat), n_boxes, "boxes"
+    )
     bare = report(
         "  the same without agreement",
         measure(lambda: consensus_all(False), args.repeat),
@@ -417,7 +411,7 @@ def main() -> None:
     )
     print("  " + ratio("feature / baseline:", feature, base))
     print("  " + ratio("without agreement / baseline:", bare, base))
-    results = runs.result
+    results = consensus_all()
     b_item, b_xywh, b_cls = box_majority(boxes, args.per_item)
     check = min(args.sample, args.box_items)
     f_tp = b_tp = n_found = n_base = n_truth = 0

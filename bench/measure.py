@@ -20,15 +20,22 @@ def options(doc: str | None, **defaults: float) -> argparse.ArgumentParser:
     return parser
 
 
-def timed(work: Callable[[], object], repeat: int, *, warmup: int = 0) -> list[float]:
-    """Seconds each of ``repeat`` calls of ``work`` took, after ``warmup`` untimed ones."""
+def timed(
+    work: Callable[[], object], repeat: int, *, warmup: int = 0, cpu: list[float] | None = None
+) -> list[float]:
+    """Seconds each of ``repeat`` calls of ``work`` took, after ``warmup`` untimed ones; with a
+    ``cpu`` list, this process's CPU seconds of each call are added to it (steadier on a loaded
+    machine)."""
     for _ in range(warmup):
         work()
     seconds = []
     for _ in range(repeat):
+        began_cpu = time.process_time()
         began = time.perf_counter()
         work()
         seconds.append(time.perf_counter() - began)
+        if cpu is not None:
+            cpu.append(time.process_time() - began_cpu)
     return seconds
 
 
