@@ -118,10 +118,20 @@ def resource_server(send: Sender | None) -> x402ResourceServerSync:
     signer hands every settlement transaction to ``send``. Without ``send`` it only builds
     requirements and verifies: that one is made once per process and settings (every 402
     asks for it, and building one costs ~3 ms)."""
-    chain = (settings.CHAIN_RPC_URL, settings.CHAIN_ID, settings.HOT_WALLET_PRIVATE_KEY)
     if send is None:
-        return _verifying_server(*chain, settings.X402_SETTLE_TIMEOUT_SECONDS)
-    return _server(_signer(*chain, settings.X402_SETTLE_TIMEOUT_SECONDS, send))
+        return _verifying_server(*_signer_settings())
+    return _server(_signer(*_signer_settings(), send))
+
+
+def _signer_settings() -> tuple[str, int, str, float]:
+    """The node, chain, hot wallet key and settling timeout a signer is made from (the
+    verifying server is kept per these)."""
+    return (
+        settings.CHAIN_RPC_URL,
+        settings.CHAIN_ID,
+        settings.HOT_WALLET_PRIVATE_KEY,
+        settings.X402_SETTLE_TIMEOUT_SECONDS,
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -133,13 +143,7 @@ def _verifying_server(
 
 def _verify_only_signer() -> RecordingFacilitatorSigner:
     """A verify-only signer for the current settings (reads the chain, signs nothing)."""
-    return _signer(
-        settings.CHAIN_RPC_URL,
-        settings.CHAIN_ID,
-        settings.HOT_WALLET_PRIVATE_KEY,
-        settings.X402_SETTLE_TIMEOUT_SECONDS,
-        None,
-    )
+    return _signer(*_signer_settings(), None)
 
 
 def _server(signer: RecordingFacilitatorSigner) -> x402ResourceServerSync:
