@@ -84,7 +84,6 @@ _DECIDED_LABELS = """
 
 def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[int, int]:
     """labeler -> labels agreeing with the consensus of items decided in [start, end)."""
-    where = _DECIDED_LABELS
     params: list[Any] = [dataset.pk, start, end]
     with connection.cursor() as cursor:
         if dataset.label_task != LabelTask.FREE_TEXT:
@@ -92,13 +91,14 @@ def _agreeing_labels(dataset: Dataset, start: datetime, end: datetime) -> dict[i
             # is agreement.
             cursor.execute(
                 "SELECT l.labeler_id, count(*) "
-                + where
+                + _DECIDED_LABELS
                 + " AND l.value = i.consensus_label GROUP BY l.labeler_id",
                 params,
             )
             return dict(cursor.fetchall())
         cursor.execute(
-            "SELECT l.labeler_id, l.value #>> '{}', i.consensus_label #>> '{}' " + where, params
+            "SELECT l.labeler_id, l.value #>> '{}', i.consensus_label #>> '{}' " + _DECIDED_LABELS,
+            params,
         )
         counts: dict[int, int] = defaultdict(int)
         for labeler, value, decided in cursor.fetchall():
