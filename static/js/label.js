@@ -455,6 +455,22 @@
 
   // ---------- events ----------
 
+  if (annotator) {
+    // A class button chooses the class, an item's × removes it; other buttons are the annotator's.
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || button.disabled || busy) return;
+      if (button.hasAttribute("data-class-index")) annotator.choose(Number(button.getAttribute("data-class-index")));
+      else if (button.hasAttribute("data-remove")) annotator.remove(Number(button.getAttribute("data-remove")));
+      else if (annotator.click) annotator.click(button);
+    });
+    // A click on a class button keeps the text selection it is about to label and leaves the
+    // focus where it was, so Enter still submits.
+    form.addEventListener("mousedown", function (event) {
+      if (event.target.closest("[data-class-index]")) event.preventDefault();
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (task === "single_label") {

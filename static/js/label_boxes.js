@@ -285,22 +285,6 @@
       return false;
     }
 
-    ctx.form.addEventListener("click", function (event) {
-      var button = event.target.closest("button");
-      if (!button || button.disabled || ctx.isBusy()) return;
-      if (button.hasAttribute("data-class-index")) choose(Number(button.getAttribute("data-class-index")));
-      else if (button.hasAttribute("data-remove")) remove(Number(button.getAttribute("data-remove")));
-      else if (button.hasAttribute("data-select")) {
-        var index = Number(button.getAttribute("data-select"));
-        select(index === selected ? -1 : index);
-      }
-    });
-
-    // A click on a class button leaves the focus where it was, so Enter still submits.
-    ctx.form.addEventListener("mousedown", function (event) {
-      if (event.target.closest("[data-class-index]")) event.preventDefault();
-    });
-
     window.addEventListener("resize", fit);
 
     return {
@@ -368,6 +352,12 @@
         });
       },
       choose: choose,
+      remove: remove,
+      click: function (button) { // a box's entry in the list selects it (again: lets go)
+        if (!button.hasAttribute("data-select")) return;
+        var index = Number(button.getAttribute("data-select"));
+        select(index === selected ? -1 : index);
+      },
       keydown: keydown,
       describe: describe,
     };

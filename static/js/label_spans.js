@@ -283,17 +283,6 @@
       return value.length + (value.length === 1 ? " span: " : " spans: ") + names.join(", ");
     }
 
-    ctx.form.addEventListener("click", function (event) {
-      var button = event.target.closest("button");
-      if (!button || button.disabled || ctx.isBusy()) return;
-      if (button.hasAttribute("data-class-index")) add(Number(button.getAttribute("data-class-index")));
-      else if (button.hasAttribute("data-remove")) remove(Number(button.getAttribute("data-remove")));
-    });
-    // A click on a class button must not lose the text selection it is about to label.
-    ctx.form.addEventListener("mousedown", function (event) {
-      if (event.target.closest("[data-class-index]")) event.preventDefault();
-    });
-
     return {
       field: function (item, columns) { // the first text column, as the server picks it
         return ctx.firstField(item, columns, "string", function (value) {
@@ -346,6 +335,7 @@
           });
       },
       choose: add,
+      remove: remove,
       keydown: function (event) {
         var inText = textRoot && textRoot.contains(event.target);
         if (inText && (event.key === "ArrowLeft" || event.key === "ArrowRight") && !event.metaKey) {

@@ -417,6 +417,11 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     expect(listed.nth(2)).to_contain_text(f"3 signx {x}, y {y}, {800 - x} {TIMES} {600 - y} px")
     page.keyboard.press("Delete")
     expect(listed).to_have_count(2)
+    # The list's remove button takes its box away too (here one N put in the middle).
+    page.keyboard.press("n")
+    expect(listed).to_have_count(3)
+    page.get_by_role("button", name="Remove box 3 (sign)").click()
+    expect(listed).to_have_count(2)
 
     # A click without a drag selects the box under it; 3 makes it a person, 1 back to car.
     page.mouse.click(*to_screen(rect, RED[0] + 20, RED[1] + 20))
@@ -425,6 +430,11 @@ def test_boxes_with_mouse_drag_keys_and_clamping(
     expect(listed.nth(0)).to_contain_text("1 person")
     page.get_by_role("button", name="car", exact=True).click()
     expect(listed.nth(0)).to_contain_text("1 car")
+    # The box's entry in the list lets go of it, and selects it again.
+    listed.nth(0).locator(".annotate-item__pick").click()
+    expect(listed.nth(0)).not_to_have_class(re.compile("is-selected"))
+    listed.nth(0).locator(".annotate-item__pick").click()
+    expect(listed.nth(0)).to_have_class(re.compile("is-selected"))
 
     screenshot(page, "label-boxes")
     with dark_palette(page):
