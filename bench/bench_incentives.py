@@ -207,11 +207,12 @@ def print_shares(
     title: str,
     epoch: RewardEpoch,
     crowd: list[Member],
+    paid: dict[str, tuple[int, int]],
     groups: tuple[tuple[str, ...], tuple[str, ...]] = (HONEST, ADVERSARIES),
 ) -> float:
-    """Each group's users, tokens and share; returns the adversaries' share of the awarded."""
+    """Each group's users, tokens and share (``paid``: the epoch's ``shares``); returns the
+    adversaries' share of the awarded."""
     honest, adversarial = groups
-    paid = shares(epoch, crowd)
     awarded = int(epoch.awarded)
     sizes = Counter(m.group for m in crowd)
     print(
@@ -342,12 +343,16 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
     end = bounty.ends_at
     epoch = reward_epoch_compute(bounty_id=bounty.pk, now=end)
     assert epoch is not None
-    share = print_shares("uncapped bounty", epoch, crowd)
+    paid = shares(epoch, crowd)
+    share = print_shares("uncapped bounty", epoch, crowd, paid)
     capped_pool = int(epoch.demand) // 2
     bounty_funding_credit(bounty=capped_bounty, amount=capped_pool, reference="bench:capped")
     capped = reward_epoch_compute(bounty_id=capped_bounty.pk, now=capped_bounty.ends_at)
     assert capped is not None
-    capped_share = print_shares("capped bounty (pool = half the demand)", capped, crowd)
+    capped_paid = shares(capped, crowd)
+    capped_share = print_shares(
+        "capped bounty (pool = half the demand)", capped, crowd, capped_paid
+    )
     assert Bounty.objects.filter(pk__in=[bounty.pk, capped_bounty.pk], status="closed").count()
     books = ledger_books_check(token=token)
     farmed = outcome["near-duplicate farmers"]
@@ -355,8 +360,8 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
         1, farmed["offered at or above the threshold"]
     )
     farmers_paid = [
-        shares(e, crowd).get("near-duplicate farmers", (0, 0))[1] / max(1, int(e.awarded))
-        for e in (epoch, capped)
+        p.get("near-duplicate farmers", (0, 0))[1] / max(1, int(e.awarded))
+        for e, p in ((epoch, paid), (capped, capped_paid))
     ]
     print(
         f"\nnear-duplicate farmers: {farmed['accepted']} of {farmed['offered']} rows got through "
@@ -421,8 +426,8 @@ def simulate_annotations(args: argparse.Namespace, task: str) -> list[tuple[str,
     print_credibility(crowd)
     epoch = reward_epoch_compute(bounty_id=bounty.pk, now=bounty.ends_at)
     assert epoch is not None
-    print_shares(f"{task} bounty", epoch, crowd, (ANNOTATION_HONEST, ANNOTATION_ADVERSARIES))
     paid = shares(epoch, crowd)
+    print_shares(f"{task} bounty", epoch, crowd, paid, (ANNOTATION_HONEST, ANNOTATION_ADVERSARIES))
     awarded = max(1, int(epoch.awarded))
     sizes = Counter(m.group for m in crowd)
     per_head = {g: paid.get(g, (0, 0))[1] / max(1, sizes[g]) for g in sizes}
