@@ -24,11 +24,13 @@
     var spans = []; // in the order they were made: [{start, end, label}]
     var pending = null; // the selection waiting for a class: {start, end}
     var textRoot = null;
+    var words = null; // wordList(): the text's words, once asked for
 
     var colourOf = ctx.colourOf;
 
     function indexText(value) {
       text = value;
+      words = null;
       units = [0];
       for (var i = 0; i < value.length; ) {
         i += value.codePointAt(i) > 0xffff ? 2 : 1;
@@ -169,16 +171,27 @@
     var WORD = /[\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_\s]/gu;
     var caret = { anchor: 0, focus: 0 };
 
-    function wordStep(from, forward) {
-      var edges = [];
+    // The words of the text as [start, end] code points, in order: found on the first Ctrl+arrow.
+    function wordList() {
+      if (words) return words;
+      words = [];
       var match;
       WORD.lastIndex = 0;
       while ((match = WORD.exec(text))) {
-        edges.push(toCodePoint(match.index, false), toCodePoint(match.index + match[0].length, true));
+        words.push([toCodePoint(match.index, false), toCodePoint(match.index + match[0].length, true)]);
       }
-      if (forward) return edges.filter(function (edge, index) { return index % 2 === 1 && edge > from; })[0] || length();
-      var starts = edges.filter(function (edge, index) { return index % 2 === 0 && edge < from; });
-      return starts.length ? starts[starts.length - 1] : 0;
+      return words;
+    }
+
+    function wordStep(from, forward) {
+      var all = wordList();
+      var i;
+      if (forward) {
+        for (i = 0; i < all.length; i++) if (all[i][1] > from) return all[i][1];
+        return length();
+      }
+      for (i = all.length - 1; i >= 0; i--) if (all[i][0] < from) return all[i][0];
+      return 0;
     }
 
     function moveCaret(event) {

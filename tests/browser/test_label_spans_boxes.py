@@ -241,7 +241,9 @@ def test_spans_with_mouse_keys_overlap_refusal_undo_and_submit(
     expect(spans).to_have_count(3)
     assert not Label.objects.filter(item=first, labeler=labeler).exists()
     text.focus()
-    for key in ["Control+ArrowRight"] * 4 + ["ArrowRight"] + ["Shift+Control+ArrowRight"] * 2:
+    # Past "the", into "CEO", back to the start of "the", then two words selected.
+    steps = ["Control+ArrowRight"] * 5 + ["ArrowRight", "Control+ArrowLeft"]
+    for key in steps + ["Shift+Control+ArrowRight"] * 2:
         page.keyboard.press(key)
     expect(hint).to_have_text(f"Selected “the CEO” (19{DASH}26): press 1{DASH}3 or tap a class.")
     page.keyboard.press("1")
