@@ -24,6 +24,7 @@
     var spans = []; // in the order they were made: [{start, end, label}]
     var pending = null; // the selection waiting for a class: {start, end}
     var textRoot = null;
+    var pieces = []; // the text's pieces as paint() last drew them, each with its UTF-16 offset (data-o)
     var words = null; // wordList(): the text's words, once asked for
 
     var colourOf = ctx.colourOf;
@@ -83,7 +84,7 @@
         .filter(function (cut, index, all) {
           return index === 0 || cut !== all[index - 1];
         });
-      var pieces = [];
+      pieces = [];
       for (var n = 0; n + 1 < cuts.length; n++) {
         var from = cuts[n];
         var to = cuts[n + 1];
@@ -149,7 +150,6 @@
       }
       var point = document.createRange();
       point.setStart(node, offset);
-      var pieces = textRoot.querySelectorAll("[data-o]");
       for (var i = 0; i < pieces.length; i++) {
         if (point.comparePoint(pieces[i], 0) >= 0) return Number(pieces[i].getAttribute("data-o"));
       }
@@ -158,7 +158,6 @@
 
     // The DOM position of a UTF-16 offset: [text node, offset in it].
     function domPoint(unit) {
-      var pieces = textRoot.querySelectorAll("[data-o]");
       for (var i = pieces.length - 1; i >= 0; i--) {
         var from = Number(pieces[i].getAttribute("data-o"));
         if (from <= unit) return [pieces[i].firstChild, Math.min(unit - from, pieces[i].firstChild.length)];
