@@ -81,7 +81,6 @@ from bench.incentive_annotations import (  # noqa: E402
     consensus_f1,
     make_annotation_items,
     mark_gold,
-    print_credibility,
 )
 from bench.incentive_crowd import (  # noqa: E402
     ADVERSARIES,
@@ -91,6 +90,7 @@ from bench.incentive_crowd import (  # noqa: E402
     World,
     build_crowd,
     make_words,
+    print_credibility,
     run_labeling,
     run_uploads,
 )
@@ -260,7 +260,7 @@ def make_bounty(dataset: Dataset, token: Token, title: str) -> Bounty:
 
 
 def simulate(args: argparse.Namespace, tmp: Path) -> bool:
-    from datasets_app.models import Item, LabelerCredibility
+    from datasets_app.models import Item
     from datasets_app.services import dataset_consensus_refresh, dataset_create, item_set_gold
     from marketplace.core.models import User
     from payments.models import Bounty, Token
@@ -330,15 +330,9 @@ def simulate(args: argparse.Namespace, tmp: Path) -> bool:
         f"({refresh['changed']} items changed, alpha {refresh['alpha'] or 0:.3f})"
     )
     accuracy_by_mix(dataset, crowd, world)
-    rows = {row.user_id: row for row in LabelerCredibility.objects.all()}
-    print("  labelers' mean credibility; gold answers right / given:")
-    for group in ("honest labelers", "random labelers", "constant labelers", "sybil ring"):
-        found = [rows[m.user.pk] for m in crowd if m.group == group and m.user.pk in rows]
-        if found:
-            print(
-                f"    {group:<20} {sum(r.credibility for r in found) / len(found):.2f};  "
-                + " ".join(f"{r.gold_correct}/{r.gold_total}" for r in found)
-            )
+    print_credibility(
+        crowd, ("honest labelers", "random labelers", "constant labelers", "sybil ring")
+    )
 
     end = bounty.ends_at
     epoch = reward_epoch_compute(bounty_id=bounty.pk, now=end)
@@ -423,7 +417,7 @@ def simulate_annotations(args: argparse.Namespace, task: str) -> list[tuple[str,
     )
     quality, decided = consensus_f1(dataset, world)
     print(f"  items decided {decided}; consensus F1 against the hidden truth {quality:.3f}")
-    print_credibility(crowd)
+    print_credibility(crowd, ANNOTATION_HONEST + ANNOTATION_ADVERSARIES)
     epoch = reward_epoch_compute(bounty_id=bounty.pk, now=bounty.ends_at)
     assert epoch is not None
     paid = shares(epoch, crowd)

@@ -208,14 +208,3 @@ def consensus_f1(dataset: Dataset, world: AnnotationWorld) -> tuple[float, int]:
         for pk, label, data in decided
     ]
     return sum(scores) / max(1, len(scores)), len(scores)
-
-
-def print_credibility(crowd: list[Member]) -> None:
-    from datasets_app.models import LabelerCredibility
-
-    rows = {row.user_id: row for row in LabelerCredibility.objects.all()}
-    for group in ANNOTATION_HONEST + ANNOTATION_ADVERSARIES:
-        found = [rows[m.user.pk] for m in crowd if m.group == group and m.user.pk in rows]
-        if found:
-            mean = sum(r.credibility for r in found) / len(found)
-            print(f"    {group:<20} mean credibility {mean:.2f}")

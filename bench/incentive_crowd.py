@@ -230,6 +230,22 @@ def run_labeling(
     return labels
 
 
+def print_credibility(crowd: list[Member], groups: tuple[str, ...]) -> None:
+    """Each labeler group's mean credibility and its members' gold answers right / given (a span
+    or box answer counts its F1 as right)."""
+    from datasets_app.models import LabelerCredibility
+
+    rows = {row.user_id: row for row in LabelerCredibility.objects.all()}
+    print("  labelers' mean credibility; gold answers right / given:")
+    for group in groups:
+        found = [rows[m.user.pk] for m in crowd if m.group == group and m.user.pk in rows]
+        if found:
+            print(
+                f"    {group:<20} {sum(r.credibility for r in found) / len(found):.2f};  "
+                + " ".join(f"{round(r.gold_correct, 2):g}/{r.gold_total}" for r in found)
+            )
+
+
 def build_crowd(args: argparse.Namespace, rng: random.Random) -> list[Member]:
     from marketplace.core.models import User
 
