@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Exists, Q
 from x402 import x402FacilitatorSync, x402ResourceServerSync
 from x402.http import encode_payment_required_header
 from x402.mechanisms.evm.exact import (
@@ -50,34 +51,25 @@ class X402Offer:
     requirements: PaymentRequirements
 
 
-def _covers(tier: LicenseTier, release: DatasetRelease, latest_number: int) -> bool:
-    """Whether buying ``tier`` now would license ``release`` (``license_grant_create``'s rule:
-    every released version, or the latest one only)."""
-    if tier.covers == LicenseCoverage.LATEST:
-        return release.number == latest_number
-    return True
-
-
 def x402_offer(*, release: DatasetRelease) -> X402Offer | None:
     """The cheapest active priced tier whose license would cover ``release``, as x402 payment
-    requirements; None when nothing is for sale (a free tier is claimed, not paid)."""
+    requirements; None when nothing is for sale (a free tier is claimed, not paid). A tier
+    for the latest version only covers no older one (``license_grant_create``'s rule)."""
     dataset = release.dataset
     if release.status != ReleaseStatus.READY or not dataset.is_public:
         return None
-    latest = (
-        DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
+    newer = DatasetRelease.objects.filter(
+        dataset=dataset, status=ReleaseStatus.READY, number__gt=release.number
     )
-    tiers = (
+    tier = (
         LicenseTier.objects.filter(
             dataset=dataset, is_active=True, price__gt=0, token__is_active=True
         )
+        .filter(~Q(covers=LicenseCoverage.LATEST) | ~Exists(newer))
         .select_related("token", "dataset")
         .order_by("price", "pk")
+        .first()
     )
-    tier = next((t for t in tiers if _covers(t, release, latest or 0)), None)
     if tier is None or tier.token is None:
         return None
     return X402Offer(tier=tier, release=release, requirements=_requirements(tier))

@@ -26,7 +26,7 @@ from x402.http import (
 from x402.mechanisms.evm.exact import register_exact_evm_client
 from x402.mechanisms.evm.signers import EthAccountSigner
 
-from payments.enums import PurchaseStatus, RewardSource, X402Status
+from payments.enums import LicenseCoverage, PurchaseStatus, RewardSource, X402Status
 from payments.integrations.anvil import DevAccount, rpc_call
 from payments.models import (
     LedgerEntry,
@@ -41,6 +41,7 @@ from payments.services.licenses import license_receipt_verify
 from payments.services.payouts import payout_token_balance
 from payments.services.purchases import purchase_confirm, purchase_create, purchase_verify
 from payments.services.transfers import TransferError
+from payments.services.x402 import x402_offer
 from payments.services.x402_settlement import x402_reconcile
 from tests.chain import ChainToken
 from tests.factories import (
@@ -362,6 +363,31 @@ def test_the_rows_api_and_a_single_file_are_paid_the_same_way(
     assert (
         Client().get(parquet_urls(tier)[0], HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     )
+
+
+def test_the_cheapest_tier_that_would_license_the_version_asked_for_is_offered(
+    tier: LicenseTier, chain_token: ChainToken, django_assert_num_queries
+) -> None:
+    """A cheaper tier for the latest version only is offered for that version, never for an
+    older one (buying it would not license that): there the tier covering every released
+    version is. One query finds it."""
+    older = tier.dataset.releases.get()
+    latest_only = LicenseTier.objects.create(
+        dataset=tier.dataset,
+        name="Latest",
+        spdx_id="CC-BY-4.0",
+        price=PRICE - 1,
+        token=chain_token.token,
+        covers=LicenseCoverage.LATEST,
+    )
+    newer = make_release(tier.dataset, number=2)
+    offer = x402_offer(release=newer)
+    assert offer is not None and offer.tier == latest_only
+    assert offer.requirements.amount == str(PRICE - 1)
+    with django_assert_num_queries(1):
+        offer = x402_offer(release=older)
+    assert offer is not None and offer.tier == tier
+    assert offer.requirements.amount == str(PRICE)
 
 
 def test_nothing_for_sale_is_refused_as_before(chain_token: ChainToken, agent: DevAccount) -> None:
