@@ -230,9 +230,14 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
 ) -> None:
     page.goto(f"/datasets/{spans_dataset.slug}/#viewer")
     check_spans(page)
-    # Hovering a list entry outlines its mark.
-    rows(page).nth(0).locator(".row-viewer__label li").nth(2).hover()
-    expect(rows(page).nth(0).locator(".ann-mark").nth(2)).to_have_class("ann-mark is-active")
+    # Hovering a list entry outlines its mark, and only while it is hovered.
+    entries = rows(page).nth(0).locator(".row-viewer__label li")
+    marks = rows(page).nth(0).locator(".ann-mark")
+    entries.nth(2).hover()
+    expect(marks.nth(2)).to_have_class("ann-mark is-active")
+    entries.nth(0).hover()
+    expect(marks.nth(0)).to_have_class("ann-mark is-active")
+    expect(marks.nth(2)).to_have_class("ann-mark")
     # Filtering by class finds the rows holding a span of it (htmx swaps the viewer; the
     # script marks the swapped rows).
     page.get_by_label("Consensus label").select_option("ORG")
@@ -247,6 +252,10 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     check_boxes(page)
     assert_accessible_in_the_dark(page)
     shoot(page, screenshot, "viewer-boxes")
+    # Focusing a list entry outlines its box.
+    rows(page).nth(0).locator(".row-viewer__label li").nth(1).focus()
+    expect(rows(page).nth(0).locator(".ann-box").nth(1)).to_have_class("ann-box is-active")
+    expect(rows(page).nth(0).locator(".ann-box").nth(0)).to_have_class("ann-box")
 
 
 def test_a_release_page_shows_the_spans_and_boxes_its_parquet_files_hold(
