@@ -21,8 +21,9 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
+from datasets_app.models import Dataset, DatasetRelease
 from datasets_app.panels import PaywallOutcome
+from datasets_app.selectors.releases import latest_ready_release
 from payments.services.downloads import LicenseRequiredError
 from payments.services.x402 import X402Offer, payment_required, x402_offer
 from payments.services.x402_settlement import X402Error, X402Paid, x402_pay
@@ -137,14 +138,10 @@ def with_headers(response: HttpResponseBase, headers: dict[str, str]) -> HttpRes
 def rows_paywall(request: Any, dataset: Dataset) -> PaywallOutcome | None:
     """The rows API's paywall (registered in ``payments.panels``): the latest release's
     price, as for its files."""
-    latest = (
-        DatasetRelease.objects.filter(dataset=dataset, status=ReleaseStatus.READY)
-        .select_related("dataset")
-        .order_by("-number")
-        .first()
-    )
+    latest = latest_ready_release(dataset=dataset)
     if latest is None:
         return None
+    latest.dataset = dataset  # already loaded by the rows API
     gate = x402_gate(request, latest)
     if gate is None:
         return None
