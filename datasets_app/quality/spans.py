@@ -305,16 +305,19 @@ def _greedy_consensus(
 ) -> list[tuple[Span, float]]:
     """Token-match consensus for one class: repeatedly take the candidate span that the most
     weight matches (ties: more weight on its exact offsets, then the earlier, shorter span); it
-    is in when that weight is a majority, and each supporter's best-matching span is used up."""
-    remaining = {labeler: list(spans) for labeler, spans in held.items() if spans}
+    is in when that weight is a majority, and each supporter's best-matching span is used up.
+    Which spans match is worked out once; each round weighs what is left of it."""
+    left = {labeler: set(spans) for labeler, spans in held.items() if spans}
+    pool = sorted(set().union(*left.values()), key=_span_key)
+    matching = {a: {b for b in pool if similarity(a, b) >= threshold} for a in pool}
     accepted: list[tuple[Span, float]] = []
-    while remaining:
-        candidates = sorted({s for spans in remaining.values() for s in spans}, key=_span_key)
-        best, chosen = (-1.0, -1.0), candidates[0]
-        for candidate in candidates:
+    while left:
+        present = set().union(*left.values())
+        best, chosen = (-1.0, -1.0), pool[0]
+        for candidate in (span for span in pool if span in present):
             support = exact = 0.0
-            for labeler, spans in remaining.items():
-                if any(similarity(candidate, s) >= threshold for s in spans):
+            for labeler, spans in left.items():
+                if not matching[candidate].isdisjoint(spans):
                     support += float(weight[labeler])
                 if candidate in spans:
                     exact += float(weight[labeler])
@@ -324,14 +327,13 @@ def _greedy_consensus(
         if share <= 0.5 + MAJORITY_EPS:
             break
         accepted.append((chosen, share))
-        for labeler in list(remaining):
-            spans = remaining[labeler]
-            scored = [(similarity(chosen, s), -i) for i, s in enumerate(spans)]
-            top, index = max(scored)
-            if top >= threshold:
-                del spans[-index]
+        for labeler in list(left):
+            spans = left[labeler]
+            backing = matching[chosen] & spans
+            if backing:  # the best match, the earlier span on a tie
+                spans.remove(min(backing, key=lambda s: (-similarity(chosen, s), _span_key(s))))
                 if not spans:
-                    del remaining[labeler]
+                    del left[labeler]
     return accepted
 
 
