@@ -50,6 +50,21 @@ def test_download_saves_every_file_and_checks_its_sha256(
     assert not list(out.rglob("*.part"))
 
 
+def test_download_keeps_a_file_already_there_and_intact(
+    cli: Callable[..., Run], licensed: tuple[Dataset, DatasetRelease, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert cli("download", "reviews", "--out", str(out)).code == 0
+    saved = {path: path.stat().st_ino for path in out.rglob("*") if path.is_file()}
+
+    again = cli("download", "reviews", "--out", str(out))
+
+    assert again.code == 0, again.err
+    # Not written again: a fetched file replaces the old one (another inode).
+    assert {path: path.stat().st_ino for path in out.rglob("*") if path.is_file()} == saved
+    assert again.out.count(" ok\n") == len(saved) == 4
+
+
 def _half_a_shard(
     release: DatasetRelease, out: Path, *, spoiled: bool = False
 ) -> tuple[Any, bytes, Path]:
