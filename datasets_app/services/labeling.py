@@ -153,13 +153,11 @@ def _clean_annotations(dataset: Dataset, item: Item, value: Any) -> list[dict[st
         raise LabelingError(refused.detail, code=refused.code) from None
 
 
-def clean_label_value(dataset: Dataset, value: Any, item: Item | None = None) -> Any:
-    """The label in its stored form, or a clear error for a value this task cannot take. Spans
-    and boxes need the ``item`` they mark (its text, its image size)."""
+def clean_label_value(dataset: Dataset, value: Any, item: Item) -> Any:
+    """The label of ``item`` in its stored form, or a clear error for a value this task cannot
+    take (spans and boxes are checked against the item's text or image size)."""
     classes = dataset.label_classes
     if dataset.label_task in ANNOTATION_TASKS:
-        if item is None:
-            raise ValueError("spans and boxes are checked against their item")
         return _clean_annotations(dataset, item, value)
     if dataset.label_task == LabelTask.SINGLE_LABEL:
         if not isinstance(value, str) or value not in classes:
@@ -200,7 +198,7 @@ def label_submit(*, item: Item, user: User, value: Any) -> Label:
         gold_score = annotation_f1(dataset, item, stored, item.gold_label)
         gold_correct = gold_score >= GOLD_F1_CORRECT
     elif item.is_gold:
-        gold_correct = clean_label_value(dataset, item.gold_label) == stored
+        gold_correct = clean_label_value(dataset, item.gold_label, item) == stored
     try:
         with transaction.atomic():
             label = Label.objects.create(
