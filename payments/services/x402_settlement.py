@@ -72,9 +72,8 @@ class X402Error(ApplicationError):
 
 @dataclass(frozen=True)
 class X402Paid:
-    """A request the payer may now be served: the license, and what the response carries."""
+    """A request the payer may now be served: as whom, and what the response carries."""
 
-    payment: X402Payment
     user: User
     payment_response: str | None  # the PAYMENT-RESPONSE header (None: nothing was settled)
     download_token: str
@@ -460,7 +459,6 @@ def _served(payment: X402Payment, offer: X402Offer, payer: str) -> X402Paid:
         seconds=settings.X402_TOKEN_TTL_SECONDS
     )
     return X402Paid(
-        payment=payment,
         user=user,
         payment_response=header,
         download_token=created.secret,
