@@ -12,8 +12,9 @@ A careful labeler keeps each entity with p 0.92, moves one end by a word with p 
 stray entity with p 0.1; a random one marks 3 random spans. 200,000 x 5 = 1M span labels.
   baseline  unweighted exact-match majority: every (item, start, end, class) marked by more
             than half of the item's labelers (one np.unique over packed int64 keys)
-  feature   exact_span_consensus_arrays: credibility-weighted exact majority, repeats in a
-            label counted once, and the mean pairwise span F1 per item (agreement)
+  feature   exact_span_consensus_arrays (bench/span_arrays.py; the app's exact decision,
+            vectorised): credibility-weighted exact majority, repeats in a label counted once,
+            and the mean pairwise span F1 per item (agreement)
 Also the same feature without agreement, and the per-item ``span_consensus`` (exact and token
 match, pure Python, which the labeling service calls for one item) on --sample items.
 
@@ -49,8 +50,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.measure import options, timed
+from bench.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.boxes import Box, box_consensus, box_f1
-from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import Span, span_consensus
 
 WORDS = 60  # words per text, each 5 letters and a space: word t is [6t, 6t + 5)

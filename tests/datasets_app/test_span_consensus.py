@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.consensus import labeler_observation
-from datasets_app.quality.span_arrays import exact_span_consensus_arrays
 from datasets_app.quality.spans import (
     InvalidAnnotation,
     span_consensus,

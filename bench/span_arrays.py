@@ -1,6 +1,9 @@
 """Exact span consensus for many items at once, vectorised with NumPy: the same decision as
-``spans.span_consensus(match="exact")`` item by item (tested equal), for a whole dataset's
-recompute and for ``bench/bench_span_box_consensus.py``."""
+``datasets_app.quality.spans.span_consensus(match="exact")`` item by item (tested equal in
+``tests/datasets_app/test_span_consensus.py``). The app does not call it: it decides each item
+with ``span_consensus`` when the item's k-th label arrives. ``bench_span_box_consensus.py`` uses it
+to run a million span labels through the same decision in seconds, as a dataset-wide recompute
+(should one be added) would."""
 
 from __future__ import annotations
 
