@@ -157,17 +157,17 @@ class DatasetRowsApi(APIView):
         dataset = selectors.dataset_visible(slug=slug, user=request.user)
         params = request.query_params
         user, headers = request.user, {}
-        if params.get("preview") not in ("1", "true") and not rows_see_all(
-            dataset=dataset, user=user
-        ):
+        full: bool | None = rows_see_all(dataset=dataset, user=user)
+        if not full and params.get("preview") not in ("1", "true"):
             outcome = dataset_paywall(request, dataset)
             if outcome is not None and outcome.response is not None:
                 return outcome.response  # type: ignore[no-any-return]
-            if outcome is not None:
-                user, headers = outcome.user, dict(outcome.headers)
+            if outcome is not None:  # served as the payer: row_page works out what they see
+                user, headers, full = outcome.user, dict(outcome.headers), None
         page = row_page(
             dataset=dataset,
             user=user,
+            full=full,
             filters=row_filters_parse(dataset=dataset, params=params),
             cursor=cursor_decode(params.get("page", "")),
             size=page_size_parse(params.get("page_size")),

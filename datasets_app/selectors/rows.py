@@ -206,10 +206,13 @@ def row_page(
     filters: RowFilters | None = None,
     cursor: Cursor | None = None,
     size: int = PAGE_SIZE,
+    full: bool | None = None,
 ) -> RowPage:
-    """One page of the rows ``user`` may see, in id order, with each row's label agreement."""
+    """One page of the rows ``user`` may see, in id order, with each row's label agreement.
+    ``full``: whether they see every row, when the caller already knows (``rows_see_all``)."""
     filters = filters or RowFilters()
-    full = rows_see_all(dataset=dataset, user=user)
+    if full is None:
+        full = rows_see_all(dataset=dataset, user=user)
     page = RowPage([], None, None, None, full, dataset.preview_rows, dataset.items_count)
     items = _shown(dataset)
     if not full:
