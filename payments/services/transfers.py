@@ -34,15 +34,12 @@ TRANSIENT_TRANSFER_CODES = frozenset({"tx_not_found", "not_confirmed"})
 TRANSIENT_CHAIN_CODES = frozenset({"chain_unavailable", "chain_error", "tx_timeout"})
 
 
-class TransferError(ApplicationError):
+class TransferError(ApplicationError, code="transfer_invalid"):
     """A payment transaction does not (yet) pay what was asked. Codes: ``bad_tx_hash``,
     ``invalid_input``, ``tx_not_found`` (transient), ``tx_reverted``, ``not_a_token_transfer``
     (it sent ether and moved no token at all), ``wrong_token``,
     ``wrong_sender``, ``wrong_recipient``, ``amount_short``, ``not_confirmed`` (transient,
     ``extra`` holds ``have`` and ``need``). Permanent refusals are 400; transient ones 409."""
-
-    default_code = "transfer_invalid"
-    status_code = 400
 
     @property
     def transient(self) -> bool:

@@ -62,12 +62,9 @@ DOWNLOAD_TOKEN_NAME = "x402 download"  # noqa: S105 - a token's display name
 RETRY_AFTER_SECONDS = 3
 
 
-class X402Error(ApplicationError):
+class X402Error(ApplicationError, code="payment_invalid", status_code=402):
     """A payment that does not pay (yet). 402 with a fresh ``PAYMENT-REQUIRED`` for what the
     payer can fix by paying again; 409 ``settlement_pending`` while the chain has not said."""
-
-    default_code = "payment_invalid"
-    status_code = 402
 
 
 @dataclass(frozen=True)
