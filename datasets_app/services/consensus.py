@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, FloatField, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -233,10 +233,13 @@ def _annotation_consensus(
     scores = {
         labeler: annotation_f1(dataset, item, value, decided) for labeler, value in labels.items()
     }
-    rows = list(Label.objects.filter(item=item, labeler_id__in=scores))
-    for row in rows:
-        row.score = scores[row.labeler_id]
-    Label.objects.bulk_update(rows, ["score"])
+    # One UPDATE from the scores in hand: a labeler labels an item once (label_once_per_item).
+    Label.objects.filter(item=item, labeler_id__in=scores).update(
+        score=Case(
+            *(When(labeler_id=labeler, then=Value(score)) for labeler, score in scores.items()),
+            output_field=FloatField(),
+        )
+    )
     _record_round(credibility, scores)
     return decided
 

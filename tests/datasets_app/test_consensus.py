@@ -137,3 +137,28 @@ def test_a_split_vote_asks_for_more_labels_before_deciding(settings):
     assert item_consensus_update(item_id=tied.pk) is None
     label(tied, e, "negative")
     assert item_consensus_update(item_id=tied.pk) is not None
+
+
+def test_span_consensus_reads_the_labels_once_to_decide_and_score_them(
+    settings, django_assert_num_queries
+):
+    settings.CONSENSUS_MIN_CONFIDENCE = 0.0
+    dataset = DatasetFactory.create(label_task="spans", label_classes=["PER"], labels_per_item=3)
+    item = ItemFactory.create(dataset=dataset, data={"text": "Ada met Charles"})
+    ada = {"start": 0, "end": 3, "label": "PER"}
+    a, b, c = UserFactory.create_batch(3)
+    for user, value in [(a, [ada]), (b, [ada]), (c, [])]:
+        label(item, user, value)
+    # A savepoint, the item, its labels; get_or_create of 3 credibility rows (4 each: select,
+    # savepoint, insert, release) and their lock; an UPDATE of the item, one of the labels'
+    # scores, one per credibility row; release.
+    with django_assert_num_queries(3 + 3 * 4 + 1 + 1 + 1 + 3 + 1) as captured:
+        assert item_consensus_update(item_id=item.pk) == [ada]
+    label_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "datasets_app_label"' in query["sql"]
+    ]
+    assert len(label_reads) == 1  # the scores are saved from the labels already read
+    scores = dict(Label.objects.filter(item=item).values_list("labeler_id", "score"))
+    assert scores == {a.pk: 1.0, b.pk: 1.0, c.pk: 0.0}
