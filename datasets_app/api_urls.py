@@ -24,6 +24,13 @@ dataset_routes: list[URLPattern | URLResolver] = [
     path("labeling/undo", labeling.LabelingUndoApi.as_view(), name="labeling-undo"),
 ]
 
+# One item's labeling routes, below items/<item_id>/.
+item_routes: list[URLPattern | URLResolver] = [
+    path("labels/", labeling.LabelCreateApi.as_view(), name="item-labels"),
+    path("skip", labeling.ItemSkipApi.as_view(), name="item-skip"),
+    path("gold", labeling.ItemGoldApi.as_view(), name="item-gold"),
+]
+
 urlpatterns = [
     path("datasets/", datasets.DatasetListCreateApi.as_view(), name="dataset-list"),
     path("datasets/<slug:slug>/", include(dataset_routes)),
@@ -39,8 +46,6 @@ urlpatterns = [
         uploads.UploadCompleteApi.as_view(),
         name="upload-complete",
     ),
-    path("items/<int:item_id>/labels/", labeling.LabelCreateApi.as_view(), name="item-labels"),
-    path("items/<int:item_id>/skip", labeling.ItemSkipApi.as_view(), name="item-skip"),
-    path("items/<int:item_id>/gold", labeling.ItemGoldApi.as_view(), name="item-gold"),
+    path("items/<int:item_id>/", include(item_routes)),
     path("labels/", labeling.LabelListApi.as_view(), name="label-list"),
 ]
