@@ -34,9 +34,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from marketplace.core.models import User
-from marketplace.core.policy import is_staff
 from marketplace.core.services import audit_log_record
-from marketplace.core.staff import staff_reason_check
+from marketplace.core.staff import staff_check, staff_reason_check
 from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError
 from payments.integrations.chain import ChainClient, ChainError, ReceiptInfo
@@ -400,8 +399,7 @@ def _fail(payout: Payout, reason: str) -> None:
 @transaction.atomic
 def payout_retry(*, payout: Payout, actor: User, reason: str) -> Payout:
     """Staff queue a failed payout again; it gets a new nonce on the next pass."""
-    if not is_staff(actor):
-        raise PayoutError("Only staff retry payouts.", code="permission_denied", status_code=403)
+    staff_check(actor=actor, denied="Only staff retry payouts.")
     payout = Payout.objects.select_for_update().select_related("token").get(pk=payout.pk)
     if payout.status != PayoutStatus.FAILED:
         raise PayoutError("Only a failed payout can be retried.", code="not_failed")

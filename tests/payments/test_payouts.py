@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from marketplace.core.api import exception_handler
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
 from payments.enums import PayoutStatus, RewardStatus
@@ -35,7 +36,14 @@ from payments.services.payouts import (
 )
 from payments.services.rewards import reward_epoch_compute, reward_reverse
 from tests.chain import ChainToken
-from tests.factories import BountyFactory, UserFactory, at_once, contribution_with_items, in_epoch
+from tests.factories import (
+    BountyFactory,
+    TokenFactory,
+    UserFactory,
+    at_once,
+    contribution_with_items,
+    in_epoch,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -227,7 +235,7 @@ def test_a_payout_whose_nonce_was_taken_fails_returns_the_money_and_can_be_retri
     assert ledger_balance(token=chain_token.token, code=user_code(user)) == 3 * RATE
     assert payouts_create() == []  # its rewards stay with the failed payout
 
-    with pytest.raises(PayoutError):
+    with pytest.raises(PermissionDeniedError, match="Only staff retry payouts"):
         payout_retry(payout=payout, actor=user, reason="me")
     payout_retry(payout=payout, actor=UserFactory.create(is_staff=True), reason="nonce stolen")
     payouts_process()
@@ -236,6 +244,28 @@ def test_a_payout_whose_nonce_was_taken_fails_returns_the_money_and_can_be_retri
     assert payout.status == PayoutStatus.CONFIRMED
     assert balance(chain_token, user) == 3 * RATE
     books_match_chain(chain_token)
+
+
+def test_only_staff_retry_a_payout_and_the_refusal_answers_403_permission_denied():
+    user = UserFactory.create()
+    payout = Payout.objects.create(
+        user=user,
+        token=TokenFactory.create(),
+        to_address=user.address,
+        amount=5,
+        status=PayoutStatus.FAILED,
+    )
+    with pytest.raises(PermissionDeniedError) as refused:
+        payout_retry(payout=payout, actor=user, reason="mine")
+    answer = exception_handler(refused.value, {})
+    assert answer is not None and answer.status_code == 403
+    assert answer.data == {"detail": "Only staff retry payouts.", "code": "permission_denied"}
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.FAILED
+    # Staff need give no reason here (the ledger memo then reads "retried by staff").
+    payout_retry(payout=payout, actor=staff(), reason="")
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.QUEUED
 
 
 def test_the_books_check_catches_tokens_leaving_the_treasury_outside_the_ledger(
