@@ -14,9 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets_app.models import Dataset
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import paginated, request_user
-from payments.apis.common import BaseUnits, TokenOutput
+from payments.apis.common import BaseUnits, TokenOutput, created_on_dataset
 from payments.enums import FundingStatus
 from payments.models import Bounty
 from payments.selectors.bounties import (
@@ -90,18 +91,16 @@ class BountyListCreateApi(APIView):
         responses={201: BountyOutput},
     )
     def post(self, request: Request) -> Response:
-        data = BountyInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
-        bounty = bounty_create(
-            dataset=dataset,
-            sponsor=request_user(request),
-            token=token_by_address(address=values.pop("token_address")),
-            epoch_length=timedelta(seconds=values.pop("epoch_length_seconds")),
-            **values,
-        )
-        return Response(BountyOutput(bounty).data, status=status.HTTP_201_CREATED)
+        def create(dataset: Dataset, values: dict[str, Any]) -> Bounty:
+            return bounty_create(
+                dataset=dataset,
+                sponsor=request_user(request),
+                token=token_by_address(address=values.pop("token_address")),
+                epoch_length=timedelta(seconds=values.pop("epoch_length_seconds")),
+                **values,
+            )
+
+        return created_on_dataset(request, BountyInput, BountyOutput, create)
 
 
 class BountyDetailApi(APIView):

@@ -12,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets_app.models import Dataset
 from datasets_app.selectors.datasets import dataset_visible
 from marketplace.core.api import paginated, request_user
 from marketplace.core.exceptions import NotFoundError
-from payments.apis.common import BaseUnits, TokenOutput
+from payments.apis.common import BaseUnits, TokenOutput, created_on_dataset
 from payments.models import LicenseGrant, LicenseTier, Purchase
 from payments.selectors.licenses import (
     license_grant_list,
@@ -91,21 +92,18 @@ class LicenseTierListCreateApi(APIView):
         responses={201: LicenseTierOutput},
     )
     def post(self, request: Request) -> Response:
-        data = LicenseTierInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        dataset = dataset_visible(slug=values.pop("dataset"), user=request.user)
-        address = values.pop("token_address")
-        token = token_by_address(address=address) if address else None
-        seconds = values.pop("duration_seconds", None)
-        tier = license_tier_create(
-            dataset=dataset,
-            actor=request_user(request),
-            token=token,
-            duration=timedelta(seconds=seconds) if seconds else None,
-            **values,
-        )
-        return Response(LicenseTierOutput(tier).data, status=status.HTTP_201_CREATED)
+        def create(dataset: Dataset, values: dict[str, Any]) -> LicenseTier:
+            address = values.pop("token_address")
+            seconds = values.pop("duration_seconds", None)
+            return license_tier_create(
+                dataset=dataset,
+                actor=request_user(request),
+                token=token_by_address(address=address) if address else None,
+                duration=timedelta(seconds=seconds) if seconds else None,
+                **values,
+            )
+
+        return created_on_dataset(request, LicenseTierInput, LicenseTierOutput, create)
 
 
 class PurchaseOutput(serializers.ModelSerializer[Purchase]):
