@@ -20,8 +20,7 @@ from datasets_app.models import DatasetRelease, ReleaseFile
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.releases import release_get, release_list
 from datasets_app.services.releases import release_publish
-from marketplace.core.api import paginated
-from marketplace.core.models import User
+from marketplace.core.api import paginated, request_user
 
 
 class ReleaseOutput(serializers.ModelSerializer[DatasetRelease]):
@@ -237,10 +236,9 @@ class DatasetReleaseListCreateApi(APIView):
         dataset = selectors.dataset_visible(slug=slug, user=request.user)
         data = ReleaseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user: User = request.user  # type: ignore[assignment]
         release = release_publish(
             dataset=dataset,
-            actor=user,
+            actor=request_user(request),
             notes=data.validated_data.get("notes", ""),
             license_id=data.validated_data.get("license", "other"),
             confirm_low_labelled_share=data.validated_data["confirm_low_labelled_share"],

@@ -20,6 +20,7 @@ from marketplace.accounts.models import ApiToken, ApiTokenScope
 from marketplace.accounts.selectors import api_token_list
 from marketplace.accounts.services.api_tokens import api_token_create, api_token_revoke
 from marketplace.accounts.services.auth import siwe_login, siwe_nonce_issue
+from marketplace.core.api import request_user
 from marketplace.core.client_ip import client_ip
 from marketplace.core.models import User
 from marketplace.core.selectors import user_roles
@@ -132,8 +133,7 @@ class MeApi(APIView):
 
     @extend_schema(summary="The signed-in person", responses=UserOutput)
     def get(self, request: Request) -> Response:
-        user: User = request.user  # type: ignore[assignment]  # IsAuthenticated
-        return Response(UserOutput(user).data)
+        return Response(UserOutput(request_user(request)).data)
 
     @extend_schema(
         summary="Change display name or e-mail", request=ProfileInput, responses=UserOutput
@@ -141,7 +141,7 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         data = self.ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user: User = request.user  # type: ignore[assignment]
+        user = request_user(request)
         user_profile_update(
             user=user,
             display_name=data.validated_data.get("display_name", user.display_name),
@@ -179,7 +179,7 @@ class ApiTokenListCreateApi(APIView):
 
     @extend_schema(summary="My API tokens", responses=ApiTokenOutput(many=True))
     def get(self, request: Request) -> Response:
-        tokens = api_token_list(user=request.user)  # type: ignore[arg-type]
+        tokens = api_token_list(user=request_user(request))
         return Response(ApiTokenOutput(tokens, many=True).data)
 
     @extend_schema(
@@ -191,7 +191,7 @@ class ApiTokenListCreateApi(APIView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         created = api_token_create(
-            user=request.user,  # type: ignore[arg-type]
+            user=request_user(request),
             name=data.validated_data["name"],
             scopes=data.validated_data["scopes"],
             expires_at=data.validated_data.get("expires_at"),
@@ -206,5 +206,5 @@ class ApiTokenRevokeApi(APIView):
 
     @extend_schema(summary="Revoke an API token", responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
-        api_token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+        api_token_revoke(user=request_user(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
