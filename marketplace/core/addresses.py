@@ -10,8 +10,7 @@ from eth_utils import (
 from marketplace.core.exceptions import ApplicationError
 
 
-class InvalidAddressError(ApplicationError):
-    default_code = "invalid_address"
+class InvalidAddressError(ApplicationError, code="invalid_address"): ...
 
 
 def normalize_address(value: str) -> str:

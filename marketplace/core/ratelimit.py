@@ -7,9 +7,7 @@ from django.core.cache import cache
 from marketplace.core.exceptions import ApplicationError
 
 
-class RateLimitedError(ApplicationError):
-    default_code = "rate_limited"
-    status_code = 429
+class RateLimitedError(ApplicationError, code="rate_limited", status_code=429): ...
 
 
 def _cache_key(scope: str, key: str) -> str:

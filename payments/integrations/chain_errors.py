@@ -31,15 +31,12 @@ UINT256_MAX = 2**256 - 1
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
-class ChainError(ApplicationError):
+class ChainError(ApplicationError, code="chain_error", status_code=503):
     """A chain operation failed. Codes: ``chain_unavailable`` (node unreachable or answering
     garbage), ``wrong_chain`` (node's chain id is not CHAIN_ID), ``no_token`` (TOKEN_ADDRESS unset
     or no contract there), ``tx_failed`` (rejected or reverted), ``tx_timeout`` (not mined in time),
     ``invalid_address`` / ``invalid_amount`` / ``invalid_key`` / ``invalid_tx_hash`` /
     ``invalid_input`` (bad input), ``chain_error`` (any other error answer from the node)."""
-
-    default_code = "chain_error"
-    status_code = 503
 
 
 def redacted_url(url: str) -> str:

@@ -69,15 +69,12 @@ def grant_covers(grant: LicenseGrant, release: DatasetRelease) -> bool:
     return grant.covers_future and release.number > max(listed, default=0)
 
 
-class LicenseRequiredError(PermissionDeniedError):
+class LicenseRequiredError(PermissionDeniedError, code="license_required"):
     """403 ``license_required``: no license covers ``release``. It names the release, so a
     caller can offer it for sale (the x402 gate) without looking it up again."""
 
     def __init__(self, release: DatasetRelease) -> None:
-        super().__init__(
-            f"You need a license for {release.dataset.title} {release.version}.",
-            code="license_required",
-        )
+        super().__init__(f"You need a license for {release.dataset.title} {release.version}.")
         self.release = release
 
 

@@ -32,10 +32,8 @@ class ColumnSpec(TypedDict):
     dtype: str  # one of SUPPORTED_DTYPES
 
 
-class ReaderError(ApplicationError):
+class ReaderError(ApplicationError, code="corrupt_file"):
     """The whole file is unusable; ``detail`` tells the contributor what to fix."""
-
-    default_code = "corrupt_file"
 
 
 @dataclass(slots=True)
