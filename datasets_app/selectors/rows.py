@@ -30,7 +30,7 @@ from django.http import QueryDict
 from PIL import Image
 
 from datasets_app.enums import ANNOTATION_TASKS, LabelTask
-from datasets_app.integrations.thumbnails import make_thumbnail
+from datasets_app.integrations.thumbnails import thumbnail_of
 from datasets_app.models import Dataset, DatasetRelease, Item, Label, ReleaseStatus
 from datasets_app.models.releases import label_column_name
 from datasets_app.panels import holds_license
@@ -433,10 +433,9 @@ def _release_image(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict) or not value.get("bytes"):
         return None
     try:
-        # Image.open reads a file object as well as a path.
-        thumbnail = make_thumbnail(BytesIO(value["bytes"]))  # type: ignore[arg-type]
         with Image.open(BytesIO(value["bytes"])) as opened:
             width, height = opened.size  # the original's, which box coordinates refer to
+            thumbnail = thumbnail_of(opened)
     except (OSError, ValueError):
         return {"file_name": value.get("path") or "", "thumbnail_url": None}
     encoded = base64.b64encode(thumbnail).decode()

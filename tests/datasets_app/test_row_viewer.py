@@ -411,9 +411,20 @@ def test_release_viewer_shows_image_thumbnails(
     release = built_release(dataset, monkeypatch)
     from datasets_app.selectors.rows import release_row_page
 
+    opened: list[Any] = []
+    real_open = Image.open
+
+    def counting_open(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args[0])
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
     row = release_row_page(release=release, user=None).rows[0]
     assert row["data"]["image"]["thumbnail_url"].startswith("data:image/webp;base64,")
     assert row["data"]["image"]["file_name"] == "red.png"
+    # The original's size (box coordinates refer to it) and the thumbnail come from one read.
+    assert (row["data"]["image"]["width"], row["data"]["image"]["height"]) == (40, 30)
+    assert len(opened) == 1
 
 
 def test_rows_validation_copies_in_are_searchable_at_once() -> None:
