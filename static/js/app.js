@@ -45,6 +45,33 @@
         more
       );
     },
+    // For the span marking of the labeling page (label_spans.js) and the row viewer
+    // (viewer_annotations.js): a text of `length` characters cut at every start and end of
+    // `spans` ({start, end}, end exclusive, within the text), as its pieces in order, each
+    // {from, to, spans: the spans covering all of it, in their given order}.
+    spanPieces: function (length, spans) {
+      var cuts = [0, length];
+      spans.forEach(function (span) {
+        cuts.push(span.start, span.end);
+      });
+      cuts.sort(function (a, b) {
+        return a - b;
+      });
+      var pieces = [];
+      for (var i = 0; i + 1 < cuts.length; i++) {
+        var from = cuts[i];
+        var to = cuts[i + 1];
+        if (from === to) continue;
+        pieces.push({
+          from: from,
+          to: to,
+          spans: spans.filter(function (span) {
+            return span.start <= from && span.end >= to;
+          }),
+        });
+      }
+      return pieces;
+    },
   });
 
   // Messages: the dismiss button removes its message. Keyboard focus moves to the next message's

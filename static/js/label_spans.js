@@ -73,32 +73,16 @@
 
     function paint() {
       if (!textRoot) return;
-      var cuts = [0, length()];
-      spans.forEach(function (span) {
-        cuts.push(span.start, span.end);
-      });
-      cuts = cuts
-        .sort(function (a, b) {
-          return a - b;
-        })
-        .filter(function (cut, index, all) {
-          return index === 0 || cut !== all[index - 1];
-        });
-      pieces = [];
-      for (var n = 0; n + 1 < cuts.length; n++) {
-        var from = cuts[n];
-        var to = cuts[n + 1];
-        var covering = spans.filter(function (span) {
-          return span.start <= from && span.end >= to;
-        });
-        var piece = h(covering.length ? "mark" : "span", { "data-o": units[from] }, slice(from, to));
+      pieces = window.DataBounty.spanPieces(length(), spans).map(function (cut) {
+        var covering = cut.spans;
+        var piece = h(covering.length ? "mark" : "span", { "data-o": units[cut.from] }, slice(cut.from, cut.to));
         if (covering.length) {
           var top = covering[covering.length - 1];
           var name = "ann-seg " + colourOf(top.label);
           if (covering.length > 1) name += " ann-seg--stacked";
-          if (covering.some(function (span) { return span.start === from; })) name += " ann-seg--first";
+          if (covering.some(function (span) { return span.start === cut.from; })) name += " ann-seg--first";
           var ending = covering.filter(function (span) {
-            return span.end === to;
+            return span.end === cut.to;
           });
           if (ending.length) {
             name += " ann-seg--last";
@@ -106,8 +90,8 @@
           }
           piece.className = name;
         }
-        pieces.push(piece);
-      }
+        return piece;
+      });
       textRoot.replaceChildren.apply(textRoot, pieces);
     }
 

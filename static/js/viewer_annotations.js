@@ -43,27 +43,14 @@
     var chars = Array.from(box.textContent);
     var spans = spansOf(items, chars.length);
     if (!spans.length) return;
-    var cuts = [0, chars.length];
     spans.forEach(function (span) {
-      cuts.push(span.start, span.end);
       var quote = span.item.querySelector("[data-ann-quote]");
       if (quote) quote.textContent = chars.slice(span.start, span.end).join("");
     });
-    cuts = cuts
-      .sort(function (a, b) {
-        return a - b;
-      })
-      .filter(function (cut, i, all) {
-        return i === 0 || cut !== all[i - 1];
-      });
     var out = document.createDocumentFragment();
-    for (var i = 0; i + 1 < cuts.length; i++) {
-      var from = cuts[i];
-      var to = cuts[i + 1];
-      var text = chars.slice(from, to).join("");
-      var over = spans.filter(function (span) {
-        return span.start <= from && span.end >= to;
-      });
+    window.DataBounty.spanPieces(chars.length, spans).forEach(function (piece) {
+      var text = chars.slice(piece.from, piece.to).join("");
+      var over = piece.spans;
       if (!over.length) {
         out.appendChild(document.createTextNode(text));
       } else {
@@ -94,13 +81,13 @@
       }
       // Each span ending here is followed by its class name, in text.
       spans.forEach(function (span) {
-        if (span.end !== to) return;
+        if (span.end !== piece.to) return;
         var tag = el("span", "ann-tag", span.label);
         tag.style.setProperty("--ann-i", span.colour);
         tag.setAttribute("data-ann-tag", span.number);
         out.appendChild(tag);
       });
-    }
+    });
     box.textContent = "";
     box.appendChild(out);
   }
