@@ -235,7 +235,8 @@ def purchase_mark_paid(
     purchase: Purchase, verified: VerifiedTransfer, credited: CreditedTransfer
 ) -> None:
     """A verified payment completes its purchase: the sale is shared and the license granted
-    (inside the transaction that credited it). Orders and x402 payments both end here."""
+    (inside the transaction that credited it). Orders and x402 payments both end here (an
+    x402 payment's purchase comes unsaved: it is first saved here, already paid)."""
     purchase.status = PurchaseStatus.PAID
     purchase.credited = credited
     purchase.confirmations = verified.confirmations

@@ -42,7 +42,7 @@ from marketplace.core.addresses import InvalidAddressError, normalize_address
 from marketplace.core.exceptions import ApplicationError, PermissionDeniedError
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
-from payments.enums import PurchaseStatus, X402Status
+from payments.enums import X402Status
 from payments.integrations.chain import ChainClient, ChainError
 from payments.integrations.x402_signer import Sender, SignedCall
 from payments.models import Purchase, X402Payment
@@ -123,19 +123,20 @@ def x402_pay(*, header: str, offer: X402Offer, url: str) -> X402Paid:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
-        payment = _pay_locked(payload, evm, payer, offer, url)
+        payment, user = _pay_locked(payload, evm, payer, offer, url)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-    return _served(payment, offer, payer)
+    return _served(payment, offer, user or _payer(payer))
 
 
 def _pay_locked(
     payload: PaymentPayload, evm: ExactEIP3009Payload, payer: str, offer: X402Offer, url: str
-) -> X402Payment:
+) -> tuple[X402Payment, User | None]:
+    """The payment, and the payer's account when this request already loaded it."""
     payment = _claim(payload, evm, payer, offer, url)
     if payment.status == X402Status.SETTLED:
-        return payment
+        return payment, None
     if payment.status == X402Status.FAILED:
         raise X402Error(payment.error_detail, code=payment.error_code or "settlement_failed")
     # Another authorization of this payer for this dataset still on its way: finish that one
@@ -149,9 +150,7 @@ def _pay_locked(
     if earlier is not None:
         _reconcile_unlocked(earlier)
     if payment.status == X402Status.BROADCAST:
-        _reconcile_unlocked(payment)
-        payment.refresh_from_db()
-        return payment
+        return _reconcile_unlocked(payment), None
     return _verify_and_settle(payment, payload, offer)
 
 
@@ -202,8 +201,8 @@ def _claim(
 
 def _verify_and_settle(
     payment: X402Payment, payload: PaymentPayload, offer: X402Offer
-) -> X402Payment:
-    server = resource_server(_sender(payment.pk))
+) -> tuple[X402Payment, User]:
+    server = resource_server(_sender(payment))
     verified = server.verify_payment(payload, offer.requirements)
     if not verified.is_valid:
         _reject(payment, verified.invalid_reason or "invalid_payment", verified.invalid_message)
@@ -211,14 +210,11 @@ def _verify_and_settle(
     if license_for(user=user, release=offer.release) is not None:
         # Its signature proves the address, which already holds a license: nothing to pay.
         _reject(payment, "already_licensed", None, raise_error=False)
-        return payment
+        return payment, user
     result: SettleResponse = server.settle_payment(payload, offer.requirements)
-    payment.refresh_from_db()
-    if payment.status == X402Status.VERIFYING:  # nothing was sent
+    if payment.status != X402Status.BROADCAST:  # nothing was sent (``_sender`` marks a send)
         _reject(payment, result.error_reason or "settlement_failed", result.error_message)
-    _reconcile_unlocked(payment)
-    payment.refresh_from_db()
-    return payment
+    return _reconcile_unlocked(payment, buyer=user), user
 
 
 def _payer(address: str) -> User:
@@ -254,27 +250,34 @@ def _reject(
 # --- sending ------------------------------------------------------------------------------------
 
 
-def _sender(payment_id: int) -> Sender:
+def _sender(payment: X402Payment) -> Sender:
+    """Records each settlement it is handed on ``payment`` (the row, and the object too, so the
+    caller knows whether anything was sent), then broadcasts it."""
+
     def send(sign: Any) -> str:
         client = ChainClient.from_settings()
         with hot_wallet_lock(wait=True):
             address = hot_wallet_address()
             signed: SignedCall = sign(hot_wallet_next_nonce(client, address))
+            now = timezone.now()
+            sent = {
+                "status": X402Status.BROADCAST,
+                "from_address": address,
+                "tx_nonce": signed.nonce,
+                "tx_hash": signed.tx_hash,
+                "raw_tx": signed.raw,
+                "sent_at": now,
+                "checked_at": now,
+                "error_code": "",
+                "error_detail": "",
+            }
             recorded = X402Payment.objects.filter(
-                pk=payment_id, status__in=[X402Status.VERIFYING, X402Status.REJECTED]
-            ).update(
-                status=X402Status.BROADCAST,
-                from_address=address,
-                tx_nonce=signed.nonce,
-                tx_hash=signed.tx_hash,
-                raw_tx=signed.raw,
-                sent_at=timezone.now(),
-                checked_at=timezone.now(),
-                error_code="",
-                error_detail="",
-            )
+                pk=payment.pk, status__in=[X402Status.VERIFYING, X402Status.REJECTED]
+            ).update(**sent)
             if recorded != 1:
                 raise ChainError("This payment is already being settled.", code="tx_failed")
+            for field, value in sent.items():
+                setattr(payment, field, value)
             # Committed (autocommit): from here a crash is repaired from this record.
             client.broadcast(signed.raw)
         return signed.tx_hash
@@ -285,15 +288,16 @@ def _sender(payment_id: int) -> Sender:
 # --- reconciling --------------------------------------------------------------------------------
 
 
-def _reconcile_unlocked(payment: X402Payment) -> None:
-    """Finish a sent settlement from the chain now, or raise 409 ``settlement_pending`` and
-    leave it to the task."""
+def _reconcile_unlocked(payment: X402Payment, *, buyer: User | None = None) -> X402Payment:
+    """Finish a sent settlement from the chain now (as the row it leaves), or raise 409
+    ``settlement_pending`` and leave it to the task. ``buyer``: the payer's account, if
+    already loaded."""
     try:
-        status = x402_reconcile(payment_id=payment.pk)
+        reconciled = _reconcile(payment.pk, ChainClient.from_settings(), buyer)
     except (TransferError, ChainError) as exc:
         logger.info("x402 payment %s pending: %s", payment.pk, exc.detail)
-        status = X402Status.BROADCAST
-    if status == X402Status.BROADCAST:
+        reconciled = payment  # sent, and the chain has not said yet
+    if reconciled.status == X402Status.BROADCAST:
         from payments.tasks import reconcile_x402
 
         transaction.on_commit(partial(_enqueue, reconcile_x402.delay, payment.pk))
@@ -304,9 +308,9 @@ def _reconcile_unlocked(payment: X402Payment) -> None:
             status_code=409,
             extra={"retry_after": RETRY_AFTER_SECONDS},
         )
-    if status == X402Status.FAILED:
-        payment.refresh_from_db()
-        raise X402Error(payment.error_detail, code=payment.error_code or "settlement_failed")
+    if reconciled.status == X402Status.FAILED:
+        raise X402Error(reconciled.error_detail, code=reconciled.error_code or "settlement_failed")
+    return reconciled
 
 
 def _enqueue(send: Any, payment_id: int) -> None:
@@ -319,16 +323,22 @@ def _enqueue(send: Any, payment_id: int) -> None:
 def x402_reconcile(*, payment_id: int, client: ChainClient | None = None) -> str:
     """Settle a sent x402 payment from its receipt: credited and licensed, failed, or (raised
     as transient) still waiting. Safe to run twice and from several places at once."""
-    client = client or ChainClient.from_settings()
+    try:
+        return _reconcile(payment_id, client or ChainClient.from_settings(), None).status
+    except X402Payment.DoesNotExist:
+        return X402Status.FAILED
+
+
+def _reconcile(payment_id: int, client: ChainClient, buyer: User | None) -> X402Payment:
+    """``x402_reconcile``, handing out the row as it leaves it (the request serves from it)."""
     with transaction.atomic():
         payment = (
             X402Payment.objects.select_for_update()
             .select_related("token", "tier__dataset")
-            .filter(pk=payment_id)
-            .first()
+            .get(pk=payment_id)
         )
-        if payment is None or payment.status != X402Status.BROADCAST:
-            return payment.status if payment else X402Status.FAILED
+        if payment.status != X402Status.BROADCAST:
+            return payment
         X402Payment.objects.filter(pk=payment.pk).update(
             attempts=F("attempts") + 1, checked_at=timezone.now()
         )
@@ -352,18 +362,18 @@ def x402_reconcile(*, payment_id: int, client: ChainClient | None = None) -> str
                 "settlement_reverted",
                 "The settlement reverted on chain: nothing was charged or granted.",
             )
-        return _complete(payment, client)
+        return _complete(payment, client, buyer)
 
 
-def _fail(payment: X402Payment, code: str, detail: str) -> str:
+def _fail(payment: X402Payment, code: str, detail: str) -> X402Payment:
     payment.status = X402Status.FAILED
     payment.error_code, payment.error_detail = code, detail
     payment.save(update_fields=["status", "error_code", "error_detail"])
     audit_log_record(action="x402.failed", target=payment, data={"code": code})
-    return payment.status
+    return payment
 
 
-def _complete(payment: X402Payment, client: ChainClient) -> str:
+def _complete(payment: X402Payment, client: ChainClient, buyer: User | None) -> X402Payment:
     """Inside the reconciling transaction: the Transfer log verified and credited once, then
     the same purchase, sale split and license as an order paid from a browser."""
     try:
@@ -392,20 +402,19 @@ def _complete(payment: X402Payment, client: ChainClient) -> str:
         return _fail(payment, "tx_already_used", "This transaction already paid for something.")
     tier = payment.tier
     now = timezone.now()
-    purchase = Purchase.objects.create(
-        buyer=_payer(payment.payer),
+    purchase = Purchase(
+        buyer=buyer or _payer(payment.payer),
         tier=tier,
         dataset=tier.dataset,
         token=payment.token,
         amount=payment.amount,
         pay_to=payment.pay_to,
         chain_id=payment.chain_id,
-        status=PurchaseStatus.CONFIRMING,
         expires_at=now,
         tx_hash=payment.tx_hash,
         checked_at=now,
     )
-    purchase_mark_paid(purchase, verified, credited)
+    purchase_mark_paid(purchase, verified, credited)  # saved there, paid from the start
     payment.status = X402Status.SETTLED
     payment.purchase = purchase
     payment.settled_at = now
@@ -415,7 +424,7 @@ def _complete(payment: X402Payment, client: ChainClient) -> str:
         target=payment,
         data={"purchase": purchase.pk, "tx": verified.tx_hash},
     )
-    return payment.status
+    return payment
 
 
 def x402_requeue_broadcast() -> int:
@@ -430,8 +439,7 @@ def x402_requeue_broadcast() -> int:
 # --- the response -------------------------------------------------------------------------------
 
 
-def _served(payment: X402Payment, offer: X402Offer, payer: str) -> X402Paid:
-    user = _payer(payer)
+def _served(payment: X402Payment, offer: X402Offer, user: User) -> X402Paid:
     if license_for(user=user, release=offer.release) is None:
         raise X402Error(
             "This payment does not license this version.", code="license_required"

@@ -153,6 +153,25 @@ def test_an_agent_with_only_a_key_pays_over_x402_and_is_served(
     assert X402Payment.objects.count() == 1 and Purchase.objects.count() == 1
 
 
+def test_a_first_paid_request_runs_a_known_number_of_queries(
+    tier: LicenseTier, agent: DevAccount, django_assert_num_queries: Any
+) -> None:
+    """Everything a first paid request does (claim, verify, settle, credit, the sale split,
+    the license, the download token, the listing) in 85 queries, pinned so a regression shows.
+    The payer's account is read once, and the payment row after the reconciling lock is never
+    read again: each step hands its objects to the next."""
+    http = Client()
+    header = pay_header(http.get(files_url(tier)), agent)
+    with django_assert_num_queries(85) as captured:
+        paid = http.get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
+    assert paid.status_code == 200, paid.content
+    sql = [query["sql"] for query in captured.captured_queries]
+    payer_reads = [q for q in sql if q.startswith('SELECT "core_user"') and '."address" =' in q]
+    assert len(payer_reads) == 1
+    # The claim's get_or_create, the look for an earlier pending one, the reconciling lock.
+    assert sum(q.startswith('SELECT "payments_x402payment"') for q in sql) == 3
+
+
 # --- exactly once ---------------------------------------------------------------------------
 
 
