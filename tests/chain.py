@@ -48,10 +48,15 @@ class ChainToken:
         return client.token_transfer(private_key=payer.private_key, to=to, amount=amount)
 
     def mine(self, blocks: int = 1) -> None:
-        rpc_call(self.anvil.rpc_url, "anvil_mine", [hex(blocks)])
+        mine(self.anvil, blocks)
 
     def user(self, account: DevAccount) -> User:
         return UserFactory.create(address=account.address)
+
+
+def mine(anvil: AnvilNode, blocks: int = 1) -> None:
+    """Mine ``blocks`` empty blocks; many take anvil seconds, hence the long timeout."""
+    rpc_call(anvil.rpc_url, "anvil_mine", [hex(blocks)], timeout=60)
 
 
 def make_chain_token(anvil: AnvilNode, dev_wallets: list[DevAccount], settings) -> ChainToken:  # type: ignore[no-untyped-def]

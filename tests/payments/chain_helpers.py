@@ -1,8 +1,9 @@
-"""What the anvil tests of the chain readers share: a fresh token to pay with, and mining."""
+"""What the anvil tests of the chain readers share: a fresh token to pay with (mining is
+``tests.chain.mine``)."""
 
 from __future__ import annotations
 
-from payments.integrations.anvil import AnvilNode, DevAccount, rpc_call
+from payments.integrations.anvil import DevAccount
 from payments.integrations.dev_tools import DevChainClient
 from tests.chain import DECIMALS
 
@@ -16,8 +17,3 @@ def deploy_token(client: DevChainClient, owner: DevAccount, symbol: str) -> DevC
         private_key=owner.private_key,
     )
     return client.with_token(address)
-
-
-def mine(anvil: AnvilNode, blocks: int) -> None:
-    """Mine ``blocks`` empty blocks; many take anvil seconds, hence the long timeout."""
-    rpc_call(anvil.rpc_url, "anvil_mine", [hex(blocks)], timeout=60)

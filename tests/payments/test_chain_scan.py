@@ -12,7 +12,8 @@ from payments.integrations.chain import (
     TokenTransferLog,
 )
 from payments.integrations.dev_tools import DevChainClient
-from tests.payments.chain_helpers import deploy_token, mine
+from tests.chain import mine
+from tests.payments.chain_helpers import deploy_token
 
 pytestmark = pytest.mark.chain
 

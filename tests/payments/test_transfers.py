@@ -18,8 +18,8 @@ from payments.services.transfers import (
     erc20_transfer_verify,
     transfer_error_is_transient,
 )
-from tests.chain import DECIMALS
-from tests.payments.chain_helpers import deploy_token, mine
+from tests.chain import DECIMALS, mine
+from tests.payments.chain_helpers import deploy_token
 
 pytestmark = pytest.mark.chain
 
