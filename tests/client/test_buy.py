@@ -80,7 +80,10 @@ def signed_in(
 
 @pytest.mark.usefixtures("verifier", "tier")
 def test_buy_orders_pays_from_the_key_confirms_and_waits_until_paid(
-    cli: Callable[..., Run], signed_in: Callable[[int], DevAccount], chain_token: ChainToken
+    cli: Callable[..., Run],
+    signed_in: Callable[[int], DevAccount],
+    chain_token: ChainToken,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     buyer = signed_in(1)
     treasury = chain_token.hot_wallet.address
@@ -88,6 +91,16 @@ def test_buy_orders_pays_from_the_key_confirms_and_waits_until_paid(
         chain_token.client.token_balance(treasury),
         chain_token.client.token_balance(buyer.address),
     )
+    from databounty.api import Client
+
+    reads: list[int] = []
+    read = Client.purchase
+
+    def counted_read(self: Client, purchase_id: int) -> dict[str, Any]:
+        reads.append(purchase_id)
+        return read(self, purchase_id)
+
+    monkeypatch.setattr(Client, "purchase", counted_read)
 
     run = cli("buy", "kitchen-reviews", "--tier", "commercial")
 
@@ -103,6 +116,9 @@ def test_buy_orders_pays_from_the_key_confirms_and_waits_until_paid(
         chain_token.client.token_balance(buyer.address),
     )
     assert (after[0] - before[0], before[1] - after[1]) == (PRICE, PRICE)
+    # The order is read again only after the client saw it still confirming (the confirm's
+    # answer included), never right after an answer that already said where it stands.
+    assert len(reads) == run.err.count(" confirming: ")
 
 
 @pytest.mark.usefixtures("tier")

@@ -25,12 +25,20 @@ def test_login_with_a_key_signs_in_and_keeps_an_api_token(
     key_file: Callable[[DevAccount], Path],
     dev_wallets: list[DevAccount],
     config_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wallet = dev_wallets[3]
-    run = cli("login", "--key-file", str(key_file(wallet)))
+    from databounty.api import Client
+
+    def me(self: Client) -> Any:
+        raise AssertionError("login asked /me for the address it signed in with")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Client, "me", me)
+        run = cli("login", "--key-file", str(key_file(wallet)))
 
     assert run.code == 0, run.err
-    assert wallet.address in run.out
+    assert f"as {wallet.address}." in run.out
     user = User.objects.get(address=wallet.address)
     token = ApiToken.objects.get(user=user)
     assert sorted(token.scopes) == ["download", "read", "write"]

@@ -389,15 +389,17 @@ class Client:
 
     def wait_until_paid(
         self,
-        purchase_id: int,
+        purchase: dict[str, Any],
         *,
         interval: float = 1.0,
         timeout: float = 600.0,
         on_update: Callable[[dict[str, Any]], object] = lambda _p: None,
     ) -> dict[str, Any]:
+        """Follows ``purchase``, the order as the server last returned it, reading it again
+        every ``interval`` seconds until it is paid; raises once it fails or expires, or after
+        ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
-            purchase = self.purchase(purchase_id)
             on_update(purchase)
             if purchase["status"] == "paid":
                 return purchase
@@ -408,11 +410,12 @@ class Client:
                 )
             if time.monotonic() > deadline:
                 raise ClientError(
-                    f"Purchase {purchase_id} is still {purchase['status']}; "
+                    f"Purchase {purchase['id']} is still {purchase['status']}; "
                     "run the same command again to keep waiting.",
                     code="timeout",
                 )
             time.sleep(interval)
+            purchase = self.purchase(int(purchase["id"]))
 
     # -- downloads ---------------------------------------------------------------------------------
 

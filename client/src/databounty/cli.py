@@ -83,8 +83,9 @@ def cmd_login(args: argparse.Namespace, config: Config) -> int:
             who = "a token without the read scope"
         path = config.save_login(token=args.token, key_file=None)
     else:
-        created = client.login_with_key(config.read_key(), token_name=args.name)
-        who = client.me()["address"]
+        key = config.read_key()
+        created = client.login_with_key(key, token_name=args.name)
+        who = Account.from_key(key).address  # login_with_key signed in as the key's address
         path = config.save_login(token=created["secret"], key_file=config.key_file)
     print(f"Signed in to {config.url} as {who}.")
     say(f"The token is saved in {path}.")
@@ -207,7 +208,7 @@ def cmd_buy(args: argparse.Namespace, config: Config) -> int:
         if p["status"] == "confirming":
             say(f"  {p['status']}: {p.get('confirmations') or 0} confirmation(s)")
 
-    paid = client.wait_until_paid(int(purchase["id"]), interval=args.interval, on_update=show)
+    paid = client.wait_until_paid(purchase, interval=args.interval, on_update=show)
     state_path.unlink(missing_ok=True)
     print(
         f"License {paid['grant']} ({tier['name']}) for {args.slug}: paid "
