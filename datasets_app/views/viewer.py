@@ -36,18 +36,21 @@ LONG_TEXT = 160  # characters shown before "more"
 
 
 def _cells(dataset: Dataset, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The row's values in the schema's column order, as the table shows them."""
+    """The row's values in the schema's column order, as the table shows them, each with its
+    column's name."""
     cells: list[dict[str, Any]] = []
     for column in dataset.columns:
-        value = data.get(column["name"])
+        name = column["name"]
+        value = data.get(name)
         if isinstance(value, dict) and "thumbnail_url" in value:
-            cells.append({"kind": "image", **value})
+            cells.append({"kind": "image", **value, "column": name})
         elif value is None:
-            cells.append({"kind": "empty"})
+            cells.append({"column": name, "kind": "empty"})
         else:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             cells.append(
                 {
+                    "column": name,
                     "kind": "text",
                     "text": text,
                     "long": len(text) > LONG_TEXT,
