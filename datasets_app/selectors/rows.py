@@ -50,8 +50,7 @@ CONSENSUS_STATES = {
 }
 
 
-class RowQueryError(ApplicationError):
-    default_code = "invalid_parameter"
+class RowQueryError(ApplicationError, code="invalid_parameter"): ...
 
 
 @dataclass(frozen=True)
