@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from datasets_app.apis.rows import row_output
+from datasets_app.enums import ANNOTATION_TASKS
 from datasets_app.models import Dataset, DatasetRelease
 from datasets_app.selectors import datasets as selectors
 from datasets_app.selectors.releases import release_get
@@ -30,6 +31,7 @@ from datasets_app.selectors.rows import (
     row_filters_parse,
     row_page,
 )
+from datasets_app.templatetags.label_colours import UNKNOWN_CLASS_COLOUR, class_colours
 from marketplace.core.exceptions import NotFoundError
 
 LONG_TEXT = 160  # characters shown before "more"
@@ -60,6 +62,33 @@ def _cells(dataset: Dataset, data: dict[str, Any]) -> list[dict[str, Any]]:
     return cells
 
 
+def _class_colours(dataset: Dataset) -> dict[str, str] | None:
+    """Spans and boxes: each class's colour (the labeling page's too); None for other tasks."""
+    return class_colours(dataset.label_classes) if dataset.label_task in ANNOTATION_TASKS else None
+
+
+def _legend(colours: dict[str, str] | None) -> list[tuple[str, str]]:
+    """The classes and their colours, in order: a list, since a class named "items" would be
+    read as the dict's key by the template's ``colours.items``."""
+    return list(colours.items()) if colours else []
+
+
+def _row(
+    dataset: Dataset, colours: dict[str, str] | None, row: dict[str, Any], **more: Any
+) -> dict[str, Any]:
+    """A row as the table shows it: its cells and, for spans and boxes, each consensus span or
+    box with its class's colour."""
+    label = row["label"]
+    if colours is not None and isinstance(label, list):
+        label = [
+            {**mark, "colour": colours.get(mark.get("label", ""), UNKNOWN_CLASS_COLOUR)}
+            if isinstance(mark, dict)
+            else mark  # not a span or box (stored before the task changed): shown as it is
+            for mark in label
+        ]
+    return {**row, **more, "cells": _cells(dataset, row["data"]), "label": label}
+
+
 def _query(params: dict[str, str], cursor: Cursor | None) -> str | None:
     if cursor is None:
         return None
@@ -77,10 +106,8 @@ def dataset_viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, 
         error, filters, cursor = exc.detail, RowFilters(), None
     page = row_page(dataset=dataset, user=request.user, filters=filters, cursor=cursor)
     params = filters.as_params()
-    rows = []
-    for item in page.rows:
-        row = row_output(item, page)
-        rows.append({**row, "number": item.pk, "cells": _cells(dataset, row["data"])})
+    colours = _class_colours(dataset)
+    rows = [_row(dataset, colours, row_output(item, page), number=item.pk) for item in page.rows]
     return {
         "viewer": {
             "kind": "dataset",
@@ -94,6 +121,7 @@ def dataset_viewer_context(request: HttpRequest, dataset: Dataset) -> dict[str, 
             "free_text_labels": not label_choices(dataset),
             "consensus_states": CONSENSUS_STATES,
             "columns": [column["name"] for column in dataset.columns],
+            "legend": _legend(colours),
             "rows": rows,
             "count": page.count,
             "total": page.total,
@@ -124,11 +152,11 @@ def release_viewer_context(request: HttpRequest, release: DatasetRelease) -> dic
     except RowQueryError as exc:
         error, cursor = exc.detail, None
     page = release_row_page(release=release, user=request.user, cursor=cursor)
+    colours = _class_colours(dataset)
     rows = [
-        {**row, "cells": _cells(dataset, row["data"]), "consensus": "" if row["label"] is None
-         else "decided"}
+        _row(dataset, colours, row, consensus="" if row["label"] is None else "decided")
         for row in page.rows
-    ]  # fmt: skip
+    ]
     kwargs = {"slug": dataset.slug, "number": release.number}
     return {
         "viewer": {
@@ -137,6 +165,7 @@ def release_viewer_context(request: HttpRequest, release: DatasetRelease) -> dic
             "fragment_url": reverse("datasets:release-rows", kwargs=kwargs),
             "search": False,
             "columns": [column["name"] for column in dataset.columns],
+            "legend": _legend(colours),
             "rows": rows,
             "count": page.count,
             "total": page.total,

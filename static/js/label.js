@@ -407,11 +407,12 @@
     if (textCount && textBox) textCount.textContent = textBox.value.length + " / " + (textBox.maxLength > 0 ? textBox.maxLength : 2000);
   }
 
-  var ANNOTATION_COLOURS = 9; // .ann-c0 … .ann-c8 in annotate.css
+  // Each class's colour class, from the server's one rule (datasets_app/templatetags/
+  // label_colours.py), so the row viewer shows a class in the colour it was marked in here.
+  var colours = readJson("label-colours", {});
 
   function colourOf(name) {
-    var index = classes.indexOf(name);
-    return "ann-c" + ((index < 0 ? 0 : index) % ANNOTATION_COLOURS);
+    return colours[name] || "ann-c0";
   }
 
   // The first column of ``dtype`` (in the dataset's order, then the item's) whose value

@@ -1,7 +1,8 @@
 /* Spans and boxes in the row viewer (templates/datasets_app/_row_annotations*.html).
    Boxes are drawn by the server (SVG); this marks each spans row's consensus spans in its text
-   ([data-ann-text]) from the offsets in the row's label list (li[data-start][data-end]), writes
-   each span's quoted text into that list, and ties list entries to their mark or box on hover and
+   ([data-ann-text]) from the offsets in the row's label list (li[data-start][data-end]), in the
+   colour the server gave its class (li[data-colour], as on the labeling page), writes each
+   span's quoted text into that list, and ties list entries to their mark or box on hover and
    focus. Offsets count code points (Python str indexes), not UTF-16 units. Without it the text
    reads plain and the list still names every span by class and offsets.
    Loaded with the viewer, so htmx brings it again on each swap: it runs once and re-marks the
@@ -31,7 +32,7 @@
         start: start,
         end: end,
         label: item.getAttribute("data-label") || "",
-        colour: item.style.getPropertyValue("--ann-i") || "0",
+        colour: item.getAttribute("data-colour") || "ann-c0",
         number: index + 1,
         item: item,
       });
@@ -58,9 +59,11 @@
         over.sort(function (a, b) {
           return a.end - a.start - (b.end - b.start) || a.number - b.number;
         });
-        var mark = el("mark", "ann-mark" + (over.length > 1 ? " ann-mark--overlap" : ""), text);
-        mark.style.setProperty("--ann-i", over[0].colour);
-        mark.style.setProperty("--ann-j", over[over.length - 1].colour);
+        var mark = el("mark", "ann-mark " + over[0].colour, text);
+        if (over.length > 1) {
+          mark.classList.add("ann-mark--overlap");
+          mark.style.setProperty("--ann-outer", "var(--" + over[over.length - 1].colour + ")");
+        }
         mark.setAttribute(
           "data-ann-spans",
           over
@@ -82,8 +85,7 @@
       // Each span ending here is followed by its class name, in text.
       spans.forEach(function (span) {
         if (span.end !== piece.to) return;
-        var tag = el("span", "ann-tag", span.label);
-        tag.style.setProperty("--ann-i", span.colour);
+        var tag = el("span", "ann-tag " + span.colour, span.label);
         tag.setAttribute("data-ann-tag", span.number);
         out.appendChild(tag);
       });

@@ -283,6 +283,58 @@ def test_overlapping_spans_when_the_dataset_allows_them(
     ]
 
 
+# Ten classes: the tenth goes round the nine colours again, to the first's.
+MANY_CLASSES = ["PER", "ORG", "LOC", "DATE", "TIME", "MONEY", "LAW", "EVENT", "WORK", "PRODUCT"]
+TAG_COLOUR = "e => getComputedStyle(e, '::after').backgroundColor"  # the labeling page's tags
+
+
+def test_a_class_has_the_same_colour_on_the_labeling_page_and_in_the_row_viewer(
+    open_labeling: Callable[..., tuple[Page, Item]],
+) -> None:
+    """Someone marks ORG in one colour and must find ORG in that colour among the dataset's
+    rows: the class tags (and class buttons, legend swatches) are painted alike on both pages."""
+    dataset = DatasetFactory.create(
+        title="Many entities",
+        slug="ner-colours",
+        label_task="spans",
+        label_classes=MANY_CLASSES,
+        guidelines="",
+        preview_rows=10,
+    )
+    ItemFactory.create(dataset=dataset, data={"text": TEXT})
+    decided = [span(TEXT, "Ünïcode Ltd", "ORG"), span(TEXT, "São Paulo", "PRODUCT")]
+    ItemFactory.create(
+        dataset=dataset, data={"text": TEXT}, consensus_label=decided, labels_count=3,
+        slots_open=0,
+    )  # fmt: skip
+
+    page, _ = open_labeling(dataset)
+    expect(page.locator("[data-annotate-text]")).to_have_text(TEXT)
+    select_text(page, TEXT, "Zoë Ångström")
+    page.keyboard.press("1")
+    select_text(page, TEXT, "Ünïcode Ltd")
+    page.keyboard.press("2")
+    select_text(page, TEXT, "São Paulo")
+    page.get_by_role("button", name="PRODUCT", exact=True).click()  # no number key past 9
+    marks = page.locator("[data-annotate-text] mark")
+    expect(marks).to_have_text(["Zoë Ångström", "Ünïcode Ltd", "São Paulo"])
+    per, org, product = (marks.nth(n).evaluate(TAG_COLOUR) for n in range(3))
+    assert per != org and product == per  # the tenth class has the first's colour
+    button_edge = "e => getComputedStyle(e).borderLeftColor"
+    assert page.get_by_role("button", name="ORG", exact=True).evaluate(button_edge) == org
+
+    page.goto(f"/datasets/{dataset.slug}/#viewer")
+    row = page.locator("#viewer-table tbody tr").nth(1)
+    tags = row.locator("[data-ann-text] .ann-tag")
+    expect(tags).to_have_text(["ORG", "PRODUCT"])
+    background = "e => getComputedStyle(e).backgroundColor"
+    assert [tag.evaluate(background) for tag in tags.all()] == [org, product]
+    swatch = "e => getComputedStyle(e.querySelector('.ann-swatch')).borderTopColor"
+    legend = page.locator("#viewer-legend .ann-legend__item")
+    assert legend.nth(1).evaluate(swatch) == org
+    assert legend.nth(9).evaluate(swatch) == product
+
+
 def test_spans_on_a_phone(
     open_labeling: Callable[..., tuple[Page, Item]], screenshot: Callable[..., Path]
 ) -> None:

@@ -178,7 +178,10 @@ def check_spans(page: Page) -> None:
     expect(third.locator(".ann-mark")).to_have_text(["New York", " Times"])
     assert third.evaluate(MARK_OFFSETS) == [[4, 12, "1 2"], [12, 18, "2"]]
     expect(third.locator(".ann-tag")).to_have_text(["LOC", "ORG"])
-    expect(third.locator(".ann-mark").first).to_have_class("ann-mark ann-mark--overlap")
+    # The innermost span (LOC) colours the piece; the outermost (ORG) adds a top rule.
+    expect(third.locator(".ann-mark").first).to_have_class("ann-mark ann-c1 ann-mark--overlap")
+    outer = "m => m.style.getPropertyValue('--ann-outer')"
+    assert third.locator(".ann-mark").first.evaluate(outer) == "var(--ann-c2)"
 
     expect(rows(page).nth(3).locator(".row-viewer__label")).to_have_text("nothing marked")
     expect(rows(page).nth(3).locator(".ann-mark")).to_have_count(0)
@@ -234,10 +237,10 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     entries = rows(page).nth(0).locator(".row-viewer__label li")
     marks = rows(page).nth(0).locator(".ann-mark")
     entries.nth(2).hover()
-    expect(marks.nth(2)).to_have_class("ann-mark is-active")
+    expect(marks.nth(2)).to_have_class("ann-mark ann-c1 is-active")
     entries.nth(0).hover()
-    expect(marks.nth(0)).to_have_class("ann-mark is-active")
-    expect(marks.nth(2)).to_have_class("ann-mark")
+    expect(marks.nth(0)).to_have_class("ann-mark ann-c0 is-active")
+    expect(marks.nth(2)).to_have_class("ann-mark ann-c1")
     # Filtering by class finds the rows holding a span of it (htmx swaps the viewer; the
     # script marks the swapped rows).
     page.get_by_label("Consensus label").select_option("ORG")
@@ -254,8 +257,8 @@ def test_spans_are_marked_and_boxes_drawn_on_the_dataset_pages(
     shoot(page, screenshot, "viewer-boxes")
     # Focusing a list entry outlines its box.
     rows(page).nth(0).locator(".row-viewer__label li").nth(1).focus()
-    expect(rows(page).nth(0).locator(".ann-box").nth(1)).to_have_class("ann-box is-active")
-    expect(rows(page).nth(0).locator(".ann-box").nth(0)).to_have_class("ann-box")
+    expect(rows(page).nth(0).locator(".ann-box").nth(1)).to_have_class("ann-box ann-c1 is-active")
+    expect(rows(page).nth(0).locator(".ann-box").nth(0)).to_have_class("ann-box ann-c0")
 
 
 def test_a_release_page_shows_the_spans_and_boxes_its_parquet_files_hold(

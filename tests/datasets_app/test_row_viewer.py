@@ -4,6 +4,7 @@ viewer on the dataset and release pages, and the owner's preview setting."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -476,3 +477,42 @@ def test_a_release_label_that_is_not_a_class_index_is_shown_as_stored() -> None:
     assert _label(dataset, "pos") == "pos"
     assert _label(dataset, 7) == 7
     assert _label(dataset, ["neg", 0]) == ["neg", "neg"]
+
+
+def test_a_label_class_has_one_colour_going_round_nine() -> None:
+    from datasets_app.templatetags.label_colours import class_colours
+
+    colours = class_colours([f"class {n}" for n in range(11)])
+    assert list(colours.values()) == [f"ann-c{n}" for n in range(9)] + ["ann-c0", "ann-c1"]
+
+
+def test_the_viewer_and_the_labeling_page_colour_classes_by_the_one_rule() -> None:
+    """The labeling page hands its script each class's colour, and the viewer paints each span
+    and its legend with the same: a class marked in one colour is found in it among the rows."""
+    from datasets_app.templatetags.label_colours import class_colours
+
+    # "items" is a class name a template's dict lookup would mistake for the method.
+    classes = ["PER", "items", "LOC"]
+    dataset = DatasetFactory.create(label_task="spans", label_classes=classes, preview_rows=5)
+    spans: list[dict[str, Any]] = [
+        {"start": 0, "end": 3, "label": "LOC"},
+        {"start": 4, "end": 9, "label": "items"},
+    ]
+    ItemFactory.create(dataset=dataset, data={"text": "Rio items"}, consensus_label=spans)
+    colours = class_colours(classes)
+    assert colours == {"PER": "ann-c0", "items": "ann-c1", "LOC": "ann-c2"}
+
+    labeler = Client()
+    labeler.force_login(UserFactory.create())
+    page = labeler.get(reverse("datasets:label", kwargs={"slug": dataset.slug}))
+    html = page.content.decode()
+    script = html.split('id="label-colours" type="application/json">')[1].split("</script>")[0]
+    assert json.loads(script) == colours
+
+    html = Client().get(reverse("datasets:detail", kwargs={"slug": dataset.slug})).content.decode()
+    for name in classes:
+        assert f'<li class="ann-legend__item {colours[name]}">' in html
+    for span in spans:
+        label = span["label"]
+        assert f'<li class="ann-list__item {colours[label]}" data-start="{span["start"]}"' in html
+        assert f'data-label="{label}" data-colour="{colours[label]}">' in html
