@@ -308,6 +308,13 @@ class ChainClient:
                 priority = 10**9
         return base, priority
 
+    def eip1559_fees(self) -> tuple[int, int]:
+        """(max fee, max priority fee) per gas in wei for a transaction sent now: the suggested
+        priority fee on top of twice the base fee, so it stays includable while the base fee
+        doubles. The one fee rule: payouts and x402 settlements both pay this."""
+        base, priority = self.fee_suggestion()
+        return 2 * base + priority, priority
+
     def token_transfer_sign(
         self,
         *,

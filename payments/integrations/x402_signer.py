@@ -16,6 +16,7 @@ from web3 import Web3
 from x402.mechanisms.evm.signers import FacilitatorWeb3Signer
 
 from payments.contracts import load_artifact
+from payments.integrations.chain import ChainClient
 from payments.integrations.chain_errors import ChainError
 
 SETTLE_GAS_HEADROOM_PERCENT = 20
@@ -52,17 +53,17 @@ class RecordingFacilitatorSigner(FacilitatorWeb3Signer):
         self,
         *,
         private_key: str,
-        rpc_url: str,
-        chain_id: int,
+        chain: ChainClient,
         send: Sender | None,
         confirmation_timeout_seconds: float,
     ) -> None:
         super().__init__(
             private_key=private_key,
-            rpc_url=rpc_url,
+            rpc_url=chain.rpc_url,
             confirmation_timeout_seconds=confirmation_timeout_seconds,
         )
-        self._chain_id = chain_id  # ours, never the node's word for it
+        self._chain = chain  # the fees it pays are the payouts' (ChainClient.eip1559_fees)
+        self._chain_id = chain.expected_chain_id  # ours, never the node's word for it
         self._send = send
 
     def eip712_domain(self, token_address: str) -> dict[str, str]:
@@ -77,17 +78,17 @@ class RecordingFacilitatorSigner(FacilitatorWeb3Signer):
         return {"name": str(domain[1]), "version": str(domain[2])}
 
     def sign_call(self, *, to: str, data: str, nonce: int) -> SignedCall:
-        """Sign a call of ``to`` with ``data`` at ``nonce`` (EIP-1559 fees; gas estimated, which
-        runs the call: a revert surfaces here, before anything is recorded or sent)."""
-        w3 = self._w3
+        """Sign a call of ``to`` with ``data`` at ``nonce`` (EIP-1559, at the payouts' fees; gas
+        estimated, which runs the call: a revert surfaces here, before anything is recorded or
+        sent)."""
         target = Web3.to_checksum_address(to)
         try:
-            gas = w3.eth.estimate_gas({"from": self.address, "to": target, "data": HexStr(data)})
-            block = w3.eth.get_block("latest")
-            base = int(block.get("baseFeePerGas", 0) or 0)
-            priority = int(w3.eth.max_priority_fee)
+            gas = self._w3.eth.estimate_gas(
+                {"from": self.address, "to": target, "data": HexStr(data)}
+            )
         except Exception as exc:  # web3 raises several types; the facilitator maps the text
             raise ChainError(f"The settlement would fail: {exc}", code="tx_failed") from exc
+        max_fee, priority = self._chain.eip1559_fees()
         transaction: dict[str, Any] = {
             "from": self.address,
             "to": target,
@@ -95,7 +96,7 @@ class RecordingFacilitatorSigner(FacilitatorWeb3Signer):
             "nonce": nonce,
             "chainId": self._chain_id,
             "gas": gas * (100 + SETTLE_GAS_HEADROOM_PERCENT) // 100,
-            "maxFeePerGas": 2 * base + priority,
+            "maxFeePerGas": max_fee,
             "maxPriorityFeePerGas": priority,
             "type": 2,
         }
@@ -105,7 +106,7 @@ class RecordingFacilitatorSigner(FacilitatorWeb3Signer):
             nonce=nonce,
             tx_hash="0x" + bytes(signed.hash).hex(),
             raw="0x" + bytes(signed.raw_transaction).hex(),
-            max_fee_per_gas=int(transaction["maxFeePerGas"]),
+            max_fee_per_gas=max_fee,
             max_priority_fee_per_gas=priority,
         )
 

@@ -172,7 +172,7 @@ def payouts_process(*, client: ChainClient | None = None, limit: int | None = No
         queued_ids = list(queued.values_list("pk", flat=True)[:batch])
         if queued_ids:
             # Read once per pass: we hold the hot wallet, so nonces simply count up from here.
-            fees = _fees(client)
+            fees = client.eip1559_fees()
             nonce = hot_wallet_next_nonce(client, address)
             for payout_id in queued_ids:
                 if _send(payout_id, client, key, address, result, nonce=nonce, fees=fees):
@@ -193,11 +193,6 @@ def hot_wallet_next_nonce(client: ChainClient, address: str) -> int:
     ]
     node = client.transaction_count(address, pending=True)
     return max([node, *(int(n) + 1 for n in recorded if n is not None)])
-
-
-def _fees(client: ChainClient) -> tuple[int, int]:
-    base, priority = client.fee_suggestion()
-    return 2 * base + priority, priority
 
 
 def _attempt(payout: Payout, tx_hash: str, kind: str) -> None:
@@ -333,7 +328,7 @@ def _replace(payout: Payout, client: ChainClient, key: str) -> str:
     """Sign the same transfer with the same nonce and higher fees; record it (the caller
     commits before broadcasting)."""
     bump = 100 + settings.PAYOUT_FEE_BUMP_PERCENT
-    suggested_max, suggested_priority = _fees(client)
+    suggested_max, suggested_priority = client.eip1559_fees()
     priority = max(int(payout.max_priority_fee_per_gas or 0) * bump // 100 + 1, suggested_priority)
     max_fee = max(int(payout.max_fee_per_gas or 0) * bump // 100 + 1, suggested_max, priority)
     signed = client.with_token(payout.token.address).token_transfer_sign(

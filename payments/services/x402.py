@@ -28,7 +28,7 @@ from x402.schemas import AssetAmount, PaymentRequirements, ResourceConfig, Resou
 
 from datasets_app.models import DatasetRelease, ReleaseStatus
 from payments.enums import LicenseCoverage
-from payments.integrations.chain import ChainError
+from payments.integrations.chain import ChainClient, ChainError
 from payments.integrations.x402_signer import RecordingFacilitatorSigner, Sender
 from payments.models import LicenseTier, Token
 from payments.services.funding import treasury_address
@@ -156,8 +156,9 @@ def _signer(
 ) -> RecordingFacilitatorSigner:
     return RecordingFacilitatorSigner(
         private_key=key or _VERIFY_ONLY_KEY,
-        rpc_url=rpc_url,
-        chain_id=chain_id,
+        chain=ChainClient(
+            rpc_url=rpc_url, chain_id=chain_id, timeout=settings.CHAIN_RPC_TIMEOUT_SECONDS
+        ),
         send=send,
         confirmation_timeout_seconds=timeout,
     )
