@@ -176,19 +176,18 @@ def _claim(
     if values["amount"] <= 0:
         raise X402Error("The authorization moves nothing.", code="invalid_payment")
     key = {"chain_id": settings.CHAIN_ID, "token": tier.token, "payer": payer, "auth_nonce": nonce}
-    try:
-        with transaction.atomic():
-            payment, _ = X402Payment.objects.get_or_create(
-                **key,
-                defaults={
-                    **values,
-                    "tier": tier,
-                    "pay_to": offer.requirements.pay_to,
-                    "payload": payload.model_dump(mode="json", by_alias=True),
-                    "requirements": offer.requirements.model_dump(mode="json", by_alias=True),
-                    "resource": url[:500],
-                },
-            )
+    try:  # get_or_create inserts in its own atomic block: a failed insert leaves no trace
+        payment, _ = X402Payment.objects.get_or_create(
+            **key,
+            defaults={
+                **values,
+                "tier": tier,
+                "pay_to": offer.requirements.pay_to,
+                "payload": payload.model_dump(mode="json", by_alias=True),
+                "requirements": offer.requirements.model_dump(mode="json", by_alias=True),
+                "resource": url[:500],
+            },
+        )
     except IntegrityError:  # a constraint check, not the key: get_or_create handles that race
         raise X402Error("This payment cannot be recorded.", code="invalid_payment") from None
     if payment.tier_id != tier.pk:

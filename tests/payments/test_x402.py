@@ -157,12 +157,12 @@ def test_a_first_paid_request_runs_a_known_number_of_queries(
     tier: LicenseTier, agent: DevAccount, django_assert_num_queries: Any
 ) -> None:
     """Everything a first paid request does (claim, verify, settle, credit, the sale split,
-    the license, the download token, the listing) in 85 queries, pinned so a regression shows.
+    the license, the download token, the listing) in 83 queries, pinned so a regression shows.
     The payer's account is read once, and the payment row after the reconciling lock is never
     read again: each step hands its objects to the next."""
     http = Client()
     header = pay_header(http.get(files_url(tier)), agent)
-    with django_assert_num_queries(85) as captured:
+    with django_assert_num_queries(83) as captured:
         paid = http.get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
     assert paid.status_code == 200, paid.content
     sql = [query["sql"] for query in captured.captured_queries]
