@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import random
 from datetime import timedelta
@@ -189,8 +190,18 @@ def test_labelers_asking_one_after_another_are_spread_over_the_oldest_items(data
     items = ItemFactory.create_batch(40, dataset=dataset)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")  # PostgreSQL's random(): the same picks each run
-    given = [labeling_next_item(dataset=dataset, user=UserFactory.create()) for _ in range(8)]
+    # The seed fixes random()'s sequence, but not the order in which PostgreSQL reads the
+    # window's rows (that follows the table's physical layout, which earlier tests change), so
+    # the bound must hold for any random picks: 30 askers over a window of 32 items with two
+    # slots share a neighbour's item about once (chance of 6 or more: ~3 in 10,000), while
+    # strictly oldest first hands every second asker its neighbour's item (15).
+    given = [labeling_next_item(dataset=dataset, user=UserFactory.create()) for _ in range(30)]
     pks = [item.pk for item in given if item is not None]
-    assert len(pks) == 8 and set(pks) <= {i.pk for i in items[:32]}
+    assert len(pks) == 30
+    taken: collections.Counter[int] = collections.Counter()
+    for pk in pks:  # each pick lies among the 32 oldest items with a slot still open
+        open_items = [item.pk for item in items if taken[item.pk] < 2]
+        assert open_items.index(pk) < 32
+        taken[pk] += 1
     shared = sum(a == b for a, b in itertools.pairwise(pks))
-    assert shared <= 1  # strictly oldest first: 4
+    assert shared <= 5
