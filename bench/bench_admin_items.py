@@ -1,6 +1,6 @@
 """The admin's item list at a million items, through Django's test client as a staff user.
 
-    .venv/bin/python bench/bench_admin_items.py [--items 1000000] [--repeat 40] [--keep-db]
+    .venv/bin/python -m bench.bench_admin_items [--items 1000000] [--repeat 40] [--keep-db]
 
 Builds (server-side, INSERT ... SELECT generate_series) `--items` items in 2,000 contributions of
 500 rows from 1,000 contributors over 21 datasets: the first 40 % of the rows all belong to one
@@ -29,14 +29,10 @@ import re
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import accepted_contribution, percentile, timed  # noqa: E402
-from bench.scratch_db import django_on, scratch_database  # noqa: E402
+from bench.measure import accepted_contribution, percentile, timed
+from bench.scratch_db import django_on, scratch_database
 
 DB_NAME = "bench_admin_items"
 TARGET_MS = 300.0

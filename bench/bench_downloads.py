@@ -1,6 +1,6 @@
 """Licensed download throughput beside a plain static file served by the same server.
 
-    .venv/bin/python bench/bench_downloads.py [--mb 200] [--repeat 3] [--range-mb 8]
+    .venv/bin/python -m bench.bench_downloads [--mb 200] [--repeat 3] [--range-mb 8]
 
 Creates its own database `bench_downloads` and a scratch folder (media and static roots), stores
 one release file of `--mb` MB of random bytes as a ready release licensed to a buyer with a
@@ -29,7 +29,6 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,12 +36,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import open_dataset, options  # noqa: E402
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
-from bench.servers import free_port  # noqa: E402
+from bench.measure import open_dataset, options
+from bench.scratch_db import drop_database, recreate_database
+from bench.servers import ROOT, free_port
 
 DB_NAME = "bench_downloads"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"

@@ -1,7 +1,7 @@
 """Incentive integrity: who gets the bounty when a third of the crowd games it (real services,
 real PostgreSQL).
 
-    .venv/bin/python bench/bench_incentives.py [--rows-per-upload 40] [--honest-uploaders 8]
+    .venv/bin/python -m bench.bench_incentives [--rows-per-upload 40] [--honest-uploaders 8]
         [--honest-labelers 20] [--random 2] [--constant 2] [--duplicate 2] [--near-duplicate 2]
         [--near-duplicate-farmers 2] [--sybils 4] [--gold-items 24] [--gold-rate 0.1] [--seed 7]
         [--lazy 2] [--annotation-items 120] [--tasks classes,spans,boxes] [--keep-db]
@@ -68,10 +68,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.incentive_annotations import (  # noqa: E402
+from bench.incentive_annotations import (
     ANNOTATION_ADVERSARIES,
     ANNOTATION_HONEST,
     AnnotationWorld,
@@ -82,7 +79,7 @@ from bench.incentive_annotations import (  # noqa: E402
     make_annotation_items,
     mark_gold,
 )
-from bench.incentive_crowd import (  # noqa: E402
+from bench.incentive_crowd import (
     ADVERSARIES,
     CLASSES,
     HONEST,
@@ -94,7 +91,7 @@ from bench.incentive_crowd import (  # noqa: E402
     run_labeling,
     run_uploads,
 )
-from bench.scratch_db import scratch_database  # noqa: E402
+from bench.scratch_db import scratch_database
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset

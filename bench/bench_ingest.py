@@ -1,7 +1,7 @@
 """Upload + ingest of a large CSV through the real services, against the real PostgreSQL.
 
-    .venv/bin/python bench/bench_ingest.py [--rows 1000000] [--repeat 3] [--workers 2]
-    BENCH_PROFILE=/tmp/profile.txt .venv/bin/python bench/bench_ingest.py --rows 100000 --repeat 1
+    .venv/bin/python -m bench.bench_ingest [--rows 1000000] [--repeat 3] [--workers 2]
+    BENCH_PROFILE=/tmp/profile.txt .venv/bin/python -m bench.bench_ingest --rows 100000 --repeat 1
 
 The file: reviews of 20-40 English words (sentences built from a fixed vocabulary of common
 words) and a star rating; the dataset's language is ``en`` and every check runs: types, exact
@@ -40,10 +40,8 @@ import time
 from pathlib import Path
 from unittest.mock import patch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.scratch_db import recreate_database  # noqa: E402
+from bench.scratch_db import recreate_database
+from bench.servers import ROOT
 
 DB_NAME = "databounty_bench"
 
@@ -324,7 +322,7 @@ def run_child(mode: str, path: Path, media: Path, workers: int) -> dict[str, flo
         "DJANGO_LOG_LEVEL": "WARNING",
     }
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)],
+        [sys.executable, "-m", "bench.bench_ingest", "--child", mode, str(path)],
         env=env, cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if out.returncode:

@@ -1,6 +1,6 @@
 """Language detection per row: py3langid (the old check) against the candidates, same run.
 
-    .venv/bin/python bench/bench_language.py [--rows-per-language 120] [--runs 3] [--seed 5]
+    .venv/bin/python -m bench.bench_language [--rows-per-language 120] [--runs 3] [--seed 5]
 
 The labelled sample is built offline from Faker's bundled word lists: ``Faker(locale).text()``
 and ``.paragraph()`` give rows of 40-1,500 characters in 24 languages (Latin, Cyrillic, Greek,
@@ -27,16 +27,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.bench_near_duplicates import WORDS  # noqa: E402
-from datasets_app.quality.text import (  # noqa: E402
+from bench.bench_near_duplicates import WORDS
+from datasets_app.quality.text import (
     DETECTION_PREFIX_CHARS,
     MIN_LANGUAGE_CONFIDENCE,
     MIN_LETTERS_FOR_LANGUAGE,

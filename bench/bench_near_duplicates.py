@@ -1,6 +1,6 @@
 """Near-duplicate recall and precision through the real validation path, at three thresholds.
 
-    .venv/bin/python bench/bench_near_duplicates.py [--bases 2000] [--planted 400]
+    .venv/bin/python -m bench.bench_near_duplicates [--bases 2000] [--planted 400]
         [--thresholds 0.5 0.7 0.9] [--seed 11] [--keep-db]
 
 For each threshold t, in its own database (bench_near_duplicates, recreated, dropped unless
@@ -39,10 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.scratch_db import django_on, scratch_database  # noqa: E402
+from bench.scratch_db import django_on, scratch_database
 
 if TYPE_CHECKING:
     from datasets_app.models import Dataset

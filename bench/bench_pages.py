@@ -1,6 +1,6 @@
 """Pages under gunicorn beside a Django hello-world view on the same gunicorn, same settings.
 
-    .venv/bin/python bench/bench_pages.py [--seconds 10] [--concurrency 4] [--items 5000]
+    .venv/bin/python -m bench.bench_pages [--seconds 10] [--concurrency 4] [--items 5000]
 
 Creates its own database `bench_pages` (migrated) and seeds it: 40 public datasets, one of them
 with `--items` items, three labels on most of them spread over the last 30 days, 20 accepted
@@ -27,19 +27,14 @@ import http.client
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import accepted_contribution, options  # noqa: E402
-from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
-from bench.servers import free_port, start_gunicorn, stop_all  # noqa: E402
+from bench.measure import accepted_contribution, options
+from bench.scratch_db import database_url, drop_database, recreate_database
+from bench.servers import free_port, start_gunicorn, stop_all
 
 DB_NAME = "bench_pages"
 SLUG = "bench-reviews"

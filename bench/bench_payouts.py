@@ -1,6 +1,6 @@
 """Payouts per minute for 1,000 contributors on anvil, beside plain token transfers.
 
-    .venv/bin/python bench/bench_payouts.py [--contributors 1000] [--repeat 3]
+    .venv/bin/python -m bench.bench_payouts [--contributors 1000] [--repeat 3]
 
 Starts its own anvil (loopback, free port) and its own database `bench_payouts`, deploys the
 test token, and per run: gives each contributor one earned reward (a funded bounty, one accepted
@@ -16,17 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import accepted_contribution  # noqa: E402
-from bench.scratch_db import drop_database, recreate_database  # noqa: E402
+from bench.measure import accepted_contribution
+from bench.scratch_db import drop_database, recreate_database
 
 DB_NAME = "bench_payouts"
 

@@ -1,6 +1,6 @@
 """What the per-column statistics cost a release build, and that their memory stays flat.
 
-    .venv/bin/python bench/bench_release_statistics.py [--items 300000] [--repeat 2]
+    .venv/bin/python -m bench.bench_release_statistics [--items 300000] [--repeat 2]
 
 Creates its own database `bench_release_stats` (migrated) and a scratch media folder, one text
 dataset with four columns (`text` of 3-60 words, `stars` 1-5, `score` uniform floats, `verified`
@@ -24,15 +24,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.scratch_db import database_url, scratch_database  # noqa: E402
+from bench.scratch_db import database_url, scratch_database
 
 DB_NAME = "bench_release_stats"
 CLASSES = ["negative", "neutral", "positive"]

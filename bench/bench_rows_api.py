@@ -1,6 +1,6 @@
 """The rows API (the data viewer) on one million items, beside a bare keyset SELECT.
 
-    .venv/bin/python bench/bench_rows_api.py [--items 1000000] [--repeat 200] [--page-size 50]
+    .venv/bin/python -m bench.bench_rows_api [--items 1000000] [--repeat 200] [--page-size 50]
 
 Creates its own database `bench_rows_api` (migrated), one dataset and `--items` items loaded
 with COPY: a `text` of 12 words drawn from a Zipf distribution over 5,000 made-up words, a
@@ -35,16 +35,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import percentile, timed  # noqa: E402
-from bench.scratch_db import database_url, scratch_database  # noqa: E402
+from bench.measure import percentile, timed
+from bench.scratch_db import database_url, scratch_database
 
 DB_NAME = "bench_rows_api"
 VOCABULARY = 5_000

@@ -1,6 +1,6 @@
 """Span and box consensus (issue 16) against a plain majority baseline, same run (no database).
 
-    .venv/bin/python bench/bench_span_box_consensus.py [--span-items 200000] [--box-items 60000]
+    .venv/bin/python -m bench.bench_span_box_consensus [--span-items 200000] [--box-items 60000]
         [--per-item 5] [--labelers 2000] [--sample 5000] [--repeat 3] [--seed 0]
 
 A crowd of --labelers: 70 % careful, 15 % lazy (mark only the first entity / draw one box),
@@ -39,15 +39,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.measure import options, timed
 from bench.span_arrays import exact_span_consensus_arrays

@@ -1,6 +1,6 @@
 """Seconds from a first HTTP 402 to the data in hand (x402), beside order -> pay -> confirm.
 
-    .venv/bin/python bench/bench_x402.py [--repeat 5] [--rows 50000] [--block-time 1]
+    .venv/bin/python -m bench.bench_x402 [--repeat 5] [--rows 50000] [--block-time 1]
         [--confirmations 3]
 
 Creates its own database `bench_x402` and a scratch folder, starts anvil (a real chain that
@@ -41,7 +41,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -51,12 +50,9 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import accepted_contribution, open_dataset, options  # noqa: E402
-from bench.scratch_db import database_url, drop_database, recreate_database  # noqa: E402
-from bench.servers import free_port, start_gunicorn, stop_all  # noqa: E402
+from bench.measure import accepted_contribution, open_dataset, options
+from bench.scratch_db import database_url, drop_database, recreate_database
+from bench.servers import ROOT, free_port, start_gunicorn, stop_all
 
 DB_NAME = "bench_x402"
 SLUG = "bench-x402"
