@@ -1,6 +1,6 @@
 """Dawid-Skene consensus against the plain majority vote on one million labels (no database).
 
-    .venv/bin/python bench/bench_consensus.py [--items 333334] [--per-item 3] [--labelers 5000]
+    .venv/bin/python -m bench.bench_consensus [--items 333334] [--per-item 3] [--labelers 5000]
                                               [--classes 5] [--repeat 3]
 
 Generates a crowd (60 % good labelers with accuracy 0.9, 25 % uniform spammers, 15 % who always
@@ -17,18 +17,15 @@ from __future__ import annotations
 import os
 import resource
 import statistics
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.measure import options
+from bench.measure import options, timed
 from datasets_app.quality.consensus import dawid_skene, majority_vote
+
+T = TypeVar("T")
 
 
 def make_crowd(
@@ -53,15 +50,19 @@ def make_crowd(
     return truth, labels
 
 
-def timed(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    seconds = []
-    result = None
+def median_run(repeat: int, run: Callable[[], T]) -> tuple[float, T]:
+    """The median seconds of ``repeat`` calls of ``run`` (each printed as it ends) and what the
+    last call returned."""
+    last: list[T] = []
+
+    def keep_last() -> None:
+        last[:] = [run()]
+
+    seconds: list[float] = []
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = run()
-        seconds.append(time.perf_counter() - start)
+        seconds += timed(keep_last, 1)
         print(f"    {seconds[-1]:.3f} s", flush=True)
-    return statistics.median(seconds), result
+    return statistics.median(seconds), last[0]
 
 
 def main() -> None:
@@ -79,9 +80,9 @@ def main() -> None:
         return float(np.mean(np.array([decided[i][0] for i in range(args.items)]) == truth))
 
     print("baseline: majority_vote")
-    majority_s, majority = timed(args.repeat, lambda: majority_vote(labels, args.classes))
+    majority_s, majority = median_run(args.repeat, lambda: majority_vote(labels, args.classes))
     print("feature: dawid_skene")
-    ds_s, ds = timed(args.repeat, lambda: dawid_skene(labels, args.classes))
+    ds_s, ds = median_run(args.repeat, lambda: dawid_skene(labels, args.classes))
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print()

@@ -1,6 +1,6 @@
 """Reward epoch over one million labels, against the real PostgreSQL.
 
-    .venv/bin/python bench/bench_rewards.py [--items 334000] [--per-item 3] [--labelers 2000]
+    .venv/bin/python -m bench.bench_rewards [--items 334000] [--per-item 3] [--labelers 2000]
                                             [--contributions 500] [--repeat 3] [--keep-db]
 
 Builds (server-side, with INSERT ... SELECT generate_series) one dataset whose `--items` rows
@@ -25,16 +25,11 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import accepted_contribution, options  # noqa: E402
-from bench.scratch_db import django_on, scratch_database  # noqa: E402
+from bench.measure import accepted_contribution, options, timed
+from bench.scratch_db import django_on, scratch_database
 
 DB_NAME = "bench_rewards"
 TARGET_SECONDS = 10.0
@@ -171,12 +166,6 @@ def build(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     return dataset, bounties
 
 
-def timed(work: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    work()
-    return time.perf_counter() - began
-
-
 def main() -> None:
     parser = options(
         __doc__, items=334_000, per_item=3, labelers=2_000, contributions=500, repeat=3
@@ -206,7 +195,7 @@ def main() -> None:
         print("baseline: GROUP BY of accepted rows and of agreeing labels")
         base = []
         for _ in range(args.repeat):
-            base.append(timed(baseline))
+            base += timed(baseline, 1)
             print(f"    {base[-1]:.3f} s", flush=True)
         print("feature: reward_epoch_compute")
         feature = []
