@@ -8,19 +8,13 @@ from marketplace.core.models import User
 from marketplace.core.policy import is_staff
 
 
-def staff_check(*, actor: User, denied: str) -> None:
-    """Raises ``PermissionDeniedError(denied)`` unless ``actor`` is staff: the rule alone, for
-    an action whose reason is optional."""
-    if not is_staff(actor):
-        raise PermissionDeniedError(denied)
-
-
 def staff_reason_check(
     *, actor: User, reason: str, denied: str, error: type[ApplicationError]
 ) -> str:
     """``reason`` stripped. Raises ``PermissionDeniedError(denied)`` unless ``actor`` is staff,
     then ``error`` (``reason_required``) if the reason is blank."""
-    staff_check(actor=actor, denied=denied)
+    if not is_staff(actor):
+        raise PermissionDeniedError(denied)
     reason = reason.strip()
     if not reason:
         raise error("Give a reason: it goes to the audit log.", code="reason_required")

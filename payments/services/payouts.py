@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from marketplace.core.models import User
 from marketplace.core.services import audit_log_record
-from marketplace.core.staff import staff_check, staff_reason_check
+from marketplace.core.staff import staff_reason_check
 from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError
 from payments.integrations.chain import ChainClient, ChainError, ReceiptInfo
@@ -393,8 +393,10 @@ def _fail(payout: Payout, reason: str) -> None:
 
 @transaction.atomic
 def payout_retry(*, payout: Payout, actor: User, reason: str) -> Payout:
-    """Staff queue a failed payout again; it gets a new nonce on the next pass."""
-    staff_check(actor=actor, denied="Only staff retry payouts.")
+    """Staff queue a failed payout again, with a reason; it gets a new nonce on the next pass."""
+    reason = staff_reason_check(
+        actor=actor, reason=reason, denied="Only staff retry payouts.", error=PayoutError
+    )
     payout = Payout.objects.select_for_update().select_related("token").get(pk=payout.pk)
     if payout.status != PayoutStatus.FAILED:
         raise PayoutError("Only a failed payout can be retried.", code="not_failed")
@@ -408,7 +410,7 @@ def payout_retry(*, payout: Payout, actor: User, reason: str) -> Payout:
         token=payout.token,
         moves=[Move(user_code(payout.user_id), PAYOUTS_PENDING, int(payout.amount))],
         idempotency_key=f"payout:{payout.pk}:requeued:{failed_nonce}",
-        memo=reason or "retried by staff",
+        memo=reason,
         actor=actor,
     )
     audit_log_record(action="payout.retried", actor=actor, target=payout, data={"reason": reason})

@@ -15,11 +15,11 @@ from django.db import connection
 from marketplace.core.api import exception_handler
 from marketplace.core.exceptions import PermissionDeniedError
 from marketplace.core.models import User
-from payments.enums import PayoutStatus, RewardStatus
+from payments.enums import LedgerKind, PayoutStatus, RewardStatus
 from payments.exceptions import PayoutError, RewardError
 from payments.integrations.anvil import rpc_call
 from payments.integrations.chain import ChainClient
-from payments.models import Payout, Reward
+from payments.models import LedgerTransaction, Payout, Reward
 from payments.services.bounties import bounty_funding_credit
 from payments.services.ledger import (
     PAYOUTS_PENDING,
@@ -246,7 +246,7 @@ def test_a_payout_whose_nonce_was_taken_fails_returns_the_money_and_can_be_retri
     books_match_chain(chain_token)
 
 
-def test_only_staff_retry_a_payout_and_the_refusal_answers_403_permission_denied():
+def test_only_staff_retry_a_payout_with_a_reason_and_the_refusal_answers_403_permission_denied():
     user = UserFactory.create()
     payout = Payout.objects.create(
         user=user,
@@ -262,10 +262,16 @@ def test_only_staff_retry_a_payout_and_the_refusal_answers_403_permission_denied
     assert answer.data == {"detail": "Only staff retry payouts.", "code": "permission_denied"}
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
-    # Staff need give no reason here (the ledger memo then reads "retried by staff").
-    payout_retry(payout=payout, actor=staff(), reason="")
+    # Staff give a reason, as for every staff money action: it goes to the ledger and audit log.
+    with pytest.raises(PayoutError) as blank:
+        payout_retry(payout=payout, actor=staff(), reason="  ")
+    assert blank.value.code == "reason_required"
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.FAILED
+    payout_retry(payout=payout, actor=staff(), reason=" nonce stolen ")
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.QUEUED
+    assert LedgerTransaction.objects.get(kind=LedgerKind.PAYOUT).memo == "nonce stolen"
 
 
 def test_the_books_check_catches_tokens_leaving_the_treasury_outside_the_ledger(
