@@ -19,9 +19,9 @@ from datasets_app import services
 from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, Item, Label
 from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.labeling import item_get
 from datasets_app.services.consensus import item_image_size, item_text
 from marketplace.core.api import paginated, request_user
-from marketplace.core.exceptions import NotFoundError
 
 
 def item_payload(item: Item, dataset: Dataset | None = None) -> dict[str, Any]:
@@ -90,13 +90,6 @@ class LabelingUndoApi(APIView):
         )
 
 
-def _item(item_id: int) -> Item:
-    item = Item.objects.select_related("dataset").filter(pk=item_id).first()
-    if item is None:
-        raise NotFoundError("No such item.")
-    return item
-
-
 class LabelCreateApi(APIView):
     permission_classes = (IsAuthenticated,)
 
@@ -117,7 +110,9 @@ class LabelCreateApi(APIView):
         data = self.LabelInput(data=request.data)
         data.is_valid(raise_exception=True)
         label = services.label_submit(
-            item=_item(item_id), user=request_user(request), value=data.validated_data["value"]
+            item=item_get(item_id=item_id),
+            user=request_user(request),
+            value=data.validated_data["value"],
         )
         return Response({"id": label.pk, "item": label.item_id}, status=status.HTTP_201_CREATED)
 
@@ -127,7 +122,7 @@ class ItemSkipApi(APIView):
 
     @extend_schema(summary="Pass on an item reserved for you", request=None, responses={204: None})
     def post(self, request: Request, item_id: int) -> Response:
-        services.label_skip(item=_item(item_id), user=request_user(request))
+        services.label_skip(item=item_get(item_id=item_id), user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -146,7 +141,7 @@ class ItemGoldApi(APIView):
         data = self.GoldInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.item_set_gold(
-            item=_item(item_id),
+            item=item_get(item_id=item_id),
             actor=request_user(request),
             gold_label=data.validated_data["gold_label"],
         )
