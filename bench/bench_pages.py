@@ -16,28 +16,30 @@ gthread) and marketplace.settings.production (DEBUG off, HTTPS headers; the load
             cache, datasets_app/page_cache.py), and for the dataset page by a signed-in labeler
             (a session cookie: the page is rendered for them; shown, not part of the target)
 
-Each case runs `--seconds` after a 2 s warm-up with `--concurrency` threads, each a keep-alive
-http.client connection, and prints req/s, p50 and p99 (ms) and each page's share of hello's
-req/s. The servers are stopped and the database dropped at the end.
+Each case runs `--seconds` after a 2 s warm-up (not counted) with `--concurrency` threads, each a
+keep-alive http.client connection, and prints how many answers came, req/s, p50 and p99 (ms) and
+each page's share of hello's req/s (a client finishes the request it is on when time is up; p99
+wants a hundred answers or more). The servers are stopped and the database dropped at the end.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
-import statistics
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bench.measure import accepted_contribution, options
+from bench.measure import accepted_contribution, options, percentile
 from bench.scratch_db import database_url, drop_database, recreate_database
 from bench.servers import free_port, start_gunicorn, stop_all
 
 DB_NAME = "bench_pages"
 SLUG = "bench-reviews"
+WARM_UP_SECONDS = 2.0  # each client also waits for its first answer, however long it takes
 HEADERS = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", "Connection": "keep-alive"}
 
 
@@ -216,11 +218,30 @@ def session_cookie(address: str) -> str:
 # --- load ------------------------------------------------------------------------------------
 
 
-def load(
-    port: int, path: str, seconds: float, concurrency: int, cookie: str = ""
-) -> dict[str, float]:
+@dataclass
+class Load:
+    """What one ``load`` got: every answer's latency (seconds, sorted) and how long it ran."""
+
+    latencies: list[float]
+    elapsed: float
+
+    def figures(self, case: str) -> dict[str, float]:
+        """req/s, p50 and p99 in ms, from however many answers came (at least one)."""
+        if not self.latencies:
+            raise SystemExit(
+                f"{case}: no answer came in {self.elapsed:.1f} s; run longer (--seconds)"
+            )
+        return {
+            "answers": len(self.latencies),
+            "rps": len(self.latencies) / self.elapsed,
+            "p50": percentile(self.latencies, 0.5) * 1000,
+            "p99": percentile(self.latencies, 0.99) * 1000,
+        }
+
+
+def load(port: int, path: str, seconds: float, concurrency: int, cookie: str = "") -> Load:
     """``concurrency`` keep-alive clients asking ``path`` for ``seconds``; every answer must be
-    200. Returns req/s, p50 and p99 in ms."""
+    200. Each client waits for the answer it is on when time is up."""
     stop = threading.Event()
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     failures: list[str] = []
@@ -229,35 +250,34 @@ def load(
 
     def client(mine: list[float]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while not stop.is_set():
-            started = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                failures.append(f"{path}: {response.status}")
-                stop.set()
-            mine.append(time.perf_counter() - started)
-        conn.close()
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(f"{path}: {response.status}")
+                    stop.set()
+                mine.append(time.perf_counter() - started)
+        except (OSError, http.client.HTTPException) as error:
+            failures.append(f"{path}: {error!r}")
+            stop.set()
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=client, args=(mine,)) for mine in latencies]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
-    time.sleep(seconds)
+    stop.wait(seconds)
     stop.set()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
     if failures:
         raise SystemExit(failures[0])
-    every = sorted(x for mine in latencies for x in mine)
-    quantiles = statistics.quantiles(every, n=100)
-    return {
-        "rps": len(every) / elapsed,
-        "p50": statistics.median(every) * 1000,
-        "p99": quantiles[98] * 1000,
-    }
+    return Load(sorted(x for mine in latencies for x in mine), elapsed)
 
 
 def main() -> None:
@@ -308,18 +328,24 @@ def main() -> None:
         ]
         results: dict[str, dict[str, float]] = {}
         for name, port, path, cookie in cases:
-            load(port, path, 2.0, args.concurrency, cookie)  # warm-up
-            results[name] = load(port, path, args.seconds, args.concurrency, cookie)
+            load(port, path, WARM_UP_SECONDS, args.concurrency, cookie)  # answers not counted
+            results[name] = load(port, path, args.seconds, args.concurrency, cookie).figures(name)
         base = results["hello"]["rps"]
         print(
             f"gunicorn 2 workers (gthread), concurrency {args.concurrency}, "
             f"{args.seconds:g} s per case"
         )
-        print(f"{'case':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of hello':>10}")
+        print(f"{'case':<14}{'answers':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of hello':>10}")
         for name, figures in results.items():
             print(
-                f"{name:<14}{figures['rps']:>9.0f}{figures['p50']:>9.2f}{figures['p99']:>9.2f}"
-                f"{figures['rps'] / base:>10.1%}"
+                f"{name:<14}{figures['answers']:>9.0f}{figures['rps']:>9.0f}"
+                f"{figures['p50']:>9.2f}{figures['p99']:>9.2f}{figures['rps'] / base:>10.1%}"
+            )
+        few = [name.strip() for name, figures in results.items() if figures["answers"] < 100]
+        if few:
+            print(
+                f"{', '.join(few)}: fewer than 100 answers, so p99 is about the slowest one;"
+                " run longer (--seconds) for a real tail"
             )
     finally:
         stop_all(servers)
