@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.apis.x402 import PAYMENT_REQUIRED_RESPONSE, serve_or_charge, with_headers
-from payments.services.downloads import download_file_get, release_files_list
+from payments.services.downloads import download_file_get, release_files, release_files_list
 from payments.views.downloads import file_response
 
 ERROR_OUTPUT = inline_serializer(
@@ -100,6 +100,7 @@ class ReleaseFilesApi(APIView):
         served = serve_or_charge(
             request,
             lambda user: release_files_list(user=user, dataset_slug=slug, version=version),
+            lambda payer, release: release_files(user=payer, release=release),
         )
         if isinstance(served, Response):
             return served

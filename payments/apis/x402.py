@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from datasets_app.models import Dataset, DatasetRelease
 from datasets_app.panels import PaywallOutcome
 from datasets_app.selectors.releases import latest_ready_release
+from marketplace.core.models import User
 from payments.services.downloads import LicenseRequiredError
 from payments.services.x402 import X402Offer, payment_required, x402_offer
 from payments.services.x402_settlement import X402Error, X402Paid, x402_pay
@@ -98,12 +99,16 @@ def x402_gate(request: Request, release: DatasetRelease) -> X402Paid | Response 
 
 
 def serve_or_charge(
-    request: Request, serve: Callable[[Any], T]
+    request: Request,
+    serve: Callable[[Any], T],
+    serve_paid: Callable[[User, DatasetRelease], T] | None = None,
 ) -> tuple[T, dict[str, str]] | Response:
     """``serve(request.user)``; when that needs a license (``LicenseRequiredError``), the x402
-    gate for the release it names: a 402 (or refusal) to send, or ``serve`` again as the payer
-    who just paid, with the headers the paid response carries. Nothing for sale: an anonymous
-    request is asked to authenticate (401) and a signed-in one gets the refusal, as before."""
+    gate for the release it names: a 402 (or refusal) to send, or the payer who just paid
+    served, with the headers the paid response carries: ``serve_paid(payer, release)`` with
+    the release the refusal named and the payment licensed (nothing to look up again), else
+    ``serve(payer)``. Nothing for sale: an anonymous request is asked to authenticate (401)
+    and a signed-in one gets the refusal, as before."""
     try:
         return serve(request.user), {}
     except LicenseRequiredError as exc:
@@ -114,7 +119,9 @@ def serve_or_charge(
             raise
         if isinstance(gate, Response):
             return gate
-        return serve(gate.user), paid_headers(gate)
+        if serve_paid is None:
+            return serve(gate.user), paid_headers(gate)
+        return serve_paid(gate.user, exc.release), paid_headers(gate)
 
 
 def paid_headers(paid: X402Paid) -> dict[str, str]:

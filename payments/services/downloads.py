@@ -343,6 +343,12 @@ def release_files_list(
             release = next(
                 (r for r in releases if any(grant_covers(g, r) for g in grants)), release
             )
+    return release_files(user=user, release=release)
+
+
+def release_files(*, user: User | Any, release: DatasetRelease) -> ReleaseListing:
+    """``release``'s files (with ``release.dataset`` loaded), once ``user`` may download it:
+    for a caller that already holds the release, as the x402 gate does after a payment."""
     download_access_check(user=user, release=release)
     return ReleaseListing(release=release, files=list(release.files.order_by("name")))
 

@@ -129,6 +129,7 @@ def test_an_agent_with_only_a_key_pays_over_x402_and_is_served(
     purchase = payment.purchase
     assert purchase is not None and purchase.status == PurchaseStatus.PAID
     assert purchase.buyer.address == agent.address and purchase.amount == PRICE
+    assert not purchase.buyer.has_usable_password()  # an account made by paying
     # The same books as a browser purchase: the sale split in the ledger, shares as rewards,
     # a license with a receipt anyone can check.
     assert (
@@ -157,17 +158,23 @@ def test_a_first_paid_request_runs_a_known_number_of_queries(
     tier: LicenseTier, agent: DevAccount, django_assert_num_queries: Any
 ) -> None:
     """Everything a first paid request does (claim, verify, settle, credit, the sale split,
-    the license, the download token, the listing) in 83 queries, pinned so a regression shows.
-    The payer's account is read once, and the payment row after the reconciling lock is never
-    read again: each step hands its objects to the next."""
+    the license, the download token, the listing) in 78 queries, pinned so a regression shows.
+    The payer's account is read once and inserted as it stays, the payment row after the
+    reconciling lock is never read again, and the listing served after the payment is of the
+    release the refusal named, not looked up again: each step hands its objects to the next."""
     http = Client()
     header = pay_header(http.get(files_url(tier)), agent)
-    with django_assert_num_queries(83) as captured:
+    with django_assert_num_queries(78) as captured:
         paid = http.get(files_url(tier), HTTP_PAYMENT_SIGNATURE=header)
     assert paid.status_code == 200, paid.content
     sql = [query["sql"] for query in captured.captured_queries]
     payer_reads = [q for q in sql if q.startswith('SELECT "core_user"') and '."address" =' in q]
     assert len(payer_reads) == 1
+    assert not [q for q in sql if q.startswith('UPDATE "core_user"')]
+    assert sum(q.startswith('SELECT "datasets_app_dataset"') for q in sql) == 1
+    # The dataset's ready releases, newest first: the listing's own read, made once.
+    ready_newest_first = """'ready') ORDER BY "datasets_app_datasetrelease"."number" DESC"""
+    assert sum(ready_newest_first in q for q in sql) == 1
     # The claim's get_or_create, the look for an earlier pending one, the reconciling lock.
     assert sum(q.startswith('SELECT "payments_x402payment"') for q in sql) == 3
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
@@ -226,10 +227,12 @@ def _sign_in_verified(parsed: SiweMessage, *, session_key: str) -> User:
 def user_for_address(address: str, *, via: str) -> User:
     """The account of a proven wallet address (EIP-55), made on first sight: by signing in
     (``via="siwe"``) or by paying (``via="x402"``: an agent's payment signature proves it)."""
-    user, created = User.objects.get_or_create(address=address)
+    # Inserted with an unusable password (``set_unusable_password``'s value, made only when
+    # inserting): no password ever matches a wallet's account.
+    user, created = User.objects.get_or_create(
+        address=address, defaults={"password": lambda: make_password(None)}
+    )
     if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
         audit_log_record(action="user.signed_up", actor=user, target=user, data={"via": via})
     return user
 
