@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from marketplace.accounts.exceptions import ApiTokenError
 from marketplace.accounts.models import ApiToken
 from marketplace.accounts.services.api_tokens import api_token_create
 from marketplace.core.models import AuditLog
@@ -215,3 +217,30 @@ def test_staff_revoke_a_token_in_admin_with_an_audit_entry(admin_client, user):
     assert entry.actor is not None and entry.actor.is_staff
     assert entry.data["owner"] == user.address
     assert Client().get("/api/v1/me", headers=bearer(created.secret)).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_token_cap_holds_for_two_creations_at_once(user, settings):  # type: ignore[no-untyped-def]
+    """A creation locks the person's row before counting their tokens: one that starts while
+    another is uncommitted waits for it and counts its token, so both cannot pass the cap."""
+    settings.API_TOKEN_MAX_PER_USER = 1
+    outcome: list[str] = []
+
+    def create_second() -> None:
+        try:
+            api_token_create(user=user, name="second", scopes=["read"])
+            outcome.append("created")
+        except ApiTokenError as exc:
+            outcome.append(exc.code)
+        finally:
+            connections.close_all()
+
+    second = threading.Thread(target=create_second)
+    with transaction.atomic():
+        api_token_create(user=user, name="first", scopes=["read"])
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive()  # waiting for the row lock this transaction holds
+    second.join()
+    assert outcome == ["too_many_tokens"]
+    assert ApiToken.objects.filter(user=user).count() == 1
