@@ -395,26 +395,33 @@ def test_a_server_refusal_shows_its_reason_and_cancel_stops_an_upload(
     expect(error).to_have_text("The file is named .csv but is a ZIP archive.")  # its `detail`
     expect(page.locator("[data-upload-state]")).to_have_text("Upload stopped")
 
-    # Cancel mid-way: the server forgets the upload.
-    def slow_puts(route: Route) -> None:
-        if route.request.method == "PUT":
-            time.sleep(0.4)
-        route.continue_()
+    # Cancel while a chunk is on its way (held unanswered): the browser drops that chunk, no
+    # other is sent, and the server forgets the upload.
+    def hold_second_chunk(route: Route) -> None:
+        if route.request.method != "PUT" or range_start(route.request) != CHUNK:
+            route.continue_()
 
-    page.route(
-        "**/api/v1/uploads/**",
-        slow_puts,
-    )
-    page_log.expect(r"/api/v1/uploads/.*ERR_ABORTED", "Cancel aborts the chunk on its way")
-    choose_file(page, "big.csv", reviews_csv(3000))
+    puts: list[int] = []
+    page.on("request", lambda r: puts.append(range_start(r)) if r.method == "PUT" else None)
+    page.route("**/api/v1/uploads/**", hold_second_chunk)
+    page_log.expect(r"PUT .*/api/v1/uploads/.*ERR_ABORTED", "Cancel aborts the chunk on its way")
+    with page.expect_request(lambda request: range_start(request) == CHUNK):
+        choose_file(page, "big.csv", reviews_csv(3000))
     expect(page.locator("[data-upload-state]")).to_have_text("Uploading…")
-    page.get_by_role("button", name="Cancel").click()
+    # Wait for the DELETE's answer here: the route handler that lets it through runs only while
+    # Playwright is called, never while the test sleeps.
+    with (
+        page.expect_event("requestfailed", lambda request: request.method == "PUT") as dropped,
+        page.expect_response(lambda response: response.request.method == "DELETE") as deleted,
+    ):
+        page.get_by_role("button", name="Cancel").click()
+    assert range_start(dropped.value) == CHUNK and dropped.value.failure == "net::ERR_ABORTED"
+    assert deleted.value.status == 204
     expect(page.get_by_role("progressbar", name="Upload progress")).to_be_hidden()
     expect(page.locator("[data-upload-live]")).to_have_text("Upload of big.csv cancelled.")
-    deadline = time.monotonic() + 5
-    while UploadSession.objects.filter(status="aborted").count() != 1:
-        assert time.monotonic() < deadline, list(UploadSession.objects.values("status"))
-        time.sleep(0.1)
+    session = UploadSession.objects.get()
+    assert (session.status, session.received_bytes) == ("aborted", CHUNK)
+    assert puts == [0, CHUNK]
     assert not Contribution.objects.exists()
 
 
