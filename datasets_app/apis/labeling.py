@@ -19,7 +19,7 @@ from datasets_app import services
 from datasets_app.enums import LabelTask
 from datasets_app.models import Dataset, Item, Label
 from datasets_app.selectors import datasets as selectors
-from datasets_app.selectors.labeling import item_get
+from datasets_app.selectors.labeling import item_get, label_list
 from datasets_app.services.consensus import item_image_size, item_text
 from marketplace.core.api import paginated, request_user
 
@@ -161,6 +161,4 @@ class LabelListApi(APIView):
 
     @extend_schema(summary="My labels", responses=LabelOutput(many=True))
     def get(self, request: Request) -> Response:
-        return paginated(
-            self, request, selectors.label_list(user=request_user(request)), LabelOutput
-        )
+        return paginated(self, request, label_list(user=request_user(request)), LabelOutput)

@@ -326,19 +326,3 @@ def catalogue_totals() -> dict[str, int]:
         datasets=Count("id"), items=Sum("items_count"), labels=Sum("labels_count")
     )
     return {name: int(value or 0) for name, value in totals.items()}
-
-
-def label_list(*, user: User) -> QuerySet[Label]:
-    return (
-        Label.objects.filter(labeler=user)
-        .select_related("dataset", "item")
-        .order_by("-created_at", "-id")
-    )
-
-
-def labels_today(*, user: User, dataset: Dataset | None = None) -> int:
-    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    labels = Label.objects.filter(labeler=user, created_at__gte=start)
-    if dataset is not None:
-        labels = labels.filter(dataset=dataset)
-    return labels.count()

@@ -1,9 +1,14 @@
-"""Reads for labeling: one item by its id, for the item routes of the labeling API."""
+"""Reads for labeling: one item by its id, for the item routes of the labeling API, and a
+labeler's own labels."""
 
 from __future__ import annotations
 
-from datasets_app.models import Item
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from datasets_app.models import Dataset, Item, Label
 from marketplace.core.exceptions import NotFoundError
+from marketplace.core.models import User
 
 
 def item_get(*, item_id: int) -> Item:
@@ -13,3 +18,22 @@ def item_get(*, item_id: int) -> Item:
     if item is None:
         raise NotFoundError("No such item.")
     return item
+
+
+def label_list(*, user: User) -> QuerySet[Label]:
+    """``user``'s labels, newest first, with the dataset and item each page row names."""
+    return (
+        Label.objects.filter(labeler=user)
+        .select_related("dataset", "item")
+        .order_by("-created_at", "-id")
+    )
+
+
+def labels_today(*, user: User, dataset: Dataset | None = None) -> int:
+    """How many labels ``user`` gave since midnight (the site's time zone), in ``dataset`` or in
+    all."""
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    labels = Label.objects.filter(labeler=user, created_at__gte=start)
+    if dataset is not None:
+        labels = labels.filter(dataset=dataset)
+    return labels.count()

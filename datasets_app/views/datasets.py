@@ -21,6 +21,7 @@ from datasets_app.forms import DatasetForm
 from datasets_app.models import Dataset, DatasetRelease, ReleaseStatus
 from datasets_app.panels import dataset_panels_context
 from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.labeling import label_list, labels_today
 from datasets_app.selectors.releases import (
     labelled_share,
     latest_release_statistics,
@@ -365,7 +366,7 @@ def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpRespo
 def label(request: HttpRequest, slug: str) -> HttpResponse:
     """The labeling page; the item queue is driven by the API with small JS."""
     dataset = _visible(request, slug)
-    today = selectors.labels_today(user=request.user, dataset=dataset)  # type: ignore[arg-type]
+    today = labels_today(user=request.user, dataset=dataset)  # type: ignore[arg-type]
     # Spans and boxes: what the annotation JS needs beside each item's ``annotate`` (its text,
     # or its image URL and original size, from the labeling API).
     annotation = {
@@ -395,7 +396,7 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def my_labels(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.label_list(user=request.user), 25).get_page(  # type: ignore[arg-type]
+    page = Paginator(label_list(user=request.user), 25).get_page(  # type: ignore[arg-type]
         request.GET.get("page")
     )
     return render(
@@ -403,6 +404,6 @@ def my_labels(request: HttpRequest) -> HttpResponse:
         "datasets_app/my_labels.html",
         {
             "page": page,
-            "today": selectors.labels_today(user=request.user),  # type: ignore[arg-type]
+            "today": labels_today(user=request.user),  # type: ignore[arg-type]
         },
     )
