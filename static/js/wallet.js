@@ -5,9 +5,17 @@
    reports in the dialog (templates/accounts/wallet_dialog.html), and every failure says what
    happened and offers a way on. Signed in, it runs the header menu and watches the wallet for
    account and network changes. Pages work without it: the header links to /signin/ and
-   sign-out is a plain form. ethers (500 kB) loads only for the DEBUG dev wallet, which also pays
-   (DataBounty.devWallet(): an EIP-1193 provider for static/js/erc20_pay.js that signs with the
-   dev key and sends through the server's DEBUG-only JSON-RPC relay). */
+   sign-out is a plain form.
+
+   This file is the flow and its views; it runs last of the wallet scripts, which share their
+   parts through window.DataBounty.signIn (templates/base.html loads them in this order):
+     wallet_checksum.js   keccak-256 and EIP-55 checksummed addresses
+     wallet_errors.js     what can go wrong, and the words for it
+     wallet_dialog.js     the dialog: its settings, state, and drawing one view
+     wallet_siwe.js       the EIP-4361 message, and the nonce, login and logout calls
+     wallet_discovery.js  the browser's wallets (EIP-6963), and the one last used
+     wallet_session.js    signed in: the header menu, sign-out, account and network changes
+     wallet_dev.js        the DEBUG dev wallet, which signs in and pays (DataBounty.devWallet) */
 (function () {
   "use strict";
 
@@ -16,91 +24,35 @@
 
   var RETRYABLE = ["nonce_expired", "nonce_reused", "expired", "nonce_unknown", "nonce_session_mismatch"];
   var SLOW_WALLET_MS = 8000; // after this, suggest opening the wallet: it may be locked
-  var MESSAGE_TTL_MS = 10 * 60 * 1000;
-  var STORAGE_KEY = "databounty:wallet"; // rdns of the wallet last used to sign in
-  var FALLBACK_RDNS = "window.ethereum";
-  var CHAIN_NAMES = {
-    1: "Ethereum Mainnet",
-    10: "OP Mainnet",
-    137: "Polygon",
-    8453: "Base",
-    42161: "Arbitrum One",
-    11155111: "Sepolia",
-    31337: "Anvil local",
-  };
-
-  var config = {
-    nonceUrl: dialog.dataset.nonceUrl,
-    loginUrl: dialog.dataset.loginUrl,
-    logoutUrl: dialog.dataset.logoutUrl,
-    ethersSrc: dialog.dataset.ethersSrc,
-    debug: dialog.hasAttribute("data-debug"),
-    devRpcUrl: dialog.dataset.devRpcUrl || "", // only with DEBUG on a local chain
-  };
-  var devWallets = readJson("dev-wallets") || [];
-  var signedInChip = document.querySelector("#wallet-slot [data-address]");
-  var sessionAddress = signedInChip ? signedInChip.getAttribute("data-address") : null;
-
-  var title = dialog.querySelector("[data-wallet-title]");
-  var body = dialog.querySelector("[data-wallet-body]");
-  var live = dialog.querySelector("[data-wallet-live]");
-  var opener = null;
-  var run = 0; // bumped to abandon a flow when the dialog closes or another one starts
-  var view = null; // name of the view on screen, for event handlers
-  var pendingChain = null; // {wallet, address, expected, id} while "wrong network" is shown
-
-  // ---------- helpers ----------
-
-  function readJson(id) {
-    var element = document.getElementById(id);
-    if (!element) return null;
-    try {
-      return JSON.parse(element.textContent);
-    } catch (error) {
-      return null;
-    }
-  }
-
-  function h(tag, attrs) {
-    var element = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      var value = attrs[name];
-      if (value === null || value === undefined || value === false) return;
-      if (name === "class") element.className = value;
-      else if (name === "text") element.textContent = value;
-      else if (name.slice(0, 2) === "on") element.addEventListener(name.slice(2), value);
-      else element.setAttribute(name, value === true ? "" : value);
-    });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      element.append(child);
-    }
-    return element;
-  }
-
-  function shortAddress(address) {
-    return address.slice(0, 6) + "\u2026" + address.slice(-4);
-  }
-
-  function chainName(chainId) {
-    var name = CHAIN_NAMES[chainId];
-    return name ? name + " (chain " + chainId + ")" : "chain " + chainId;
-  }
-
-  function expectedChainId() {
-    return (window.DataBounty && window.DataBounty.chainId && window.DataBounty.chainId()) || null;
-  }
-
-  function csrfToken() {
-    return (window.DataBounty && window.DataBounty.csrfToken && window.DataBounty.csrfToken()) || "";
-  }
-
-  function toHex(bytes) {
-    var out = "0x";
-    for (var i = 0; i < bytes.length; i++) out += bytes[i].toString(16).padStart(2, "0");
-    return out;
-  }
+  var signIn = window.DataBounty.signIn;
+  var config = signIn.config;
+  var state = signIn.state;
+  var devWallets = signIn.devWallets;
+  var h = signIn.h;
+  var shortAddress = signIn.shortAddress;
+  var chainName = signIn.chainName;
+  var open = signIn.open;
+  var close = signIn.close;
+  var render = signIn.render;
+  var progress = signIn.progress;
+  var addressNode = signIn.addressNode;
+  var ensureCurrent = signIn.ensureCurrent;
+  var walletIcon = signIn.walletIcon;
+  var option = signIn.option;
+  var FlowError = signIn.FlowError;
+  var Abandoned = signIn.Abandoned;
+  var ServerError = signIn.ServerError;
+  var walletErrorCode = signIn.walletErrorCode;
+  var describe = signIn.describe;
+  var expectedChainId = signIn.expectedChainId;
+  var buildMessage = signIn.buildMessage;
+  var postJson = signIn.postJson;
+  var fetchNonce = signIn.fetchNonce;
+  var availableWallets = signIn.availableWallets;
+  var remember = signIn.remember;
+  var watch = signIn.watch;
+  var loadEthers = signIn.loadEthers;
+  var toHex = window.DataBounty.toHex;
 
   // Only same-site paths: the server already checked ?next, this keeps it that way.
   function safeNext(value) {
@@ -108,431 +60,16 @@
       value.indexOf("\\") === -1 ? value : null;
   }
 
-  function remember(rdns) {
-    try {
-      if (rdns) window.localStorage.setItem(STORAGE_KEY, rdns);
-      else window.localStorage.removeItem(STORAGE_KEY);
-    } catch (error) {
-      /* private mode: account-change notices just won't follow across reloads */
-    }
-  }
-
-  function remembered() {
-    try {
-      return window.localStorage.getItem(STORAGE_KEY);
-    } catch (error) {
-      return null;
-    }
-  }
-
-  // ---------- EIP-55 checksums: keccak-256 over 64-bit lanes (BigInt) ----------
   // Wallets may return lowercase addresses; EIP-4361 messages must carry the EIP-55 form.
-
-  var MASK64 = (1n << 64n) - 1n;
-  var ROUND_CONSTANTS = [];
-  var RHO = [];
-  var PI = [];
-  (function () {
-    var lfsr = 1;
-    for (var round = 0; round < 24; round++) {
-      var constant = 0n;
-      for (var j = 0; j < 7; j++) {
-        if (lfsr & 1) constant ^= 1n << BigInt((1 << j) - 1);
-        lfsr = lfsr & 0x80 ? ((lfsr << 1) ^ 0x71) & 0xff : lfsr << 1;
-      }
-      ROUND_CONSTANTS.push(constant);
-    }
-    var x = 1;
-    var y = 0;
-    for (var t = 0; t < 24; t++) {
-      RHO.push(BigInt((((t + 1) * (t + 2)) / 2) % 64));
-      var nextY = (2 * x + 3 * y) % 5;
-      x = y;
-      y = nextY;
-      PI.push(x + 5 * y);
-    }
-  })();
-
-  function rotl(value, shift) {
-    return ((value << shift) | (value >> (64n - shift))) & MASK64;
-  }
-
-  function keccakF(state) {
-    var c = new Array(5);
-    for (var round = 0; round < 24; round++) {
-      var x, y;
-      for (x = 0; x < 5; x++) c[x] = state[x] ^ state[x + 5] ^ state[x + 10] ^ state[x + 15] ^ state[x + 20];
-      for (x = 0; x < 5; x++) {
-        var d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1n);
-        for (y = 0; y < 25; y += 5) state[x + y] ^= d;
-      }
-      var current = state[1];
-      for (var t = 0; t < 24; t++) {
-        var saved = state[PI[t]];
-        state[PI[t]] = rotl(current, RHO[t]);
-        current = saved;
-      }
-      for (y = 0; y < 25; y += 5) {
-        var row = state.slice(y, y + 5);
-        for (x = 0; x < 5; x++) state[y + x] = row[x] ^ ((row[(x + 1) % 5] ^ MASK64) & row[(x + 2) % 5]);
-      }
-      state[0] ^= ROUND_CONSTANTS[round];
-    }
-  }
-
-  function keccak256(bytes) {
-    var rate = 136;
-    var padded = new Uint8Array(bytes.length + rate - (bytes.length % rate));
-    padded.set(bytes);
-    padded[bytes.length] ^= 0x01;
-    padded[padded.length - 1] ^= 0x80;
-    var state = new Array(25).fill(0n);
-    for (var offset = 0; offset < padded.length; offset += rate) {
-      for (var lane = 0; lane < rate / 8; lane++) {
-        var value = 0n;
-        for (var b = 7; b >= 0; b--) value = (value << 8n) | BigInt(padded[offset + lane * 8 + b]);
-        state[lane] ^= value;
-      }
-      keccakF(state);
-    }
-    var out = new Uint8Array(32);
-    for (var i = 0; i < 32; i++) out[i] = Number((state[i >> 3] >> BigInt(8 * (i & 7))) & 0xffn);
-    return out;
-  }
-
-  function toChecksumAddress(address) {
-    if (typeof address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
+  function checksummed(address) {
+    try {
+      return window.DataBounty.toChecksumAddress(address);
+    } catch (error) {
       throw new FlowError("bad_address");
     }
-    var lower = address.slice(2).toLowerCase();
-    var hash = toHex(keccak256(new TextEncoder().encode(lower))).slice(2);
-    var out = "0x";
-    for (var i = 0; i < 40; i++) out += parseInt(hash[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
-    return out;
-  }
-
-  // ---------- EIP-4361 message, exactly as siwe-py's prepare_message renders it ----------
-
-  function buildMessage(nonce, address, now) {
-    var issued = now || new Date();
-    var expires = new Date(issued.getTime() + MESSAGE_TTL_MS);
-    return [
-      nonce.domain + " wants you to sign in with your Ethereum account:",
-      address,
-      "",
-      nonce.statement,
-      "",
-      "URI: " + nonce.uri,
-      "Version: 1",
-      "Chain ID: " + nonce.chain_id,
-      "Nonce: " + nonce.nonce,
-      "Issued At: " + issued.toISOString(),
-      "Expiration Time: " + expires.toISOString(),
-    ].join("\n");
-  }
-
-  // ---------- errors ----------
-
-  function FlowError(code, detail, extra) {
-    this.code = code;
-    this.detail = detail || "";
-    this.extra = extra || {};
-  }
-
-  function Abandoned() {}
-
-  function ServerError(status, data) {
-    this.status = status;
-    this.code = (data && data.code) || "error";
-    this.detail = (data && data.detail) || "";
-    this.data = data || {};
-  }
-
-  function walletErrorCode(error) {
-    if (!error) return null;
-    if (typeof error.code === "number") return error.code;
-    // Some wallets wrap the EIP-1193 error (e.g. MetaMask mobile's data.originalError).
-    var inner = error.data && (error.data.originalError || error.data);
-    return inner && typeof inner.code === "number" ? inner.code : null;
-  }
-
-  // ---------- server calls ----------
-
-  function fetchJson(url, options) {
-    return window.fetch(url, options).then(
-      function (response) {
-        if (response.status === 204) return { ok: true, status: 204, data: {} };
-        return response.json().then(
-          function (data) {
-            return { ok: response.ok, status: response.status, data: data };
-          },
-          function () {
-            return { ok: response.ok, status: response.status, data: {} };
-          }
-        );
-      },
-      function () {
-        throw new FlowError("offline");
-      }
-    );
-  }
-
-  function postJson(url, payload) {
-    return fetchJson(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
-  }
-
-  function fetchNonce() {
-    return fetchJson(config.nonceUrl, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
-      function (result) {
-        if (!result.ok) throw new ServerError(result.status, result.data);
-        return result.data;
-      }
-    );
-  }
-
-  var ethersPromise = null;
-  function loadEthers() {
-    if (window.ethers) return Promise.resolve(window.ethers);
-    if (!ethersPromise) {
-      ethersPromise = new Promise(function (resolve, reject) {
-        var script = h("script", { src: config.ethersSrc, async: true });
-        script.onload = function () {
-          if (window.ethers) resolve(window.ethers);
-          else reject(new FlowError("ethers_unavailable"));
-        };
-        script.onerror = function () {
-          ethersPromise = null;
-          script.remove();
-          reject(new FlowError("ethers_unavailable"));
-        };
-        document.head.append(script);
-      });
-    }
-    return ethersPromise;
-  }
-
-  // ---------- wallet discovery (EIP-6963) ----------
-
-  var announced = new Map(); // uuid -> {info, provider}
-  window.addEventListener("eip6963:announceProvider", function (event) {
-    var detail = event.detail;
-    if (!detail || !detail.info || !detail.provider || typeof detail.provider.request !== "function") return;
-    announced.set(detail.info.uuid || detail.info.rdns, { info: detail.info, provider: detail.provider });
-  });
-  window.dispatchEvent(new Event("eip6963:requestProvider"));
-
-  function fallbackName(provider) {
-    if (provider.isRabby) return "Rabby";
-    if (provider.isCoinbaseWallet) return "Coinbase Wallet";
-    if (provider.isMetaMask) return "MetaMask";
-    return "Browser wallet";
-  }
-
-  function availableWallets() {
-    var list = Array.from(announced.values());
-    if (!list.length && window.ethereum && typeof window.ethereum.request === "function") {
-      list.push({
-        info: { uuid: FALLBACK_RDNS, rdns: FALLBACK_RDNS, name: fallbackName(window.ethereum), icon: "" },
-        provider: window.ethereum,
-      });
-    }
-    return list;
-  }
-
-  function findWallet(rdns) {
-    return availableWallets().find(function (wallet) {
-      return wallet.info.rdns === rdns;
-    });
-  }
-
-  var watched = new WeakSet();
-  function watch(wallet) {
-    var provider = wallet.provider;
-    if (watched.has(provider) || typeof provider.on !== "function") return;
-    watched.add(provider);
-    provider.on("accountsChanged", function (accounts) {
-      onAccountsChanged(wallet, accounts);
-    });
-    provider.on("chainChanged", function (chainId) {
-      onChainChanged(wallet, parseInt(chainId, 16));
-    });
-  }
-
-  // ---------- the dialog ----------
-
-  function open(trigger) {
-    opener = trigger || document.activeElement;
-    if (!dialog.open) dialog.showModal();
-  }
-
-  function close() {
-    run++;
-    view = null;
-    pendingChain = null;
-    if (dialog.open) dialog.close();
-  }
-
-  dialog.addEventListener("close", function () {
-    // The event is queued: by the time it fires the dialog may be showing something new.
-    if (dialog.open) return;
-    run++;
-    view = null;
-    pendingChain = null;
-    if (opener && document.contains(opener) && typeof opener.focus === "function") opener.focus();
-  });
-  dialog.querySelector("[data-wallet-close]").addEventListener("click", close);
-  // A click on the backdrop (the <dialog> itself, outside its content box) closes it.
-  dialog.addEventListener("click", function (event) {
-    if (event.target !== dialog) return;
-    var box = dialog.getBoundingClientRect();
-    var inside = event.clientX >= box.left && event.clientX <= box.right &&
-      event.clientY >= box.top && event.clientY <= box.bottom;
-    if (!inside) close();
-  });
-
-  function announce(text) {
-    window.DataBounty.announce(live, text);
-  }
-
-  // Renders one view: {name, title, tone, lead, text, content, actions, announce}. Focus goes to
-  // the primary action, or the title, so keyboard and screen reader users follow the steps.
-  function render(spec) {
-    view = spec.name;
-    dialog.setAttribute("data-view", spec.name);
-    dialog.removeAttribute("data-error-code");
-    title.textContent = spec.title;
-    var icon = spec.tone ? toneIcon(spec.tone) : null;
-    var box = h(
-      "div",
-      { class: "wallet-view wallet-view--" + (spec.tone || "plain"), role: spec.tone === "error" ? "alert" : null },
-      icon,
-      // An alert is read on its own: it repeats the dialog's title for screen readers.
-      spec.tone === "error" ? h("p", { class: "visually-hidden", text: spec.title + "." }) : null,
-      paragraph("wallet-view__lead", spec.lead),
-      paragraph("wallet-view__text", spec.text)
-    );
-    (spec.content || []).forEach(function (node) {
-      box.append(node);
-    });
-    var focusTarget = null;
-    if (spec.actions && spec.actions.length) {
-      var row = h("div", { class: "wallet-actions" });
-      spec.actions.forEach(function (action, index) {
-        var button = h(
-          "button",
-          {
-            class: "btn " + (action.primary ? "btn--primary" : "btn--secondary"),
-            type: "button",
-            onclick: action.onClick,
-          },
-          action.label
-        );
-        if (action.attrs) Object.keys(action.attrs).forEach(function (k) { button.setAttribute(k, action.attrs[k]); });
-        if (index === 0 || action.primary) focusTarget = focusTarget || button;
-        row.append(button);
-      });
-      box.append(row);
-    }
-    body.replaceChildren(box);
-    if (spec.announce) announce(spec.announce);
-    var target = spec.focus || box.querySelector("[data-autofocus]") || focusTarget || title;
-    target.focus();
-  }
-
-  // Text, or a list of strings and nodes (e.g. addresses that must not wrap).
-  function paragraph(className, value) {
-    if (!value) return null;
-    if (!Array.isArray(value)) return h("p", { class: className, text: value });
-    return h.apply(null, ["p", { class: className }].concat(value));
-  }
-
-  function addressNode(address) {
-    return h("span", { class: "wallet-address", title: address, text: shortAddress(address) });
-  }
-
-  function toneIcon(tone) {
-    if (tone === "progress") return h("span", { class: "wallet-view__spinner spinner", "aria-hidden": "true" });
-    var paths = {
-      error: '<circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12 7.5v5.5M12 16.5v.01" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
-      warning: '<path d="M12 3.5l9.5 16.5h-19L12 3.5Z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/><path d="M12 10v4.5M12 17.5v.01" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
-      success: '<circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="2"/><path d="M7.5 12.5l3 3 6-6.5" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/>',
-      info: '<circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12 11v5.5M12 7.5v.01" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
-    };
-    var icon = h("span", { class: "wallet-view__icon wallet-view__icon--" + tone, "aria-hidden": "true" });
-    icon.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" focusable="false">' + (paths[tone] || paths.info) + "</svg>";
-    return icon;
-  }
-
-  function plainText(value) {
-    if (!Array.isArray(value)) return value || "";
-    return value.map(function (part) { return typeof part === "string" ? part : part.textContent; }).join("");
-  }
-
-  // A step in progress: the lead says what to do; `text` (optional) adds a hint.
-  function progress(stepTitle, lead, text) {
-    var current = body.querySelector(".wallet-view--progress");
-    if (view === "progress" && current) {
-      // Update in place, so the Cancel button keeps focus.
-      title.textContent = stepTitle;
-      current.querySelector(".wallet-view__lead").replaceWith(paragraph("wallet-view__lead", lead));
-      var hint = paragraph("wallet-view__text", text || " ");
-      hint.hidden = !text;
-      current.querySelector(".wallet-view__text").replaceWith(hint);
-      announce(stepTitle + " " + plainText(lead));
-      return;
-    }
-    render({
-      name: "progress",
-      title: stepTitle,
-      tone: "progress",
-      lead: lead,
-      text: text || " ",
-      announce: stepTitle + " " + plainText(lead),
-      actions: [{ label: "Cancel", onClick: close }],
-    });
-    body.querySelector(".wallet-view__text").hidden = !text;
-  }
-
-  function ensureCurrent(id) {
-    if (id !== run) throw new Abandoned();
   }
 
   // ---------- the views ----------
-
-  function walletIcon(info) {
-    // EIP-6963 icons are data: URIs by spec; anything else is not fetched.
-    if (info.icon && /^data:image\//.test(info.icon)) {
-      return h("img", { class: "wallet-option__icon", src: info.icon, alt: "", width: 32, height: 32 });
-    }
-    var fallback = h("span", { class: "wallet-option__icon wallet-option__icon--generic", "aria-hidden": "true" });
-    fallback.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" focusable="false"><path d="M3 7.5A2.5 2.5 0 0 1 5.5 5H18a1 1 0 0 1 1 1v2M3 7.5v10A2.5 2.5 0 0 0 5.5 20H20a1 1 0 0 0 1-1v-9a1 1 0 0 0-1-1H5.5A2.5 2.5 0 0 1 3 7.5Z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/><circle cx="16.5" cy="14.5" r="1.3" fill="currentColor"/></svg>';
-    return fallback;
-  }
-
-  function option(icon, name, note, onClick) {
-    return h(
-      "li",
-      null,
-      h(
-        "button",
-        { class: "wallet-option", type: "button", onclick: onClick },
-        icon,
-        h("span", { class: "wallet-option__text" }, h("span", { class: "wallet-option__name", text: name }), note ? h("span", { class: "wallet-option__note", text: note }) : null),
-        chevron()
-      )
-    );
-  }
-
-  function chevron() {
-    var span = h("span", { class: "wallet-option__chevron", "aria-hidden": "true" });
-    span.innerHTML = '<svg viewBox="0 0 20 20" width="16" height="16" focusable="false"><path d="M7.5 5l5 5-5 5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>';
-    return span;
-  }
 
   function devOption() {
     var icon = h("span", { class: "wallet-option__icon wallet-option__icon--dev", "aria-hidden": "true" });
@@ -551,7 +88,7 @@
   }
 
   function showPicker(wallets) {
-    run++;
+    state.run++;
     var list = h("ul", { class: "wallet-options", role: "list" });
     wallets.forEach(function (wallet) {
       list.append(option(walletIcon(wallet.info), wallet.info.name, "Detected in this browser", function () {
@@ -569,7 +106,7 @@
   }
 
   function showNoWallet() {
-    run++;
+    state.run++;
     var actions = [{ label: "Reload page", primary: true, onClick: function () { window.location.reload(); } }];
     var content = [
       h("p", { class: "wallet-view__text", text: "On a phone, open this page in your wallet app\u2019s built-in browser instead." }),
@@ -590,7 +127,7 @@
   }
 
   function showDevWallets() {
-    run++;
+    state.run++;
     var list = h("ul", { class: "wallet-options wallet-options--dev", role: "list" });
     devWallets.forEach(function (dev, index) {
       var icon = h("span", { class: "wallet-option__icon wallet-option__icon--avatar", "aria-hidden": "true", text: String(index + 1) });
@@ -612,7 +149,7 @@
   }
 
   function showWrongNetwork(wallet, address, current, expected, id) {
-    pendingChain = { wallet: wallet, address: address, expected: expected, id: id };
+    state.pendingChain = { wallet: wallet, address: address, expected: expected, id: id };
     render({
       name: "wrong-network",
       title: "Switch network",
@@ -665,7 +202,7 @@
     if (error instanceof Abandoned) return;
     if (error instanceof ServerError && error.code === "chain_mismatch" && retry.wallet && retry.address) {
       var accepted = (error.data.accepted_chain_ids || [])[0];
-      if (accepted) return showWrongNetwork(retry.wallet, retry.address, null, accepted, run);
+      if (accepted) return showWrongNetwork(retry.wallet, retry.address, null, accepted, state.run);
     }
     var message = describe(error, step);
     var actions = [];
@@ -684,74 +221,13 @@
     dialog.setAttribute("data-error-code", error.code === undefined ? "unknown" : String(error.code));
   }
 
-  function describe(error, step) {
-    var code = error && error.code;
-    if (error instanceof ServerError) {
-      var detail = error.detail;
-      switch (code) {
-        case "rate_limited":
-          return { title: "Too many attempts", lead: "Please wait a minute, then try again.", text: "This limit protects accounts from people guessing at them." };
-        case "chain_unavailable":
-          return { title: "We couldn\u2019t check your signature", lead: "The blockchain node we use to check it isn\u2019t answering right now.", text: "Try again in a minute." };
-        case "account_disabled":
-          return { title: "This account is suspended", lead: detail || "This account can\u2019t sign in.", text: "If you think this is a mistake, contact the DataBounty team.", retry: false };
-        case "bad_signature":
-          return { title: "The signature didn\u2019t match", lead: "Your wallet signed with a different account than the one it connected.", text: "Choose the account you want in your wallet, then try again." };
-        case "nonce_expired":
-        case "expired":
-        case "nonce_reused":
-        case "nonce_unknown":
-        case "nonce_session_mismatch":
-          return { title: "Your sign-in request expired", lead: "We made a fresh one, but it didn\u2019t go through either.", text: "Try again. If this keeps happening, check that your computer\u2019s clock is right." };
-        case "issued_in_future":
-        case "not_yet_valid":
-          return { title: "Your clock seems to be off", lead: detail, text: "Check your computer\u2019s date and time settings, then try again." };
-        case "permission_denied":
-          if (/csrf/i.test(detail)) {
-            return { title: "This page is out of date", lead: "Your session changed since the page loaded.", text: "Reload the page, then sign in again.", retry: false, reload: true };
-          }
-          break;
-        default:
-          break;
-      }
-      if (error.status >= 500) {
-        return { title: "Something went wrong on our side", lead: detail || "The server couldn\u2019t finish signing you in.", text: "Try again in a moment." };
-      }
-      return { title: "Sign-in didn\u2019t work", lead: detail || "The server refused the sign-in (HTTP " + error.status + ").", text: "Try again." };
-    }
-    if (error instanceof FlowError) {
-      if (code === "offline") return { title: "We couldn\u2019t reach DataBounty", lead: "Check your internet connection, then try again." };
-      if (code === "locked") return { title: "Your wallet is locked", lead: "It didn\u2019t share an account with this site.", text: "Unlock your wallet and choose an account, then try again." };
-      if (code === "ethers_unavailable") return { title: "The dev wallet didn\u2019t load", lead: "Its signing library could not be loaded.", text: "Reload the page and try again." };
-      if (code === "bad_address") return { title: "Your wallet returned an unusual address", lead: "We can only sign in Ethereum accounts (0x followed by 40 hex digits)." };
-      if (code === "switch_rejected") return { title: "Network not switched", lead: "You cancelled the network switch.", text: "DataBounty needs your wallet on the right network to sign you in." };
-    }
-    var walletCode = walletErrorCode(error);
-    if (walletCode === 4001) {
-      return step === "connect"
-        ? { title: "You cancelled the request", lead: "Your wallet didn\u2019t connect to DataBounty.", text: "If your wallet is locked, unlock it first. Then try again." }
-        : { title: "You cancelled the request", lead: "Nothing was signed.", text: "Signing is free and sends no transaction: it only proves the address is yours." };
-    }
-    if (walletCode === -32002) {
-      return { title: "Your wallet has a request waiting", lead: "Open your wallet (its icon in the browser toolbar) and finish or dismiss the request waiting there.", text: "Then try again." };
-    }
-    if (walletCode === 4100) {
-      return { title: "Your wallet isn\u2019t connected to this site", lead: "It may be locked, or the account may not be connected to DataBounty.", text: "Unlock your wallet, connect the account you want, then try again." };
-    }
-    if (walletCode === 4200) {
-      return { title: "Your wallet can\u2019t do this", lead: "It doesn\u2019t support signing messages (personal_sign).", text: "Try another wallet." };
-    }
-    var text = error && error.message ? String(error.message) : "";
-    return { title: "Your wallet reported a problem", lead: text || "The wallet request failed.", text: "Try again, or try another wallet." };
-  }
-
   // ---------- the sign-in flow ----------
 
   function walletRequest(wallet, method, params, slowHint) {
     var request = wallet.provider.request({ method: method, params: params || [] });
     if (!slowHint) return request;
     var timer = window.setTimeout(function () {
-      if (view !== "progress") return;
+      if (state.view !== "progress") return;
       progress(
         "Still waiting for your wallet\u2026",
         "Open " + wallet.info.name + " from your browser toolbar: it may be locked, or its window may be hidden.",
@@ -764,7 +240,7 @@
   }
 
   function connect(wallet) {
-    var id = ++run;
+    var id = ++state.run;
     var step = "connect";
     var address = null;
     watch(wallet);
@@ -773,7 +249,7 @@
       .then(function (accounts) {
         ensureCurrent(id);
         if (!Array.isArray(accounts) || !accounts.length) throw new FlowError("locked");
-        address = toChecksumAddress(accounts[0]);
+        address = checksummed(accounts[0]);
         return wallet.provider.request({ method: "eth_chainId" }).then(function (chainHex) {
           ensureCurrent(id);
           var chainId = parseInt(chainHex, 16);
@@ -810,7 +286,7 @@
   }
 
   function signInWithDevWallet(dev) {
-    var id = ++run;
+    var id = ++state.run;
     progress("Loading the dev wallet\u2026", "Preparing anvil\u2019s test key in this page.", "");
     return loadEthers()
       .then(function (ethers) {
@@ -832,76 +308,9 @@
       });
   }
 
-  // ---------- the dev wallet pays (DEBUG on a local chain only) ----------
-
-  // The signed-in dev account as a wallet for erc20_pay.js: {info, provider}, provider an
-  // EIP-1193 subset. ethers signs with the dev key; reads and the raw transaction go through
-  // the same-origin relay (CSRF header included), which forwards them to our node.
-  function devWallet() {
-    if (!config.debug || !config.devRpcUrl || !sessionAddress) return null;
-    var dev = devWallets.find(function (candidate) {
-      return String(candidate.address).toLowerCase() === sessionAddress.toLowerCase();
-    });
-    if (!dev) return null;
-    var signerPromise = null;
-
-    function signer() {
-      if (!signerPromise) {
-        signerPromise = loadEthers().then(function (ethers) {
-          var request = new ethers.FetchRequest(new URL(config.devRpcUrl, window.location.href).href);
-          request.setHeader("X-CSRFToken", csrfToken());
-          var network = ethers.Network.from(expectedChainId() || 31337);
-          var provider = new ethers.JsonRpcProvider(request, network, { staticNetwork: network, batchMaxCount: 1 });
-          return new ethers.Wallet(dev.private_key, provider);
-        });
-        signerPromise.catch(function () {
-          signerPromise = null;
-        });
-      }
-      return signerPromise;
-    }
-
-    function providerError(code, message) {
-      var error = new Error(message);
-      error.code = code;
-      return error;
-    }
-
-    var provider = {
-      isDataBountyDevWallet: true,
-      request: function (args) {
-        var method = args && args.method;
-        var params = (args && args.params) || [];
-        if (method === "eth_requestAccounts" || method === "eth_accounts") return Promise.resolve([dev.address]);
-        if (method === "wallet_switchEthereumChain") {
-          return provider.request({ method: "eth_chainId" }).then(function (hex) {
-            var wanted = params[0] && params[0].chainId;
-            if (wanted && parseInt(wanted, 16) !== parseInt(hex, 16)) {
-              throw providerError(4902, "The dev wallet only knows the local chain.");
-            }
-            return null;
-          });
-        }
-        return signer().then(function (wallet) {
-          if (method === "eth_sendTransaction") {
-            var tx = params[0] || {};
-            if (tx.from && String(tx.from).toLowerCase() !== dev.address.toLowerCase()) {
-              throw providerError(4100, "The dev wallet holds only " + dev.address + ".");
-            }
-            return wallet.sendTransaction({ to: tx.to, data: tx.data, value: tx.value || 0 }).then(function (sent) {
-              return sent.hash;
-            });
-          }
-          return wallet.provider.send(method, params);
-        });
-      },
-    };
-    return { info: { name: "the dev wallet", rdns: "dev", dev: true }, provider: provider };
-  }
-
   // Nonce → message → signature → login; on a stale nonce, once more with a fresh one.
   function signAndVerify(id, signer) {
-    pendingChain = null;
+    state.pendingChain = null;
     var attempt = 0;
 
     function once() {
@@ -948,8 +357,8 @@
   }
 
   function switchNetwork(wallet, address, expected) {
-    var id = ++run;
-    pendingChain = null;
+    var id = ++state.run;
+    state.pendingChain = null;
     progress("Switching network\u2026", "Approve the switch to " + chainName(expected) + " in " + wallet.info.name + ".", "");
     wallet.provider
       .request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + expected.toString(16) }] })
@@ -967,7 +376,7 @@
   }
 
   function addLocalNetwork(wallet, address, expected) {
-    var id = ++run;
+    var id = ++state.run;
     progress("Adding the network\u2026", "Approve adding Anvil local in " + wallet.info.name + ".", "");
     wallet.provider
       .request({
@@ -1004,106 +413,6 @@
     });
   }
 
-  // ---------- wallet events ----------
-
-  function onChainChanged(wallet, chainId) {
-    // The person switched in the wallet itself while we asked them to: carry on.
-    if (view === "wrong-network" && pendingChain && pendingChain.wallet === wallet) {
-      var pending = pendingChain;
-      if (chainId === pending.expected) {
-        var id = ++run;
-        pendingChain = null;
-        continueOnChain(wallet, pending.address, pending.expected, id);
-      } else {
-        showWrongNetwork(wallet, pending.address, chainId, pending.expected, pending.id);
-      }
-    }
-    if (sessionAddress) showChainNotice(chainId);
-    document.dispatchEvent(new CustomEvent("databounty:chainchanged", { detail: { chainId: chainId } }));
-  }
-
-  function showChainNotice(chainId) {
-    var expected = expectedChainId();
-    var notice = document.querySelector("[data-wallet-chain-notice]");
-    var wrong = expected && chainId !== expected;
-    if (signedInChip) signedInChip.classList.toggle("wallet-chip--wrong-chain", Boolean(wrong));
-    if (notice) {
-      notice.hidden = !wrong;
-      notice.textContent = wrong ? "Your wallet is on " + chainName(chainId) + "; payments here use " + chainName(expected) + "." : "";
-    }
-  }
-
-  function onAccountsChanged(wallet, accounts) {
-    if (!sessionAddress || !Array.isArray(accounts) || !accounts.length) return;
-    var now = String(accounts[0]);
-    if (now.toLowerCase() === sessionAddress.toLowerCase()) {
-      if (view === "account-changed") close();
-      return;
-    }
-    if (view === "progress") return; // mid-flow: the flow signs with the account it connected
-    var address;
-    try {
-      address = toChecksumAddress(now);
-    } catch (error) {
-      return;
-    }
-    run++;
-    open(document.activeElement);
-    render({
-      name: "account-changed",
-      title: "Your wallet switched accounts",
-      tone: "info",
-      lead: ["You are signed in here as ", addressNode(sessionAddress), ", but " + wallet.info.name + " now uses ", addressNode(address), "."],
-      text: ["Sign in again to use ", addressNode(address), ", or sign out. You can also stay signed in as ", addressNode(sessionAddress), "."],
-      announce: "Your wallet switched accounts.",
-      actions: [
-        { label: "Sign in as " + shortAddress(address), primary: true, onClick: function () { connect(wallet); } },
-        { label: "Sign out", onClick: signOut },
-        { label: "Stay signed in", onClick: close },
-      ],
-    });
-  }
-
-  // ---------- signed in: menu and sign-out ----------
-
-  function signOut(event) {
-    var form = event && event.target && event.target.closest ? event.target.closest("form") : null;
-    if (event && event.preventDefault) event.preventDefault();
-    postJson(config.logoutUrl)
-      .then(function (result) {
-        if (!result.ok) throw new ServerError(result.status, result.data);
-        remember(null);
-        window.location.reload();
-      })
-      .catch(function () {
-        // The API did not answer: the plain form still signs out (POST /signout/).
-        var fallback = form || document.querySelector("form[data-wallet-signout]");
-        if (fallback) HTMLFormElement.prototype.submit.call(fallback);
-      });
-  }
-
-  document.addEventListener("submit", function (event) {
-    if (event.target.matches("form[data-wallet-signout]")) signOut(event);
-  });
-
-  function setupMenu() {
-    var menu = document.querySelector("[data-wallet-menu]");
-    if (!menu) return;
-    var summary = menu.querySelector("summary");
-    document.addEventListener("click", function (event) {
-      if (menu.open && !menu.contains(event.target)) menu.open = false;
-    });
-    menu.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && menu.open) {
-        menu.open = false;
-        summary.focus();
-      }
-    });
-    menu.addEventListener("focusout", function (event) {
-      if (menu.open && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
-    });
-  }
-
   // ---------- connect buttons ----------
 
   // The header's "Connect wallet" link (to /signin/) becomes a button that opens the dialog;
@@ -1130,24 +439,17 @@
     start(control);
   });
 
-  function setupSignedIn() {
-    var rdns = remembered();
-    var wallet = rdns && rdns !== "dev" ? findWallet(rdns) : null;
-    if (wallet) watch(wallet);
-  }
-
-  // For page scripts (payments) and tests.
-  window.DataBounty = Object.assign(window.DataBounty || {}, {
-    toChecksumAddress: toChecksumAddress,
-    keccak256: keccak256,
-    wallets: availableWallets,
-    openWalletDialog: start,
-    devWallet: devWallet,
+  Object.assign(signIn, {
+    connect: connect,
+    continueOnChain: continueOnChain,
+    showWrongNetwork: showWrongNetwork,
   });
+  // For page scripts (payments) and tests.
+  window.DataBounty.openWalletDialog = start;
 
-  if (sessionAddress) {
-    setupMenu();
-    setupSignedIn();
+  if (signIn.sessionAddress) {
+    signIn.setupMenu();
+    signIn.setupSignedIn();
   } else {
     upgradeConnectControls();
   }
