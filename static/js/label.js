@@ -1,17 +1,14 @@
-/* The labeling page: takes items from the queue API one at a time and sends labels back.
-
-   GET  /api/v1/datasets/<slug>/labeling/next  → 200 {id, data} (reserved for this person) | 204
-   POST /api/v1/items/<id>/labels/ {"value"}   → 201, then the next item
-   POST /api/v1/items/<id>/skip                → 204, then the next item
-   POST /api/v1/datasets/<slug>/labeling/undo  → 200 {id, data}: the last labelled item, again
+/* The labeling page: takes items from the queue one at a time and sends labels back, skips and
+   undoes, through the labeling API (label_api.js lists its calls).
 
    Single-label: one button per class (keys 1–9). Multi-label: checkboxes (keys 1–9 toggle,
    Enter submits). Free text: a text box (Ctrl/⌘+Enter submits). S skips, U undoes. Errors show
    the server's `detail` inline; a live region announces each step.
 
    Spans and boxes: label_spans.js / label_boxes.js register an annotator in
-   window.DataBountyAnnotators[task]; this file hands it the annotated field, the keys it wants,
-   number keys (classes) and the value to send (see those files for the annotator's methods). */
+   window.DataBountyAnnotators[task], and label_annotate.js makes it and routes the form's
+   buttons to it; this file hands it the annotated field, the keys it wants, number keys
+   (classes) and the value to send (see those files for the annotator's methods). */
 (function () {
   "use strict";
 
@@ -25,6 +22,7 @@
   var classes = readJson("label-classes", []);
   var columns = readJson("label-columns", []);
   var today = Number(root.getAttribute("data-today")) || 0;
+  var api = window.DataBounty.labelingApi;
 
   var itemPanel = root.querySelector("[data-item-panel]");
   var itemTitle = root.querySelector("[data-item-title]");
@@ -44,10 +42,7 @@
   var shortcuts = root.querySelector(".shortcuts");
 
   var sentNote = root.querySelector("[data-annotate-sent]");
-  var annotateList = form.querySelector("[data-annotate-list]");
-  var annotateCount = form.querySelector("[data-annotate-count]");
-  var annotateEmpty = form.querySelector("[data-annotate-empty]");
-  var annotator = null; // spans/boxes: set once the helpers below exist
+  var annotator = null; // spans/boxes: made once the helpers below exist (label_annotate.js)
 
   var item = null; // the item on screen: {id, data}
   var history = []; // labels sent from this page, newest last: [{id, value}] (what U takes back)
@@ -71,54 +66,6 @@
       element.append(child instanceof Node ? child : document.createTextNode(String(child)));
     });
     return element;
-  }
-
-  // Spans/boxes: the list of what the annotator holds, its count, and the note shown while it is empty.
-  function showAnnotations(items) {
-    annotateList.replaceChildren.apply(annotateList, items);
-    if (annotateCount) annotateCount.textContent = String(items.length);
-    if (annotateEmpty) annotateEmpty.hidden = items.length > 0;
-  }
-
-  // The × that ends an item of that list; data-remove carries the item's index back to the annotator.
-  function removeButton(index, label) {
-    return h("button", { class: "annotate-remove", type: "button", "data-remove": index, "aria-label": label }, "×");
-  }
-
-  // ---------- talking to the API ----------
-
-  function api(method, url, body) {
-    var headers = { Accept: "application/json", "X-CSRFToken": window.DataBounty ? window.DataBounty.csrfToken() : "" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(
-      function (response) {
-        if (response.status === 204) return { status: 204, data: null };
-        return response
-          .json()
-          .catch(function () {
-            return {};
-          })
-          .then(function (data) {
-            if (response.ok) return { status: response.status, data: data };
-            if (response.status === 403 && !data.code) {
-              data.detail = "You are signed out. Reload the page and sign in again.";
-            }
-            throw {
-              status: response.status,
-              code: data.code || "error",
-              detail: data.detail || "Something went wrong (HTTP " + response.status + "). Try again.",
-            };
-          });
-      },
-      function () {
-        throw { status: 0, code: "network", detail: "We couldn’t reach DataBounty. Check your connection and try again." };
-      }
-    );
   }
 
   // ---------- what people see ----------
@@ -407,70 +354,22 @@
     if (textCount && textBox) textCount.textContent = textBox.value.length + " / " + (textBox.maxLength > 0 ? textBox.maxLength : 2000);
   }
 
-  // Each class's colour class, from the server's one rule (datasets_app/templatetags/
-  // label_colours.py), so the row viewer shows a class in the colour it was marked in here.
-  var colours = readJson("label-colours", {});
-
-  function colourOf(name) {
-    return colours[name] || "ann-c0";
-  }
-
-  // The first column of ``dtype`` (in the dataset's order, then the item's) whose value
-  // ``accepts``: the column an annotator draws when the server names none.
-  function firstField(item, columns, dtype, accepts) {
-    var names = columns
-      .filter(function (column) {
-        return column.dtype === dtype;
-      })
-      .map(function (column) {
-        return column.name;
-      })
-      .concat(Object.keys(item.data));
-    return names.filter(function (name) {
-      return accepts(item.data[name]);
-    })[0] || null;
-  }
-
-  var makeAnnotator = window.DataBountyAnnotators && window.DataBountyAnnotators[task];
-  if (makeAnnotator) {
-    form.querySelectorAll("[data-class-index]").forEach(function (button) {
-      button.classList.add(colourOf(classes[Number(button.getAttribute("data-class-index"))]));
-    });
-    annotator = makeAnnotator({
-      root: root,
-      form: form,
-      classes: classes,
-      colourOf: colourOf,
-      firstField: firstField,
-      h: h,
-      showAnnotations: showAnnotations,
-      removeButton: removeButton,
-      announce: announce,
-      showError: showError,
-      clearError: clearError,
-      isBusy: function () {
-        return busy;
-      },
-    });
-  }
+  annotator = window.DataBounty.labelAnnotator({
+    task: task,
+    root: root,
+    form: form,
+    classes: classes,
+    colours: readJson("label-colours", {}),
+    h: h,
+    announce: announce,
+    showError: showError,
+    clearError: clearError,
+    isBusy: function () {
+      return busy;
+    },
+  });
 
   // ---------- events ----------
-
-  if (annotator) {
-    // A class button chooses the class, an item's × removes it; other buttons are the annotator's.
-    form.addEventListener("click", function (event) {
-      var button = event.target.closest("button");
-      if (!button || button.disabled || busy) return;
-      if (button.hasAttribute("data-class-index")) annotator.choose(Number(button.getAttribute("data-class-index")));
-      else if (button.hasAttribute("data-remove")) annotator.remove(Number(button.getAttribute("data-remove")));
-      else if (annotator.click) annotator.click(button);
-    });
-    // A click on a class button keeps the text selection it is about to label and leaves the
-    // focus where it was, so Enter still submits.
-    form.addEventListener("mousedown", function (event) {
-      if (event.target.closest("[data-class-index]")) event.preventDefault();
-    });
-  }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
