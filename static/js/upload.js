@@ -7,7 +7,8 @@
      PUT  /api/v1/uploads/<id>  (raw bytes, Content-Range: bytes START-END/TOTAL, END inclusive)
      GET  /api/v1/uploads/<id>  → {received_bytes}: where to resume after a failure
      POST /api/v1/uploads/<id>/complete → 201 the contribution {id, status}
-     DELETE /api/v1/uploads/<id> cancels.
+     DELETE /api/v1/uploads/<id> cancels; a 409 upload_finished means the "complete" reached the
+       server before the Cancel did, and the page then follows the contribution the file became.
    A dropped connection or a 5xx is retried with backoff, resuming from what the server holds
    (never from zero); a 409 offset_mismatch says where to resume. The upload id is kept in
    localStorage under the file's name, size and date, so choosing the same file after a reload
@@ -68,6 +69,7 @@
   var verdictLink = root.querySelector("[data-verdict-link]");
 
   var current = null; // the upload in progress: {file, id, xhr, cancelled, started, startBytes, announced}
+  var latest = null; // the last upload started, in progress or not: a late answer about an older one shows nothing
   var watching = null; // the contribution whose validation is being followed: {id, stopped}
 
   // ---------- formatting ----------
@@ -443,8 +445,8 @@
               if (response.status === 201) return data;
               if (response.status === 409 && data.code === "upload_finished") {
                 // An earlier "complete" went through but its answer was lost.
-                return json("GET", uploadsUrl + state.id, undefined, state).then(function (again) {
-                  if (again.status === 200 && again.data.contribution) return { id: again.data.contribution, status: "uploaded" };
+                return completedAs(state.id, state).then(function (contributionId) {
+                  if (contributionId) return { id: contributionId, status: "uploaded" };
                   throw failure(response);
                 });
               }
@@ -546,6 +548,7 @@
     }
     var state = { file: file, id: null, xhr: null, cancelled: false, started: performance.now(), startBytes: 0, announced: 0 };
     current = state;
+    latest = state;
     nameOut.textContent = file.name;
     sizeOut.textContent = human(file.size);
     panel.hidden = false;
@@ -592,7 +595,9 @@
     );
   }
 
-  function finished(file, contribution) {
+  // ``lead`` (optional) opens the message instead of "“name” is uploaded.".
+  function finished(file, contribution, lead) {
+    lead = lead || "“" + file.name + "” is uploaded.";
     current = null;
     setBusy(false);
     bar.style.setProperty("--progress-value", "100%");
@@ -602,12 +607,12 @@
     detailOut.textContent = human(file.size) + " · waiting for a validation worker…";
     panel.classList.add("is-done");
     successText.replaceChildren(
-      document.createTextNode("“" + file.name + "” is uploaded. Its rows are being checked: the verdict appears here as soon as they are. "),
+      document.createTextNode(lead + " Its rows are being checked: the verdict appears here as soon as they are. "),
       reportLink(contribution.id, "Open the report")
     );
     successBox.hidden = false;
     errorBox.hidden = true;
-    announce("“" + file.name + "” is uploaded and its rows are being checked.");
+    announce(lead + " Its rows are being checked.");
     refreshRows();
     watch(file, contribution.id);
   }
@@ -756,12 +761,39 @@
     setBusy(false);
     panel.hidden = true;
     clearMessages();
-    if (state.id) {
-      remember(state.file, null);
-      json("DELETE", uploadsUrl + state.id).catch(function () {});
-    }
-    announce("Upload of " + state.file.name + " cancelled.");
     input.focus();
+    if (!state.id) {
+      announce("Upload of " + state.file.name + " cancelled.");
+      return;
+    }
+    remember(state.file, null);
+    json("DELETE", uploadsUrl + state.id)
+      .then(function (response) {
+        // Refused as finished: the "complete" may have reached the server before the Cancel.
+        if (response.status === 409 && response.data.code === "upload_finished") return completedAs(state.id);
+        return null;
+      })
+      .catch(function () {
+        return null;
+      })
+      .then(function (contributionId) {
+        if (!contributionId) {
+          announce("Upload of " + state.file.name + " cancelled.");
+        } else if (latest === state) {
+          panel.hidden = false;
+          finished(state.file, { id: contributionId }, "“" + state.file.name + "” had already arrived when you pressed Cancel, so it was kept.");
+        } else {
+          refreshRows(); // another upload has the panel now; the list still shows this one
+        }
+      });
+  }
+
+  // The contribution upload ``id`` became, or null when it did not complete (aborted, expired).
+  function completedAs(id, state) {
+    return json("GET", uploadsUrl + id, undefined, state).then(function (response) {
+      var data = response.data || {};
+      return response.status === 200 && data.status === "complete" && data.contribution ? data.contribution : null;
+    });
   }
 
   // ---------- choosing a file ----------

@@ -425,6 +425,68 @@ def test_a_server_refusal_shows_its_reason_and_cancel_stops_an_upload(
     assert not Contribution.objects.exists()
 
 
+@pytest.mark.worker
+@pytest.mark.usefixtures("worker")
+def test_cancel_after_the_upload_arrived_says_so_and_follows_its_validation(
+    contribute_page: Page,
+    dataset: Any,
+    page_log: PageLog,
+    screenshot: Callable[..., Path],
+) -> None:
+    page = contribute_page
+    content = reviews_csv(1000)
+    assert len(content) > CHUNK  # chunked, so Cancel has an upload to DELETE
+    # The "complete" reaches the server, which makes the contribution, but its answer is held
+    # back: Cancel is pressed while the page still waits for it.
+    completed: list[Any] = []
+
+    def complete_then_hold_the_answer(route: Route) -> None:
+        if route.request.url.endswith("/complete"):
+            completed.append(route.fetch())
+            return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/**", complete_then_hold_the_answer)
+    page_log.expect(r"POST .*/complete: net::ERR_ABORTED", "Cancel drops the unanswered complete")
+    page_log.expect_status(409, "/api/v1/uploads/", "the DELETE comes after the upload completed")
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    state = page.locator("[data-upload-state]")
+
+    choose_file(page, "late.csv", content)
+    expect(state).to_have_text("Finishing…")
+    deadline = time.monotonic() + 10
+    while not completed and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # the route handler runs while Playwright is called
+    assert completed and completed[0].status == 201
+    contribution = Contribution.objects.get(dataset=dataset)
+    with page.expect_response(lambda response: response.request.method == "DELETE") as deleted:
+        page.get_by_role("button", name="Cancel").click()
+    assert deleted.value.status == 409
+    assert deleted.value.json()["code"] == "upload_finished"
+
+    # The page tells the truth: the file is a contribution, and the panel follows its validation.
+    success = page.locator("[data-upload-success]")
+    expect(success).to_contain_text(
+        "“late.csv” had already arrived when you pressed Cancel, so it was kept."
+    )
+    expect(success.get_by_role("link", name="Open the report")).to_have_attribute(
+        "href", f"/contributions/{contribution.pk}/"
+    )
+    expect(page.locator("[data-upload-live]")).to_contain_text("“late.csv” had already arrived")
+    expect(state).to_have_text("Uploaded")
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute(
+        "aria-valuenow", "100"
+    )
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    expect(page.locator("#contribution-rows tbody tr").first).to_contain_text("late.csv")
+    screenshot(page, "contribute-cancel-too-late")
+    verdict = page.locator("[data-upload-verdict]")
+    expect(verdict.get_by_role("heading")).to_have_text("Accepted: all 1,000 rows", timeout=60_000)
+    expect(page.locator("[data-upload-live]")).not_to_contain_text("cancelled")
+    session = UploadSession.objects.get()
+    assert (session.status, session.contribution_id) == ("complete", contribution.pk)
+
+
 def fresh_reviews(rows: int, *, first: int, bad: int = 0) -> bytes:
     """``rows`` reviews no other file in these tests holds (words drawn from ``first`` on), then
     ``bad`` rows whose star count is not a number."""

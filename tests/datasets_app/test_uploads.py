@@ -227,6 +227,24 @@ def test_someone_elses_upload_is_not_found(client, dataset, contributor):
     assert put_chunk(client, upload["id"], b"text\nabc\n", 0, 9).status_code == 404
 
 
+def test_cancelling_a_completed_upload_is_refused_and_its_contribution_stays(
+    client, dataset, contributor
+):
+    """The contribute page's Cancel can cross the upload's "complete" on its way: its DELETE is
+    then refused with ``upload_finished``, and the upload names the contribution it became."""
+    upload = start_upload(client, dataset, "a.csv", len(CSV)).json()
+    assert put_chunk(client, upload["id"], CSV, 0, len(CSV)).status_code == 200
+    contribution = client.post(f"/api/v1/uploads/{upload['id']}/complete").json()
+
+    response = client.delete(f"/api/v1/uploads/{upload['id']}")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "upload_finished"
+    after = client.get(f"/api/v1/uploads/{upload['id']}").json()
+    assert (after["status"], after["contribution"]) == ("complete", contribution["id"])
+    assert Contribution.objects.filter(pk=contribution["id"]).exists()
+
+
 def test_first_chunk_must_match_the_file_type(client, dataset, contributor):
     upload = start_upload(client, dataset, "a.parquet", 50).json()
     response = put_chunk(client, upload["id"], b"text\nthis is csv really\n", 0, 50)
