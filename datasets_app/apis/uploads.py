@@ -26,8 +26,8 @@ from datasets_app.exceptions import UploadError
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.quality.pii import PiiKind
 from datasets_app.selectors import datasets as selectors
+from datasets_app.selectors.uploads import upload_session_get
 from marketplace.core.api import paginated, request_user
-from marketplace.core.exceptions import NotFoundError
 
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -268,15 +268,10 @@ class UploadChunkApi(APIView):
     permission_classes = (IsAuthenticated,)
     parser_classes = (JSONParser,)  # chunks are read raw from the body
 
-    def _session(self, request: Request, upload_id: str) -> UploadSession:
-        session = UploadSession.objects.filter(pk=upload_id, user=request_user(request)).first()
-        if session is None:
-            raise NotFoundError("No such upload.")
-        return session
-
     @extend_schema(summary="Upload progress (resume from received_bytes)", responses=UploadOutput)
     def get(self, request: Request, upload_id: str) -> Response:
-        return Response(UploadOutput(self._session(request, upload_id)).data)
+        session = upload_session_get(upload_id=upload_id, user=request_user(request))
+        return Response(UploadOutput(session).data)
 
     @extend_schema(
         summary="Send one chunk",

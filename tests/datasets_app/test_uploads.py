@@ -227,6 +227,19 @@ def test_someone_elses_upload_is_not_found(client, dataset, contributor):
     assert put_chunk(client, upload["id"], b"text\nabc\n", 0, 9).status_code == 404
 
 
+def test_reading_an_unknown_or_someone_elses_upload_is_not_found(client, dataset, contributor):
+    from django.test import Client
+
+    theirs = Client()
+    theirs.force_login(UserFactory.create())
+    upload = start_upload(theirs, dataset, "a.csv", 9).json()
+    for upload_id in (upload["id"], "00000000-0000-0000-0000-000000000000"):
+        response = client.get(f"/api/v1/uploads/{upload_id}")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No such upload.", "code": "not_found"}
+    assert theirs.get(f"/api/v1/uploads/{upload['id']}").json()["status"] == "receiving"
+
+
 def test_cancelling_a_completed_upload_is_refused_and_its_contribution_stays(
     client, dataset, contributor
 ):
