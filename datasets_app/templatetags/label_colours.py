@@ -1,5 +1,6 @@
-"""The one colour rule for label classes, shared by the labeling page (label.html, label.js) and
-the row viewer (views/viewer.py): a class someone marks in blue is blue wherever it is shown."""
+"""The one colour rule for label classes, shared by the labeling page (label.html,
+label_annotate.js) and the row viewer (views/viewer.py): a class someone marks in blue is blue
+wherever it is shown."""
 
 from __future__ import annotations
 
