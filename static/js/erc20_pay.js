@@ -21,7 +21,8 @@
    The button asks the wallet for its account and chain, checks both, reads the balance with
    eth_call balanceOf, sends transfer(payTo, amount) with eth_sendTransaction, and submits the
    hash with the card's "paste the hash" form: a plain POST that also works without JavaScript.
-   Wallets are found as in wallet.js: EIP-6963 announcements, else window.ethereum. */
+   The wallet is the one last used to sign in, else the first found (EIP-6963 announcements,
+   else window.ethereum): wallet_discovery.js finds them, loaded on every page by base.html. */
 (function () {
   "use strict";
 
@@ -30,42 +31,22 @@
 
   var TRANSFER = "0xa9059cbb"; // transfer(address,uint256)
   var BALANCE_OF = "0x70a08231"; // balanceOf(address)
-  var STORAGE_KEY = "databounty:wallet"; // the wallet last used to sign in (wallet.js)
   var PENDING_PREFIX = "databounty:erc20-pay:"; // + the form's action: a hash not yet submitted
 
   // ---------- wallets ----------
 
-  var announced = new Map();
-  window.addEventListener("eip6963:announceProvider", function (event) {
-    var detail = event.detail;
-    if (!detail || !detail.info || !detail.provider || typeof detail.provider.request !== "function") return;
-    announced.set(detail.info.rdns || detail.info.uuid, detail);
-  });
-  window.dispatchEvent(new Event("eip6963:requestProvider"));
-
   // With DEBUG on a local chain, a person signed in with the dev wallet pays with it too
-  // (wallet.js: it signs in the page and sends through the server's dev relay).
+  // (wallet_dev.js: it signs in the page and sends through the server's dev relay).
   function devWallet() {
-    var api = window.DataBounty;
-    return api && typeof api.devWallet === "function" ? api.devWallet() : null;
+    return typeof window.DataBounty.devWallet === "function" ? window.DataBounty.devWallet() : null;
   }
 
-  function findWallet() {
-    var remembered = null;
-    try {
-      remembered = window.localStorage.getItem(STORAGE_KEY);
-    } catch (error) {
-      /* private mode */
-    }
+  // The wallet last used to sign in (the dev wallet too), else the first one found.
+  function payingWallet() {
+    var remembered = window.DataBounty.rememberedWallet();
     var dev = remembered === "dev" ? devWallet() : null;
     if (dev) return dev;
-    if (remembered && announced.has(remembered)) return announced.get(remembered);
-    var first = announced.values().next();
-    if (!first.done) return first.value;
-    if (window.ethereum && typeof window.ethereum.request === "function") {
-      return { info: { name: "your wallet", rdns: "window.ethereum" }, provider: window.ethereum };
-    }
-    return devWallet();
+    return (remembered && window.DataBounty.findWallet(remembered)) || window.DataBounty.wallets()[0] || devWallet();
   }
 
   function request(provider, method, params) {
@@ -78,19 +59,8 @@
     return hex.replace(/^0x/, "").toLowerCase().padStart(64, "0");
   }
 
-  function shortAddress(address) {
-    return address.slice(0, 6) + "\u2026" + address.slice(-4);
-  }
-
   function sameAddress(a, b) {
     return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
-  }
-
-  function walletErrorCode(error) {
-    if (!error) return null;
-    if (typeof error.code === "number") return error.code;
-    var inner = error.data && (error.data.originalError || error.data);
-    return inner && typeof inner.code === "number" ? inner.code : null;
   }
 
   function PayError(text) {
@@ -155,7 +125,7 @@
 
     function describe(error, step) {
       if (error instanceof PayError) return error.text;
-      var code = walletErrorCode(error);
+      var code = window.DataBounty.walletErrorCode(error);
       if (code === 4001) {
         return step === "send"
           ? "You rejected the transaction in your wallet. Nothing was sent."
@@ -246,7 +216,7 @@
 
     function pay() {
       if (busy || expired) return;
-      var wallet = findWallet();
+      var wallet = payingWallet();
       if (!wallet) {
         show("error", "No wallet found in this browser. Install one, or send the transfer from any wallet and paste its hash below.");
         return;
@@ -263,8 +233,9 @@
           if (!account) throw new PayError("Your wallet shared no account. Unlock it and try again.");
           if (!sameAddress(account, config.payer)) {
             throw new PayError(
-              "Your wallet uses " + shortAddress(account) + ", but " + config.subject + " must be " + config.verb + " from " +
-                config.payerRole + " " + shortAddress(config.payer) + ". Switch accounts in your wallet and try again."
+              "Your wallet uses " + window.DataBounty.shortAddress(account) + ", but " + config.subject + " must be " +
+                config.verb + " from " + config.payerRole + " " + window.DataBounty.shortAddress(config.payer) +
+                ". Switch accounts in your wallet and try again."
             );
           }
           step = "switch";

@@ -7,52 +7,27 @@
    account and network changes. Pages work without it: the header links to /signin/ and
    sign-out is a plain form.
 
-   This file is the flow and its views; it runs last of the wallet scripts, which share their
-   parts through window.DataBounty.signIn (templates/base.html loads them in this order):
+   This file is the flow and its views; it runs last of the wallet scripts (templates/base.html
+   loads them in this order). The first two need no dialog and serve page scripts too, on
+   window.DataBounty; wallet_dialog.js creates window.DataBounty.signIn when the page can show
+   the dialog, and the others add their parts to it (and do nothing without it):
      wallet_checksum.js   keccak-256 and EIP-55 checksummed addresses
-     wallet_errors.js     what can go wrong, and the words for it
+     wallet_discovery.js  the browser's wallets (EIP-6963), the one last used, short addresses
+                          and wallet error codes
      wallet_dialog.js     the dialog: its settings, state, and drawing one view
+     wallet_errors.js     what can go wrong, and the words for it
      wallet_siwe.js       the EIP-4361 message, and the nonce, login and logout calls
-     wallet_discovery.js  the browser's wallets (EIP-6963), and the one last used
      wallet_session.js    signed in: the header menu, sign-out, account and network changes
      wallet_dev.js        the DEBUG dev wallet, which signs in and pays (DataBounty.devWallet) */
 (function () {
   "use strict";
 
-  var dialog = document.getElementById("wallet-dialog");
-  if (!dialog || typeof dialog.showModal !== "function") return;
+  var signIn = window.DataBounty.signIn;
+  if (!signIn) return;
+  var state = signIn.state; // which flow runs, which view shows (wallet_dialog.js)
 
   var RETRYABLE = ["nonce_expired", "nonce_reused", "expired", "nonce_unknown", "nonce_session_mismatch"];
   var SLOW_WALLET_MS = 8000; // after this, suggest opening the wallet: it may be locked
-  var signIn = window.DataBounty.signIn;
-  var config = signIn.config;
-  var state = signIn.state;
-  var devWallets = signIn.devWallets;
-  var h = signIn.h;
-  var shortAddress = signIn.shortAddress;
-  var chainName = signIn.chainName;
-  var open = signIn.open;
-  var close = signIn.close;
-  var render = signIn.render;
-  var progress = signIn.progress;
-  var addressNode = signIn.addressNode;
-  var ensureCurrent = signIn.ensureCurrent;
-  var walletIcon = signIn.walletIcon;
-  var option = signIn.option;
-  var FlowError = signIn.FlowError;
-  var Abandoned = signIn.Abandoned;
-  var ServerError = signIn.ServerError;
-  var walletErrorCode = signIn.walletErrorCode;
-  var describe = signIn.describe;
-  var expectedChainId = signIn.expectedChainId;
-  var buildMessage = signIn.buildMessage;
-  var postJson = signIn.postJson;
-  var fetchNonce = signIn.fetchNonce;
-  var availableWallets = signIn.availableWallets;
-  var remember = signIn.remember;
-  var watch = signIn.watch;
-  var loadEthers = signIn.loadEthers;
-  var toHex = window.DataBounty.toHex;
 
   // Only same-site paths: the server already checked ?next, this keeps it that way.
   function safeNext(value) {
@@ -65,38 +40,38 @@
     try {
       return window.DataBounty.toChecksumAddress(address);
     } catch (error) {
-      throw new FlowError("bad_address");
+      throw new signIn.FlowError("bad_address");
     }
   }
 
   // ---------- the views ----------
 
   function devOption() {
-    var icon = h("span", { class: "wallet-option__icon wallet-option__icon--dev", "aria-hidden": "true" });
+    var icon = signIn.h("span", { class: "wallet-option__icon wallet-option__icon--dev", "aria-hidden": "true" });
     icon.innerHTML = '<svg viewBox="0 0 24 24" width="20" height="20" focusable="false"><path d="M8 8l-4 4 4 4M16 8l4 4-4 4M13.5 5.5l-3 13" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>';
-    return option(icon, "Use a dev wallet", "Local development only: anvil test keys", showDevWallets);
+    return signIn.option(icon, "Use a dev wallet", "Local development only: anvil test keys", showDevWallets);
   }
 
   function start(trigger) {
-    open(trigger);
+    signIn.open(trigger);
     // Ask again: an extension that loaded after this script announces itself now.
     window.dispatchEvent(new Event("eip6963:requestProvider"));
-    var wallets = availableWallets();
+    var wallets = window.DataBounty.wallets();
     if (!wallets.length) return showNoWallet();
-    if (wallets.length === 1 && !(config.debug && devWallets.length)) return connect(wallets[0]);
+    if (wallets.length === 1 && !(signIn.config.debug && signIn.devWallets.length)) return connect(wallets[0]);
     showPicker(wallets);
   }
 
   function showPicker(wallets) {
     state.run++;
-    var list = h("ul", { class: "wallet-options", role: "list" });
+    var list = signIn.h("ul", { class: "wallet-options", role: "list" });
     wallets.forEach(function (wallet) {
-      list.append(option(walletIcon(wallet.info), wallet.info.name, "Detected in this browser", function () {
+      list.append(signIn.option(signIn.walletIcon(wallet.info), wallet.info.name, "Detected in this browser", function () {
         connect(wallet);
       }));
     });
-    if (config.debug && devWallets.length) list.append(devOption());
-    render({
+    if (signIn.config.debug && signIn.devWallets.length) list.append(devOption());
+    signIn.render({
       name: "picker",
       title: "Connect a wallet",
       lead: wallets.length > 1 ? "Several wallets are installed. Which one holds the account you want to use?" : "Choose how to sign in.",
@@ -109,12 +84,12 @@
     state.run++;
     var actions = [{ label: "Reload page", primary: true, onClick: function () { window.location.reload(); } }];
     var content = [
-      h("p", { class: "wallet-view__text", text: "On a phone, open this page in your wallet app\u2019s built-in browser instead." }),
+      signIn.h("p", { class: "wallet-view__text", text: "On a phone, open this page in your wallet app\u2019s built-in browser instead." }),
     ];
-    if (config.debug && devWallets.length) {
-      content.push(h("ul", { class: "wallet-options", role: "list" }, devOption()));
+    if (signIn.config.debug && signIn.devWallets.length) {
+      content.push(signIn.h("ul", { class: "wallet-options", role: "list" }, devOption()));
     }
-    render({
+    signIn.render({
       name: "no-wallet",
       title: "No wallet found",
       tone: "info",
@@ -128,15 +103,15 @@
 
   function showDevWallets() {
     state.run++;
-    var list = h("ul", { class: "wallet-options wallet-options--dev", role: "list" });
-    devWallets.forEach(function (dev, index) {
-      var icon = h("span", { class: "wallet-option__icon wallet-option__icon--avatar", "aria-hidden": "true", text: String(index + 1) });
-      list.append(option(icon, "Dev account " + (index + 1), shortAddress(dev.address), function () {
+    var list = signIn.h("ul", { class: "wallet-options wallet-options--dev", role: "list" });
+    signIn.devWallets.forEach(function (dev, index) {
+      var icon = signIn.h("span", { class: "wallet-option__icon wallet-option__icon--avatar", "aria-hidden": "true", text: String(index + 1) });
+      list.append(signIn.option(icon, "Dev account " + (index + 1), window.DataBounty.shortAddress(dev.address), function () {
         signInWithDevWallet(dev);
       }));
     });
-    var wallets = availableWallets();
-    render({
+    var wallets = window.DataBounty.wallets();
+    signIn.render({
       name: "dev-wallets",
       title: "Use a dev wallet",
       tone: "warning",
@@ -150,75 +125,75 @@
 
   function showWrongNetwork(wallet, address, current, expected, id) {
     state.pendingChain = { wallet: wallet, address: address, expected: expected, id: id };
-    render({
+    signIn.render({
       name: "wrong-network",
       title: "Switch network",
       tone: "warning",
-      lead: current === null ? "This site signs you in on another network." : "Your wallet is on " + chainName(current) + ".",
-      text: "DataBounty runs on " + chainName(expected) + ". Switch your wallet to it to sign in.",
-      announce: "Wrong network. DataBounty runs on " + chainName(expected) + ".",
+      lead: current === null ? "This site signs you in on another network." : "Your wallet is on " + signIn.chainName(current) + ".",
+      text: "DataBounty runs on " + signIn.chainName(expected) + ". Switch your wallet to it to sign in.",
+      announce: "Wrong network. DataBounty runs on " + signIn.chainName(expected) + ".",
       actions: [
         { label: "Switch network", primary: true, onClick: function () { switchNetwork(wallet, address, expected); } },
-        { label: "Cancel", onClick: close },
+        { label: "Cancel", onClick: signIn.close },
       ],
     });
   }
 
   function showUnknownNetwork(wallet, address, expected) {
-    var canAdd = config.debug && expected === 31337;
-    render({
+    var canAdd = signIn.config.debug && expected === 31337;
+    signIn.render({
       name: "unknown-network",
       title: "Add the network",
       tone: "warning",
-      lead: "Your wallet doesn\u2019t know " + chainName(expected) + " yet.",
+      lead: "Your wallet doesn\u2019t know " + signIn.chainName(expected) + " yet.",
       text: canAdd
         ? "Add the local Anvil network (RPC http://127.0.0.1:8545) to your wallet, then we switch to it."
         : "Add this network in your wallet\u2019s network settings (chain ID " + expected + "), then try again.",
       actions: canAdd
         ? [
             { label: "Add network", primary: true, onClick: function () { addLocalNetwork(wallet, address, expected); } },
-            { label: "Cancel", onClick: close },
+            { label: "Cancel", onClick: signIn.close },
           ]
         : [
             { label: "Try again", primary: true, onClick: function () { connect(wallet); } },
-            { label: "Close", onClick: close },
+            { label: "Close", onClick: signIn.close },
           ],
     });
   }
 
   function showSuccess(address) {
-    render({
+    signIn.render({
       name: "success",
       title: "Signed in",
       tone: "success",
-      lead: ["Signed in as ", addressNode(address), "."],
+      lead: ["Signed in as ", signIn.addressNode(address), "."],
       text: "One moment\u2026",
-      announce: "Signed in as " + shortAddress(address) + ".",
+      announce: "Signed in as " + window.DataBounty.shortAddress(address) + ".",
     });
   }
 
   // What went wrong, in words, with a way on. `retry` repeats the failed step.
   function showError(error, retry, step) {
-    if (error instanceof Abandoned) return;
-    if (error instanceof ServerError && error.code === "chain_mismatch" && retry.wallet && retry.address) {
+    if (error instanceof signIn.Abandoned) return;
+    if (error instanceof signIn.ServerError && error.code === "chain_mismatch" && retry.wallet && retry.address) {
       var accepted = (error.data.accepted_chain_ids || [])[0];
       if (accepted) return showWrongNetwork(retry.wallet, retry.address, null, accepted, state.run);
     }
-    var message = describe(error, step);
+    var message = signIn.describe(error, step);
     var actions = [];
     if (message.retry !== false) actions.push({ label: "Try again", primary: true, onClick: retry });
     if (message.reload) actions.push({ label: "Reload page", primary: !actions.length, onClick: function () { window.location.reload(); } });
-    actions.push({ label: "Close", onClick: close });
-    render({
+    actions.push({ label: "Close", onClick: signIn.close });
+    signIn.render({
       name: "error",
       title: message.title,
       tone: "error",
       lead: message.lead,
       text: message.text,
       actions: actions,
+      errorCode: error.code === undefined ? "unknown" : String(error.code),
       // The error box is role=alert: announced when it appears.
     });
-    dialog.setAttribute("data-error-code", error.code === undefined ? "unknown" : String(error.code));
   }
 
   // ---------- the sign-in flow ----------
@@ -228,7 +203,7 @@
     if (!slowHint) return request;
     var timer = window.setTimeout(function () {
       if (state.view !== "progress") return;
-      progress(
+      signIn.progress(
         "Still waiting for your wallet\u2026",
         "Open " + wallet.info.name + " from your browser toolbar: it may be locked, or its window may be hidden.",
         "Unlock it and approve the request. Closing this dialog cancels the sign-in."
@@ -243,24 +218,24 @@
     var id = ++state.run;
     var step = "connect";
     var address = null;
-    watch(wallet);
-    progress("Waiting for your wallet\u2026", "Approve the connection in " + wallet.info.name + ".", "");
+    signIn.watch(wallet);
+    signIn.progress("Waiting for your wallet\u2026", "Approve the connection in " + wallet.info.name + ".", "");
     return walletRequest(wallet, "eth_requestAccounts", [], true)
       .then(function (accounts) {
-        ensureCurrent(id);
-        if (!Array.isArray(accounts) || !accounts.length) throw new FlowError("locked");
+        signIn.ensureCurrent(id);
+        if (!Array.isArray(accounts) || !accounts.length) throw new signIn.FlowError("locked");
         address = checksummed(accounts[0]);
         return wallet.provider.request({ method: "eth_chainId" }).then(function (chainHex) {
-          ensureCurrent(id);
+          signIn.ensureCurrent(id);
           var chainId = parseInt(chainHex, 16);
-          var expected = expectedChainId();
+          var expected = signIn.expectedChainId();
           if (expected && chainId !== expected) return showWrongNetwork(wallet, address, chainId, expected, id);
           step = "sign";
           return signAndVerify(id, injectedSigner(wallet, address, chainId));
         });
       })
       .catch(function (error) {
-        if (error instanceof Abandoned) return;
+        if (error instanceof signIn.Abandoned) return;
         var retry = function () { connect(wallet); };
         retry.wallet = wallet;
         retry.address = address;
@@ -279,7 +254,7 @@
         // personal_sign takes the message as 0x-hex UTF-8 bytes; wallets show it as text.
         return wallet.provider.request({
           method: "personal_sign",
-          params: [toHex(new TextEncoder().encode(message)), address],
+          params: [window.DataBounty.toHex(new TextEncoder().encode(message)), address],
         });
       },
     };
@@ -287,10 +262,10 @@
 
   function signInWithDevWallet(dev) {
     var id = ++state.run;
-    progress("Loading the dev wallet\u2026", "Preparing anvil\u2019s test key in this page.", "");
-    return loadEthers()
+    signIn.progress("Loading the dev wallet\u2026", "Preparing anvil\u2019s test key in this page.", "");
+    return signIn.loadEthers()
       .then(function (ethers) {
-        ensureCurrent(id);
+        signIn.ensureCurrent(id);
         var signer = new ethers.Wallet(dev.private_key);
         return signAndVerify(id, {
           address: signer.address,
@@ -303,7 +278,7 @@
         });
       })
       .catch(function (error) {
-        if (error instanceof Abandoned) return;
+        if (error instanceof signIn.Abandoned) return;
         showError(error, function () { signInWithDevWallet(dev); }, "sign");
       });
   }
@@ -314,26 +289,26 @@
     var attempt = 0;
 
     function once() {
-      return fetchNonce().then(function (nonce) {
-        ensureCurrent(id);
+      return signIn.fetchNonce().then(function (nonce) {
+        signIn.ensureCurrent(id);
         if (signer.chainId !== null && nonce.chain_id && signer.chainId !== nonce.chain_id && signer.wallet) {
           return showWrongNetwork(signer.wallet, signer.address, signer.chainId, nonce.chain_id, id);
         }
-        var message = buildMessage(nonce, signer.address);
-        progress(
+        var message = signIn.buildMessage(nonce, signer.address);
+        signIn.progress(
           "Signing\u2026",
           signer.signingText,
           attempt > 0
             ? "Your first sign-in request had expired, so here is a fresh one: please sign again."
-            : ["It proves ", addressNode(signer.address), " is yours. It is free and sends no transaction."]
+            : ["It proves ", signIn.addressNode(signer.address), " is yours. It is free and sends no transaction."]
         );
         return Promise.resolve(signer.sign(message)).then(function (signature) {
-          ensureCurrent(id);
-          progress("Verifying\u2026", "Checking your signature.", "");
-          return postJson(config.loginUrl, { message: message, signature: signature }).then(function (result) {
-            ensureCurrent(id);
+          signIn.ensureCurrent(id);
+          signIn.progress("Verifying\u2026", "Checking your signature.", "");
+          return signIn.postJson(signIn.config.loginUrl, { message: message, signature: signature }).then(function (result) {
+            signIn.ensureCurrent(id);
             if (result.ok) return done(result.data.address || signer.address, signer.rdns);
-            var error = new ServerError(result.status, result.data);
+            var error = new signIn.ServerError(result.status, result.data);
             if (RETRYABLE.indexOf(error.code) !== -1 && attempt === 0) {
               attempt++;
               return once();
@@ -348,7 +323,7 @@
   }
 
   function done(address, rdns) {
-    remember(rdns);
+    window.DataBounty.rememberWallet(rdns);
     showSuccess(address);
     var holder = document.querySelector("[data-wallet-next]");
     var next = holder ? safeNext(holder.getAttribute("data-wallet-next")) : null;
@@ -359,25 +334,25 @@
   function switchNetwork(wallet, address, expected) {
     var id = ++state.run;
     state.pendingChain = null;
-    progress("Switching network\u2026", "Approve the switch to " + chainName(expected) + " in " + wallet.info.name + ".", "");
+    signIn.progress("Switching network\u2026", "Approve the switch to " + signIn.chainName(expected) + " in " + wallet.info.name + ".", "");
     wallet.provider
       .request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + expected.toString(16) }] })
       .then(function () {
-        ensureCurrent(id);
+        signIn.ensureCurrent(id);
         return continueOnChain(wallet, address, expected, id);
       })
       .catch(function (error) {
-        if (error instanceof Abandoned) return;
-        var code = walletErrorCode(error);
+        if (error instanceof signIn.Abandoned) return;
+        var code = window.DataBounty.walletErrorCode(error);
         if (code === 4902) return showUnknownNetwork(wallet, address, expected);
-        if (code === 4001) error = new FlowError("switch_rejected");
+        if (code === 4001) error = new signIn.FlowError("switch_rejected");
         showError(error, function () { switchNetwork(wallet, address, expected); }, "switch");
       });
   }
 
   function addLocalNetwork(wallet, address, expected) {
     var id = ++state.run;
-    progress("Adding the network\u2026", "Approve adding Anvil local in " + wallet.info.name + ".", "");
+    signIn.progress("Adding the network\u2026", "Approve adding Anvil local in " + wallet.info.name + ".", "");
     wallet.provider
       .request({
         method: "wallet_addEthereumChain",
@@ -389,22 +364,22 @@
         }],
       })
       .then(function () {
-        ensureCurrent(id);
+        signIn.ensureCurrent(id);
         switchNetwork(wallet, address, expected);
       })
       .catch(function (error) {
-        if (error instanceof Abandoned) return;
+        if (error instanceof signIn.Abandoned) return;
         showError(error, function () { addLocalNetwork(wallet, address, expected); }, "switch");
       });
   }
 
   function continueOnChain(wallet, address, expected, id) {
     return wallet.provider.request({ method: "eth_chainId" }).then(function (chainHex) {
-      ensureCurrent(id);
+      signIn.ensureCurrent(id);
       var chainId = parseInt(chainHex, 16);
       if (chainId !== expected) return showWrongNetwork(wallet, address, chainId, expected, id);
       return signAndVerify(id, injectedSigner(wallet, address, chainId)).catch(function (error) {
-        if (error instanceof Abandoned) return;
+        if (error instanceof signIn.Abandoned) return;
         var retry = function () { connect(wallet); };
         retry.wallet = wallet;
         retry.address = address;
@@ -421,7 +396,7 @@
     document.querySelectorAll("[data-wallet-connect]").forEach(function (control) {
       var button = control;
       if (control.tagName === "A") {
-        button = h("button", { type: "button", class: control.className, "data-wallet-connect": true });
+        button = signIn.h("button", { type: "button", class: control.className, "data-wallet-connect": true });
         button.append.apply(button, Array.from(control.childNodes));
         control.replaceWith(button);
       }

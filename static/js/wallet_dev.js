@@ -6,16 +6,9 @@
 (function () {
   "use strict";
 
-  var dialog = document.getElementById("wallet-dialog");
-  if (!dialog || typeof dialog.showModal !== "function") return;
-
   var signIn = window.DataBounty.signIn;
-  var config = signIn.config;
-  var sessionAddress = signIn.sessionAddress;
-  var h = signIn.h;
-  var FlowError = signIn.FlowError;
-  var csrfToken = signIn.csrfToken;
-  var expectedChainId = signIn.expectedChainId;
+  if (!signIn) return;
+
   var devWallets = readJson("dev-wallets") || [];
 
   function readJson(id) {
@@ -33,15 +26,15 @@
     if (window.ethers) return Promise.resolve(window.ethers);
     if (!ethersPromise) {
       ethersPromise = new Promise(function (resolve, reject) {
-        var script = h("script", { src: config.ethersSrc, async: true });
+        var script = signIn.h("script", { src: signIn.config.ethersSrc, async: true });
         script.onload = function () {
           if (window.ethers) resolve(window.ethers);
-          else reject(new FlowError("ethers_unavailable"));
+          else reject(new signIn.FlowError("ethers_unavailable"));
         };
         script.onerror = function () {
           ethersPromise = null;
           script.remove();
-          reject(new FlowError("ethers_unavailable"));
+          reject(new signIn.FlowError("ethers_unavailable"));
         };
         document.head.append(script);
       });
@@ -53,9 +46,9 @@
   // EIP-1193 subset. ethers signs with the dev key; reads and the raw transaction go through
   // the same-origin relay (CSRF header included), which forwards them to our node.
   function devWallet() {
-    if (!config.debug || !config.devRpcUrl || !sessionAddress) return null;
+    if (!signIn.config.debug || !signIn.config.devRpcUrl || !signIn.sessionAddress) return null;
     var dev = devWallets.find(function (candidate) {
-      return String(candidate.address).toLowerCase() === sessionAddress.toLowerCase();
+      return String(candidate.address).toLowerCase() === signIn.sessionAddress.toLowerCase();
     });
     if (!dev) return null;
     var signerPromise = null;
@@ -63,9 +56,9 @@
     function signer() {
       if (!signerPromise) {
         signerPromise = loadEthers().then(function (ethers) {
-          var request = new ethers.FetchRequest(new URL(config.devRpcUrl, window.location.href).href);
-          request.setHeader("X-CSRFToken", csrfToken());
-          var network = ethers.Network.from(expectedChainId() || 31337);
+          var request = new ethers.FetchRequest(new URL(signIn.config.devRpcUrl, window.location.href).href);
+          request.setHeader("X-CSRFToken", signIn.csrfToken());
+          var network = ethers.Network.from(signIn.expectedChainId() || 31337);
           var provider = new ethers.JsonRpcProvider(request, network, { staticNetwork: network, batchMaxCount: 1 });
           return new ethers.Wallet(dev.private_key, provider);
         });

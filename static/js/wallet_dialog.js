@@ -2,7 +2,10 @@
    settings (data-* attributes), and draws one view at a time in it: a title, a tone icon, words,
    content and action buttons, with focus and a live region so keyboard and screen reader users
    follow each step. The views themselves, and the flow that chooses them, are in wallet.js;
-   `state` (which flow runs, which view shows) is shared with wallet.js and wallet_session.js. */
+   `state` (which flow runs, which view shows) is shared with wallet.js and wallet_session.js.
+   The first of the sign-in's parts: it creates window.DataBounty.signIn, where the others (each
+   run only when it exists) find one another. Without the dialog, or a browser that can show it,
+   there is no sign-in in the page. */
 (function () {
   "use strict";
 
@@ -38,7 +41,6 @@
     view: null, // name of the view on screen, for event handlers
     pendingChain: null, // {wallet, address, expected, id} while "wrong network" is shown
   };
-  var Abandoned = window.DataBounty.signIn.Abandoned;
 
   function h(tag, attrs) {
     var element = document.createElement(tag);
@@ -56,10 +58,6 @@
       element.append(child);
     }
     return element;
-  }
-
-  function shortAddress(address) {
-    return address.slice(0, 6) + "\u2026" + address.slice(-4);
   }
 
   function chainName(chainId) {
@@ -101,12 +99,14 @@
     window.DataBounty.announce(live, text);
   }
 
-  // Renders one view: {name, title, tone, lead, text, content, actions, announce}. Focus goes to
-  // the primary action, or the title, so keyboard and screen reader users follow the steps.
+  // Renders one view: {name, title, tone, lead, text, content, actions, announce, errorCode}.
+  // Focus goes to the primary action, or the title, so keyboard and screen reader users follow
+  // the steps. An error view puts its code in the dialog's data-error-code.
   function render(spec) {
     state.view = spec.name;
     dialog.setAttribute("data-view", spec.name);
-    dialog.removeAttribute("data-error-code");
+    if (spec.errorCode === undefined) dialog.removeAttribute("data-error-code");
+    else dialog.setAttribute("data-error-code", spec.errorCode);
     title.textContent = spec.title;
     var icon = spec.tone ? toneIcon(spec.tone) : null;
     var box = h(
@@ -154,7 +154,7 @@
   }
 
   function addressNode(address) {
-    return h("span", { class: "wallet-address", title: address, text: shortAddress(address) });
+    return h("span", { class: "wallet-address", title: address, text: window.DataBounty.shortAddress(address) });
   }
 
   function toneIcon(tone) {
@@ -200,10 +200,6 @@
     body.querySelector(".wallet-view__text").hidden = !text;
   }
 
-  function ensureCurrent(id) {
-    if (id !== state.run) throw new Abandoned();
-  }
-
   // Pieces of the views: a wallet's icon, and one choice in a list of wallets.
 
   function walletIcon(info) {
@@ -236,19 +232,17 @@
     return span;
   }
 
-  Object.assign(window.DataBounty.signIn, {
+  window.DataBounty.signIn = {
     config: config,
     state: state,
     h: h,
-    shortAddress: shortAddress,
     chainName: chainName,
     open: open,
     close: close,
     render: render,
     progress: progress,
     addressNode: addressNode,
-    ensureCurrent: ensureCurrent,
     walletIcon: walletIcon,
     option: option,
-  });
+  };
 })();

@@ -1,11 +1,11 @@
 /* The browser's wallets: announced over EIP-6963 (https://eips.ethereum.org/EIPS/eip-6963), else
-   window.ethereum; and which one (its rdns) was last used to sign in, so it is found again on the
-   next page. For wallet.js and wallet_session.js, and page scripts (DataBounty.wallets()). */
+   window.ethereum; which one (its rdns) was last used to sign in, so it is found again on the
+   next page; and two readings of what wallets return: an address's short form, and an EIP-1193
+   error's code. They need no wallet dialog: the sign-in (wallet*.js) and page scripts that pay
+   (erc20_pay.js) share them as DataBounty.wallets(), findWallet(rdns), rememberWallet(rdns),
+   rememberedWallet(), shortAddress(address) and walletErrorCode(error). */
 (function () {
   "use strict";
-
-  var dialog = document.getElementById("wallet-dialog");
-  if (!dialog || typeof dialog.showModal !== "function") return;
 
   var STORAGE_KEY = "databounty:wallet"; // rdns of the wallet last used to sign in
   var FALLBACK_RDNS = "window.ethereum";
@@ -42,7 +42,7 @@
     });
   }
 
-  function remember(rdns) {
+  function rememberWallet(rdns) {
     try {
       if (rdns) window.localStorage.setItem(STORAGE_KEY, rdns);
       else window.localStorage.removeItem(STORAGE_KEY);
@@ -51,7 +51,7 @@
     }
   }
 
-  function remembered() {
+  function rememberedWallet() {
     try {
       return window.localStorage.getItem(STORAGE_KEY);
     } catch (error) {
@@ -59,11 +59,24 @@
     }
   }
 
-  Object.assign(window.DataBounty.signIn, {
-    availableWallets: availableWallets,
+  function shortAddress(address) {
+    return address.slice(0, 6) + "\u2026" + address.slice(-4);
+  }
+
+  function walletErrorCode(error) {
+    if (!error) return null;
+    if (typeof error.code === "number") return error.code;
+    // Some wallets wrap the EIP-1193 error (e.g. MetaMask mobile's data.originalError).
+    var inner = error.data && (error.data.originalError || error.data);
+    return inner && typeof inner.code === "number" ? inner.code : null;
+  }
+
+  window.DataBounty = Object.assign(window.DataBounty || {}, {
+    wallets: availableWallets,
     findWallet: findWallet,
-    remember: remember,
-    remembered: remembered,
+    rememberWallet: rememberWallet,
+    rememberedWallet: rememberedWallet,
+    shortAddress: shortAddress,
+    walletErrorCode: walletErrorCode,
   });
-  window.DataBounty.wallets = availableWallets;
 })();

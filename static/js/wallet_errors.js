@@ -2,10 +2,14 @@
    failed (its code); Abandoned: the flow was left (the dialog closed, or another flow began);
    ServerError: the API refused ({detail, code}); wallets reject with EIP-1193 error codes
    (https://eips.ethereum.org/EIPS/eip-1193#provider-errors). describe() turns any of them into
-   the title, lead and text of the dialog's error view (wallet.js showError). Shared with the
-   other wallet*.js through window.DataBounty.signIn. */
+   the title, lead and text of the dialog's error view (wallet.js showError). ensureCurrent(id)
+   throws Abandoned once the flow `id` is no longer the one running. Shared with the other
+   wallet*.js through window.DataBounty.signIn. */
 (function () {
   "use strict";
+
+  var signIn = window.DataBounty.signIn;
+  if (!signIn) return;
 
   function FlowError(code, detail, extra) {
     this.code = code;
@@ -22,12 +26,8 @@
     this.data = data || {};
   }
 
-  function walletErrorCode(error) {
-    if (!error) return null;
-    if (typeof error.code === "number") return error.code;
-    // Some wallets wrap the EIP-1193 error (e.g. MetaMask mobile's data.originalError).
-    var inner = error.data && (error.data.originalError || error.data);
-    return inner && typeof inner.code === "number" ? inner.code : null;
+  function ensureCurrent(id) {
+    if (id !== signIn.state.run) throw new Abandoned();
   }
 
   function describe(error, step) {
@@ -72,7 +72,7 @@
       if (code === "bad_address") return { title: "Your wallet returned an unusual address", lead: "We can only sign in Ethereum accounts (0x followed by 40 hex digits)." };
       if (code === "switch_rejected") return { title: "Network not switched", lead: "You cancelled the network switch.", text: "DataBounty needs your wallet on the right network to sign you in." };
     }
-    var walletCode = walletErrorCode(error);
+    var walletCode = window.DataBounty.walletErrorCode(error);
     if (walletCode === 4001) {
       return step === "connect"
         ? { title: "You cancelled the request", lead: "Your wallet didn\u2019t connect to DataBounty.", text: "If your wallet is locked, unlock it first. Then try again." }
@@ -91,11 +91,11 @@
     return { title: "Your wallet reported a problem", lead: text || "The wallet request failed.", text: "Try again, or try another wallet." };
   }
 
-  window.DataBounty.signIn = Object.assign(window.DataBounty.signIn || {}, {
+  Object.assign(signIn, {
     FlowError: FlowError,
     Abandoned: Abandoned,
     ServerError: ServerError,
-    walletErrorCode: walletErrorCode,
+    ensureCurrent: ensureCurrent,
     describe: describe,
   });
 })();

@@ -5,27 +5,12 @@
 (function () {
   "use strict";
 
-  var dialog = document.getElementById("wallet-dialog");
-  if (!dialog || typeof dialog.showModal !== "function") return;
+  var signIn = window.DataBounty.signIn;
+  if (!signIn) return;
+  var state = signIn.state; // which flow runs, which view shows (wallet_dialog.js)
 
   var signedInChip = document.querySelector("#wallet-slot [data-address]");
   var sessionAddress = signedInChip ? signedInChip.getAttribute("data-address") : null;
-  var signIn = window.DataBounty.signIn;
-  var config = signIn.config;
-  var state = signIn.state;
-  var open = signIn.open;
-  var close = signIn.close;
-  var render = signIn.render;
-  var addressNode = signIn.addressNode;
-  var shortAddress = signIn.shortAddress;
-  var chainName = signIn.chainName;
-  var expectedChainId = signIn.expectedChainId;
-  var postJson = signIn.postJson;
-  var ServerError = signIn.ServerError;
-  var findWallet = signIn.findWallet;
-  var remember = signIn.remember;
-  var remembered = signIn.remembered;
-  var toChecksumAddress = window.DataBounty.toChecksumAddress;
 
   var watched = new WeakSet();
   function watch(wallet) {
@@ -57,13 +42,13 @@
   }
 
   function showChainNotice(chainId) {
-    var expected = expectedChainId();
+    var expected = signIn.expectedChainId();
     var notice = document.querySelector("[data-wallet-chain-notice]");
     var wrong = expected && chainId !== expected;
     if (signedInChip) signedInChip.classList.toggle("wallet-chip--wrong-chain", Boolean(wrong));
     if (notice) {
       notice.hidden = !wrong;
-      notice.textContent = wrong ? "Your wallet is on " + chainName(chainId) + "; payments here use " + chainName(expected) + "." : "";
+      notice.textContent = wrong ? "Your wallet is on " + signIn.chainName(chainId) + "; payments here use " + signIn.chainName(expected) + "." : "";
     }
   }
 
@@ -71,29 +56,29 @@
     if (!sessionAddress || !Array.isArray(accounts) || !accounts.length) return;
     var now = String(accounts[0]);
     if (now.toLowerCase() === sessionAddress.toLowerCase()) {
-      if (state.view === "account-changed") close();
+      if (state.view === "account-changed") signIn.close();
       return;
     }
     if (state.view === "progress") return; // mid-flow: the flow signs with the account it connected
     var address;
     try {
-      address = toChecksumAddress(now);
+      address = window.DataBounty.toChecksumAddress(now);
     } catch (error) {
       return;
     }
     state.run++;
-    open(document.activeElement);
-    render({
+    signIn.open(document.activeElement);
+    signIn.render({
       name: "account-changed",
       title: "Your wallet switched accounts",
       tone: "info",
-      lead: ["You are signed in here as ", addressNode(sessionAddress), ", but " + wallet.info.name + " now uses ", addressNode(address), "."],
-      text: ["Sign in again to use ", addressNode(address), ", or sign out. You can also stay signed in as ", addressNode(sessionAddress), "."],
+      lead: ["You are signed in here as ", signIn.addressNode(sessionAddress), ", but " + wallet.info.name + " now uses ", signIn.addressNode(address), "."],
+      text: ["Sign in again to use ", signIn.addressNode(address), ", or sign out. You can also stay signed in as ", signIn.addressNode(sessionAddress), "."],
       announce: "Your wallet switched accounts.",
       actions: [
-        { label: "Sign in as " + shortAddress(address), primary: true, onClick: function () { signIn.connect(wallet); } },
+        { label: "Sign in as " + window.DataBounty.shortAddress(address), primary: true, onClick: function () { signIn.connect(wallet); } },
         { label: "Sign out", onClick: signOut },
-        { label: "Stay signed in", onClick: close },
+        { label: "Stay signed in", onClick: signIn.close },
       ],
     });
   }
@@ -101,10 +86,10 @@
   function signOut(event) {
     var form = event && event.target && event.target.closest ? event.target.closest("form") : null;
     if (event && event.preventDefault) event.preventDefault();
-    postJson(config.logoutUrl)
+    signIn.postJson(signIn.config.logoutUrl)
       .then(function (result) {
-        if (!result.ok) throw new ServerError(result.status, result.data);
-        remember(null);
+        if (!result.ok) throw new signIn.ServerError(result.status, result.data);
+        window.DataBounty.rememberWallet(null);
         window.location.reload();
       })
       .catch(function () {
@@ -137,8 +122,8 @@
   }
 
   function setupSignedIn() {
-    var rdns = remembered();
-    var wallet = rdns && rdns !== "dev" ? findWallet(rdns) : null;
+    var rdns = window.DataBounty.rememberedWallet();
+    var wallet = rdns && rdns !== "dev" ? window.DataBounty.findWallet(rdns) : null;
     if (wallet) watch(wallet);
   }
 

@@ -5,14 +5,10 @@
 (function () {
   "use strict";
 
-  var dialog = document.getElementById("wallet-dialog");
-  if (!dialog || typeof dialog.showModal !== "function") return;
+  var signIn = window.DataBounty.signIn;
+  if (!signIn) return;
 
   var MESSAGE_TTL_MS = 10 * 60 * 1000;
-  var signIn = window.DataBounty.signIn;
-  var config = signIn.config;
-  var FlowError = signIn.FlowError;
-  var ServerError = signIn.ServerError;
 
   function expectedChainId() {
     return (window.DataBounty && window.DataBounty.chainId && window.DataBounty.chainId()) || null;
@@ -54,7 +50,7 @@
         );
       },
       function () {
-        throw new FlowError("offline");
+        throw new signIn.FlowError("offline");
       }
     );
   }
@@ -69,9 +65,9 @@
   }
 
   function fetchNonce() {
-    return fetchJson(config.nonceUrl, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
+    return fetchJson(signIn.config.nonceUrl, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
       function (result) {
-        if (!result.ok) throw new ServerError(result.status, result.data);
+        if (!result.ok) throw new signIn.ServerError(result.status, result.data);
         return result.data;
       }
     );
