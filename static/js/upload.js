@@ -2,7 +2,9 @@
    and a progress bar with bytes, percent, speed and time left.
 
    Small files (under the chunk size) go in one multipart POST to
-   /api/v1/datasets/<slug>/contributions/. Larger ones use the resumable upload API:
+   /api/v1/datasets/<slug>/contributions/; a Cancel pressed once its whole body is sent no longer
+   aborts it (the server may keep the file all the same) but waits for the answer.
+   Larger ones use the resumable upload API:
      POST /api/v1/datasets/<slug>/uploads/ {filename, total_size} → {id, received_bytes, chunk_size}
      PUT  /api/v1/uploads/<id>  (raw bytes, Content-Range: bytes START-END/TOTAL, END inclusive)
      GET  /api/v1/uploads/<id>  → {received_bytes}: where to resume after a failure
@@ -182,6 +184,7 @@
           options.onProgress(event.loaded);
         });
       }
+      if (options.onSent) xhr.upload.addEventListener("load", options.onSent);
       xhr.addEventListener("load", function () {
         var data = {};
         try {
@@ -267,8 +270,14 @@
 
   // ---------- one request for small files ----------
 
+  // From the moment the whole body is sent until the answer comes (state.sent), the server may
+  // store the file whatever the page does, so Cancel no longer aborts: the page waits for the
+  // answer (see cancel()), and a failure then is not retried.
   function sendDirect(file, state) {
     var failures = 0;
+    function retryable() {
+      return !state.cancelledLate && ++failures <= MAX_FAILURES;
+    }
     function attempt() {
       checkCancelled(state);
       var body = new FormData();
@@ -281,14 +290,19 @@
           // The multipart envelope adds a few hundred bytes: never show more than the file.
           setProgress(Math.min(loaded, file.size));
         },
+        onSent: function () {
+          state.sent = true;
+        },
       }).then(
         function (response) {
+          state.sent = false; // answered: a Cancel during a retry's wait aborts again
           if (response.status === 201) return response.data;
-          if (transient(response) && ++failures <= MAX_FAILURES) return backoff(failures, state).then(attempt);
+          if (transient(response) && retryable()) return backoff(failures, state).then(attempt);
           throw failure(response);
         },
         function (error) {
-          if (error.network && ++failures <= MAX_FAILURES) return backoff(failures, state).then(attempt);
+          state.sent = false;
+          if (error.network && retryable()) return backoff(failures, state).then(attempt);
           throw error;
         }
       );
@@ -546,7 +560,7 @@
       announce(problem);
       return;
     }
-    var state = { file: file, id: null, xhr: null, cancelled: false, started: performance.now(), startBytes: 0, announced: 0 };
+    var state = { file: file, id: null, xhr: null, cancelled: false, sent: false, cancelledLate: false, started: performance.now(), startBytes: 0, announced: 0 };
     current = state;
     latest = state;
     nameOut.textContent = file.name;
@@ -567,7 +581,8 @@
       function (contribution) {
         if (state.cancelled) return;
         remember(file, null);
-        finished(file, contribution);
+        if (state.cancelledLate) keptAfterCancel(state, contribution.id);
+        else finished(file, contribution);
       },
       function (error) {
         if (state.cancelled) return; // cancel() tidied up already
@@ -592,7 +607,12 @@
         showError(message, error && error.link);
         announce(message);
       }
-    );
+    ).then(function () {
+      // A Cancel that came too late hid its own button: back to the file input, unless the
+      // person has gone on to something else meanwhile.
+      var active = document.activeElement;
+      if (state.cancelledLate && (!active || active === document.body)) input.focus();
+    });
   }
 
   // ``lead`` (optional) opens the message instead of "“name” is uploaded.".
@@ -754,6 +774,16 @@
   function cancel() {
     var state = current;
     if (!state) return;
+    if (state.sent) {
+      // The whole file is on the server's side already: aborting now would only stop the page
+      // from hearing whether it was kept. Wait for the answer, and say so.
+      state.cancelledLate = true;
+      cancelButton.hidden = true;
+      setState("Already sent: waiting for the server…");
+      detailOut.textContent = human(state.file.size) + " · all sent before you pressed Cancel, so it can no longer be stopped";
+      announce("“" + state.file.name + "” had already been sent when you pressed Cancel: waiting for the server’s answer.");
+      return;
+    }
     stopWatching();
     state.cancelled = true;
     if (state.xhr) state.xhr.abort();
@@ -777,15 +807,19 @@
         return null;
       })
       .then(function (contributionId) {
-        if (!contributionId) {
-          announce("Upload of " + state.file.name + " cancelled.");
-        } else if (latest === state) {
-          panel.hidden = false;
-          finished(state.file, { id: contributionId }, "“" + state.file.name + "” had already arrived when you pressed Cancel, so it was kept.");
-        } else {
-          refreshRows(); // another upload has the panel now; the list still shows this one
-        }
+        if (contributionId) keptAfterCancel(state, contributionId);
+        else announce("Upload of " + state.file.name + " cancelled.");
       });
+  }
+
+  // Cancel came after the file reached the server, which made contribution ``id`` of it.
+  function keptAfterCancel(state, id) {
+    if (latest !== state) {
+      refreshRows(); // another upload has the panel now; the list still shows this one
+      return;
+    }
+    panel.hidden = false;
+    finished(state.file, { id: id }, "“" + state.file.name + "” had already arrived when you pressed Cancel, so it was kept.");
   }
 
   // The contribution upload ``id`` became, or null when it did not complete (aborted, expired).

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
+from datasets_app import services
 from datasets_app.models import Contribution, UploadSession
 from datasets_app.services.validation_report import score_distribution
 from tests.browser.conftest import (
@@ -485,6 +488,135 @@ def test_cancel_after_the_upload_arrived_says_so_and_follows_its_validation(
     expect(page.locator("[data-upload-live]")).not_to_contain_text("cancelled")
     session = UploadSession.objects.get()
     assert (session.status, session.contribution_id) == ("complete", contribution.pk)
+
+
+@dataclass
+class HeldAnswer:
+    """A small file's POST whose answer the server holds: ``arrived`` is set once the whole file
+    has reached the server, which makes (or refuses) the contribution only after ``answer``."""
+
+    arrived: threading.Event
+    answer: threading.Event
+
+
+@pytest.fixture
+def held_answer(
+    page: Page, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> HeldAnswer:
+    """Holds the direct POST's answer in the server. (A page.route cannot: a request paused there
+    has not been sent, so the browser never reports its body as sent.) The page counts the
+    request bodies it has fully sent (xhr.upload "load") in ``window.bodiesSent``."""
+    held = HeldAnswer(arrived=threading.Event(), answer=threading.Event())
+    submit = services.contribution_submit
+
+    def submit_when_answered(**kwargs: Any) -> Contribution:
+        held.arrived.set()
+        held.answer.wait(timeout=30)
+        return submit(**kwargs)
+
+    monkeypatch.setattr(services, "contribution_submit", submit_when_answered)
+    request.addfinalizer(held.answer.set)  # a failing test leaves no request waiting
+    page.add_init_script(
+        """(() => {
+            window.bodiesSent = 0;
+            const send = XMLHttpRequest.prototype.send;
+            XMLHttpRequest.prototype.send = function (body) {
+                this.upload.addEventListener('load', () => { window.bodiesSent += 1; });
+                return send.call(this, body);
+            };
+        })()"""
+    )
+    return held
+
+
+def cancel_once_sent(page: Page, held: HeldAnswer, name: str, content: bytes) -> None:
+    """Chooses the file, and presses Cancel once it has all reached the server and the browser
+    has said so, while the answer is held; then checks the page says it was sent."""
+    # Everything the live region ever says, however briefly, in ``window.spoken``.
+    page.evaluate(
+        """() => {
+            window.spoken = [];
+            const live = document.querySelector('[data-upload-live]');
+            new MutationObserver(() => window.spoken.push(live.textContent))
+                .observe(live, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    choose_file(page, name, content)
+    assert held.arrived.wait(timeout=10)
+    page.wait_for_function("() => window.bodiesSent === 1")
+    page.get_by_role("button", name="Cancel").click()
+    # The file is out of the page's hands: Cancel says so instead of pretending to stop it.
+    expect(page.locator("[data-upload-state]")).to_have_text(
+        "Already sent: waiting for the server…"
+    )
+    expect(page.locator("[data-upload-live]")).to_have_text(
+        f"“{name}” had already been sent when you pressed Cancel: "
+        "waiting for the server\u2019s answer."
+    )
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    assert not Contribution.objects.exists()
+
+
+def spoken(page: Page) -> list[str]:
+    return page.evaluate("window.spoken")
+
+
+@pytest.mark.worker
+@pytest.mark.usefixtures("worker")
+def test_cancel_after_a_small_file_was_sent_waits_for_the_answer_and_keeps_it(
+    contribute_page: Page,
+    dataset: Any,
+    held_answer: HeldAnswer,
+    screenshot: Callable[..., Path],
+) -> None:
+    page = contribute_page
+    content = fresh_reviews(40, first=900)
+    assert len(content) < CHUNK  # one multipart POST, no upload id to ask about
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+    state = page.locator("[data-upload-state]")
+
+    cancel_once_sent(page, held_answer, "small.csv", content)
+    expect(page.locator("[data-upload-detail]")).to_have_text(
+        "3.4 KB · all sent before you pressed Cancel, so it can no longer be stopped"
+    )
+    screenshot(page, "contribute-cancel-after-sent", full_page=False)
+
+    held_answer.answer.set()
+    success = page.locator("[data-upload-success]")
+    expect(success).to_contain_text(
+        "“small.csv” had already arrived when you pressed Cancel, so it was kept."
+    )
+    contribution = Contribution.objects.get(dataset=dataset)
+    expect(success.get_by_role("link", name="Open the report")).to_have_attribute(
+        "href", f"/contributions/{contribution.pk}/"
+    )
+    expect(state).to_have_text("Uploaded")
+    expect(page.get_by_label("Choose a file")).to_be_focused()
+    expect(page.locator("#contribution-rows tbody tr").first).to_contain_text("small.csv")
+    screenshot(page, "contribute-cancel-after-sent-kept")
+    verdict = page.locator("[data-upload-verdict]")
+    expect(verdict.get_by_role("heading")).to_have_text("Accepted: all 40 rows", timeout=60_000)
+    assert any("had already arrived" in words for words in spoken(page))
+    assert not [words for words in spoken(page) if "cancelled" in words]
+    with contribution.file.open("rb") as stored:
+        assert stored.read() == content
+
+
+def test_cancel_after_a_small_file_was_sent_then_refused_shows_the_refusal(
+    contribute_page: Page, dataset: Any, held_answer: HeldAnswer, page_log: PageLog
+) -> None:
+    page = contribute_page
+    page_log.expect_status(400, "/contributions/", "the server refuses the file")
+    page.goto(f"/datasets/{dataset.slug}/contribute/")
+
+    cancel_once_sent(page, held_answer, "photos.csv", b"PK\x03\x04" + b"\x00" * 200)
+    held_answer.answer.set()
+    error = page.locator("[data-upload-error]")
+    expect(error).to_have_text("The file is named .csv but is a ZIP archive.")
+    expect(page.locator("[data-upload-state]")).to_have_text("Upload stopped")
+    expect(page.get_by_label("Choose a file")).to_be_focused()
+    assert not [words for words in spoken(page) if "cancelled" in words]
+    assert not Contribution.objects.exists()
 
 
 def fresh_reviews(rows: int, *, first: int, bad: int = 0) -> bytes:
