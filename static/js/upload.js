@@ -595,7 +595,8 @@
         var refusedCopy = error && error.code === "duplicate_file";
         if (refusedCopy) {
           setState("Not uploaded");
-          if (!state.id) detailOut.textContent = human(file.size) + " · refused before any byte was sent";
+          // The page's own check (no HTTP status) refuses before sending; the server, after.
+          if (!state.id && !error.status) detailOut.textContent = human(file.size) + " · refused before any byte was sent";
           if (state.id) {
             // Refused at the end of a chunked upload: nothing to resume, let the server forget it.
             remember(file, null);

@@ -716,6 +716,9 @@ def test_the_panel_shows_the_verdict_and_the_same_file_is_refused_before_uploadi
     expect(error).to_have_text(
         "reviews-again.csv was already contributed to this dataset (same SHA-256)."
     )
+    expect(state).to_have_text("Not uploaded")
+    # The bytes went out and the server refused them: not "before any byte was sent".
+    expect(panel.locator("[data-upload-detail]")).not_to_contain_text("before any byte")
     assert not [c for c in sent if "check?" in c]
     assert Contribution.objects.count() == 2
 
