@@ -339,6 +339,12 @@ def test_choosing_the_same_file_after_a_reload_resumes_the_upload(
     session = UploadSession.objects.get(pk=upload_id)
     assert session.received_bytes == 2 * CHUNK
 
+    # A retry's offset lookup (or its chunk) may be on its way when the page goes: the reload
+    # aborts it.
+    page_log.expect(
+        rf"^(GET|PUT) \S*/api/v1/uploads/{upload_id}: net::ERR_ABORTED$",
+        "the reload aborts the old page's retry if one is in flight",
+    )
     page.reload()  # the old page's retry timer goes with it; only then is the network back
     puts.clear()
     offline["on"] = False
